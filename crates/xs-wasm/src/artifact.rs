@@ -1,0 +1,185 @@
+//! Artifacts and the manifest that vouches for them.
+//!
+//! `cargo xtask build` writes `artifacts/manifest.json` (one entry per
+//! variant, with the sha256 of every file) and `artifacts/<variant>/xs-wasm.wasm`
+//! for the WASI variants this crate runs. Loading an artifact always checks its
+//! sha256 against its manifest entry.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// The file name of a WASI variant's module inside `artifacts/<variant>/`.
+pub const WASI_MODULE_FILE: &str = "xs-wasm.wasm";
+
+/// The parts of `artifacts/manifest.json` this crate reads (unknown fields
+/// are ignored, so newer manifests stay readable).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    /// Manifest schema number (1).
+    pub schema: u32,
+    /// The engine the artifacts were built from.
+    pub engine: EngineInfo,
+    /// One entry per variant, by variant name (e.g. `"wasi-os"`).
+    pub variants: BTreeMap<String, VariantInfo>,
+}
+
+/// The pinned engine source.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EngineInfo {
+    /// Upstream repository URL.
+    pub upstream: String,
+    /// Upstream commit (40 hex digits).
+    pub commit: String,
+    /// XS version, e.g. `"13.3.0"`.
+    pub xs_version: String,
+    /// sha256 of the source tree (see configs/moddable.toml).
+    pub tree_sha256: String,
+}
+
+/// One variant's manifest entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VariantInfo {
+    /// `"wasi"` or `"emscripten"`.
+    pub toolchain: String,
+    /// Tool name to exact version string, e.g. `"zig" -> "0.17.1"`.
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
+    /// Files of the artifact by name (e.g. `"xs-wasm.wasm"`).
+    pub files: BTreeMap<String, FileInfo>,
+    /// Snapshot sizes measured by the smoke run.
+    #[serde(default)]
+    pub snapshot: Option<SnapshotSizes>,
+    /// The port ABI version (`XS_WASM_ABI_VERSION`).
+    #[serde(default)]
+    pub abi_version: Option<u32>,
+}
+
+/// One file of an artifact.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileInfo {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// gzip -9 size in bytes.
+    #[serde(default)]
+    pub gzip: Option<u64>,
+    /// brotli (quality 11) size in bytes.
+    #[serde(default)]
+    pub brotli: Option<u64>,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+}
+
+/// Snapshot sizes recorded by the build's smoke run, in bytes.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct SnapshotSizes {
+    /// Snapshot of a freshly created machine.
+    pub empty_bytes: u64,
+    /// Snapshot of a machine that loaded a library bundle and used it.
+    pub bundle_bytes: u64,
+}
+
+impl Manifest {
+    /// Parse a manifest from JSON text. Errors: [`Error::Manifest`].
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Manifest(format!("cannot parse manifest: {e}")))
+    }
+
+    /// Read and parse a manifest file. Errors: [`Error::Io`], [`Error::Manifest`].
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        Self::from_json(&text)
+    }
+
+    /// The entry of a WASI variant, as an [`ArtifactInfo`] for its module.
+    /// Errors: [`Error::Manifest`] when the variant is missing or not WASI.
+    pub fn wasi_artifact(&self, variant: &str) -> Result<ArtifactInfo> {
+        let entry = self.variants.get(variant).ok_or_else(|| {
+            let known: Vec<&str> = self.variants.keys().map(String::as_str).collect();
+            Error::Manifest(format!("no variant {variant:?} in the manifest (it has: {})", known.join(", ")))
+        })?;
+        if entry.toolchain != "wasi" {
+            return Err(Error::Manifest(format!("variant {variant:?} is a {} build; this crate runs WASI builds", entry.toolchain)));
+        }
+        let file = entry
+            .files
+            .get(WASI_MODULE_FILE)
+            .ok_or_else(|| Error::Manifest(format!("variant {variant:?} has no {WASI_MODULE_FILE}")))?;
+        Ok(ArtifactInfo {
+            variant: variant.to_owned(),
+            sha256: file.sha256.clone(),
+            bytes: file.bytes,
+            xs_version: Some(self.engine.xs_version.clone()),
+            engine_commit: Some(self.engine.commit.clone()),
+            tools: entry.tools.clone(),
+            snapshot: entry.snapshot,
+        })
+    }
+}
+
+/// What is known about one WASI module: which variant it is and the sha256
+/// it must have. Comes from a [`Manifest`] (or, for a module being built,
+/// from [`ArtifactInfo::new`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactInfo {
+    /// Variant name, e.g. `"wasi-os"`.
+    pub variant: String,
+    /// Expected sha256 of the module, lowercase hex.
+    pub sha256: String,
+    /// Expected size in bytes (informational).
+    pub bytes: u64,
+    /// XS version, e.g. `"13.3.0"`, when known.
+    pub xs_version: Option<String>,
+    /// Upstream engine commit, when known.
+    pub engine_commit: Option<String>,
+    /// Tools that built the module and their versions.
+    pub tools: BTreeMap<String, String>,
+    /// Snapshot sizes measured by the build, when known.
+    pub snapshot: Option<SnapshotSizes>,
+}
+
+impl PartialEq for SnapshotSizes {
+    fn eq(&self, other: &Self) -> bool {
+        self.empty_bytes == other.empty_bytes && self.bundle_bytes == other.bundle_bytes
+    }
+}
+impl Eq for SnapshotSizes {}
+
+impl ArtifactInfo {
+    /// A minimal record: variant name and expected sha256 (hex).
+    pub fn new(variant: impl Into<String>, sha256: impl Into<String>) -> Self {
+        ArtifactInfo {
+            variant: variant.into(),
+            sha256: sha256.into().to_ascii_lowercase(),
+            bytes: 0,
+            xs_version: None,
+            engine_commit: None,
+            tools: BTreeMap::new(),
+            snapshot: None,
+        }
+    }
+
+    /// Check `bytes` against the expected sha256.
+    /// Errors: [`Error::ArtifactMismatch`] naming both hashes.
+    pub fn verify(&self, bytes: &[u8]) -> Result<()> {
+        let actual = sha256_hex(bytes);
+        if actual != self.sha256 {
+            return Err(Error::ArtifactMismatch { variant: self.variant.clone(), expected: self.sha256.clone(), actual });
+        }
+        Ok(())
+    }
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}

@@ -1,0 +1,84 @@
+//! # xs-wasm: a sandboxed, snapshot-able JavaScript machine
+//!
+//! This crate runs [Moddable's XS](https://github.com/Moddable-OpenSource/moddable)
+//! JavaScript engine, compiled to WebAssembly by this repository's
+//! `cargo xtask build`, inside [wasmtime]. Each [`Machine`] is one XS VM in its
+//! own wasm instance: it can evaluate scripts, exchange JSON messages with the
+//! host, be metered, be limited in memory, and be written to a snapshot and
+//! restored later, in this process or another, without the original script.
+//!
+//! ```
+//! use serde_json::json;
+//! use xs_wasm::{Machine, Options, Runtime};
+//!
+//! # fn main() -> Result<(), xs_wasm::Error> {
+//! // Compile the embedded release artifact once per process.
+//! let runtime = Runtime::new()?;
+//! let mut machine = Machine::new(&runtime, Options::default())?;
+//!
+//! // Evaluate: the completion value comes back as JSON.
+//! assert_eq!(machine.eval("1 + 2")?, json!(3));
+//!
+//! // Messages: the guest's `sendMessage` reaches the host's handler…
+//! machine.set_message_handler(|msg| Ok(json!({ "echo": msg })));
+//! machine.eval(r#"
+//!     var count = 0;
+//!     globalThis.receiveMessage = (msg) => {
+//!         count += msg.add;
+//!         return sendMessage({ count }).echo;
+//!     };
+//! "#)?;
+//! // …and the host's `send` reaches the guest's `receiveMessage`.
+//! assert_eq!(machine.send(&json!({ "add": 2 }))?, json!({ "count": 2 }));
+//!
+//! // Snapshot, then restore into a fresh machine: the state survives.
+//! let snapshot = machine.snapshot()?;
+//! let mut restored = Machine::restore(&runtime, &snapshot, Options::default())?;
+//! assert_eq!(restored.eval("count")?, json!(2));
+//!
+//! // A JS exception is a typed error; the machine stays usable.
+//! match restored.eval("null.x") {
+//!     Err(xs_wasm::Error::Js { name, .. }) => assert_eq!(name, "TypeError"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//!
+//! // Metering: an endless loop stops at the limit.
+//! let mut limited = Machine::new(&runtime, Options { meter_limit: Some(100_000), ..Options::default() })?;
+//! assert!(matches!(limited.eval("for (;;) {}"), Err(xs_wasm::Error::MeterLimit { .. })));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Safety model
+//! - Guest code sees only ECMAScript built-ins, `sendMessage` and `console`:
+//!   no file system, network, environment, host randomness or clock (unless
+//!   [`Options::real_clock`]). Same inputs, same results, same snapshot bytes.
+//! - Nothing a guest script, message or snapshot does can panic the host or
+//!   cause undefined behaviour: failures are [`Error`] values. A wasm trap
+//!   stops only that machine ([`Error::Dead`] afterwards).
+//! - Endless loops stop at the meter limit ([`Error::MeterLimit`]), memory
+//!   bombs at the memory limit ([`Error::OutOfMemory`]), deep recursion is a
+//!   JS `RangeError` the guest can catch.
+//! - Snapshots carry an xs-wasm header (magic, format, port ABI, XS version,
+//!   callbacks signature, length, checksum) checked before XS reads them.
+//!
+//! ## Artifacts
+//! With the default `embed` feature the crate embeds the `wasi-os` artifact
+//! from the repository's `artifacts/` (or from `$XS_WASM_ARTIFACTS`) and
+//! checks its sha256 against `manifest.json` when [`Runtime::new`] runs. Other
+//! variants load with [`Runtime::from_artifacts_dir`] or [`Runtime::from_bytes`].
+
+#![warn(missing_docs)]
+
+mod artifact;
+#[cfg(feature = "embed")]
+mod embedded;
+mod error;
+mod machine;
+mod runtime;
+
+pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE};
+pub use error::{Error, Result};
+pub use machine::{Creation, LogLevel, Machine, Options, ABI_VERSION};
+pub use runtime::{Runtime, MAX_WASM_STACK};
+pub use serde_json::Value;

@@ -1,0 +1,612 @@
+//! One sandboxed XS machine in its own wasm instance.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use wasmtime::{Caller, Instance, InstancePre, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+
+use crate::runtime::Runtime;
+use crate::{Error, Result};
+
+/// Exports the module must have (see `port/xs_wasm.h`).
+pub(crate) const REQUIRED_EXPORTS: &[&str] = &[
+    "memory",
+    "_initialize",
+    "xs_wasm_abi_version",
+    "xs_wasm_alloc",
+    "xs_wasm_free",
+    "xs_wasm_create",
+    "xs_wasm_eval",
+    "xs_wasm_send",
+    "xs_wasm_set_meter",
+    "xs_wasm_meter",
+    "xs_wasm_result",
+    "xs_wasm_result_length",
+    "xs_wasm_snapshot",
+    "xs_wasm_restore",
+    "xs_wasm_last_error",
+];
+
+/// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
+pub const ABI_VERSION: u32 = 1;
+
+// Status codes of port/xs_wasm.h.
+const XS_WASM_OK: i32 = 0;
+const XS_WASM_JS_ERROR: i32 = 1;
+const XS_WASM_METER_LIMIT: i32 = 2;
+const XS_WASM_OUT_OF_MEMORY: i32 = 3;
+const XS_WASM_STACK_OVERFLOW: i32 = 4;
+const XS_WASM_SNAPSHOT_ERROR: i32 = 5;
+const XS_WASM_DEAD: i32 = 6;
+
+/// XS creation parameters (`xsCreation`). Zero means "the port's default"
+/// (shown per field). Counts are in XS slots (16 bytes each), sizes in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Creation {
+    /// First chunk block, bytes (default 256 KiB).
+    pub initial_chunk_size: u32,
+    /// Chunk block growth step, bytes (default 256 KiB).
+    pub incremental_chunk_size: u32,
+    /// First slot heap, slots (default 16384).
+    pub initial_heap_count: u32,
+    /// Slot heap growth step, slots (default 8192).
+    pub incremental_heap_count: u32,
+    /// JS stack, slots (default 4096). Deeper JS recursion throws `RangeError`.
+    pub stack_count: u32,
+    /// Initial property-key table, keys (default 2048).
+    pub initial_key_count: u32,
+    /// Key table growth step, keys (default 1024).
+    pub incremental_key_count: u32,
+    /// Name hash table size (default 1993).
+    pub name_modulo: u32,
+    /// Symbol hash table size (default 127).
+    pub symbol_modulo: u32,
+    /// Parser arena, bytes (default 1 MiB).
+    pub parser_buffer_size: u32,
+    /// Parser hash table size (default 1993).
+    pub parser_table_modulo: u32,
+}
+
+/// How a machine is created. `Options::default()` gives: no meter limit,
+/// meter interval 10 000 ticks, 256 MiB memory limit, default [`Creation`],
+/// `Date.now()` returning 0.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Meter ticks each [`Machine::eval`] / [`Machine::send`] call may use;
+    /// `None` for no limit. A call over the limit fails with
+    /// [`Error::MeterLimit`] and stops the machine.
+    pub meter_limit: Option<u32>,
+    /// How often XS checks the meter limit, in ticks (default 10 000). A call
+    /// may overrun the limit by up to this many ticks before it is stopped.
+    pub meter_interval: u32,
+    /// Memory the machine may use, in bytes (default 256 MiB): XS's heap
+    /// budget, plus a fixed 16 MiB headroom for the module's static data,
+    /// C stack and buffers on the wasm linear memory. Exceeding it fails with
+    /// [`Error::OutOfMemory`] and stops the machine.
+    pub memory_limit: usize,
+    /// XS creation parameters. On restore only the memory limit applies: heap
+    /// sizes come from the snapshot.
+    pub creation: Creation,
+    /// Give the guest the host's real clock for `Date.now()` / `new Date()`.
+    /// Off by default, so the same script gives the same result and snapshot.
+    pub real_clock: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false }
+    }
+}
+
+/// Headroom over [`Options::memory_limit`] for the linear memory, in bytes.
+const MEMORY_HEADROOM: usize = 16 << 20;
+
+/// Severity of a guest `console` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// `console.debug`
+    Debug,
+    /// `console.log`
+    Log,
+    /// `console.info`
+    Info,
+    /// `console.warn`
+    Warn,
+    /// `console.error`, and unhandled promise rejections
+    Error,
+}
+
+impl LogLevel {
+    fn from_code(code: i32) -> Self {
+        match code {
+            0 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            _ => LogLevel::Log,
+        }
+    }
+}
+
+type MessageHandler = Box<dyn FnMut(Value) -> std::result::Result<Value, String> + Send>;
+type LogHandler = Box<dyn FnMut(LogLevel, &str) + Send>;
+
+pub(crate) struct HostState {
+    limits: StoreLimits,
+    on_message: Option<MessageHandler>,
+    on_log: LogHandler,
+    real_clock: bool,
+    reply: Vec<u8>,
+}
+
+fn default_log(level: LogLevel, text: &str) {
+    match level {
+        LogLevel::Log | LogLevel::Info | LogLevel::Debug => eprintln!("{text}"),
+        LogLevel::Warn => eprintln!("warning: {text}"),
+        LogLevel::Error => eprintln!("error: {text}"),
+    }
+}
+
+fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
+    caller.get_export("memory").and_then(|e| e.into_memory())
+}
+
+fn read_guest(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8>> {
+    let memory = memory_of(caller)?;
+    let data = memory.data(&caller);
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize)?;
+    data.get(start..end).map(<[u8]>::to_vec)
+}
+
+/// The imports of `port/xs_wasm.h` plus the few WASI functions wasi-libc's
+/// stdio references (stubbed: no file system, output goes to the log).
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap("xs_wasm", "host_send", |mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32| -> i32 {
+        let request = read_guest(&mut caller, ptr, len).unwrap_or_default();
+        let outcome = match caller.data_mut().on_message.take() {
+            None => Err("no message handler: the host did not set one (Machine::set_message_handler)".to_owned()),
+            Some(mut handler) => {
+                let outcome = match serde_json::from_slice::<Value>(&request) {
+                    Ok(message) => handler(message),
+                    Err(e) => Err(format!("invalid JSON from sendMessage: {e}")),
+                };
+                caller.data_mut().on_message = Some(handler);
+                outcome
+            }
+        };
+        let (reply, ok) = match outcome {
+            Ok(Value::Null) => (Vec::new(), true),
+            Ok(value) => (serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()), true),
+            Err(message) => (message.into_bytes(), false),
+        };
+        let len = reply.len().min(i32::MAX as usize - 1) as i32;
+        caller.data_mut().reply = reply;
+        if ok {
+            len
+        } else {
+            -len - 1
+        }
+    })?;
+    linker.func_wrap("xs_wasm", "host_reply", |mut caller: Caller<'_, HostState>, _m: u32, buffer: u32| {
+        let reply = std::mem::take(&mut caller.data_mut().reply);
+        if let Some(memory) = memory_of(&mut caller) {
+            // A bad pointer from the guest is its own problem: nothing is written.
+            let _ = memory.write(&mut caller, buffer as usize, &reply);
+        }
+    })?;
+    linker.func_wrap("xs_wasm", "host_log", |mut caller: Caller<'_, HostState>, _m: u32, level: i32, ptr: u32, len: u32| {
+        let bytes = read_guest(&mut caller, ptr, len).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        (caller.data_mut().on_log)(LogLevel::from_code(level), &text);
+    })?;
+    linker.func_wrap("xs_wasm", "host_now", |caller: Caller<'_, HostState>| -> f64 {
+        if caller.data().real_clock {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+        } else {
+            0.0
+        }
+    })?;
+    const WASI: &str = "wasi_snapshot_preview1";
+    const ERRNO_BADF: i32 = 8;
+    linker.func_wrap(WASI, "fd_write", |mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, written: u32| -> i32 {
+        let Some(memory) = memory_of(&mut caller) else { return ERRNO_BADF };
+        let mut out = Vec::new();
+        for i in 0..count.min(1024) {
+            let mut iov = [0u8; 8];
+            if memory.read(&caller, iovs as usize + i as usize * 8, &mut iov).is_err() {
+                return ERRNO_BADF;
+            }
+            let ptr = u32::from_le_bytes(iov[0..4].try_into().unwrap()) as usize;
+            let len = u32::from_le_bytes(iov[4..8].try_into().unwrap()) as usize;
+            match memory.data(&caller).get(ptr..ptr.saturating_add(len)) {
+                Some(bytes) => out.extend_from_slice(bytes),
+                None => return ERRNO_BADF,
+            }
+        }
+        let n = out.len() as u32;
+        if fd == 1 || fd == 2 {
+            let text = String::from_utf8_lossy(&out).trim_end().to_owned();
+            if !text.is_empty() {
+                (caller.data_mut().on_log)(if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
+            }
+        }
+        if memory.write(&mut caller, written as usize, &n.to_le_bytes()).is_err() {
+            return ERRNO_BADF;
+        }
+        0
+    })?;
+    linker.func_wrap(WASI, "fd_close", |_fd: i32| -> i32 { ERRNO_BADF })?;
+    linker.func_wrap(WASI, "fd_seek", |_fd: i32, _offset: i64, _whence: i32, _out: u32| -> i32 { ERRNO_BADF })?;
+    Ok(linker)
+}
+
+pub(crate) fn instantiate_pre(runtime_engine: &wasmtime::Engine, module: &wasmtime::Module) -> wasmtime::Result<InstancePre<HostState>> {
+    let mut linker = linker(runtime_engine)?;
+    // Any other import (a newer wasi-libc might add one) traps if called.
+    linker.define_unknown_imports_as_traps(module)?;
+    linker.instantiate_pre(module)
+}
+
+struct Exports {
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    free: TypedFunc<u32, ()>,
+    create: TypedFunc<u32, u32>,
+    eval: TypedFunc<(u32, u32, u32), i32>,
+    send: TypedFunc<(u32, u32, u32), i32>,
+    set_meter: TypedFunc<(u32, u32, u32), ()>,
+    meter: TypedFunc<u32, u32>,
+    result: TypedFunc<u32, u32>,
+    result_length: TypedFunc<u32, u32>,
+    snapshot: TypedFunc<u32, i32>,
+    restore: TypedFunc<(u32, u32, u32), u32>,
+    last_error: TypedFunc<(), u32>,
+}
+
+impl Exports {
+    fn new(store: &mut Store<HostState>, instance: &Instance) -> Result<Self> {
+        fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(store: &mut Store<HostState>, instance: &Instance, name: &str) -> Result<TypedFunc<P, R>> {
+            instance.get_typed_func::<P, R>(&mut *store, name).map_err(|e| Error::Incompatible(format!("export {name}: {e}")))
+        }
+        let memory = instance.get_memory(&mut *store, "memory").ok_or_else(|| Error::Incompatible("no exported memory".into()))?;
+        let abi: TypedFunc<(), u32> = get(store, instance, "xs_wasm_abi_version")?;
+        let abi = abi.call(&mut *store, ()).map_err(Error::wasm)?;
+        if abi != ABI_VERSION {
+            return Err(Error::Incompatible(format!("module speaks port ABI {abi}, this crate speaks {ABI_VERSION}")));
+        }
+        Ok(Exports {
+            memory,
+            alloc: get(store, instance, "xs_wasm_alloc")?,
+            free: get(store, instance, "xs_wasm_free")?,
+            create: get(store, instance, "xs_wasm_create")?,
+            eval: get(store, instance, "xs_wasm_eval")?,
+            send: get(store, instance, "xs_wasm_send")?,
+            set_meter: get(store, instance, "xs_wasm_set_meter")?,
+            meter: get(store, instance, "xs_wasm_meter")?,
+            result: get(store, instance, "xs_wasm_result")?,
+            result_length: get(store, instance, "xs_wasm_result_length")?,
+            snapshot: get(store, instance, "xs_wasm_snapshot")?,
+            restore: get(store, instance, "xs_wasm_restore")?,
+            last_error: get(store, instance, "xs_wasm_last_error")?,
+        })
+    }
+}
+
+/// A sandboxed JavaScript machine: one XS VM in its own wasm instance.
+///
+/// The guest has the ECMAScript built-ins plus `sendMessage(msg)`,
+/// `console.{debug,log,info,warn,error}` and whatever it defines; it has no
+/// file system, network, environment, randomness source of the host or
+/// clock (unless [`Options::real_clock`]), so the same inputs give the same
+/// results and snapshots. `Math.random()` is a fixed-seed PRNG.
+///
+/// Concurrency: a `Machine` is `Send` (move it to another thread) but not
+/// `Sync`; every call takes `&mut self` and runs to completion on the
+/// calling thread. Run machines in parallel by giving each thread its own.
+/// Calls run wasm on the calling thread's stack and need about
+/// [`MAX_WASM_STACK`](crate::MAX_WASM_STACK) of it to spare.
+pub struct Machine {
+    store: Store<HostState>,
+    exports: Exports,
+    handle: u32,
+    stopped: Option<String>,
+    runtime: Runtime,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine").field("variant", &self.runtime.artifact().variant).field("stopped", &self.stopped).finish_non_exhaustive()
+    }
+}
+
+impl Machine {
+    fn instantiate(runtime: &Runtime, options: &Options) -> Result<(Store<HostState>, Exports)> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(options.memory_limit.saturating_add(MEMORY_HEADROOM))
+            .instances(1)
+            .trap_on_grow_failure(false)
+            .build();
+        let state = HostState { limits, on_message: None, on_log: Box::new(default_log), real_clock: options.real_clock, reply: Vec::new() };
+        let mut store = Store::new(&runtime.inner.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let instance = runtime.inner.pre.instantiate(&mut store).map_err(Error::wasm)?;
+        let init: TypedFunc<(), ()> = instance.get_typed_func(&mut store, "_initialize").map_err(|e| Error::Incompatible(format!("export _initialize: {e}")))?;
+        init.call(&mut store, ()).map_err(Error::wasm)?;
+        let exports = Exports::new(&mut store, &instance)?;
+        Ok((store, exports))
+    }
+
+    fn write_creation(store: &mut Store<HostState>, exports: &Exports, options: &Options) -> Result<u32> {
+        let c = &options.creation;
+        let fields = [
+            c.initial_chunk_size,
+            c.incremental_chunk_size,
+            c.initial_heap_count,
+            c.incremental_heap_count,
+            c.stack_count,
+            c.initial_key_count,
+            c.incremental_key_count,
+            c.name_modulo,
+            c.symbol_modulo,
+            c.parser_buffer_size,
+            c.parser_table_modulo,
+            u32::try_from(options.memory_limit).unwrap_or(u32::MAX),
+        ];
+        let mut bytes = Vec::with_capacity(48);
+        for field in fields {
+            bytes.extend_from_slice(&field.min(i32::MAX as u32).to_le_bytes());
+        }
+        Self::write_input(store, exports, &bytes)
+    }
+
+    fn write_input(store: &mut Store<HostState>, exports: &Exports, bytes: &[u8]) -> Result<u32> {
+        let len = u32::try_from(bytes.len()).map_err(|_| Error::OutOfMemory)?;
+        let ptr = exports.alloc.call(&mut *store, len).map_err(Error::wasm)?;
+        if ptr == 0 {
+            return Err(Error::OutOfMemory);
+        }
+        exports.memory.write(&mut *store, ptr as usize, bytes).map_err(|_| Error::OutOfMemory)?;
+        Ok(ptr)
+    }
+
+    fn last_error(store: &mut Store<HostState>, exports: &Exports) -> String {
+        let Ok(ptr) = exports.last_error.call(&mut *store, ()) else { return "unknown".into() };
+        let data = exports.memory.data(&*store);
+        let start = ptr as usize;
+        let end = data[start.min(data.len())..].iter().position(|&b| b == 0).map_or(data.len(), |n| start + n);
+        String::from_utf8_lossy(&data[start.min(end)..end]).into_owned()
+    }
+
+    fn finish(runtime: &Runtime, mut store: Store<HostState>, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
+        exports.set_meter.call(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
+        Ok(Machine { store, exports, handle, stopped: None, runtime: runtime.clone() })
+    }
+
+    /// Create a fresh machine.
+    ///
+    /// Errors: [`Error::OutOfMemory`] when `options.memory_limit` cannot hold
+    /// a new machine, [`Error::Wasm`] on a wasmtime failure.
+    pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
+        let (mut store, exports) = Self::instantiate(runtime, &options)?;
+        let creation = Self::write_creation(&mut store, &exports, &options)?;
+        let handle = exports.create.call(&mut store, creation).map_err(Error::wasm)?;
+        if handle == 0 {
+            let reason = Self::last_error(&mut store, &exports);
+            return Err(if reason.contains("memory") { Error::OutOfMemory } else { Error::Wasm(reason) });
+        }
+        exports.free.call(&mut store, creation).map_err(Error::wasm)?;
+        Self::finish(runtime, store, exports, handle, &options)
+    }
+
+    /// Read a snapshot written by [`Machine::snapshot`] (by this or any
+    /// variant with the same port ABI and XS version) into a new machine.
+    /// The original script is not needed.
+    ///
+    /// Errors: [`Error::Snapshot`] for empty, truncated, corrupt or garbage
+    /// bytes and snapshots of incompatible builds (the reason says which);
+    /// [`Error::Wasm`] on a wasmtime failure.
+    pub fn restore(runtime: &Runtime, snapshot: &[u8], options: Options) -> Result<Machine> {
+        let (mut store, exports) = Self::instantiate(runtime, &options)?;
+        let creation = Self::write_creation(&mut store, &exports, &options)?;
+        let bytes = match Self::write_input(&mut store, &exports, snapshot) {
+            Ok(ptr) => ptr,
+            Err(_) => return Err(Error::Snapshot { reason: format!("snapshot of {} bytes does not fit in the memory limit", snapshot.len()) }),
+        };
+        let handle = match exports.restore.call(&mut store, (bytes, snapshot.len() as u32, creation)) {
+            Ok(handle) => handle,
+            Err(trap) => return Err(Error::Snapshot { reason: format!("the engine trapped while reading the snapshot: {trap:#}") }),
+        };
+        if handle == 0 {
+            return Err(Error::Snapshot { reason: Self::last_error(&mut store, &exports) });
+        }
+        exports.free.call(&mut store, bytes).map_err(Error::wasm)?;
+        exports.free.call(&mut store, creation).map_err(Error::wasm)?;
+        Self::finish(runtime, store, exports, handle, &options)
+    }
+
+    /// Evaluate `source` as a sloppy-mode global script (like an indirect
+    /// `eval`), drain the promise job queue, and return the completion value
+    /// as JSON (`undefined`, functions and symbols become `null`; a promise
+    /// settled by then becomes its value, or its rejection an error).
+    ///
+    /// Errors: [`Error::Js`] when the script throws (the machine stays
+    /// usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
+    /// [`Error::StackOverflow`], [`Error::Wasm`] (a trap) stop the machine;
+    /// [`Error::Dead`] after that; [`Error::InvalidJson`] when the guest's
+    /// `JSON.stringify` was tampered with.
+    pub fn eval(&mut self, source: &str) -> Result<Value> {
+        let f = self.exports.eval.clone();
+        self.call(&f, source.as_bytes())
+    }
+
+    /// Call the guest's `globalThis.receiveMessage(message)`, drain the job
+    /// queue, and return its return value (a promise is awaited as in
+    /// [`Machine::eval`]). Guest calls to `sendMessage` during the call reach
+    /// the handler set with [`Machine::set_message_handler`].
+    ///
+    /// Errors: as [`Machine::eval`]; a missing `receiveMessage` is an
+    /// [`Error::Js`] `TypeError`.
+    pub fn send(&mut self, message: &Value) -> Result<Value> {
+        let text = serde_json::to_vec(message)?;
+        let f = self.exports.send.clone();
+        self.call(&f, &text)
+    }
+
+    /// [`Machine::send`] for serde types: serializes `message`, deserializes the reply.
+    ///
+    /// Errors: those of [`Machine::send`], and [`Error::Serde`] when the reply
+    /// does not deserialize into `R`.
+    pub fn send_typed<M: Serialize, R: DeserializeOwned>(&mut self, message: &M) -> Result<R> {
+        let reply = self.send(&serde_json::to_value(message)?)?;
+        Ok(serde_json::from_value(reply)?)
+    }
+
+    /// Handle the guest's `sendMessage(msg)`: `handler` gets `msg` as JSON
+    /// and its `Ok` value is what `sendMessage` returns in the guest
+    /// (`Value::Null` becomes `undefined`); an `Err(text)` makes
+    /// `sendMessage` throw `Error(text)` in the guest. Without a handler,
+    /// `sendMessage` throws.
+    pub fn set_message_handler<F>(&mut self, handler: F)
+    where
+        F: FnMut(Value) -> std::result::Result<Value, String> + Send + 'static,
+    {
+        self.store.data_mut().on_message = Some(Box::new(handler));
+    }
+
+    /// Receive the guest's `console.*` output (default: printed to stderr).
+    pub fn set_log_handler<F>(&mut self, handler: F)
+    where
+        F: FnMut(LogLevel, &str) + Send + 'static,
+    {
+        self.store.data_mut().on_log = Box::new(handler);
+    }
+
+    /// Change the meter limit (ticks per call; `None` for no limit) and the
+    /// check interval (ticks) for later calls.
+    pub fn set_meter_limit(&mut self, limit: Option<u32>, interval: u32) -> Result<()> {
+        self.check_alive()?;
+        let handle = self.handle;
+        self.exports.set_meter.call(&mut self.store, (handle, limit.unwrap_or(0), interval)).map_err(Error::wasm)
+    }
+
+    /// Meter ticks used by the last [`Machine::eval`] or [`Machine::send`]
+    /// call (XS's meter: roughly one tick per branch, call and allocation).
+    pub fn meter(&mut self) -> u64 {
+        let handle = self.handle;
+        self.exports.meter.call(&mut self.store, handle).map(u64::from).unwrap_or(0)
+    }
+
+    /// Write the machine's heap to a snapshot (a garbage collection runs
+    /// first). Restore it with [`Machine::restore`]. The bytes are
+    /// deterministic: the same history gives the same snapshot.
+    ///
+    /// Errors: [`Error::Dead`] for a stopped machine, [`Error::Snapshot`]
+    /// when XS cannot write it, [`Error::OutOfMemory`].
+    pub fn snapshot(&mut self) -> Result<Vec<u8>> {
+        self.check_alive()?;
+        let handle = self.handle;
+        let status = match self.exports.snapshot.call(&mut self.store, handle) {
+            Ok(status) => status,
+            Err(trap) => return Err(self.stop(Error::wasm(trap))),
+        };
+        let payload = self.result()?;
+        match status {
+            XS_WASM_OK => Ok(payload),
+            XS_WASM_SNAPSHOT_ERROR => Err(Error::Snapshot { reason: String::from_utf8_lossy(&payload).into_owned() }),
+            other => Err(self.status_error(other, payload)),
+        }
+    }
+
+    /// The runtime (and so the artifact) this machine runs on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Whether an earlier call stopped the machine (see [`Error::Dead`]).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.is_some()
+    }
+
+    /// Bytes of wasm linear memory the machine's instance uses now.
+    pub fn memory_bytes(&self) -> usize {
+        self.exports.memory.data_size(&self.store)
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        match &self.stopped {
+            Some(reason) => Err(Error::Dead { reason: reason.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    fn stop(&mut self, error: Error) -> Error {
+        self.stopped = Some(error.to_string());
+        error
+    }
+
+    fn result(&mut self) -> Result<Vec<u8>> {
+        let handle = self.handle;
+        let ptr = self.exports.result.call(&mut self.store, handle).map_err(Error::wasm)? as usize;
+        let len = self.exports.result_length.call(&mut self.store, handle).map_err(Error::wasm)? as usize;
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.exports.memory.data(&self.store).get(ptr..ptr + len).map(<[u8]>::to_vec).ok_or_else(|| Error::Wasm("result buffer out of bounds".into()))
+    }
+
+    fn status_error(&mut self, status: i32, payload: Vec<u8>) -> Error {
+        match status {
+            XS_WASM_JS_ERROR => {
+                #[derive(serde::Deserialize)]
+                struct Thrown {
+                    name: String,
+                    message: String,
+                    #[serde(default)]
+                    stack: String,
+                }
+                match serde_json::from_slice::<Thrown>(&payload) {
+                    Ok(t) => Error::Js { name: t.name, message: t.message, stack: t.stack },
+                    Err(e) => Error::InvalidJson(format!("exception description: {e}")),
+                }
+            }
+            XS_WASM_METER_LIMIT => {
+                let used = self.meter();
+                self.stop(Error::MeterLimit { used })
+            }
+            XS_WASM_OUT_OF_MEMORY => self.stop(Error::OutOfMemory),
+            XS_WASM_STACK_OVERFLOW => self.stop(Error::StackOverflow),
+            XS_WASM_DEAD => Error::Dead { reason: self.stopped.clone().unwrap_or_else(|| String::from_utf8_lossy(&payload).into_owned()) },
+            other => {
+                let text = String::from_utf8_lossy(&payload).into_owned();
+                self.stop(Error::Wasm(format!("engine status {other}: {text}")))
+            }
+        }
+    }
+
+    fn call(&mut self, f: &TypedFunc<(u32, u32, u32), i32>, input: &[u8]) -> Result<Value> {
+        self.check_alive()?;
+        let ptr = match Self::write_input(&mut self.store, &self.exports, input) {
+            Ok(ptr) => ptr,
+            Err(Error::OutOfMemory) => return Err(self.stop(Error::OutOfMemory)),
+            Err(e) => return Err(e),
+        };
+        let handle = self.handle;
+        let status = match f.call(&mut self.store, (handle, ptr, input.len() as u32)) {
+            Ok(status) => status,
+            Err(trap) => return Err(self.stop(Error::wasm(trap))),
+        };
+        if let Err(trap) = self.exports.free.call(&mut self.store, ptr) {
+            return Err(self.stop(Error::wasm(trap)));
+        }
+        let payload = self.result()?;
+        if status != XS_WASM_OK {
+            return Err(self.status_error(status, payload));
+        }
+        if payload.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&payload).map_err(|e| Error::InvalidJson(e.to_string()))
+    }
+}

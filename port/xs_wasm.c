@@ -1,0 +1,745 @@
+/*
+ * xs-wasm host API: the exported functions declared in xs_wasm.h.
+ * This unit uses XS's public API (xs.h) only; internals it needs live in
+ * xs_wasm_platform.c behind xs_wasm_internal.h.
+ */
+#include "xs.h"
+#include "xs_wasm.h"
+#include "xs_wasm_internal.h"
+
+#define XS_WASM_EXPORT(NAME) __attribute__((used, visibility("default"), export_name(#NAME)))
+
+/* XS's own snapshot structure (xsSnapshot.h), restated for xs.h users as
+   xsnap does; field order and types must match txSnapshot. */
+typedef struct {
+	char* signature;
+	int signatureLength;
+	xsCallback* callbacks;
+	int callbacksLength;
+	int (*read)(void* stream, void* address, size_t size);
+	int (*write)(void* stream, void* address, size_t size);
+	void* stream;
+	int error;
+	void* firstChunk;
+	void* firstProjection;
+	void* firstSlot;
+	int slotSize;
+	void* slots;
+} xsWasmSnapshot;
+
+extern xsMachine* fxReadSnapshot(xsWasmSnapshot* snapshot, xsStringValue name, void* context);
+extern int fxWriteSnapshot(xsMachine* the, xsWasmSnapshot* snapshot);
+extern void fx_ArrayBuffer_fromString(xsMachine* the);
+extern void fx_String_fromArrayBuffer(xsMachine* the);
+/* Declared in xsAll.h only; restated here with the same types. */
+extern void fxBeginMetering(xsMachine* the, xsBooleanValue (*callback)(xsMachine*, xsUnsignedValue), xsUnsignedValue interval);
+extern void fxEndMetering(xsMachine* the);
+
+XS_WASM_IMPORT(host_send) extern int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length);
+XS_WASM_IMPORT(host_reply) extern void xs_wasm_host_reply(xs_wasm_machine* machine, char* buffer);
+XS_WASM_IMPORT(host_log) extern void xs_wasm_host_log(xs_wasm_machine* machine, int32_t level, const char* text, uint32_t length);
+
+struct xs_wasm_machine {
+	xsMachine* the;
+	int32_t status;            /* XS_WASM_OK while alive, else why it stopped */
+	uint32_t meter_limit;      /* ticks per call, 0 = unlimited */
+	uint32_t meter_interval;   /* ticks between limit checks */
+	uint32_t meter_used;       /* ticks used by the last call */
+	uint8_t* result;
+	uint32_t result_length;
+	uint32_t result_capacity;
+	int in_call;               /* re-entrancy guard */
+};
+
+/* ------------------------------------------------------------ buffers -- */
+
+static int xs_wasm_reserve(xs_wasm_machine* machine, size_t size)
+{
+	if (size > 0x7FFFFFF0)
+		return 0;
+	if (size > machine->result_capacity) {
+		size_t capacity = machine->result_capacity ? machine->result_capacity : 256;
+		uint8_t* result;
+		while (capacity < size)
+			capacity = (capacity > 0x3FFFFFF0) ? size : capacity * 2;
+		result = realloc(machine->result, capacity);
+		if (!result)
+			return 0;
+		machine->result = result;
+		machine->result_capacity = (uint32_t)capacity;
+	}
+	return 1;
+}
+
+static void xs_wasm_set_result(xs_wasm_machine* machine, const void* data, size_t length)
+{
+	machine->result_length = 0;
+	if (length && xs_wasm_reserve(machine, length)) {
+		memcpy(machine->result, data, length);
+		machine->result_length = (uint32_t)length;
+	}
+}
+
+static void xs_wasm_set_message(xs_wasm_machine* machine, const char* message)
+{
+	xs_wasm_set_result(machine, message, strlen(message));
+}
+
+XS_WASM_EXPORT(xs_wasm_alloc) void* xs_wasm_alloc(size_t size)
+{
+	return malloc(size ? size : 1);
+}
+
+XS_WASM_EXPORT(xs_wasm_free) void xs_wasm_free(void* pointer)
+{
+	free(pointer);
+}
+
+XS_WASM_EXPORT(xs_wasm_result) const uint8_t* xs_wasm_result(xs_wasm_machine* machine)
+{
+	return machine ? machine->result : NULL;
+}
+
+XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_machine* machine)
+{
+	return machine ? machine->result_length : 0;
+}
+
+/* ----------------------------------------------------------- identity -- */
+
+static const char xs_wasm_signature_text[] = "xs-wasm abi 1; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,ArrayBuffer.fromString,String.fromArrayBuffer";
+
+XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
+{
+	return XS_WASM_ABI_VERSION;
+}
+
+XS_WASM_EXPORT(xs_wasm_xs_version) uint32_t xs_wasm_xs_version(void)
+{
+	return xs_wasm_engine_version();
+}
+
+XS_WASM_EXPORT(xs_wasm_signature) const char* xs_wasm_signature(void)
+{
+	return xs_wasm_signature_text;
+}
+
+static char xs_wasm_last_error_text[256] = "";
+
+static void xs_wasm_fail(const char* reason)
+{
+	size_t length = strlen(reason);
+	if (length >= sizeof(xs_wasm_last_error_text))
+		length = sizeof(xs_wasm_last_error_text) - 1;
+	memcpy(xs_wasm_last_error_text, reason, length);
+	xs_wasm_last_error_text[length] = 0;
+}
+
+XS_WASM_EXPORT(xs_wasm_last_error) const char* xs_wasm_last_error(void)
+{
+	return xs_wasm_last_error_text;
+}
+
+/* ------------------------------------------------------ guest globals -- */
+
+static xs_wasm_machine* xs_wasm_host_of(xsMachine* the)
+{
+	return (xs_wasm_machine*)xs_wasm_get_machine_host(the);
+}
+
+/* Stringify with the realm's JSON; an exception propagates. Returns NULL for
+   undefined (functions, symbols, undefined). The string lives in the XS heap
+   until the next allocation: copy it at once. */
+static xsStringValue xs_wasm_stringify(xsMachine* the, xsSlot* value, xsSlot* temp)
+{
+	*temp = xsCall1(xsGet(xsGlobal, xsID("JSON")), xsID("stringify"), *value);
+	if (xsTypeOf(*temp) != xsStringType && xsTypeOf(*temp) != xsStringXType)
+		return NULL;
+	return xsToString(*temp);
+}
+
+static void xs_wasm_console(xsMachine* the, int level)
+{
+	xs_wasm_machine* machine = xs_wasm_host_of(the);
+	xsIntegerValue argc = xsToInteger(xsArgc), i;
+	xsStringValue text;
+	size_t length = 0, capacity = 256;
+	char* buffer = malloc(capacity);
+	if (!buffer)
+		return;
+	for (i = 0; i < argc; i++) {
+		size_t size;
+		text = xsToString(xsArg(i));
+		size = strlen(text);
+		if (length + size + 2 > capacity) {
+			char* grown;
+			while (length + size + 2 > capacity)
+				capacity *= 2;
+			grown = realloc(buffer, capacity);
+			if (!grown)
+				break;
+			buffer = grown;
+			text = xsToString(xsArg(i)); /* realloc cannot move the XS heap, but be safe */
+		}
+		if (i)
+			buffer[length++] = ' ';
+		memcpy(buffer + length, text, size);
+		length += size;
+	}
+	xs_wasm_host_log(machine, level, buffer, (uint32_t)length);
+	free(buffer);
+}
+
+static void xs_wasm_console_debug(xsMachine* the) { xs_wasm_console(the, 0); }
+static void xs_wasm_console_log(xsMachine* the) { xs_wasm_console(the, 1); }
+static void xs_wasm_console_info(xsMachine* the) { xs_wasm_console(the, 2); }
+static void xs_wasm_console_warn(xsMachine* the) { xs_wasm_console(the, 3); }
+static void xs_wasm_console_error(xsMachine* the) { xs_wasm_console(the, 4); }
+
+/* sendMessage(msg): JSON to the host, the host's JSON reply back. */
+static void xs_wasm_send_message(xsMachine* the)
+{
+	xs_wasm_machine* machine = xs_wasm_host_of(the);
+	xsStringValue json;
+	char* copy;
+	size_t length;
+	int32_t reply;
+	char* buffer;
+	xsVars(2);
+	xsVar(0) = (xsToInteger(xsArgc) > 0) ? xsArg(0) : xsUndefined;
+	json = xs_wasm_stringify(the, &xsVar(0), &xsVar(1));
+	if (!json)
+		json = "null";
+	length = strlen(json);
+	copy = malloc(length + 1);
+	if (!copy)
+		xsUnknownError("not enough memory for the message");
+	memcpy(copy, json, length + 1);
+	reply = xs_wasm_host_send(machine, copy, (uint32_t)length);
+	free(copy);
+	length = (reply < 0) ? (size_t)(-(int64_t)reply - 1) : (size_t)reply;
+	buffer = malloc(length + 1);
+	if (!buffer)
+		xsUnknownError("not enough memory for the reply");
+	xs_wasm_host_reply(machine, buffer);
+	buffer[length] = 0;
+	if (reply < 0) {
+		xsVar(1) = xsString(buffer);
+		free(buffer);
+		xsVar(0) = xsNew1(xsGlobal, xsID("Error"), xsVar(1));
+		xsThrow(xsVar(0));
+	}
+	if (length == 0) {
+		free(buffer);
+		xsResult = xsUndefined;
+		return;
+	}
+	xsVar(1) = xsString(buffer);
+	free(buffer);
+	xsResult = xsCall1(xsGet(xsGlobal, xsID("JSON")), xsID("parse"), xsVar(1));
+}
+
+/* The order of this list is part of the snapshot format: it must match
+   xs_wasm_signature_text, and changing it requires a new signature. */
+static xsCallback xs_wasm_callbacks[] = {
+	xs_wasm_send_message,
+	xs_wasm_console_debug,
+	xs_wasm_console_log,
+	xs_wasm_console_info,
+	xs_wasm_console_warn,
+	xs_wasm_console_error,
+	/* XS builds ArrayBuffer.fromString and String.fromArrayBuffer unless mxCESU8 is defined, but its
+	   snapshot table (gxCallbacks in xsSnapshot.c) lacks it. We keep strings
+	   in UTF-8 (no mxCESU8), so the port lists it. */
+	fx_ArrayBuffer_fromString,
+	fx_String_fromArrayBuffer,
+};
+#define XS_WASM_CALLBACK_COUNT ((int)(sizeof(xs_wasm_callbacks) / sizeof(xs_wasm_callbacks[0])))
+
+static void xs_wasm_build_globals(xsMachine* the)
+{
+	xsBeginHost(the);
+	{
+		xsVars(2);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_send_message, 1, &xsVar(0));
+		xsDefine(xsGlobal, xsID("sendMessage"), xsVar(0), xsDontEnum);
+		xsVar(0) = xsNewObject();
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_debug, 0, &xsVar(1));
+		xsDefine(xsVar(0), xsID("debug"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_log, 0, &xsVar(1));
+		xsDefine(xsVar(0), xsID("log"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_info, 0, &xsVar(1));
+		xsDefine(xsVar(0), xsID("info"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_warn, 0, &xsVar(1));
+		xsDefine(xsVar(0), xsID("warn"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_error, 0, &xsVar(1));
+		xsDefine(xsVar(0), xsID("error"), xsVar(1), xsDontEnum);
+		xsDefine(xsGlobal, xsID("console"), xsVar(0), xsDontEnum);
+	}
+	xsEndHost(the);
+}
+
+/* Called by the platform for unhandled rejections: console.error on the host. */
+void xs_wasm_report(void* machine, int level, const char* text, void* value)
+{
+	xsMachine* the = machine;
+	xs_wasm_machine* host = xs_wasm_host_of(the);
+	char buffer[512];
+	xsStringValue detail = "";
+	int length;
+	if (!host)
+		return;
+	xsTry {
+		if (value) {
+			the->scratch = *(xsSlot*)value;
+			detail = fxToString(the, &the->scratch);
+		}
+	}
+	xsCatch {
+		detail = "";
+	}
+	length = snprintf(buffer, sizeof(buffer), "%s: %s", text, detail);
+	if (length < 0)
+		length = 0;
+	if (length >= (int)sizeof(buffer))
+		length = sizeof(buffer) - 1;
+	xs_wasm_host_log(host, level, buffer, (uint32_t)length);
+}
+
+/* ------------------------------------------------------------ machines -- */
+
+static size_t xs_wasm_memory_limit_for_next = 0;
+
+size_t xs_wasm_pending_memory_limit(void)
+{
+	return xs_wasm_memory_limit_for_next;
+}
+
+static xsCreation xs_wasm_creation_of(const xs_wasm_creation* c)
+{
+	xsCreation creation = {
+		256 * 1024,   /* initialChunkSize */
+		256 * 1024,   /* incrementalChunkSize */
+		16 * 1024,    /* initialHeapCount */
+		8 * 1024,     /* incrementalHeapCount */
+		4096,         /* stackCount */
+		2048,         /* initialKeyCount */
+		1024,         /* incrementalKeyCount */
+		1993,         /* nameModulo */
+		127,          /* symbolModulo */
+		1024 * 1024,  /* parserBufferSize */
+		1993,         /* parserTableModulo */
+		0,            /* staticSize */
+	};
+	if (c) {
+		if (c->initial_chunk_size > 0) creation.initialChunkSize = c->initial_chunk_size;
+		if (c->incremental_chunk_size > 0) creation.incrementalChunkSize = c->incremental_chunk_size;
+		if (c->initial_heap_count > 0) creation.initialHeapCount = c->initial_heap_count;
+		if (c->incremental_heap_count > 0) creation.incrementalHeapCount = c->incremental_heap_count;
+		if (c->stack_count > 0) creation.stackCount = c->stack_count;
+		if (c->initial_key_count > 0) creation.initialKeyCount = c->initial_key_count;
+		if (c->incremental_key_count > 0) creation.incrementalKeyCount = c->incremental_key_count;
+		if (c->name_modulo > 0) creation.nameModulo = c->name_modulo;
+		if (c->symbol_modulo > 0) creation.symbolModulo = c->symbol_modulo;
+		if (c->parser_buffer_size > 0) creation.parserBufferSize = c->parser_buffer_size;
+		if (c->parser_table_modulo > 0) creation.parserTableModulo = c->parser_table_modulo;
+	}
+	return creation;
+}
+
+static xs_wasm_machine* xs_wasm_new_host(void)
+{
+	xs_wasm_machine* machine = calloc(1, sizeof(xs_wasm_machine));
+	if (!machine)
+		return NULL;
+	machine->meter_interval = 10000;
+	return machine;
+}
+
+static void xs_wasm_adopt(xs_wasm_machine* machine, xsMachine* the, size_t memory_limit)
+{
+	machine->the = the;
+	xs_wasm_set_machine_host(the, machine);
+	xs_wasm_set_memory_limit(the, memory_limit);
+}
+
+XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_creation* c)
+{
+	xsCreation creation = xs_wasm_creation_of(c);
+	xs_wasm_machine* machine = xs_wasm_new_host();
+	xsMachine* the;
+	size_t memory_limit = c ? c->memory_limit : 0;
+	if (!machine) {
+		xs_wasm_fail("not enough memory");
+		return NULL;
+	}
+	xs_wasm_memory_limit_for_next = memory_limit;
+	the = xsCreateMachine(&creation, "xs-wasm", NULL);
+	xs_wasm_memory_limit_for_next = 0;
+	if (!the) {
+		free(machine);
+		xs_wasm_fail("cannot create machine: not enough memory (memory_limit too small?)");
+		return NULL;
+	}
+	xs_wasm_adopt(machine, the, memory_limit);
+	xs_wasm_build_globals(the);
+	if (xs_wasm_abort_status(the)) {
+		xsDeleteMachine(the);
+		free(machine);
+		xs_wasm_fail("cannot create machine: not enough memory (memory_limit too small?)");
+		return NULL;
+	}
+	return machine;
+}
+
+XS_WASM_EXPORT(xs_wasm_delete) void xs_wasm_delete(xs_wasm_machine* machine)
+{
+	if (!machine)
+		return;
+	if (machine->the)
+		xsDeleteMachine(machine->the);
+	free(machine->result);
+	free(machine);
+}
+
+XS_WASM_EXPORT(xs_wasm_machine_status) int32_t xs_wasm_machine_status(xs_wasm_machine* machine)
+{
+	return machine ? machine->status : XS_WASM_BAD_ARGUMENT;
+}
+
+XS_WASM_EXPORT(xs_wasm_set_meter) void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval)
+{
+	if (!machine)
+		return;
+	machine->meter_limit = limit;
+	machine->meter_interval = interval ? interval : 10000;
+}
+
+XS_WASM_EXPORT(xs_wasm_meter) uint32_t xs_wasm_meter(xs_wasm_machine* machine)
+{
+	return machine ? machine->meter_used : 0;
+}
+
+/* ---------------------------------------------------------------- calls -- */
+
+static xsBooleanValue xs_wasm_meter_callback(xsMachine* the, xsUnsignedValue index)
+{
+	xs_wasm_machine* machine = xs_wasm_host_of(the);
+	if (machine && machine->meter_limit && index > machine->meter_limit)
+		return 0;
+	return 1;
+}
+
+/* Describe the thrown value as {"name","message","stack"} JSON. Getters on the
+   exception run guest code; anything they throw is swallowed. */
+static void xs_wasm_describe_exception(xsMachine* the, xs_wasm_machine* machine, xsSlot* exception, xsSlot* v0, xsSlot* v1, xsSlot* v2)
+/* v0..v2: scratch slots of the caller's frame (xsVars cannot be called here) */
+{
+	xsStringValue json = NULL;
+	xsTry {
+		*v0 = xsNewObject();
+		if (xsIsInstanceOf(*exception, xsObjectPrototype)) {
+			*v1 = xsGet(*exception, xsID("name"));
+			xsSet(*v0, xsID("name"), xsString(xsToString(*v1)));
+			*v1 = xsGet(*exception, xsID("message"));
+			xsSet(*v0, xsID("message"), xsString(xsToString(*v1)));
+			*v1 = xsGet(*exception, xsID("stack"));
+			if (xsTypeOf(*v1) == xsUndefinedType)
+				*v1 = xsString("");
+			xsSet(*v0, xsID("stack"), xsString(xsToString(*v1)));
+		}
+		else {
+			xsSet(*v0, xsID("name"), xsString(""));
+			xsSet(*v0, xsID("message"), xsString(xsToString(*exception)));
+			xsSet(*v0, xsID("stack"), xsString(""));
+		}
+		json = xs_wasm_stringify(the, v0, v2);
+		if (json)
+			xs_wasm_set_message(machine, json);
+	}
+	xsCatch {
+		json = NULL;
+	}
+	if (!json)
+		xs_wasm_set_message(machine, "{\"name\":\"Error\",\"message\":\"the thrown value could not be described\",\"stack\":\"\"}");
+}
+
+enum { XS_WASM_CALL_EVAL, XS_WASM_CALL_SEND };
+
+static int32_t xs_wasm_status_of_abort(int abort_status)
+{
+	switch (abort_status) {
+	case 0: return XS_WASM_OK;
+	case xsTooMuchComputationExit: return XS_WASM_METER_LIMIT;
+	case xsNotEnoughMemoryExit: return XS_WASM_OUT_OF_MEMORY;
+	case xsStackOverflowExit: return XS_WASM_STACK_OVERFLOW;
+	default: return XS_WASM_ABORTED;
+	}
+}
+
+static const char* xs_wasm_status_message(int32_t status)
+{
+	switch (status) {
+	case XS_WASM_METER_LIMIT: return "meter limit reached";
+	case XS_WASM_OUT_OF_MEMORY: return "memory limit reached";
+	case XS_WASM_STACK_OVERFLOW: return "stack overflow";
+	default: return "machine aborted";
+	}
+}
+
+static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text, size_t length)
+{
+	xsMachine* the;
+	int32_t status = XS_WASM_OK;
+	if (!machine || !machine->the)
+		return XS_WASM_BAD_ARGUMENT;
+	if (machine->status != XS_WASM_OK) {
+		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
+		return XS_WASM_DEAD;
+	}
+	if (machine->in_call) {
+		xs_wasm_set_message(machine, "re-entrant call: the machine is busy");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	if (length > 0x7FFFFFF0 || (length && !text)) {
+		xs_wasm_set_message(machine, "invalid input buffer");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	the = machine->the;
+	machine->in_call = 1;
+	machine->meter_used = 0;
+	machine->result_length = 0;
+	xsBeginMetering(the, xs_wasm_meter_callback, machine->meter_interval);
+	{
+		xsBeginHost(the);
+		{
+			xsStringValue json;
+			int state;
+			xsVars(7);
+			xsTry {
+				xsVar(0) = xsStringBuffer((xsStringValue)text, (xsIntegerValue)length);
+				if (kind == XS_WASM_CALL_EVAL) {
+					xs_wasm_eval_slot(the, &xsVar(0), &xsVar(1));
+				}
+				else {
+					xsVar(2) = xsCall1(xsGet(xsGlobal, xsID("JSON")), xsID("parse"), xsVar(0));
+					xsVar(1) = xsCall1(xsGlobal, xsID("receiveMessage"), xsVar(2));
+				}
+				xs_wasm_run_jobs(the);
+				state = xs_wasm_promise_state(the, &xsVar(1), &xsVar(3));
+				if (state == 2)
+					xsVar(1) = xsVar(3);
+				else if (state == 3)
+					xsThrow(xsVar(3));
+				json = xs_wasm_stringify(the, &xsVar(1), &xsVar(2));
+				if (json)
+					xs_wasm_set_message(machine, json);
+				else
+					machine->result_length = 0;
+			}
+			xsCatch {
+				xsVar(1) = xsException;
+				xsException = xsUndefined;
+				xs_wasm_run_jobs(the);
+				xs_wasm_describe_exception(the, machine, &xsVar(1), &xsVar(4), &xsVar(5), &xsVar(6));
+				status = XS_WASM_JS_ERROR;
+			}
+		}
+		xsEndHost(the);
+		machine->meter_used = xs_wasm_meter_index(the);
+	}
+	xsEndMetering(the);
+	if (xs_wasm_abort_status(the)) {
+		machine->meter_used = xs_wasm_meter_index(the);
+		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
+		machine->status = status;
+		xs_wasm_set_message(machine, xs_wasm_status_message(status));
+	}
+	machine->in_call = 0;
+	return status;
+}
+
+XS_WASM_EXPORT(xs_wasm_eval) int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length)
+{
+	return xs_wasm_call(machine, XS_WASM_CALL_EVAL, source, length);
+}
+
+XS_WASM_EXPORT(xs_wasm_send) int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length)
+{
+	return xs_wasm_call(machine, XS_WASM_CALL_SEND, json, length);
+}
+
+/* ----------------------------------------------------------- snapshots -- */
+
+static uint32_t xs_wasm_fnv1a(const uint8_t* data, size_t length)
+{
+	uint32_t hash = 2166136261u;
+	size_t i;
+	for (i = 0; i < length; i++) {
+		hash ^= data[i];
+		hash *= 16777619u;
+	}
+	return hash;
+}
+
+static void xs_wasm_put32(uint8_t* p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t xs_wasm_get32(const uint8_t* p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static const uint8_t xs_wasm_magic[8] = { 'X', 'S', 'W', 'A', 'S', 'M', '\r', '\n' };
+
+typedef struct {
+	xs_wasm_machine* machine;
+	size_t length;
+	int failed;
+} xs_wasm_write_stream;
+
+static int xs_wasm_snapshot_write(void* stream, void* address, size_t size)
+{
+	xs_wasm_write_stream* s = stream;
+	if (s->failed || !xs_wasm_reserve(s->machine, s->length + size)) {
+		s->failed = 1;
+		return ENOMEM;
+	}
+	memcpy(s->machine->result + s->length, address, size);
+	s->length += size;
+	return 0;
+}
+
+typedef struct {
+	const uint8_t* bytes;
+	size_t length;
+	size_t offset;
+} xs_wasm_read_stream;
+
+static int xs_wasm_snapshot_read(void* stream, void* address, size_t size)
+{
+	xs_wasm_read_stream* s = stream;
+	if (size > s->length - s->offset)
+		return EIO;
+	memcpy(address, s->bytes + s->offset, size);
+	s->offset += size;
+	return 0;
+}
+
+static xsWasmSnapshot xs_wasm_snapshot_of(void* stream)
+{
+	xsWasmSnapshot snapshot;
+	memset(&snapshot, 0, sizeof(snapshot));
+	snapshot.signature = (char*)xs_wasm_signature_text;
+	snapshot.signatureLength = (int)(sizeof(xs_wasm_signature_text) - 1);
+	snapshot.callbacks = xs_wasm_callbacks;
+	snapshot.callbacksLength = XS_WASM_CALLBACK_COUNT;
+	snapshot.read = xs_wasm_snapshot_read;
+	snapshot.write = xs_wasm_snapshot_write;
+	snapshot.stream = stream;
+	return snapshot;
+}
+
+XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machine)
+{
+	xs_wasm_write_stream stream;
+	xsWasmSnapshot snapshot;
+	uint8_t header[XS_WASM_SNAPSHOT_HEADER_SIZE];
+	int ok;
+	if (!machine || !machine->the)
+		return XS_WASM_BAD_ARGUMENT;
+	if (machine->status != XS_WASM_OK) {
+		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
+		return XS_WASM_DEAD;
+	}
+	if (machine->in_call) {
+		xs_wasm_set_message(machine, "cannot snapshot during a call");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	stream.machine = machine;
+	stream.length = 0;
+	stream.failed = 0;
+	/* reserve room for our header; fill it once the payload is known */
+	memset(header, 0, sizeof(header));
+	xs_wasm_snapshot_write(&stream, header, sizeof(header));
+	snapshot = xs_wasm_snapshot_of(&stream);
+	ok = fxWriteSnapshot(machine->the, &snapshot);
+	if (!ok || snapshot.error || stream.failed) {
+		char message[96];
+		snprintf(message, sizeof(message), "XS could not write the snapshot (error %d)", snapshot.error);
+		xs_wasm_set_message(machine, stream.failed ? "not enough memory to write the snapshot" : message);
+		return XS_WASM_SNAPSHOT_ERROR;
+	}
+	memcpy(header, xs_wasm_magic, 8);
+	xs_wasm_put32(header + 8, XS_WASM_SNAPSHOT_FORMAT);
+	xs_wasm_put32(header + 12, XS_WASM_ABI_VERSION);
+	xs_wasm_put32(header + 16, xs_wasm_xs_version());
+	xs_wasm_put32(header + 20, xs_wasm_fnv1a((const uint8_t*)xs_wasm_signature_text, sizeof(xs_wasm_signature_text) - 1));
+	xs_wasm_put32(header + 24, (uint32_t)(stream.length - sizeof(header)));
+	xs_wasm_put32(header + 28, xs_wasm_fnv1a(machine->result + sizeof(header), stream.length - sizeof(header)));
+	memcpy(machine->result, header, sizeof(header));
+	machine->result_length = (uint32_t)stream.length;
+	return XS_WASM_OK;
+}
+
+static const char* xs_wasm_check_snapshot(const uint8_t* bytes, size_t length)
+{
+	uint32_t payload;
+	if (!bytes || length == 0)
+		return "snapshot is empty";
+	if (length < XS_WASM_SNAPSHOT_HEADER_SIZE)
+		return "snapshot is truncated: shorter than its header";
+	if (memcmp(bytes, xs_wasm_magic, 8) != 0)
+		return "not an xs-wasm snapshot (bad magic)";
+	if (xs_wasm_get32(bytes + 8) != XS_WASM_SNAPSHOT_FORMAT)
+		return "unsupported snapshot header format version";
+	if (xs_wasm_get32(bytes + 12) != XS_WASM_ABI_VERSION)
+		return "snapshot was written by another port ABI version";
+	if (xs_wasm_get32(bytes + 16) != xs_wasm_xs_version())
+		return "snapshot was written by another XS version";
+	if (xs_wasm_get32(bytes + 20) != xs_wasm_fnv1a((const uint8_t*)xs_wasm_signature_text, sizeof(xs_wasm_signature_text) - 1))
+		return "snapshot was written with another callbacks list (signature mismatch)";
+	payload = xs_wasm_get32(bytes + 24);
+	if ((size_t)payload != length - XS_WASM_SNAPSHOT_HEADER_SIZE)
+		return (size_t)payload > length - XS_WASM_SNAPSHOT_HEADER_SIZE ? "snapshot is truncated" : "snapshot has trailing bytes";
+	if (xs_wasm_get32(bytes + 28) != xs_wasm_fnv1a(bytes + XS_WASM_SNAPSHOT_HEADER_SIZE, payload))
+		return "snapshot is corrupt (checksum mismatch)";
+	return NULL;
+}
+
+XS_WASM_EXPORT(xs_wasm_restore) xs_wasm_machine* xs_wasm_restore(const uint8_t* bytes, size_t length, const xs_wasm_creation* c)
+{
+	const char* problem = xs_wasm_check_snapshot(bytes, length);
+	xs_wasm_read_stream stream;
+	xsWasmSnapshot snapshot;
+	xs_wasm_machine* machine;
+	xsMachine* the;
+	size_t memory_limit = c ? c->memory_limit : 0;
+	if (problem) {
+		xs_wasm_fail(problem);
+		return NULL;
+	}
+	machine = xs_wasm_new_host();
+	if (!machine) {
+		xs_wasm_fail("not enough memory");
+		return NULL;
+	}
+	stream.bytes = bytes + XS_WASM_SNAPSHOT_HEADER_SIZE;
+	stream.length = length - XS_WASM_SNAPSHOT_HEADER_SIZE;
+	stream.offset = 0;
+	snapshot = xs_wasm_snapshot_of(&stream);
+	xs_wasm_memory_limit_for_next = memory_limit;
+	the = fxReadSnapshot(&snapshot, "xs-wasm", NULL);
+	xs_wasm_memory_limit_for_next = 0;
+	if (!the || snapshot.error) {
+		if (the)
+			xsDeleteMachine(the);
+		free(machine);
+		xs_wasm_fail("XS could not read the snapshot (corrupt payload, or memory_limit too small)");
+		return NULL;
+	}
+	xs_wasm_adopt(machine, the, memory_limit);
+	return machine;
+}

@@ -1,0 +1,158 @@
+/*
+ * xs_wasm.h: the host API that every xs-wasm artifact exports.
+ *
+ * This header is self-contained: it includes neither xs.h nor xsAll.h, so
+ * hosts (the Rust crate, the JS package, C embedders) see only these types.
+ * All sizes and lengths are in bytes; all strings are UTF-8 and NOT
+ * NUL-terminated unless stated; all integers are little-endian wasm32 values.
+ *
+ * Calling convention for results: every call that produces data (eval, send,
+ * snapshot) returns a status and leaves its payload in the machine's result
+ * buffer, read with xs_wasm_result() / xs_wasm_result_length(). The buffer
+ * stays valid until the next call on the same machine.
+ *
+ * Payloads by status:
+ *   XS_WASM_OK          the completion value (eval) or reply (send) as JSON
+ *                       text; an empty payload means `undefined`. For
+ *                       snapshot writes: the snapshot bytes.
+ *   XS_WASM_JS_ERROR    JSON object {"name":..., "message":..., "stack":...}
+ *                       describing the thrown value (name is "" when the guest
+ *                       threw something that is not an object).
+ *   any other status    a human-readable message (may be empty).
+ *
+ * Snapshot format (written by xs_wasm_snapshot, checked by xs_wasm_restore):
+ *   offset size  field
+ *   0      8     magic "XSWASM\r\n"
+ *   8      4     header format version (XS_WASM_SNAPSHOT_FORMAT)
+ *   12     4     port ABI version (XS_WASM_ABI_VERSION)
+ *   16     4     XS version: major<<16 | minor<<8 | patch
+ *   20     4     FNV-1a 32 of the snapshot signature string (callbacks list)
+ *   24     4     payload length in bytes
+ *   28     4     FNV-1a 32 of the payload
+ *   32     ...   payload: the XS snapshot as written by fxWriteSnapshot
+ * Anything else (garbage, truncated, another ABI or callbacks list) is refused
+ * with XS_WASM_SNAPSHOT_ERROR before XS reads a byte of it.
+ */
+#ifndef XS_WASM_H
+#define XS_WASM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever an export, import, status or the snapshot header changes. */
+#define XS_WASM_ABI_VERSION 1
+#define XS_WASM_SNAPSHOT_FORMAT 1
+#define XS_WASM_SNAPSHOT_HEADER_SIZE 32
+
+typedef enum {
+	XS_WASM_OK = 0,
+	XS_WASM_JS_ERROR = 1,        /* the guest threw; payload describes it */
+	XS_WASM_METER_LIMIT = 2,     /* meter limit reached; machine is dead */
+	XS_WASM_OUT_OF_MEMORY = 3,   /* memory limit reached; machine is dead */
+	XS_WASM_STACK_OVERFLOW = 4,  /* unrecoverable stack overflow; machine is dead */
+	XS_WASM_SNAPSHOT_ERROR = 5,  /* bad snapshot bytes, or snapshot write failed */
+	XS_WASM_DEAD = 6,            /* the machine was stopped by an earlier call */
+	XS_WASM_BAD_ARGUMENT = 7,    /* NULL machine, invalid UTF-8 length, etc. */
+	XS_WASM_ABORTED = 8          /* any other fatal XS abort; machine is dead */
+} xs_wasm_status;
+
+/* Creation parameters, mirroring XS's xsCreation, plus a memory budget.
+   Counts are in slots (16 bytes each on wasm32), sizes in bytes.
+   A zero field takes the default shown. */
+typedef struct {
+	int32_t initial_chunk_size;      /* default 256 KiB */
+	int32_t incremental_chunk_size;  /* default 256 KiB */
+	int32_t initial_heap_count;      /* default 16384 slots */
+	int32_t incremental_heap_count;  /* default 8192 slots */
+	int32_t stack_count;             /* default 4096 slots (JS stack) */
+	int32_t initial_key_count;       /* default 2048 keys (wait: XS "keys") */
+	int32_t incremental_key_count;   /* default 1024 */
+	int32_t name_modulo;             /* default 1993 */
+	int32_t symbol_modulo;           /* default 127 */
+	int32_t parser_buffer_size;      /* default 1 MiB */
+	int32_t parser_table_modulo;     /* default 1993 */
+	uint32_t memory_limit;           /* bytes of XS chunks + slots; 0 = no limit */
+} xs_wasm_creation;
+
+typedef struct xs_wasm_machine xs_wasm_machine;
+
+/* Versions and identity. */
+uint32_t xs_wasm_abi_version(void);
+/* XS version as major<<16 | minor<<8 | patch. */
+uint32_t xs_wasm_xs_version(void);
+/* NUL-terminated snapshot signature: changes whenever the callbacks list does. */
+const char* xs_wasm_signature(void);
+
+/* Buffers the host fills before a call (source text, messages, snapshots). */
+void* xs_wasm_alloc(size_t size);
+void xs_wasm_free(void* pointer);
+
+/* Create a machine with the given parameters (NULL for defaults). Returns
+   NULL when memory is exhausted. The new machine has the globals
+   sendMessage(msg), console.{log,info,warn,error,debug}. */
+xs_wasm_machine* xs_wasm_create(const xs_wasm_creation* creation);
+/* Free a machine and everything it owns. NULL is ignored. */
+void xs_wasm_delete(xs_wasm_machine* machine);
+
+/* Evaluate `length` bytes of UTF-8 script source as a sloppy-mode global
+   script (an indirect eval), then drain the promise job queue. */
+int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length);
+/* Parse `length` bytes of JSON, call the guest's globalThis.receiveMessage
+   with it, drain the job queue; the reply is the JSON of its return value
+   (if that is a promise settled by then, of its fulfilled value or its
+   rejection as XS_WASM_JS_ERROR). */
+int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length);
+
+/* Metering, in XS meter ticks (roughly one per bytecode branch/call; see
+   XS's mxMeterOne). The limit applies to each eval/send call separately;
+   0 means unlimited. `interval` is how often (in ticks) XS checks the limit;
+   smaller is more precise and slower. Defaults: limit 0, interval 10000. */
+void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval);
+/* Ticks used by the last eval/send call. */
+uint32_t xs_wasm_meter(xs_wasm_machine* machine);
+
+/* Status left by the call that stopped the machine, or XS_WASM_OK. */
+int32_t xs_wasm_machine_status(xs_wasm_machine* machine);
+
+/* Result buffer of the last call (see top of file). */
+const uint8_t* xs_wasm_result(xs_wasm_machine* machine);
+uint32_t xs_wasm_result_length(xs_wasm_machine* machine);
+
+/* Write a snapshot of the machine into its result buffer. The machine must be
+   idle (no call in progress). Collects garbage first. */
+int32_t xs_wasm_snapshot(xs_wasm_machine* machine);
+/* Read a snapshot (header + payload, as written above) into a new machine.
+   `creation` may be NULL; only memory_limit is taken from it (the heap sizes
+   come from the snapshot). On failure returns NULL and the reason is available
+   from xs_wasm_last_error(). */
+xs_wasm_machine* xs_wasm_restore(const uint8_t* bytes, size_t length, const xs_wasm_creation* creation);
+/* NUL-terminated reason for the last failed xs_wasm_create/xs_wasm_restore. */
+const char* xs_wasm_last_error(void);
+
+/*
+ * Imports the host must provide (module "xs_wasm" in WASI builds; JS library
+ * functions on the emscripten Module in emscripten builds):
+ *
+ * int32_t host_send(xs_wasm_machine* m, const char* json, uint32_t length)
+ *   The guest called sendMessage(msg); `json` is JSON.stringify(msg).
+ *   Returns the byte length of the reply JSON (0 for `undefined`), or a
+ *   negative value when the host handler failed (the reply then holds an
+ *   error message, length -(return value) - 1; the guest sees an Error).
+ * void host_reply(xs_wasm_machine* m, char* buffer)
+ *   Copies the reply of the last host_send into `buffer` (sized as announced).
+ * void host_log(xs_wasm_machine* m, int32_t level, const char* text, uint32_t length)
+ *   console output; level 0 debug, 1 log, 2 info, 3 warn, 4 error.
+ * double host_now(void)
+ *   Milliseconds since the epoch for Date.now(); hosts return 0 unless the
+ *   embedder opted in to a real clock (determinism).
+ */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XS_WASM_H */

@@ -1,0 +1,38 @@
+/*
+ * Internal glue between xs_wasm.c (which includes xs.h) and
+ * xs_wasm_platform.c (which includes xsAll.h). The two XS headers declare some
+ * functions differently, so no unit includes both; machines and slots cross
+ * this boundary as void pointers (xsMachine and txMachine are the same object,
+ * xsSlot and txSlot are both 16 bytes on wasm32).
+ */
+#ifndef XS_WASM_INTERNAL_H
+#define XS_WASM_INTERNAL_H
+
+#include <stddef.h>
+
+#if defined(__EMSCRIPTEN__)
+	/* emscripten resolves undefined functions against --js-library imports */
+	#define XS_WASM_IMPORT(NAME)
+#else
+	#define XS_WASM_IMPORT(NAME) __attribute__((import_module("xs_wasm"), import_name(#NAME)))
+#endif
+
+/* xs_wasm_platform.c */
+int xs_wasm_abort_status(void* machine);
+unsigned int xs_wasm_engine_version(void);
+unsigned int xs_wasm_meter_index(void* machine);
+void xs_wasm_run_jobs(void* machine);
+void xs_wasm_eval_slot(void* machine, void* source, void* result);
+void xs_wasm_set_machine_host(void* machine, void* host);
+void* xs_wasm_get_machine_host(void* machine);
+void xs_wasm_set_memory_limit(void* machine, size_t limit);
+int xs_wasm_promise_state(void* machine, void* value, void* result);
+/* xs.h declares fxNewHostFunction as returning void while XS defines it as
+   returning txSlot*: calling it through xs.h is a wasm signature mismatch. */
+void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int length, void* result);
+
+/* xs_wasm.c */
+size_t xs_wasm_pending_memory_limit(void);
+void xs_wasm_report(void* machine, int level, const char* text, void* value);
+
+#endif /* XS_WASM_INTERNAL_H */

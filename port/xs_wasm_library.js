@@ -1,0 +1,17 @@
+// emscripten JS library: the host imports of xs_wasm.h, forwarded to the
+// hooks the loader installs on the Module object as `Module.xsWasmHost`
+// ({ send(machine, ptr, len) -> int, reply(machine, ptr), log(machine, level, ptr, len), now() -> ms }).
+mergeInto(LibraryManager.library, {
+  xs_wasm_host_send: function (machine, json, length) {
+    return Module['xsWasmHost'].send(machine, json, length);
+  },
+  xs_wasm_host_reply: function (machine, buffer) {
+    Module['xsWasmHost'].reply(machine, buffer);
+  },
+  xs_wasm_host_log: function (machine, level, text, length) {
+    Module['xsWasmHost'].log(machine, level, text, length);
+  },
+  xs_wasm_host_now: function () {
+    return Module['xsWasmHost'].now();
+  },
+});

@@ -1,0 +1,284 @@
+/*
+ * xs-wasm platform code: what XS asks of a platform (allocation, abort,
+ * promise-job queue, C-stack limit, clock), plus the few internal helpers the
+ * host API needs. This unit includes only xsAll.h (XS internals); the host API
+ * in xs_wasm.c includes only xs.h. See xs_wasm_platform.h for the choices.
+ */
+#include "xsAll.h"
+#include "xs_wasm_internal.h"
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/stack.h>
+#endif
+
+/* ---------------------------------------------------------------- clock -- */
+
+XS_WASM_IMPORT(host_now) extern double xs_wasm_host_now(void);
+
+int xs_wasm_gettimeofday(struct timeval* tv, void* tz)
+{
+	double now = xs_wasm_host_now();
+	if (!(now >= 0) || now > 8.64e15)
+		now = 0;
+	tv->tv_sec = (time_t)(now / 1000.0);
+	tv->tv_usec = (suseconds_t)((now - (double)tv->tv_sec * 1000.0) * 1000.0);
+	(void)tz;
+	return 0;
+}
+
+/* ------------------------------------------------------------ C stack -- */
+
+/* Bytes kept free below the limit for the RangeError to be built and thrown,
+   and for the host API's own frames. */
+#define XS_WASM_CSTACK_MARGIN (64 * 1024)
+
+char* fxCStackLimit()
+{
+#ifdef __EMSCRIPTEN__
+	/* emscripten's stack grows down from emscripten_stack_get_base() to
+	   emscripten_stack_get_end(). */
+	return (char*)emscripten_stack_get_end() + XS_WASM_CSTACK_MARGIN;
+#else
+	/* wasm-ld places the shadow stack between these two linker symbols. */
+	extern char __stack_low;
+	return &__stack_low + XS_WASM_CSTACK_MARGIN;
+#endif
+}
+
+/* --------------------------------------------------------- allocation -- */
+
+static int fxAdjustSpace(txMachine* the, size_t size)
+{
+	size_t previous = the->allocatedSpace;
+	the->allocatedSpace += size;
+	if (the->allocationLimit && ((the->allocatedSpace > the->allocationLimit) || (the->allocatedSpace < previous))) {
+		the->allocatedSpace = previous;
+		return 0;
+	}
+	return 1;
+}
+
+/* Chunks are allocated with a size header so that fxFreeChunks can return the
+   budget. XS grows its chunk space by allocating new blocks; a NULL return
+   makes XS call fxAbort(XS_NOT_ENOUGH_MEMORY_EXIT). */
+typedef struct { size_t size; size_t pad; } txWasmBlockHeader;
+
+void* fxAllocateChunks(txMachine* the, txSize size)
+{
+	txWasmBlockHeader* header;
+	if (size < 0 || !fxAdjustSpace(the, (size_t)size))
+		return C_NULL;
+	header = c_malloc(sizeof(txWasmBlockHeader) + (size_t)size);
+	if (!header) {
+		the->allocatedSpace -= (size_t)size;
+		return C_NULL;
+	}
+	header->size = (size_t)size;
+	return header + 1;
+}
+
+void fxFreeChunks(txMachine* the, void* chunks)
+{
+	if (chunks) {
+		txWasmBlockHeader* header = ((txWasmBlockHeader*)chunks) - 1;
+		the->allocatedSpace -= header->size;
+		c_free(header);
+	}
+}
+
+txSlot* fxAllocateSlots(txMachine* the, txSize count)
+{
+	size_t size;
+	txWasmBlockHeader* header;
+	if (count < 0)
+		return C_NULL;
+	size = (size_t)count * sizeof(txSlot);
+	if (!fxAdjustSpace(the, size))
+		return C_NULL;
+	/* keep slots 16-byte aligned: the header is 8 bytes on wasm32, pad it */
+	header = c_malloc(sizeof(txWasmBlockHeader) + 8 + size);
+	if (!header) {
+		the->allocatedSpace -= size;
+		return C_NULL;
+	}
+	header->size = size;
+	return (txSlot*)(((char*)(header + 1)) + 8);
+}
+
+void fxFreeSlots(txMachine* the, void* slots)
+{
+	if (slots) {
+		txWasmBlockHeader* header = (txWasmBlockHeader*)(((char*)slots) - 8) - 1;
+		the->allocatedSpace -= header->size;
+		c_free(header);
+	}
+}
+
+/* ------------------------------------------------------------ machine -- */
+
+void fxCreateMachinePlatform(txMachine* the)
+{
+	the->abortStatus = 0;
+	the->promiseJobs = 0;
+	the->allocatedSpace = 0;
+	the->allocationLimit = xs_wasm_pending_memory_limit();
+	the->meterLimit = 0;
+	the->host = C_NULL;
+	the->waiterCondition = C_NULL;
+	the->waiterData = C_NULL;
+	the->waiterLink = C_NULL;
+}
+
+void fxDeleteMachinePlatform(txMachine* the)
+{
+}
+
+void fxQueuePromiseJobs(txMachine* the)
+{
+	the->promiseJobs = 1;
+}
+
+/* ------------------------------------------------------------- aborts -- */
+
+void fxAbort(txMachine* the, int status)
+{
+	switch (status) {
+	case XS_STACK_OVERFLOW_EXIT:
+		/* The JS stack or our C-stack limit was reached. The limits keep a
+		   margin, so throw a catchable RangeError as test262 expects; only a
+		   second overflow while building that error stops the machine. */
+		if (!(the->abortStatus & 0x100)) {
+			the->abortStatus |= 0x100;
+			mxTry(the) {
+				mxRangeError("stack overflow");
+			}
+			mxCatch(the) {
+				the->abortStatus &= ~0x100;
+				fxJump(the);
+			}
+		}
+		the->abortStatus = XS_STACK_OVERFLOW_EXIT;
+		fxExitToHost(the);
+		break;
+	case XS_UNHANDLED_EXCEPTION_EXIT:
+	case XS_UNHANDLED_REJECTION_EXIT: {
+		/* Reported to the host's console; the machine goes on. */
+		txString text = "unhandled rejection";
+		if (status == XS_UNHANDLED_EXCEPTION_EXIT)
+			text = "unhandled exception in a job";
+		xs_wasm_report(the, 4, text, &mxException);
+		mxException = mxUndefined;
+		break;
+	}
+	case XS_NOT_ENOUGH_MEMORY_EXIT:
+	case XS_NO_MORE_KEYS_EXIT:
+	case XS_TOO_MUCH_COMPUTATION_EXIT:
+	default:
+		the->abortStatus = status;
+		fxExitToHost(the);
+		break;
+	}
+}
+
+int xs_wasm_abort_status(void* machine)
+{
+	return ((txMachine*)machine)->abortStatus & 0xFF;
+}
+
+/* ------------------------------------------------------ host helpers -- */
+
+void xs_wasm_run_jobs(void* machine)
+{
+	txMachine* the = machine;
+	for (;;) {
+		while (the->promiseJobs) {
+			the->promiseJobs = 0;
+			fxRunPromiseJobs(the);
+		}
+		fxEndJob(the);
+		if (!the->promiseJobs)
+			break;
+	}
+}
+
+void xs_wasm_eval_slot(void* machine, void* source, void* result)
+{
+	txMachine* the = machine;
+	txStringStream stream;
+	txSlot* module = mxProgram.value.reference;
+	txSlot* realm = mxModuleInstanceInternal(module)->value.module.realm;
+	mxPushSlot((txSlot*)source);
+	stream.slot = the->stack;
+	stream.offset = 0;
+	stream.size = mxStringLength(fxToString(the, the->stack));
+	fxRunScript(the, fxParseScript(the, &stream, fxStringGetter, mxProgramFlag | mxEvalFlag), mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, module);
+	mxPullSlot((txSlot*)result);
+	mxPop();
+}
+
+void xs_wasm_set_machine_host(void* machine, void* host)
+{
+	((txMachine*)machine)->host = host;
+}
+
+void* xs_wasm_get_machine_host(void* machine)
+{
+	return ((txMachine*)machine)->host;
+}
+
+void xs_wasm_set_memory_limit(void* machine, size_t limit)
+{
+	((txMachine*)machine)->allocationLimit = limit;
+}
+
+int xs_wasm_promise_state(void* machine, void* value, void* result)
+{
+	/* 0: not a promise, 1: pending, 2: fulfilled, 3: rejected.
+	   On 2 or 3 copies the promise's value or reason into *result. */
+	txMachine* the = machine;
+	txSlot* slot = value;
+	txSlot* instance;
+	txSlot* status;
+	if (slot->kind != XS_REFERENCE_KIND)
+		return 0;
+	instance = slot->value.reference;
+	if (!mxIsPromise(instance))
+		return 0;
+	status = mxPromiseStatus(instance);
+	if (status->value.integer == mxPendingStatus)
+		return 1;
+	*((txSlot*)result) = *mxPromiseResult(instance);
+	if (status->value.integer == mxFulfilledStatus)
+		return 2;
+	/* the host consumes the rejection: no "unhandled rejection" report */
+	{
+		txSlot* list = &mxUnhandledPromises;
+		txSlot** address = &list->value.reference->next;
+		txSlot* entry;
+		while ((entry = *address)) {
+			if (entry->value.weakRef.target == instance) {
+				*address = entry->next->next;
+				break;
+			}
+			address = &entry->next->next;
+		}
+	}
+	return 3;
+}
+
+unsigned int xs_wasm_meter_index(void* machine)
+{
+	return ((txMachine*)machine)->meterIndex;
+}
+
+unsigned int xs_wasm_engine_version(void)
+{
+	return (XS_MAJOR_VERSION << 16) | (XS_MINOR_VERSION << 8) | XS_PATCH_VERSION;
+}
+
+void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int length, void* result)
+{
+	txMachine* the = machine;
+	fxNewHostFunction(the, (txCallback)callback, length, XS_NO_ID, XS_NO_ID);
+	mxPullSlot((txSlot*)result);
+}

@@ -211,7 +211,7 @@ void xs_wasm_eval_slot(void* machine, void* source, void* result)
 	stream.slot = the->stack;
 	stream.offset = 0;
 	stream.size = mxStringLength(fxToString(the, the->stack));
-	fxRunScript(the, fxParseScript(the, &stream, fxStringGetter, mxProgramFlag | mxEvalFlag), mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, module);
+	fxRunScript(the, fxParseScript(the, &stream, fxStringGetter, mxProgramFlag | mxDebugFlag), mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, module);
 	mxPullSlot((txSlot*)result);
 	mxPop();
 }

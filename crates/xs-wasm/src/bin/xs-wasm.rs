@@ -1,1 +1,135 @@
-fn main(){}
+//! `xs-wasm`: run JavaScript in an xs-wasm sandbox from the command line.
+//!
+//! Exit status: 0 success, 1 JS exception, 2 meter limit, 3 bad usage, I/O
+//! or snapshot error (and any other failure).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xs_wasm::{Error, Machine, Options, Runtime};
+
+/// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
+///
+/// Prints the completion value of the script as JSON on stdout. Guest
+/// console output goes to stderr.
+///
+/// Exit status: 0 success; 1 the script threw (prints `Name: message` and
+/// the stack on stderr); 2 the meter limit was reached; 3 bad usage, I/O
+/// error, snapshot error, or any other failure (out of memory included).
+#[derive(Parser, Debug)]
+#[command(name = "xs-wasm", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Stop the script after this many XS meter ticks.
+    #[arg(long, global = true, value_name = "TICKS")]
+    meter_limit: Option<u32>,
+    /// Memory limit of the machine in bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 256 << 20)]
+    memory_limit: usize,
+    /// Start from this snapshot instead of a fresh machine.
+    #[arg(long, global = true, value_name = "FILE")]
+    snapshot_in: Option<PathBuf>,
+    /// After running, write the machine's snapshot to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    snapshot_out: Option<PathBuf>,
+    /// Load this WASI variant from ARTIFACTS_DIR instead of the embedded one.
+    #[arg(long, global = true, value_name = "VARIANT", requires = "artifacts")]
+    variant: Option<String>,
+    /// Directory with manifest.json and <variant>/xs-wasm.wasm.
+    #[arg(long, global = true, value_name = "ARTIFACTS_DIR")]
+    artifacts: Option<PathBuf>,
+    /// Give the script the real clock (Date.now); off for determinism.
+    #[arg(long, global = true)]
+    real_clock: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a script file.
+    Run {
+        /// The script (sloppy-mode global code).
+        file: PathBuf,
+    },
+    /// Evaluate the code given on the command line.
+    Eval {
+        /// The code.
+        code: String,
+    },
+}
+
+fn runtime(cli: &Cli) -> Result<Runtime, Error> {
+    match (&cli.artifacts, &cli.variant) {
+        (Some(dir), variant) => Runtime::from_artifacts_dir(dir, variant.as_deref().unwrap_or("wasi-os")),
+        (None, _) => embedded(),
+    }
+}
+
+#[cfg(feature = "embed")]
+fn embedded() -> Result<Runtime, Error> {
+    Runtime::new()
+}
+
+#[cfg(not(feature = "embed"))]
+fn embedded() -> Result<Runtime, Error> {
+    Err(Error::Manifest("this build has no embedded artifact: pass --artifacts DIR".into()))
+}
+
+fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
+    let source = match &cli.command {
+        Command::Run { file } => std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.clone(), source })?,
+        Command::Eval { code } => code.clone(),
+    };
+    let runtime = runtime(cli)?;
+    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, ..Options::default() };
+    let mut machine = match &cli.snapshot_in {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            Machine::restore(&runtime, &bytes, options)?
+        }
+        None => Machine::new(&runtime, options)?,
+    };
+    let value = machine.eval(&source)?;
+    if let Some(path) = &cli.snapshot_out {
+        let bytes = machine.snapshot()?;
+        std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.clone(), source })?;
+    }
+    Ok(value)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 3 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(&cli) {
+        Ok(value) => {
+            println!("{value}");
+            ExitCode::SUCCESS
+        }
+        Err(Error::Js { name, message, stack }) => {
+            if name.is_empty() {
+                eprintln!("Uncaught {message}");
+            } else {
+                eprintln!("{name}: {message}");
+            }
+            if !stack.is_empty() {
+                eprintln!("{stack}");
+            }
+            ExitCode::from(1)
+        }
+        Err(e @ Error::MeterLimit { .. }) => {
+            eprintln!("xs-wasm: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("xs-wasm: {e}");
+            ExitCode::from(3)
+        }
+    }
+}

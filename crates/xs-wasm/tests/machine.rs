@@ -1,0 +1,367 @@
+//! Behaviour of `Machine` through the public API, on the embedded artifact.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{json, Value};
+use xs_wasm::{ArtifactInfo, Error, LogLevel, Machine, Options, Runtime};
+
+fn runtime() -> Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("embedded runtime")).clone()
+}
+
+fn machine() -> Machine {
+    Machine::new(&runtime(), Options::default()).unwrap()
+}
+
+#[test]
+fn eval_returns_completion_values_as_json() {
+    let mut m = machine();
+    assert_eq!(m.eval("1 + 2").unwrap(), json!(3));
+    assert_eq!(m.eval("'a' + 'b'").unwrap(), json!("ab"));
+    assert_eq!(m.eval("({ a: [1, true, null], b: 'é😀' })").unwrap(), json!({ "a": [1, true, null], "b": "é😀" }));
+    assert_eq!(m.eval("undefined").unwrap(), Value::Null);
+    assert_eq!(m.eval("(function () {})").unwrap(), Value::Null);
+    // state persists between calls
+    m.eval("var counter = 10").unwrap();
+    assert_eq!(m.eval("++counter").unwrap(), json!(11));
+}
+
+#[test]
+fn js_exceptions_are_typed_errors_and_the_machine_survives() {
+    let mut m = machine();
+    match m.eval("function thrower() { throw new TypeError('boom') } thrower()") {
+        Err(Error::Js { name, message, stack }) => {
+            assert_eq!(name, "TypeError");
+            assert_eq!(message, "boom");
+            assert!(stack.contains("TypeError: boom"), "stack: {stack}");
+        }
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+    match m.eval("syntax error here") {
+        Err(Error::Js { name, .. }) => assert_eq!(name, "SyntaxError"),
+        other => panic!("expected a SyntaxError, got {other:?}"),
+    }
+    assert_eq!(m.eval("40 + 2").unwrap(), json!(42));
+}
+
+#[test]
+fn thrown_non_error_values_have_an_empty_name() {
+    let mut m = machine();
+    match m.eval("throw 42") {
+        Err(Error::Js { name, message, .. }) => {
+            assert_eq!(name, "");
+            assert_eq!(message, "42");
+        }
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+    match m.eval("throw { toString() { throw new Error('nested') } }") {
+        Err(Error::Js { .. }) => {}
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+}
+
+#[test]
+fn send_calls_receive_message_and_returns_its_reply() {
+    let mut m = machine();
+    m.eval("globalThis.receiveMessage = (msg) => ({ doubled: msg.n * 2 })").unwrap();
+    assert_eq!(m.send(&json!({ "n": 21 })).unwrap(), json!({ "doubled": 42 }));
+
+    #[derive(serde::Serialize)]
+    struct Request {
+        n: i32,
+    }
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Reply {
+        doubled: i32,
+    }
+    let reply: Reply = m.send_typed(&Request { n: 5 }).unwrap();
+    assert_eq!(reply, Reply { doubled: 10 });
+}
+
+#[test]
+fn send_without_receive_message_is_a_type_error() {
+    let mut m = machine();
+    match m.send(&json!(1)) {
+        Err(Error::Js { name, .. }) => assert_eq!(name, "TypeError"),
+        other => panic!("expected a TypeError, got {other:?}"),
+    }
+}
+
+#[test]
+fn guest_send_message_reaches_the_host_handler_and_its_reply_comes_back() {
+    let mut m = machine();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    m.set_message_handler(move |msg| {
+        log.lock().unwrap().push(msg.clone());
+        Ok(json!({ "ack": msg["id"] }))
+    });
+    assert_eq!(m.eval("sendMessage({ id: 7 }).ack").unwrap(), json!(7));
+    assert_eq!(*seen.lock().unwrap(), vec![json!({ "id": 7 })]);
+}
+
+#[test]
+fn re_entrant_send_message_during_send() {
+    let mut m = machine();
+    m.set_message_handler(|msg| Ok(json!(msg.as_i64().unwrap() + 1)));
+    m.eval("globalThis.receiveMessage = (n) => sendMessage(sendMessage(n) * 10)").unwrap();
+    assert_eq!(m.send(&json!(1)).unwrap(), json!(21));
+}
+
+#[test]
+fn a_failing_host_handler_throws_in_the_guest() {
+    let mut m = machine();
+    m.set_message_handler(|_| Err("host says no".to_owned()));
+    assert_eq!(m.eval("try { sendMessage(1); 'no throw' } catch (e) { e.message }").unwrap(), json!("host says no"));
+}
+
+#[test]
+fn send_message_without_a_handler_throws_in_the_guest() {
+    let mut m = machine();
+    match m.eval("sendMessage({})") {
+        Err(Error::Js { message, .. }) => assert!(message.contains("no message handler"), "{message}"),
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+}
+
+#[test]
+fn huge_messages_cross_in_both_directions() {
+    let mut m = machine();
+    let big = "x".repeat(8 << 20);
+    m.set_message_handler(|msg| Ok(json!(msg.as_str().map_or(0, str::len))));
+    m.eval("globalThis.receiveMessage = (s) => ({ length: s.length, echoed: sendMessage(s), back: s.slice(0, 3) + 'y'.repeat(1 << 20) })").unwrap();
+    let reply = m.send(&json!(big)).unwrap();
+    assert_eq!(reply["length"], json!(8 << 20));
+    assert_eq!(reply["echoed"], json!(8 << 20));
+    assert_eq!(reply["back"].as_str().unwrap().len(), 3 + (1 << 20));
+}
+
+#[test]
+fn invalid_json_from_the_guest_is_an_error_not_a_panic() {
+    let mut m = machine();
+    // the completion value of this very eval already goes through the broken stringify
+    assert!(matches!(m.eval("JSON.stringify = () => '{not json'"), Err(Error::InvalidJson(_))));
+    assert!(matches!(m.eval("1"), Err(Error::InvalidJson(_))));
+    // BigInt cannot be serialized: a JS TypeError
+    let mut m = machine();
+    assert!(matches!(m.eval("10n"), Err(Error::Js { .. })));
+}
+
+#[test]
+fn the_job_queue_is_drained_before_returning() {
+    let mut m = machine();
+    m.eval("var log = []; Promise.resolve().then(() => log.push('job 1')).then(() => log.push('job 2'))").unwrap();
+    assert_eq!(m.eval("log").unwrap(), json!(["job 1", "job 2"]));
+    // a promise completion value is awaited
+    assert_eq!(m.eval("Promise.resolve(5).then(v => v * 2)").unwrap(), json!(10));
+    match m.eval("(async () => { throw new RangeError('async boom') })()") {
+        Err(Error::Js { name, message, .. }) => assert_eq!((name.as_str(), message.as_str()), ("RangeError", "async boom")),
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+    m.eval("globalThis.receiveMessage = async (x) => (await x) + 1").unwrap();
+    assert_eq!(m.send(&json!(1)).unwrap(), json!(2));
+}
+
+#[test]
+fn console_output_reaches_the_log_handler() {
+    let mut m = machine();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    m.set_log_handler(move |level, text| sink.lock().unwrap().push((level, text.to_owned())));
+    m.eval("console.log('hello', 42, { a: 1 }); console.warn('careful'); console.error('bad')").unwrap();
+    assert_eq!(
+        *lines.lock().unwrap(),
+        vec![(LogLevel::Log, "hello 42 [object Object]".to_owned()), (LogLevel::Warn, "careful".to_owned()), (LogLevel::Error, "bad".to_owned())]
+    );
+}
+
+#[test]
+fn meter_counts_and_the_limit_stops_an_endless_loop() {
+    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(200_000), meter_interval: 1_000, ..Options::default() }).unwrap();
+    m.eval("for (let i = 0; i < 1000; i++) {}").unwrap();
+    let small = m.meter();
+    assert!(small > 1000, "meter {small}");
+    match m.eval("for (;;) {}") {
+        Err(Error::MeterLimit { used }) => assert!((200_000..=201_000).contains(&used), "used {used}"),
+        other => panic!("expected the meter limit, got {other:?}"),
+    }
+    assert!(m.is_stopped());
+    assert!(matches!(m.eval("1"), Err(Error::Dead { .. })));
+    assert!(matches!(m.send(&json!(1)), Err(Error::Dead { .. })));
+    assert!(matches!(m.snapshot(), Err(Error::Dead { .. })));
+}
+
+#[test]
+fn the_meter_limit_applies_per_call() {
+    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(50_000), ..Options::default() }).unwrap();
+    for _ in 0..10 {
+        m.eval("for (let i = 0; i < 1000; i++) {}").unwrap();
+    }
+}
+
+#[test]
+fn a_memory_bomb_stops_at_the_memory_limit() {
+    let mut m = Machine::new(&runtime(), Options { memory_limit: 32 << 20, ..Options::default() }).unwrap();
+    assert!(matches!(m.eval("var a = []; for (;;) a.push(new Array(100000).fill(1))"), Err(Error::OutOfMemory)));
+    assert!(matches!(m.eval("1"), Err(Error::Dead { .. })));
+    let mut m = Machine::new(&runtime(), Options { memory_limit: 32 << 20, ..Options::default() }).unwrap();
+    assert!(matches!(m.eval("var s = 'x'; for (;;) s = s + s"), Err(Error::OutOfMemory)));
+    // the host and other machines are fine
+    assert_eq!(machine().eval("1").unwrap(), json!(1));
+}
+
+#[test]
+fn deep_recursion_is_a_range_error() {
+    let mut m = machine();
+    let depth = m.eval("function f(n) { return f(n + 1) } try { f(0) } catch (e) { e instanceof RangeError }").unwrap();
+    assert_eq!(depth, json!(true));
+    // recursion through native code uses the C stack
+    let native = m.eval("function g(n) { return [n].map(g) } try { g(0) } catch (e) { e instanceof RangeError }").unwrap();
+    assert_eq!(native, json!(true));
+    assert_eq!(m.eval("try { JSON.parse('['.repeat(200000)) } catch (e) { e.name }").unwrap(), json!("RangeError"));
+    assert_eq!(m.eval("'still alive'").unwrap(), json!("still alive"));
+}
+
+#[test]
+fn no_ambient_clock_and_deterministic_randomness() {
+    let mut a = machine();
+    let mut b = machine();
+    assert_eq!(a.eval("Date.now()").unwrap(), json!(0));
+    assert_eq!(a.eval("[Math.random(), Math.random()]").unwrap(), b.eval("[Math.random(), Math.random()]").unwrap());
+    for name in ["process", "require", "fetch", "WebAssembly", "setTimeout"] {
+        assert_eq!(a.eval(&format!("typeof {name}")).unwrap(), json!("undefined"), "{name}");
+    }
+    let mut clocked = Machine::new(&runtime(), Options { real_clock: true, ..Options::default() }).unwrap();
+    assert!(clocked.eval("Date.now()").unwrap().as_f64().unwrap() > 1.6e12);
+}
+
+#[test]
+fn snapshot_and_restore_keep_state_without_the_original_script() {
+    let mut m = machine();
+    m.eval("var store = new Map([['a', 1]]); class Point { constructor(x) { this.x = x } norm() { return Math.abs(this.x) } } var p = new Point(-3); globalThis.receiveMessage = (k) => store.get(k)").unwrap();
+    let snapshot = m.snapshot().unwrap();
+    let mut r = Machine::restore(&runtime(), &snapshot, Options::default()).unwrap();
+    assert_eq!(r.eval("[store.get('a'), p.norm(), p instanceof Point]").unwrap(), json!([1, 3, true]));
+    assert_eq!(r.send(&json!("a")).unwrap(), json!(1));
+    // the original keeps working too, independently
+    m.eval("store.set('a', 2)").unwrap();
+    assert_eq!(r.eval("store.get('a')").unwrap(), json!(1));
+}
+
+#[test]
+fn snapshots_are_deterministic() {
+    let script = "var data = []; for (let i = 0; i < 100; i++) data.push({ i, s: 'v' + i }); data.length";
+    let mut a = machine();
+    let mut b = machine();
+    a.eval(script).unwrap();
+    b.eval(script).unwrap();
+    assert_eq!(a.snapshot().unwrap(), b.snapshot().unwrap());
+}
+
+#[test]
+fn bad_snapshots_are_refused_with_a_reason() {
+    let rt = runtime();
+    let good = machine().snapshot().unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", Vec::new(), "empty"),
+        ("garbage", b"this is not a snapshot at all, not even close....".to_vec(), "bad magic"),
+        ("truncated header", good[..10].to_vec(), "truncated"),
+        ("truncated payload", good[..good.len() / 2].to_vec(), "truncated"),
+        ("trailing bytes", [good.as_slice(), b"xx"].concat(), "trailing"),
+        ("flipped payload byte", {
+            let mut b = good.clone();
+            let i = b.len() - 100;
+            b[i] ^= 0x40;
+            b
+        }, "checksum"),
+        ("other ABI", {
+            let mut b = good.clone();
+            b[12] = 99;
+            b
+        }, "ABI"),
+        ("other XS version", {
+            let mut b = good.clone();
+            b[17] ^= 1;
+            b
+        }, "XS version"),
+        ("other callbacks list", {
+            let mut b = good.clone();
+            b[20] ^= 1;
+            b
+        }, "signature"),
+    ];
+    for (label, bytes, reason_part) in cases {
+        match Machine::restore(&rt, &bytes, Options::default()) {
+            Err(Error::Snapshot { reason }) => assert!(reason.contains(reason_part), "{label}: reason {reason:?}"),
+            other => panic!("{label}: expected a snapshot error, got {other:?}"),
+        }
+    }
+    // still usable after all that
+    assert!(Machine::restore(&rt, &good, Options::default()).is_ok());
+}
+
+#[test]
+fn a_stopped_machine_cannot_snapshot_but_its_earlier_snapshot_restores() {
+    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(10_000), ..Options::default() }).unwrap();
+    m.eval("var kept = 'yes'").unwrap();
+    let before = m.snapshot().unwrap();
+    assert!(m.eval("while (true) {}").is_err());
+    let mut r = Machine::restore(&runtime(), &before, Options::default()).unwrap();
+    assert_eq!(r.eval("kept").unwrap(), json!("yes"));
+}
+
+#[test]
+fn artifacts_are_checked_against_the_manifest() {
+    let info = Runtime::embedded_artifact().unwrap();
+    assert_eq!(info.variant, "wasi-os");
+    assert_eq!(info.sha256.len(), 64);
+    assert_eq!(info.xs_version.as_deref(), Some("13.3.0"));
+    assert!(!info.tools.is_empty());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts");
+    let bytes = std::fs::read(dir.join("wasi-os/xs-wasm.wasm")).unwrap();
+    let mut tampered = bytes.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    match Runtime::from_bytes(&tampered, &info) {
+        Err(Error::ArtifactMismatch { expected, actual, .. }) => {
+            assert_eq!(expected, info.sha256);
+            assert_ne!(actual, expected);
+        }
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    assert!(matches!(Runtime::from_artifacts_dir(&dir, "no-such-variant"), Err(Error::Manifest(_))));
+    assert!(matches!(Runtime::from_artifacts_dir(&dir, "emcc-os"), Err(Error::Manifest(_))));
+    assert!(matches!(Runtime::from_bytes(b"\0asm\x01\0\0\0", &ArtifactInfo::new("empty", xs_wasm::sha256_hex(b"\0asm\x01\0\0\0"))), Err(Error::Incompatible(_))));
+}
+
+#[test]
+fn snapshots_move_between_wasi_variants() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts");
+    let oz = Runtime::from_artifacts_dir(&dir, "wasi-oz").unwrap();
+    let mut m = machine();
+    m.eval("var moved = [1, 2, 3]").unwrap();
+    let mut r = Machine::restore(&oz, &m.snapshot().unwrap(), Options::default()).unwrap();
+    assert_eq!(r.eval("moved.length").unwrap(), json!(3));
+    let mut back = Machine::restore(&runtime(), &r.snapshot().unwrap(), Options::default()).unwrap();
+    assert_eq!(back.eval("moved[2]").unwrap(), json!(3));
+}
+
+#[test]
+fn machines_are_send_and_run_on_other_threads() {
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send::<Machine>();
+    assert_send_sync::<Runtime>();
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let rt = runtime();
+            std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn(move || Machine::new(&rt, Options::default()).unwrap().eval(&format!("{i} * 10")).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let results: Vec<Value> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results, vec![json!(0), json!(10)]);
+}

@@ -1,0 +1,616 @@
+//! `cargo xtask build`: compile, link, optimize, smoke-run and measure each
+//! variant, then record it in the manifest.
+//!
+//! C is compiled by driving the compilers directly (xshell, a small thread
+//! pool) rather than through the `cc` crate: `cc::Build` is made for build
+//! scripts (it reads TARGET/HOST/OPT_LEVEL/CFLAGS from the environment, adds
+//! its own target and `-ffunction-sections`/`-fPIC`-style flags, and names
+//! objects by hash), while the manifest must record the exact flags and the
+//! objects must be stable, sorted, and linked by emcc / `zig cc` ourselves.
+//!
+//! Each variant's inputs (sources, port files, flags, tool versions, variant
+//! configuration) are hashed into `artifacts/<variant>/.inputs-sha256`; when
+//! that hash matches and the files match their manifest entry, the variant is
+//! up to date. Objects live in `<target>/xs-wasm-build/<variant>/obj`, reused
+//! (also across variants with identical compile flags) while their key matches.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use xshell::cmd;
+
+use crate::config::{expand, Configs, Form, ToolchainKind, Variant, PORT_DIR, XS_DIR};
+use crate::fetch::{self, Fetched, Layout};
+use crate::manifest::{FileRecord, FlagsRecord, Manifest, SnapshotRecord, VariantRecord};
+use crate::measure;
+use crate::optimize;
+use crate::progress::{Progress, Verbosity};
+use crate::smoke::{self, SmokeInput};
+use crate::toolchain::{self, Binaryen, CCompiler, Node};
+use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sha256_file, sha256_hex, tail_of_output, write_atomic};
+
+/// Bump when the build logic changes in a way that changes outputs.
+const BUILD_LOGIC_VERSION: u32 = 1;
+/// Stands for the repository's absolute path in recorded flags.
+const REPO_PLACEHOLDER: &str = "{repo}";
+/// The WASI module's file name.
+const WASI_FILE: &str = "xs-wasm.wasm";
+
+/// Options of `cargo xtask build`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Variant names to build (`None`: all).
+    pub variants: Option<Vec<String>>,
+    /// Parallel compile jobs (at least 1).
+    pub jobs: usize,
+    /// Rebuild even when up to date (for reproducibility checks).
+    pub force: bool,
+}
+
+/// Everything the variants share during one build.
+struct Ctx<'a> {
+    repo: PathBuf,
+    configs: &'a Configs,
+    fetched: Fetched,
+    bundle: PathBuf,
+    node: Node,
+    emcc: Option<CCompiler>,
+    wasi: Option<CCompiler>,
+    binaryen: Option<Binaryen>,
+    build_dir: PathBuf,
+    artifacts: PathBuf,
+    port_hash: String,
+    abi_version: u32,
+    options: &'a BuildOptions,
+    progress: &'a Progress,
+}
+
+/// Run the whole pipeline for the selected variants; prints the size table.
+pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result<()> {
+    let configs = Configs::load(repo)?;
+    let selected = configs.variants.select(options.variants.as_deref())?;
+    let layout = Layout::of_repo(repo);
+    let fetched = fetch::fetch(&layout, &configs.moddable, progress)?;
+    let bundle = fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
+
+    let tc = &configs.toolchains;
+    let node = toolchain::node(tc)?;
+    let needs = |k: ToolchainKind| selected.iter().any(|v| v.toolchain == k);
+    let emcc = if needs(ToolchainKind::Emscripten) { Some(toolchain::emscripten(tc, progress)?) } else { None };
+    let wasi = if needs(ToolchainKind::Wasi) { Some(toolchain::wasi(repo, tc, progress)?) } else { None };
+    let binaryen = if selected.iter().any(|v| v.release) { Some(toolchain::binaryen(repo, tc, &node, progress)?) } else { None };
+    let mut labels = vec![format!("node {}", node.version)];
+    labels.extend(emcc.iter().chain(&wasi).map(|c| c.label.clone()));
+    labels.extend(binaryen.iter().map(|b| b.version.clone()));
+    progress.step(format!("toolchains: {}", labels.join(", ")));
+
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| repo.join(t)).unwrap_or_else(|| repo.join("target"));
+    let ctx = Ctx {
+        repo: repo.to_owned(),
+        configs: &configs,
+        fetched,
+        bundle,
+        node,
+        emcc,
+        wasi,
+        binaryen,
+        build_dir: target.join("xs-wasm-build"),
+        artifacts: repo.join("artifacts"),
+        port_hash: dir_hash(&repo.join(PORT_DIR))?,
+        abi_version: abi_version(&repo.join(PORT_DIR).join("xs_wasm.h"))?,
+        options,
+        progress,
+    };
+
+    let manifest_path = ctx.artifacts.join("manifest.json");
+    let mut manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(&configs, &ctx.fetched.tree_sha256));
+    for variant in &selected {
+        let previous = manifest.variants.get(&variant.name).cloned();
+        let record = build_variant(&ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name))?;
+        manifest.set_header(&configs, &ctx.fetched.tree_sha256);
+        manifest.merge(&variant.name, record);
+        manifest.write(&ctx.artifacts)?;
+    }
+    let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
+    progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
+    print!("{}", measure::table(&manifest, &names));
+    Ok(())
+}
+
+/// The flags and files of one variant, derived from the configuration.
+#[derive(Debug, Clone)]
+struct Plan {
+    flags: FlagsRecord,
+    /// (repo-relative source, object file name, per-class flags)
+    sources: Vec<(String, String, SourceClass)>,
+    /// Files the link writes, by name (emscripten cjs: js + wasm).
+    link_outputs: Vec<String>,
+    /// The file emcc/zig is told to write (`-o`).
+    link_main: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceClass {
+    Xs,
+    Port,
+    Asm,
+}
+
+fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler) -> Plan {
+    let common = &configs.variants.common;
+    let tcflags = &configs.variants.toolchain;
+    let s = |v: &[String]| v.iter().map(|f| expand(f)).collect::<Vec<_>>();
+    let (tc_cflags, tc_ldflags) = match variant.toolchain {
+        ToolchainKind::Emscripten => (s(&tcflags.emscripten.cflags), s(&tcflags.emscripten.ldflags)),
+        ToolchainKind::Wasi => (s(&tcflags.wasi.cflags), s(&tcflags.wasi.ldflags)),
+    };
+    let mut cflags = cc.target_args.clone();
+    cflags.push(variant.opt.clone());
+    cflags.extend(tc_cflags.iter().cloned());
+    cflags.extend(s(&variant.cflags));
+    cflags.extend(common.defines.iter().map(|d| format!("-D{d}")));
+    cflags.extend(common.include_dirs.iter().map(|d| format!("-I{}", expand(d))));
+    // No absolute path may reach an object: sources are passed repo-relative
+    // and anything else under the repository (toolchain headers in .cache) is remapped.
+    cflags.push(format!("-ffile-prefix-map={REPO_PLACEHOLDER}=."));
+    cflags.push(format!("-fdebug-prefix-map={REPO_PLACEHOLDER}=."));
+    cflags.push("-fdebug-compilation-dir=.".into());
+
+    let mut sources: Vec<(String, String, SourceClass)> = Vec::new();
+    let obj = |src: &str| format!("{}.o", Path::new(src).file_stem().unwrap().to_string_lossy());
+    for src in &common.xs_sources {
+        sources.push((format!("{XS_DIR}/sources/{src}"), obj(src), SourceClass::Xs));
+    }
+    for src in &common.port_sources {
+        sources.push((format!("{PORT_DIR}/{src}"), obj(src), SourceClass::Port));
+    }
+    let mut asmflags = Vec::new();
+    let mut libs = Vec::new();
+    let mut ldflags = cc.target_args.clone();
+    ldflags.push(variant.opt.clone());
+    ldflags.extend(tc_ldflags);
+    let (link_main, link_outputs, wasm_opt) = match variant.toolchain {
+        ToolchainKind::Wasi => {
+            for src in &tcflags.wasi.asm_sources {
+                sources.push((format!("{PORT_DIR}/{src}"), obj(src), SourceClass::Asm));
+            }
+            asmflags = cc.target_args.clone();
+            asmflags.extend(tc_cflags.iter().filter(|f| f.as_str() == "-mexception-handling").cloned());
+            libs = s(&tcflags.wasi.libs);
+            ldflags.push(format!("-Wl,-z,stack-size={}", common.stack_size));
+            ldflags.extend(common.exports.iter().map(|e| format!("-Wl,--export={e}")));
+            ldflags.extend(s(&variant.ldflags));
+            let features = &tcflags.wasi.wasm_opt_features;
+            (WASI_FILE.to_owned(), vec![WASI_FILE.to_owned()], wasm_opt_flags(variant, features))
+        }
+        ToolchainKind::Emscripten => {
+            let form = variant.form.expect("validated: emscripten variants have a form");
+            ldflags.push(format!("-sTOTAL_STACK={}", common.stack_size));
+            let mut exports = vec!["\"_malloc\"".to_owned(), "\"_free\"".to_owned()];
+            exports.extend(common.exports.iter().map(|e| format!("\"_{e}\"")));
+            ldflags.push(format!("-sEXPORTED_FUNCTIONS=[{}]", exports.join(",")));
+            ldflags.extend(s(&variant.ldflags));
+            let js = form.js_file().to_owned();
+            let mut outputs = vec![js.clone()];
+            if form == Form::Cjs {
+                outputs.push(WASI_FILE.to_owned());
+            }
+            (js, outputs, wasm_opt_flags(variant, &tcflags.emscripten.wasm_opt_features))
+        }
+    };
+    let flags = FlagsRecord { cflags, cflags_xs: s(&common.xs_cflags), cflags_port: s(&common.port_cflags), asmflags, ldflags, libs, wasm_opt };
+    Plan { flags, sources, link_outputs, link_main }
+}
+
+fn wasm_opt_flags(variant: &Variant, features: &[String]) -> Vec<String> {
+    match (&variant.wasm_opt, variant.release) {
+        (Some(level), true) => features.iter().cloned().chain([level.clone()]).collect(),
+        _ => vec![],
+    }
+}
+
+/// Replace `{repo}` by the repository's absolute path, for the real command line.
+fn concrete(flags: &[String], repo: &Path) -> Vec<String> {
+    let repo = repo.to_string_lossy();
+    flags.iter().map(|f| f.replace(REPO_PLACEHOLDER, &repo)).collect()
+}
+
+fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>) -> Result<VariantRecord> {
+    let name = &variant.name;
+    let progress = ctx.progress;
+    let cc = match variant.toolchain {
+        ToolchainKind::Emscripten => ctx.emcc.as_ref(),
+        ToolchainKind::Wasi => ctx.wasi.as_ref(),
+    }
+    .expect("toolchain provisioned for every selected variant");
+    let plan = plan(ctx.configs, variant, cc);
+
+    let mut tools = cc.tools.clone();
+    if variant.release || variant.toolchain == ToolchainKind::Emscripten {
+        tools.insert("node".into(), ctx.node.version.clone());
+    }
+    let binaryen = if variant.release { Some(ctx.binaryen.as_ref().expect("binaryen provisioned for release variants")) } else { None };
+    if let Some(b) = binaryen {
+        tools.insert("binaryen".into(), b.version.clone());
+    }
+
+    // ---- inputs hash, up-to-date check
+    let out_dir = ctx.artifacts.join(name);
+    let stamp = out_dir.join(".inputs-sha256");
+    let inputs = sha256_hex(
+        json!({
+            "build_logic": BUILD_LOGIC_VERSION,
+            "variant": variant,
+            "common": &ctx.configs.variants.common,
+            "flags": &plan.flags,
+            "tools": &tools,
+            "tree_sha256": &ctx.fetched.tree_sha256,
+            "port": &ctx.port_hash,
+            "smoke": &ctx.configs.variants.smoke,
+            "env": reproducible_env().iter().map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())).collect::<Vec<_>>(),
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    let previous_inputs = fs::read_to_string(&stamp).ok().map(|s| s.trim().to_owned());
+    let same_inputs = previous_inputs.as_deref() == Some(inputs.as_str());
+    if same_inputs && !ctx.options.force {
+        if let Some(prev) = previous {
+            if files_match(&out_dir, prev)? {
+                progress.step(format!("{name}: up to date"));
+                return Ok(prev.clone());
+            }
+        }
+    }
+    remove_file_if_exists(&stamp)?;
+
+    // ---- compile
+    let work = ctx.build_dir.join(name);
+    let obj_dir = work.join("obj");
+    let objects = compile(ctx, name, cc, &plan, &obj_dir)?;
+
+    // ---- link
+    let link_dir = work.join("link");
+    remove_dir_if_exists(&link_dir)?;
+    fs::create_dir_all(&link_dir)?;
+    progress.step(format!("{name}: link {} objects ({})", objects.len(), cc.label));
+    let env = reproducible_env();
+    let sh = cc.shell(&ctx.repo, &env)?;
+    let (program, driver, ldflags, libs) = (&cc.program, &cc.driver_args, concrete(&plan.flags.ldflags, &ctx.repo), &plan.flags.libs);
+    let main_out = link_dir.join(&plan.link_main);
+    let link = cmd!(sh, "{program} {driver...} {ldflags...} -o {main_out} {objects...} {libs...}");
+    progress.detail(link.to_string());
+    run_captured(link, &format!("{name}: linking"))?;
+    for f in &plan.link_outputs {
+        if !link_dir.join(f).is_file() {
+            bail!("{name}: the link did not write {f}");
+        }
+    }
+
+    // ---- wasm-opt (release), into the staging directory
+    let staged = work.join("out");
+    remove_dir_if_exists(&staged)?;
+    fs::create_dir_all(&staged)?;
+    let mut before: BTreeMap<String, measure::Sizes> = BTreeMap::new();
+    match binaryen {
+        None => {
+            for f in &plan.link_outputs {
+                fs::copy(link_dir.join(f), staged.join(f))?;
+            }
+        }
+        Some(b) => {
+            progress.step(format!("{name}: wasm-opt {} ({})", plan.flags.wasm_opt.join(" "), b.version));
+            let single = variant.form.is_some_and(Form::is_single_file);
+            for f in &plan.link_outputs {
+                let input = link_dir.join(f);
+                if f.ends_with(".wasm") {
+                    optimize::wasm_opt(b, &input, &staged.join(f), &plan.flags.wasm_opt, &env)?;
+                    before.insert(f.clone(), measure::sizes(&fs::read(&input)?)?);
+                } else if single {
+                    let js = fs::read_to_string(&input).with_context(|| format!("cannot read {}", input.display()))?;
+                    let inline = optimize::find_inline_wasm(&js).with_context(|| format!("{name}: {f}"))?;
+                    let raw = work.join("inline.wasm");
+                    let opt = work.join("inline.opt.wasm");
+                    fs::write(&raw, &inline.wasm)?;
+                    optimize::wasm_opt(b, &raw, &opt, &plan.flags.wasm_opt, &env)?;
+                    let js_out = optimize::replace_inline_wasm(&js, &inline, &fs::read(&opt)?);
+                    fs::write(staged.join(f), js_out)?;
+                    before.insert(f.clone(), measure::sizes(js.as_bytes())?);
+                } else {
+                    fs::copy(&input, staged.join(f))?;
+                }
+            }
+        }
+    }
+
+    // ---- no absolute paths in the outputs
+    for f in &plan.link_outputs {
+        check_no_absolute_paths(&staged.join(f), &ctx.repo, &ctx.build_dir).with_context(|| format!("{name}: {f}"))?;
+    }
+
+    // ---- install into artifacts/<variant>/
+    fs::create_dir_all(&out_dir)?;
+    for entry in fs::read_dir(&out_dir)? {
+        let entry = entry?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_file() && !plan.link_outputs.contains(&file) {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    let mut files = BTreeMap::new();
+    for f in &plan.link_outputs {
+        let bytes = fs::read(staged.join(f))?;
+        write_atomic(&out_dir.join(f), &bytes)?;
+        let sizes = measure::sizes(&bytes)?;
+        files.insert(f.clone(), FileRecord { bytes: sizes.bytes, gzip: sizes.gzip, brotli: sizes.brotli, sha256: sha256_hex(&bytes), before_wasm_opt: before.get(f).copied() });
+    }
+    if same_inputs {
+        if let Some(prev) = previous {
+            let changed: Vec<&String> = files.iter().filter(|(f, r)| prev.files.get(*f).map(|p| &p.sha256) != Some(&r.sha256)).map(|(f, _)| f).collect();
+            if !changed.is_empty() {
+                progress.warn(format!("{name}: not reproducible: {changed:?} differ from the previous build with the same inputs"));
+            }
+        }
+    }
+
+    // ---- smoke run
+    progress.step(format!("{name}: smoke run"));
+    let form = variant.form.map(|f| f.as_str().to_owned());
+    let input = SmokeInput {
+        toolchain: variant.toolchain.to_string(),
+        form: form.clone(),
+        main_file: out_dir.join(&plan.link_main),
+        wasm_file: (variant.form == Some(Form::Cjs)).then(|| out_dir.join(WASI_FILE)),
+        bundle: ctx.bundle.clone(),
+        node: ctx.node.path.clone(),
+    };
+    let report = smoke::run(&input).with_context(|| {
+        format!("{name}: the smoke run failed; the artifact is in {} but the manifest was not updated", display_relative(&out_dir, &ctx.repo))
+    })?;
+    for check in &report.checks {
+        progress.detail(format!("{name}: ok: {check}"));
+    }
+
+    write_atomic(&stamp, format!("{inputs}\n").as_bytes())?;
+    Ok(VariantRecord {
+        toolchain: variant.toolchain.to_string(),
+        tools,
+        flags: plan.flags,
+        release: variant.release,
+        form,
+        files,
+        snapshot: SnapshotRecord { empty_bytes: report.empty_snapshot_bytes, bundle_bytes: report.bundle_snapshot_bytes },
+        abi_version: ctx.abi_version,
+    })
+}
+
+/// Compile every source of the plan into `obj_dir` (in parallel), unless the
+/// objects there, or in another variant's directory, have the same compile key.
+/// Returns the object paths, sorted.
+fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -> Result<Vec<PathBuf>> {
+    let key = sha256_hex(
+        json!({
+            "build_logic": BUILD_LOGIC_VERSION,
+            "compiler": &cc.tools,
+            "program": cc.label,
+            "flags": [&plan.flags.cflags, &plan.flags.cflags_xs, &plan.flags.cflags_port, &plan.flags.asmflags],
+            "sources": plan.sources.iter().map(|(s, o, _)| format!("{s}:{o}")).collect::<Vec<_>>(),
+            "tree_sha256": &ctx.fetched.tree_sha256,
+            "port": &ctx.port_hash,
+            "repo": ctx.repo.to_string_lossy(),
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    let mut objects: Vec<PathBuf> = plan.sources.iter().map(|(_, o, _)| obj_dir.join(o)).collect();
+    objects.sort();
+    let key_file = ".compile-sha256";
+    let complete = |dir: &Path| fs::read_to_string(dir.join(key_file)).is_ok_and(|k| k.trim() == key) && plan.sources.iter().all(|(_, o, _)| dir.join(o).is_file());
+    if !ctx.options.force {
+        if complete(obj_dir) {
+            ctx.progress.step(format!("{name}: {} objects up to date", objects.len()));
+            return Ok(objects);
+        }
+        // Another variant with the same compile flags (e.g. emcc-os and emcc-os-single-esm).
+        if let Ok(entries) = fs::read_dir(&ctx.build_dir) {
+            let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("obj")).collect();
+            dirs.sort();
+            if let Some(other) = dirs.into_iter().find(|d| d != obj_dir && complete(d)) {
+                remove_dir_if_exists(obj_dir)?;
+                fs::create_dir_all(obj_dir)?;
+                for (_, o, _) in &plan.sources {
+                    fs::copy(other.join(o), obj_dir.join(o))?;
+                }
+                fs::write(obj_dir.join(key_file), format!("{key}\n"))?;
+                ctx.progress.step(format!("{name}: {} objects reused from {}", objects.len(), display_relative(&other, &ctx.repo)));
+                return Ok(objects);
+            }
+        }
+    }
+    remove_dir_if_exists(obj_dir)?;
+    fs::create_dir_all(obj_dir).with_context(|| format!("cannot create {}", obj_dir.display()))?;
+    let jobs = ctx.options.jobs.max(1);
+    ctx.progress.step(format!("{name}: compile {} files ({}, {jobs} jobs)", plan.sources.len(), cc.label));
+
+    let cflags = concrete(&plan.flags.cflags, &ctx.repo);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let errors = Mutex::new(Vec::<String>::new());
+    let env = reproducible_env();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(plan.sources.len()) {
+            scope.spawn(|| {
+                let sh = match cc.shell(&ctx.repo, &env) {
+                    Ok(sh) => sh,
+                    Err(e) => return errors.lock().unwrap().push(format!("{e:#}")),
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= plan.sources.len() || stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let (src, obj, class) = &plan.sources[i];
+                    let obj = obj_dir.join(obj);
+                    let flags: Vec<String> = match class {
+                        SourceClass::Xs => cflags.iter().chain(&plan.flags.cflags_xs).cloned().collect(),
+                        SourceClass::Port => cflags.iter().chain(&plan.flags.cflags_port).cloned().collect(),
+                        SourceClass::Asm => plan.flags.asmflags.clone(),
+                    };
+                    let (program, driver) = (&cc.program, &cc.driver_args);
+                    let c = cmd!(sh, "{program} {driver...} {flags...} -c {src} -o {obj}");
+                    ctx.progress.detail(c.to_string());
+                    match c.quiet().ignore_status().output() {
+                        Ok(out) if out.status.success() => {
+                            if !out.stderr.is_empty() && ctx.progress.verbosity() >= Verbosity::Normal {
+                                eprintln!("{src}: compiler output:\n{}", String::from_utf8_lossy(&out.stderr).trim_end());
+                            }
+                        }
+                        Ok(out) => {
+                            stop.store(true, Ordering::SeqCst);
+                            errors.lock().unwrap().push(format!("compiling {src} failed ({}):\n{}", out.status, tail_of_output(&out)));
+                        }
+                        Err(e) => {
+                            stop.store(true, Ordering::SeqCst);
+                            errors.lock().unwrap().push(format!("cannot run {} for {src}: {e}", cc.program.display()));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap();
+    if !errors.is_empty() {
+        bail!("{name}: compile failed:\n{}", errors.join("\n"));
+    }
+    fs::write(obj_dir.join(key_file), format!("{key}\n"))?;
+    Ok(objects)
+}
+
+/// Whether every file of a manifest entry exists in `dir` with its recorded sha256.
+fn files_match(dir: &Path, record: &VariantRecord) -> Result<bool> {
+    for (file, rec) in &record.files {
+        let path = dir.join(file);
+        if !path.is_file() || sha256_file(&path)? != rec.sha256 {
+            return Ok(false);
+        }
+    }
+    Ok(!record.files.is_empty())
+}
+
+/// Fail when an output contains the repository's (or the build directory's) absolute path.
+pub fn check_no_absolute_paths(file: &Path, repo: &Path, build_dir: &Path) -> Result<()> {
+    let bytes = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    for dir in [repo, build_dir] {
+        let needle = dir.to_string_lossy();
+        if needle.len() > 1 {
+            if let Some(at) = bytes.windows(needle.len()).position(|w| w == needle.as_bytes()) {
+                let end = (at + needle.len() + 60).min(bytes.len());
+                bail!(
+                    "{} contains the absolute path {needle} at byte {at} ({:?}); outputs must not depend on where the repository is",
+                    file.display(),
+                    String::from_utf8_lossy(&bytes[at..end])
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hash of every file under `dir` (names and contents, sorted).
+fn dir_hash(dir: &Path) -> Result<String> {
+    fetch::tree_sha256(dir).with_context(|| format!("hashing {}", dir.display()))
+}
+
+/// `XS_WASM_ABI_VERSION` from the port's header.
+fn abi_version(header: &Path) -> Result<u32> {
+    let text = fs::read_to_string(header).with_context(|| format!("cannot read {}", header.display()))?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("#define XS_WASM_ABI_VERSION").and_then(|v| v.trim().parse().ok()))
+        .with_context(|| format!("{} has no `#define XS_WASM_ABI_VERSION <n>`", header.display()))
+}
+
+fn remove_file_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn configs() -> Configs {
+        Configs::load(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()).unwrap()
+    }
+
+    fn zig() -> CCompiler {
+        CCompiler {
+            program: "zig".into(),
+            driver_args: vec!["cc".into()],
+            target_args: vec!["-target".into(), "wasm32-wasi".into()],
+            env: vec![],
+            label: "zig cc".into(),
+            tools: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn wasi_plan_exports_each_function_and_records_relative_paths() {
+        let c = configs();
+        let v = c.variants.variants.iter().find(|v| v.name == "wasi-os").unwrap();
+        let p = plan(&c, v, &zig());
+        assert!(p.flags.ldflags.contains(&"-Wl,--export=xs_wasm_create".to_owned()));
+        assert!(!p.flags.ldflags.iter().any(|f| f.contains("export-dynamic")));
+        assert!(p.flags.cflags.contains(&"-Ivendor/moddable/xs/includes".to_owned()));
+        assert!(p.flags.cflags.contains(&"-ffile-prefix-map={repo}=.".to_owned()));
+        assert_eq!(p.flags.wasm_opt.last().unwrap(), "-Os");
+        assert!(!p.flags.wasm_opt.iter().any(|f| f == "--all-features"));
+        assert_eq!(p.flags.libs, ["-lsetjmp"]);
+        assert!(p.sources.iter().any(|(s, o, k)| s == "port/wasi_sjlj.s" && o == "wasi_sjlj.o" && *k == SourceClass::Asm));
+        assert_eq!(p.link_outputs, [WASI_FILE]);
+        let json = serde_json::to_string(&p.flags).unwrap();
+        assert!(!json.contains(env!("CARGO_MANIFEST_DIR")), "no absolute path in recorded flags");
+    }
+
+    #[test]
+    fn emscripten_plans_name_their_outputs_by_form() {
+        let c = configs();
+        let cc = CCompiler { program: "emcc".into(), driver_args: vec![], target_args: vec![], env: vec![], label: "emcc".into(), tools: BTreeMap::new() };
+        let get = |n: &str| plan(&c, c.variants.variants.iter().find(|v| v.name == n).unwrap(), &cc);
+        assert_eq!(get("emcc-os").link_outputs, ["xs-wasm.js", "xs-wasm.wasm"]);
+        assert_eq!(get("emcc-os-single-esm").link_outputs, ["xs-wasm.mjs"]);
+        assert_eq!(get("emcc-os-single-cjs").link_outputs, ["xs-wasm.js"]);
+        let p = get("emcc-os");
+        let exported = p.flags.ldflags.iter().find(|f| f.starts_with("-sEXPORTED_FUNCTIONS=")).unwrap();
+        assert!(exported.starts_with("-sEXPORTED_FUNCTIONS=[\"_malloc\",\"_free\",\"_xs_wasm_abi_version\""), "{exported}");
+        assert!(p.flags.ldflags.contains(&"--js-library=port/xs_wasm_library.js".to_owned()));
+        assert!(get("emcc-o0").flags.wasm_opt.is_empty(), "debug variants get no wasm-opt pass");
+    }
+
+    #[test]
+    fn absolute_paths_in_outputs_are_refused() {
+        let dir = std::env::temp_dir().join(format!("xtask-test-{}-abspath", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("out.js");
+        fs::write(&file, b"var a='/some/where/repo/port/x.c';").unwrap();
+        let err = check_no_absolute_paths(&file, Path::new("/some/where/repo"), Path::new("/elsewhere/target")).unwrap_err().to_string();
+        assert!(err.contains("/some/where/repo") && err.contains("byte 7"), "{err}");
+        fs::write(&file, b"var a='./port/x.c';").unwrap();
+        check_no_absolute_paths(&file, Path::new("/some/where/repo"), Path::new("/elsewhere/target")).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn abi_version_is_read_from_the_header() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        assert!(abi_version(&repo.join("port/xs_wasm.h")).unwrap() >= 1);
+    }
+}

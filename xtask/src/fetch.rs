@@ -1,0 +1,682 @@
+//! `cargo xtask fetch`: the pinned engine source, downloaded, verified and
+//! extracted atomically into `vendor/moddable`.
+//!
+//! Each mirror's archive is checked against its own pinned hashes (when it has
+//! them), the files selected by `[engine] include` are extracted into a staging
+//! directory inside `vendor/`, their tree hash is compared with `tree_sha256`,
+//! patches from `configs/patches/*.patch` are applied, and only then does the
+//! staging directory replace `vendor/moddable`. Any failure leaves `vendor/`
+//! exactly as it was.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256, Sha512};
+use xshell::{cmd, Shell};
+
+use crate::config::{Engine, Mirror, ModdableConfig, SmokeBundle};
+use crate::progress::Progress;
+use crate::util::{base64_encode, display_relative, hex, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
+
+/// Name of the stamp file inside `vendor/moddable` (not part of the tree hash).
+pub const STAMP_FILE: &str = ".xs-wasm-tree";
+/// The value `tree_sha256` has before anyone computed it.
+pub const UNFILLED: &str = "TO-BE-FILLED";
+
+/// Where fetch reads and writes.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Repository root (relative `file` mirror paths are resolved against it).
+    pub repo: PathBuf,
+    /// `vendor/`: holds `moddable/` and, briefly, staging directories.
+    pub vendor: PathBuf,
+    /// Downloaded archives (`.cache/downloads`).
+    pub downloads: PathBuf,
+    /// Patches applied after extraction (`configs/patches`).
+    pub patches: PathBuf,
+    /// The smoke bundle cache (`.cache/smoke`).
+    pub smoke: PathBuf,
+}
+
+impl Layout {
+    /// The standard layout of a repository.
+    pub fn of_repo(repo: &Path) -> Layout {
+        Layout {
+            repo: repo.to_owned(),
+            vendor: repo.join("vendor"),
+            downloads: repo.join(".cache/downloads"),
+            patches: repo.join("configs/patches"),
+            smoke: repo.join(".cache/smoke"),
+        }
+    }
+    /// `vendor/moddable`.
+    pub fn moddable(&self) -> PathBuf {
+        self.vendor.join("moddable")
+    }
+}
+
+/// The result of a fetch: the verified tree in `vendor/moddable`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Tree hash of the sources as fetched (equals `[engine] tree_sha256`).
+    pub source_tree_sha256: String,
+    /// Tree hash after patches (equal to the source hash when there are none).
+    pub tree_sha256: String,
+    /// Whether this run changed `vendor/moddable` (false: it was up to date).
+    pub changed: bool,
+}
+
+/// The contents of the stamp file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    source_tree: String,
+    patches: String,
+    tree: String,
+}
+
+impl Stamp {
+    fn render(&self) -> String {
+        format!("tree_sha256 {}\npatches_sha256 {}\npatched_tree_sha256 {}\n", self.source_tree, self.patches, self.tree)
+    }
+    fn parse(text: &str) -> Option<Stamp> {
+        let mut fields = std::collections::BTreeMap::new();
+        for line in text.lines() {
+            let (k, v) = line.split_once(' ')?;
+            fields.insert(k, v.to_owned());
+        }
+        Some(Stamp {
+            source_tree: fields.remove("tree_sha256")?,
+            patches: fields.remove("patches_sha256")?,
+            tree: fields.remove("patched_tree_sha256")?,
+        })
+    }
+}
+
+/// Tree hash of the files under `dir` (the stamp file at its top excluded):
+/// relative '/'-separated paths sorted bytewise; for each file the path bytes,
+/// 0x00, the length as u64 little-endian, the contents; sha256 of it all.
+/// Errors on symlinks and non-UTF-8 names.
+pub fn tree_sha256(dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    collect_files(dir, "", &mut files)?;
+    files.retain(|p| p != STAMP_FILE);
+    files.sort();
+    let mut hasher = Sha256::new();
+    for rel in &files {
+        let contents = fs::read(dir.join(rel)).with_context(|| format!("cannot read {}/{rel}", dir.display()))?;
+        hasher.update(rel.as_bytes());
+        hasher.update([0u8]);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(&contents);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().into_string().map_err(|n| anyhow::anyhow!("non-UTF-8 file name {n:?} in {}", dir.display()))?;
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_files(&entry.path(), &rel, out)?;
+        } else if kind.is_file() {
+            out.push(rel);
+        } else {
+            bail!("{} is neither a file nor a directory", entry.path().display());
+        }
+    }
+    Ok(())
+}
+
+/// The hash of the patch set: sorted `*.patch` names and contents (sha256 of
+/// the empty string when there are none). Returns the patch paths too.
+fn patch_set(dir: &Path) -> Result<(Vec<PathBuf>, String)> {
+    let mut patches = Vec::new();
+    if dir.is_dir() {
+        for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "patch") {
+                patches.push(path);
+            }
+        }
+    }
+    patches.sort();
+    let mut hasher = Sha256::new();
+    for p in &patches {
+        let contents = fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        hasher.update(name.as_bytes());
+        hasher.update([0u8]);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(&contents);
+    }
+    Ok((patches, hex(&hasher.finalize())))
+}
+
+/// The verified state of `vendor/moddable`, if it matches the configuration
+/// and the patch set (its files are re-hashed, so local edits are noticed).
+pub fn current(layout: &Layout, engine: &Engine) -> Result<Option<Fetched>> {
+    let dir = layout.moddable();
+    let Ok(text) = fs::read_to_string(dir.join(STAMP_FILE)) else { return Ok(None) };
+    let Some(stamp) = Stamp::parse(&text) else { return Ok(None) };
+    let (_, patches) = patch_set(&layout.patches)?;
+    if stamp.source_tree != engine.tree_sha256 || stamp.patches != patches {
+        return Ok(None);
+    }
+    if tree_sha256(&dir)? != stamp.tree {
+        return Ok(None);
+    }
+    Ok(Some(Fetched { source_tree_sha256: stamp.source_tree, tree_sha256: stamp.tree, changed: false }))
+}
+
+/// Make `vendor/moddable` hold the verified, patched engine tree. Does no work
+/// when it already does. Errors list every mirror's failure.
+pub fn fetch(layout: &Layout, config: &ModdableConfig, progress: &Progress) -> Result<Fetched> {
+    if let Some(done) = current(layout, &config.engine)? {
+        progress.step(format!("vendor/moddable up to date (tree sha256 {})", done.tree_sha256));
+        return Ok(done);
+    }
+    let mut failures = Vec::new();
+    for mirror in &config.mirrors {
+        progress.step(format!("fetch: trying mirror {:?}", mirror.name()));
+        match fetch_from(layout, config, mirror, progress) {
+            Ok(fetched) => return Ok(fetched),
+            Err(e) => {
+                progress.warn(format!("mirror {:?} failed: {e}", mirror.name()));
+                failures.push(format!("  mirror {:?}: {e:#}", mirror.name()));
+            }
+        }
+    }
+    bail!("could not fetch {} {} from any mirror (configs/moddable.toml); vendor/ is unchanged:\n{}", config.engine.name, config.engine.commit, failures.join("\n"))
+}
+
+fn fetch_from(layout: &Layout, config: &ModdableConfig, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
+    let archive = obtain_archive(layout, mirror, progress)?;
+    verify_archive(&archive, mirror)?;
+    install(layout, config, &archive, mirror.root(), progress)
+}
+
+/// Download (or locate) a mirror's archive; returns its path.
+fn obtain_archive(layout: &Layout, mirror: &Mirror, progress: &Progress) -> Result<PathBuf> {
+    match mirror {
+        Mirror::File { path, .. } => {
+            let path = layout.repo.join(path);
+            if !path.is_file() {
+                bail!("archive {} does not exist", path.display());
+            }
+            Ok(path)
+        }
+        Mirror::Npm { package, version, sha256, .. } => {
+            let cached = layout.downloads.join(npm_tarball_name(package, version));
+            if cached.is_file() && sha256_file(&cached)? == *sha256 {
+                progress.step(format!("fetch: using cached {}", display_relative(&cached, &layout.repo)));
+                return Ok(cached);
+            }
+            let spec = format!("{package}@{version}");
+            progress.step(format!("fetch: npm pack {spec} (no scripts run)"));
+            npm_pack(&spec, &layout.downloads)
+        }
+        Mirror::Url { name, url, .. } => {
+            fs::create_dir_all(&layout.downloads).with_context(|| format!("cannot create {}", layout.downloads.display()))?;
+            let dest = layout.downloads.join(format!("{name}.tar.gz"));
+            let partial = layout.downloads.join(format!("{name}.tar.gz.partial"));
+            let sh = Shell::new()?;
+            if crate::toolchain::which("curl").is_none() {
+                bail!("`curl` is not installed; install it (apt-get install curl) or use another mirror");
+            }
+            progress.step(format!("fetch: curl {url}"));
+            let result = run_captured(cmd!(sh, "curl -fsSL --retry 2 --connect-timeout 20 -o {partial} {url}"), &format!("downloading {url}"));
+            if let Err(e) = result {
+                let _ = fs::remove_file(&partial);
+                return Err(e.context(format!("{url} is not reachable from this machine")));
+            }
+            fs::rename(&partial, &dest)?;
+            Ok(dest)
+        }
+    }
+}
+
+/// The file name `npm pack` gives a package's tarball (`@a/b` → `a-b-<version>.tgz`).
+pub fn npm_tarball_name(package: &str, version: &str) -> String {
+    format!("{}-{version}.tgz", package.trim_start_matches('@').replace('/', "-"))
+}
+
+/// `npm pack <spec>` into `dest` (the ordinary npm client; the package's
+/// scripts never run). Returns the tarball's path.
+pub fn npm_pack(spec: &str, dest: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    let sh = Shell::new()?;
+    sh.change_dir(dest);
+    let output = run_captured(cmd!(sh, "npm pack {spec} --ignore-scripts --json --pack-destination {dest}"), &format!("downloading the npm package {spec} (is the npm registry reachable?)"))?;
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).with_context(|| format!("`npm pack {spec} --json` printed no JSON"))?;
+    let name = json.get(0).and_then(|e| e.get("filename")).and_then(|f| f.as_str()).with_context(|| format!("`npm pack {spec} --json` named no file"))?;
+    // npm < 9 names scoped tarballs "@scope/name-1.0.0.tgz" in its JSON but writes "scope-name-1.0.0.tgz".
+    let file = dest.join(name.trim_start_matches('@').replace('/', "-"));
+    if !file.is_file() {
+        bail!("`npm pack {spec}` did not write {}", file.display());
+    }
+    Ok(file)
+}
+
+/// Check an archive against the mirror's pinned hashes. Errors name expected and actual values.
+pub fn verify_archive(archive: &Path, mirror: &Mirror) -> Result<()> {
+    let bytes = fs::read(archive).with_context(|| format!("cannot read {}", archive.display()))?;
+    let (sha256, integrity) = match mirror {
+        Mirror::Npm { sha256, integrity, .. } => (Some(sha256), Some(integrity)),
+        Mirror::Url { sha256, .. } | Mirror::File { sha256, .. } => (sha256.as_ref(), None),
+    };
+    if let Some(expected) = sha256 {
+        let actual = crate::util::sha256_hex(&bytes);
+        if &actual != expected {
+            bail!("{} has the wrong sha256: expected {expected}, actual {actual}; refusing it (tampered or corrupted download)", archive.display());
+        }
+    }
+    if let Some(expected) = integrity {
+        let actual = format!("sha512-{}", base64_encode(&Sha512::digest(&bytes)));
+        if &actual != expected {
+            bail!("{} has the wrong integrity: expected {expected}, actual {actual}; refusing it", archive.display());
+        }
+    }
+    Ok(())
+}
+
+/// Extract, verify, patch and atomically install an archive as `vendor/moddable`.
+fn install(layout: &Layout, config: &ModdableConfig, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
+    fs::create_dir_all(&layout.vendor).with_context(|| format!("cannot create {}", layout.vendor.display()))?;
+    let staging = layout.vendor.join(format!(".staging-{}", std::process::id()));
+    remove_dir_if_exists(&staging)?;
+    let result = install_staged(layout, config, archive, root, &staging, progress);
+    if result.is_err() {
+        let _ = remove_dir_if_exists(&staging);
+    }
+    result
+}
+
+fn install_staged(layout: &Layout, config: &ModdableConfig, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
+    let count = extract(archive, root, &config.engine.include, staging)?;
+    let source_tree = tree_sha256(staging)?;
+    progress.step(format!("fetch: extracted {count} files, tree sha256 {source_tree}"));
+    if config.engine.tree_sha256 == UNFILLED {
+        bail!("configs/moddable.toml has no tree_sha256 yet; this verified archive gives tree sha256 {source_tree}: set `tree_sha256 = \"{source_tree}\"` after reviewing the source");
+    }
+    if source_tree != config.engine.tree_sha256 {
+        bail!("the extracted tree has the wrong tree sha256: expected {}, actual {source_tree}; refusing it", config.engine.tree_sha256);
+    }
+    let (patches, patches_sha256) = patch_set(&layout.patches)?;
+    for patch in &patches {
+        progress.step(format!("fetch: apply {}", display_relative(patch, &layout.repo)));
+        apply_patch(staging, patch)?;
+    }
+    let tree = if patches.is_empty() { source_tree.clone() } else { tree_sha256(staging)? };
+    let stamp = Stamp { source_tree: source_tree.clone(), patches: patches_sha256, tree: tree.clone() };
+    fs::write(staging.join(STAMP_FILE), stamp.render())?;
+
+    // Swap: the old tree goes only after the new one is in place.
+    let target = layout.moddable();
+    let old = layout.vendor.join(format!(".old-{}", std::process::id()));
+    let had_old = target.exists();
+    if had_old {
+        remove_dir_if_exists(&old)?;
+        fs::rename(&target, &old).with_context(|| format!("cannot move {} aside", target.display()))?;
+    }
+    if let Err(e) = fs::rename(staging, &target) {
+        if had_old {
+            let _ = fs::rename(&old, &target);
+        }
+        return Err(e).with_context(|| format!("cannot rename {} to {}", staging.display(), target.display()));
+    }
+    if had_old {
+        remove_dir_if_exists(&old)?;
+    }
+    progress.step(format!("fetch: vendor/moddable verified (tree sha256 {tree})"));
+    Ok(Fetched { source_tree_sha256: source_tree, tree_sha256: tree, changed: true })
+}
+
+/// Extract the regular files under `root/<one of include>` of a `.tar.gz`
+/// into `dest` (paths relative to `root`). Refuses links and unsafe paths.
+/// Returns the number of files extracted.
+pub fn extract(archive: &Path, root: &str, include: &[String], dest: &Path) -> Result<usize> {
+    let file = fs::File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let root_prefix = format!("{}/", root.trim_end_matches('/'));
+    let mut count = 0;
+    fs::create_dir_all(dest)?;
+    for entry in tar.entries().with_context(|| format!("{} is not a .tar.gz archive", archive.display()))? {
+        let mut entry = entry.with_context(|| format!("corrupt archive {}", archive.display()))?;
+        let path = entry.path()?.to_string_lossy().replace('\\', "/");
+        let path = path.trim_start_matches("./");
+        let Some(rel) = path.strip_prefix(&root_prefix) else { continue };
+        if !include.iter().any(|p| rel.starts_with(p.as_str())) {
+            continue;
+        }
+        if rel.split('/').any(|c| c == ".." || c == ".") || rel.starts_with('/') || rel == STAMP_FILE {
+            bail!("{} has an unsafe path {path:?}", archive.display());
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            bail!("{} has a link or special file at {path:?}; refusing it", archive.display());
+        }
+        let out = dest.join(rel);
+        fs::create_dir_all(out.parent().unwrap())?;
+        let mut contents = Vec::new();
+        entry.read_to_end(&mut contents).with_context(|| format!("corrupt archive {} at {path}", archive.display()))?;
+        fs::write(&out, contents).with_context(|| format!("cannot write {}", out.display()))?;
+        count += 1;
+    }
+    if count == 0 {
+        bail!("{} has no files under {root_prefix}{{{}}}", archive.display(), include.join(","));
+    }
+    Ok(count)
+}
+
+/// Apply one `patch -p1` patch (paths relative to the moddable root) strictly:
+/// no fuzz, no reversed hunks, no backup or reject files.
+fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
+    let sh = Shell::new()?;
+    run_captured(
+        cmd!(sh, "patch -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch --reject-file=- --quiet -d {dir} -i {patch}"),
+        &format!("applying {} (is GNU patch installed? does the patch still apply?)", patch.display()),
+    )?;
+    Ok(())
+}
+
+/// Make sure the smoke bundle (e.g. acorn's `dist/acorn.js`) is in
+/// `.cache/smoke/<package>-<version>/`; returns its path. The tarball comes
+/// from `npm pack` and must have the pinned sha256.
+pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -> Result<PathBuf> {
+    let dir = layout.smoke.join(format!("{}-{}", smoke.npm_package.trim_start_matches('@').replace('/', "-"), smoke.version));
+    let rel = smoke.bundle.strip_prefix("package/").unwrap_or(&smoke.bundle);
+    let bundle = dir.join(rel);
+    let stamp = dir.join(".sha256");
+    if let (Ok(recorded), true) = (fs::read_to_string(&stamp), bundle.is_file()) {
+        if recorded.trim() == format!("{} {}", smoke.sha256, sha256_file(&bundle)?) {
+            return Ok(bundle);
+        }
+    }
+    let tarball = layout.smoke.join(npm_tarball_name(&smoke.npm_package, &smoke.version));
+    if !(tarball.is_file() && sha256_file(&tarball)? == smoke.sha256) {
+        let spec = format!("{}@{}", smoke.npm_package, smoke.version);
+        progress.step(format!("smoke bundle: npm pack {spec}"));
+        let got = npm_pack(&spec, &layout.smoke)?;
+        let actual = sha256_file(&got)?;
+        if actual != smoke.sha256 {
+            bail!("{} has the wrong sha256: expected {} (configs/variants.toml [smoke]), actual {actual}; refusing it", got.display(), smoke.sha256);
+        }
+    }
+    remove_dir_if_exists(&dir)?;
+    let file = fs::File::open(&tarball)?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut found = None;
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        if entry.path()?.to_string_lossy() == smoke.bundle {
+            let mut contents = Vec::new();
+            entry.read_to_end(&mut contents)?;
+            found = Some(contents);
+        }
+    }
+    let contents = found.with_context(|| format!("{} has no {}", tarball.display(), smoke.bundle))?;
+    write_atomic(&bundle, &contents)?;
+    fs::write(&stamp, format!("{} {}\n", smoke.sha256, crate::util::sha256_hex(&contents)))?;
+    Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Verbosity;
+    use std::collections::BTreeMap;
+
+    /// A fresh temporary directory, removed when dropped.
+    struct TempDir(PathBuf);
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+    fn temp_dir(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("xtask-test-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+        for (path, contents) in files {
+            let p = dir.join(path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, contents).unwrap();
+        }
+    }
+
+    const FILES: &[(&str, &str)] = &[
+        ("xs/sources/xsAll.c", "int all;\n"),
+        ("xs/includes/xs.h", "#define XS 1\n"),
+        ("xs/platforms/p.h", ""),
+        ("build/ignored.txt", "not included\n"),
+    ];
+
+    /// A `.tgz` with the files under `root/`, returns (path, sha256).
+    fn make_tgz(dir: &Path, root: &str, files: &[(&str, &str)]) -> (PathBuf, String) {
+        let path = dir.join("src.tgz");
+        let gz = flate2::write::GzEncoder::new(fs::File::create(&path).unwrap(), flate2::Compression::default());
+        let mut builder = tar::Builder::new(gz);
+        for (name, contents) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, format!("{root}/{name}"), contents.as_bytes()).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        let sha = sha256_file(&path).unwrap();
+        (path, sha)
+    }
+
+    fn config(archive: &Path, sha256: &str, tree: &str) -> ModdableConfig {
+        ModdableConfig {
+            engine: Engine {
+                name: "test".into(),
+                upstream: "u".into(),
+                commit: "c".into(),
+                xs_version: "0".into(),
+                license: "l".into(),
+                include: vec!["xs/includes/".into(), "xs/platforms/".into(), "xs/sources/".into()],
+                tree_sha256: tree.into(),
+            },
+            mirrors: vec![Mirror::File { name: "local".into(), path: archive.to_owned(), sha256: Some(sha256.into()), root: "pkg/moddable".into() }],
+        }
+    }
+
+    fn layout(dir: &Path) -> Layout {
+        let l = Layout::of_repo(dir);
+        fs::create_dir_all(&l.vendor).unwrap();
+        fs::write(l.vendor.join("README.md"), "vendor readme\n").unwrap();
+        l
+    }
+
+    /// Every file under `dir` with its contents.
+    fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        let mut files = Vec::new();
+        collect_files(dir, "", &mut files).unwrap();
+        files.into_iter().map(|f| (f.clone(), fs::read(dir.join(&f)).unwrap())).collect()
+    }
+
+    fn quiet() -> Progress {
+        Progress::new(Verbosity::Quiet)
+    }
+
+    /// The tree hash of FILES' included part, computed independently (python3 hashlib, same algorithm).
+    const KNOWN_TREE: &str = "261cd3113f0e8de5a7e4b2fcb89de0a405df3d4e3e5c27858f45ca2727104130";
+
+    #[test]
+    fn tree_hash_has_the_known_value_and_ignores_creation_order() {
+        let a = temp_dir("tree-a");
+        write_tree(&a, &FILES[..3]);
+        let b = temp_dir("tree-b");
+        let mut reversed = FILES[..3].to_vec();
+        reversed.reverse();
+        write_tree(&b, &reversed);
+        let ha = tree_sha256(&a).unwrap();
+        assert_eq!(ha, tree_sha256(&b).unwrap());
+        assert_eq!(ha, KNOWN_TREE);
+        // The stamp file is not part of the tree; any other change is.
+        fs::write(a.join(STAMP_FILE), "x").unwrap();
+        assert_eq!(tree_sha256(&a).unwrap(), ha);
+        fs::write(a.join("xs/platforms/p.h"), " ").unwrap();
+        assert_ne!(tree_sha256(&a).unwrap(), ha);
+    }
+
+    #[test]
+    fn fetch_installs_a_verified_tree_and_a_second_fetch_is_a_no_op() {
+        let dir = temp_dir("fetch-ok");
+        let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
+        let l = layout(&dir);
+        let cfg = config(&tgz, &sha, KNOWN_TREE);
+        let first = fetch(&l, &cfg, &quiet()).unwrap();
+        assert!(first.changed);
+        assert_eq!(first.tree_sha256, KNOWN_TREE);
+        assert!(l.moddable().join("xs/sources/xsAll.c").is_file());
+        assert!(!l.moddable().join("build").exists(), "files outside `include` are not extracted");
+        let before = snapshot(&l.vendor);
+        let second = fetch(&l, &cfg, &quiet()).unwrap();
+        assert!(!second.changed);
+        assert_eq!(snapshot(&l.vendor), before);
+        // A local edit makes the tree stale: the next fetch restores it.
+        fs::write(l.moddable().join("xs/sources/xsAll.c"), "edited").unwrap();
+        assert!(fetch(&l, &cfg, &quiet()).unwrap().changed);
+        assert_eq!(snapshot(&l.vendor), before);
+    }
+
+    #[test]
+    fn tampered_archive_is_refused_naming_both_hashes_and_vendor_is_unchanged() {
+        let dir = temp_dir("fetch-tampered");
+        let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
+        let l = layout(&dir);
+        fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap();
+        let before = snapshot(&l.vendor);
+
+        let mut bytes = fs::read(&tgz).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        let bad = dir.join("bad.tgz");
+        fs::write(&bad, &bytes).unwrap();
+        let actual = crate::util::sha256_hex(&bytes);
+        // A config whose stamp would not match (other tree), so fetch must try the archive.
+        let mut cfg = config(&bad, &sha, KNOWN_TREE);
+        cfg.engine.tree_sha256 = "0".repeat(64);
+        let err = format!("{:#}", fetch(&l, &cfg, &quiet()).unwrap_err());
+        assert!(err.contains(&sha) && err.contains(&actual), "{err}");
+        assert!(err.contains("wrong sha256"), "{err}");
+        assert_eq!(snapshot(&l.vendor), before, "vendor/ must be untouched");
+    }
+
+    #[test]
+    fn tree_mismatch_is_refused_and_vendor_is_unchanged() {
+        let dir = temp_dir("fetch-tree");
+        let l = layout(&dir);
+        let before = snapshot(&l.vendor);
+        let mut files = FILES.to_vec();
+        files[0] = ("xs/sources/xsAll.c", "int all; /* changed */\n");
+        let (tgz, sha) = make_tgz(&dir, "pkg/moddable", &files);
+        let err = format!("{:#}", fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap_err());
+        assert!(err.contains("wrong tree sha256") && err.contains(KNOWN_TREE), "{err}");
+        assert_eq!(snapshot(&l.vendor), before);
+        assert_eq!(fs::read_dir(&l.vendor).unwrap().count(), 1, "no staging directory left behind");
+    }
+
+    #[test]
+    fn unfilled_tree_hash_reports_the_computed_value() {
+        let dir = temp_dir("fetch-unfilled");
+        let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
+        let l = layout(&dir);
+        let err = format!("{:#}", fetch(&l, &config(&tgz, &sha, UNFILLED), &quiet()).unwrap_err());
+        assert!(err.contains(KNOWN_TREE), "{err}");
+        assert!(!l.moddable().exists());
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        let dir = temp_dir("fetch-unsafe");
+        // `tar::Builder` refuses to write "..", so the path is written into the raw header.
+        let path = dir.join("evil.tgz");
+        let gz = flate2::write::GzEncoder::new(fs::File::create(&path).unwrap(), flate2::Compression::default());
+        let mut builder = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        let name = b"pkg/moddable/xs/sources/../../../../evil";
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append(&header, &b"x"[..]).unwrap();
+        builder.into_inner().unwrap().finish().unwrap();
+        let out = dir.join("out");
+        let err = extract(&path, "pkg/moddable", &["xs/sources/".into()], &out).unwrap_err().to_string();
+        assert!(err.contains("unsafe path"), "{err}");
+        assert!(!dir.join("evil").exists());
+    }
+
+    #[test]
+    fn patches_are_applied_and_recorded_in_the_stamp() {
+        if crate::toolchain::which("patch").is_none() {
+            eprintln!("skipped: no `patch` command");
+            return;
+        }
+        let dir = temp_dir("fetch-patch");
+        let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
+        let l = layout(&dir);
+        fs::create_dir_all(&l.patches).unwrap();
+        fs::write(
+            l.patches.join("0001-all.patch"),
+            "--- a/xs/sources/xsAll.c\n+++ b/xs/sources/xsAll.c\n@@ -1 +1 @@\n-int all;\n+int all = 1;\n",
+        )
+        .unwrap();
+        let done = fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap();
+        assert_eq!(fs::read_to_string(l.moddable().join("xs/sources/xsAll.c")).unwrap(), "int all = 1;\n");
+        assert_eq!(done.source_tree_sha256, KNOWN_TREE);
+        assert_ne!(done.tree_sha256, KNOWN_TREE);
+        assert_eq!(done.tree_sha256, tree_sha256(&l.moddable()).unwrap());
+        assert!(!fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap().changed);
+        // A patch that does not apply fails the fetch and leaves vendor/ alone.
+        let before = snapshot(&l.vendor);
+        fs::write(l.patches.join("0002-bad.patch"), "--- a/xs/sources/xsAll.c\n+++ b/xs/sources/xsAll.c\n@@ -1 +1 @@\n-int nothing;\n+int x;\n").unwrap();
+        assert!(fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).is_err());
+        assert_eq!(snapshot(&l.vendor), before);
+    }
+
+    #[test]
+    fn npm_integrity_is_checked() {
+        let dir = temp_dir("integrity");
+        let (tgz, sha) = make_tgz(&dir, "package/moddable", FILES);
+        let good = format!("sha512-{}", base64_encode(&Sha512::digest(fs::read(&tgz).unwrap())));
+        let mirror = |integrity: &str| Mirror::Npm {
+            name: "npm".into(),
+            package: "p".into(),
+            version: "1".into(),
+            integrity: integrity.into(),
+            sha256: sha.clone(),
+            root: "package/moddable".into(),
+        };
+        verify_archive(&tgz, &mirror(&good)).unwrap();
+        let err = verify_archive(&tgz, &mirror("sha512-AAAA")).unwrap_err().to_string();
+        assert!(err.contains("sha512-AAAA") && err.contains(&good), "{err}");
+    }
+
+    #[test]
+    fn npm_tarball_names_follow_npm() {
+        assert_eq!(npm_tarball_name("@agoric/xsnap", "0.15.0"), "agoric-xsnap-0.15.0.tgz");
+        assert_eq!(npm_tarball_name("acorn", "8.15.0"), "acorn-8.15.0.tgz");
+    }
+}

@@ -1,0 +1,187 @@
+//! `cargo xtask <command>`: the build tool of xs-wasm.
+//!
+//! Commands: `fetch` (pinned engine source into vendor/moddable), `build`
+//! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest) and
+//! `test` (build if needed, then every test suite).
+//! Run `cargo xtask help` for the flags.
+
+mod build;
+mod config;
+mod fetch;
+mod manifest;
+mod measure;
+mod optimize;
+mod progress;
+mod smoke;
+mod test;
+mod toolchain;
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use progress::{Progress, Verbosity};
+
+const HELP: &str = "\
+cargo xtask <command> [flags]
+
+Commands:
+  fetch                 download, verify and extract the pinned XS sources
+                        (configs/moddable.toml) into vendor/moddable
+  build                 fetch if needed, provision toolchains, then compile, link,
+                        wasm-opt, smoke-run and measure each variant
+                        (configs/variants.toml); writes artifacts/
+  test                  bring artifacts/ up to date (incremental build), then run
+                        cargo test --workspace and the JS package's tests (js/)
+  help                  this text
+
+Flags:
+  --variants a,b        build only these variants (build)
+  --jobs N              parallel compile jobs (default: available cores)
+  --force               rebuild even when up to date (build)
+  --quiet, -q           print only errors and the final table
+  --verbose, -v         also print every command
+";
+
+/// The parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cli {
+    command: Command,
+    variants: Option<Vec<String>>,
+    jobs: Option<usize>,
+    force: bool,
+    verbosity: Verbosity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Fetch,
+    Build,
+    Test,
+    Help,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
+    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, verbosity: Verbosity::Normal };
+    let mut command = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => args.next().with_context(|| format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "--variants" => {
+                let list: Vec<String> = value("--variants")?.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                if list.is_empty() {
+                    bail!("--variants needs at least one variant name");
+                }
+                cli.variants.get_or_insert_with(Vec::new).extend(list);
+            }
+            "--jobs" | "-j" => {
+                let v = value("--jobs")?;
+                let n: usize = v.parse().ok().filter(|n| *n > 0).with_context(|| format!("--jobs needs a positive number, not {v:?}"))?;
+                cli.jobs = Some(n);
+            }
+            "--force" => cli.force = true,
+            "--quiet" | "-q" => cli.verbosity = Verbosity::Quiet,
+            "--verbose" | "-v" => cli.verbosity = Verbosity::Verbose,
+            "--help" | "-h" => command = Some(Command::Help),
+            f if f.starts_with('-') => bail!("unknown flag {f:?} (see `cargo xtask help`)"),
+            c => {
+                if command.is_some() {
+                    bail!("unexpected argument {c:?} (see `cargo xtask help`)");
+                }
+                command = Some(match c {
+                    "fetch" => Command::Fetch,
+                    "build" => Command::Build,
+                    "test" => Command::Test,
+                    "help" => Command::Help,
+                    other => bail!("unknown command {other:?} (commands: fetch, build, test, help)"),
+                });
+            }
+        }
+    }
+    cli.command = command.unwrap_or(Command::Help);
+    if cli.command == Command::Fetch && (cli.variants.is_some() || cli.force || cli.jobs.is_some()) {
+        bail!("`fetch` takes only --quiet/--verbose");
+    }
+    Ok(cli)
+}
+
+/// The repository root: the parent of this crate's directory.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_owned()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let repo = repo_root();
+    let progress = Progress::new(cli.verbosity);
+    match cli.command {
+        Command::Help => print!("{HELP}"),
+        Command::Fetch => {
+            let configs = config::Configs::load(&repo)?;
+            fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable, &progress)?;
+        }
+        Command::Build => {
+            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let options = build::BuildOptions { variants: cli.variants, jobs, force: cli.force };
+            build::build(&repo, &options, &progress)?;
+        }
+        Command::Test => {
+            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            test::test(&repo, jobs, &progress)?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args(std::env::args().skip(1)).and_then(run);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli> {
+        parse_args(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn build_flags_parse_in_both_spellings() {
+        let cli = parse(&["build", "--variants", "wasi-os,emcc-os", "--jobs=3", "-q"]).unwrap();
+        assert_eq!(cli.command, Command::Build);
+        assert_eq!(cli.variants.unwrap(), ["wasi-os", "emcc-os"]);
+        assert_eq!(cli.jobs, Some(3));
+        assert_eq!(cli.verbosity, Verbosity::Quiet);
+        let cli = parse(&["--verbose", "build", "--variants=wasi-os", "--force"]).unwrap();
+        assert!(cli.force);
+        assert_eq!(cli.verbosity, Verbosity::Verbose);
+    }
+
+    #[test]
+    fn bad_arguments_are_errors_that_say_what_is_wrong() {
+        assert!(parse(&["build", "--jobs", "0"]).unwrap_err().to_string().contains("--jobs"));
+        assert!(parse(&["build", "--variants"]).unwrap_err().to_string().contains("needs a value"));
+        assert!(parse(&["build", "--colour"]).unwrap_err().to_string().contains("--colour"));
+        assert!(parse(&["deploy"]).unwrap_err().to_string().contains("deploy"));
+        assert!(parse(&["fetch", "--variants", "x"]).is_err());
+        assert_eq!(parse(&[]).unwrap().command, Command::Help);
+    }
+}

@@ -1,0 +1,350 @@
+//! `artifacts/manifest.json` and `artifacts/SHA256SUMS`.
+//!
+//! The manifest is byte-stable: keys sorted, 2-space indent, trailing newline,
+//! no timestamps and no absolute paths. Building a subset of the variants
+//! replaces only their entries.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::Configs;
+use crate::measure::Sizes;
+
+/// The manifest schema this xtask writes.
+pub const SCHEMA: u32 = 1;
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Schema number ([`SCHEMA`]).
+    pub schema: u32,
+    /// The engine every artifact was built from.
+    pub engine: EngineRecord,
+    /// The bundle the smoke run loads.
+    pub smoke_bundle: SmokeBundleRecord,
+    /// One entry per variant, by name.
+    pub variants: BTreeMap<String, VariantRecord>,
+}
+
+/// The pinned engine (mirror-independent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineRecord {
+    /// "Moddable XS".
+    pub name: String,
+    /// Upstream repository URL.
+    pub upstream: String,
+    /// Upstream commit.
+    pub commit: String,
+    /// XS version.
+    pub xs_version: String,
+    /// SPDX license of the engine sources.
+    pub license: String,
+    /// Tree hash of the fetched sources (configs/moddable.toml).
+    pub tree_sha256: String,
+    /// Tree hash after configs/patches/*.patch, when there are patches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patched_tree_sha256: Option<String>,
+}
+
+/// The smoke-run bundle's package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmokeBundleRecord {
+    /// npm package name.
+    pub npm_package: String,
+    /// Exact version.
+    pub version: String,
+    /// sha256 of the package tarball.
+    pub sha256: String,
+}
+
+/// One variant's artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantRecord {
+    /// "emscripten" or "wasi".
+    pub toolchain: String,
+    /// Tool name → exact version of every tool that made the artifact.
+    pub tools: BTreeMap<String, String>,
+    /// The exact flags (paths repository-relative; `{repo}` stands for the
+    /// repository's absolute path in the prefix-map flags).
+    pub flags: FlagsRecord,
+    /// Whether the wasm-opt pass ran.
+    pub release: bool,
+    /// Emscripten output form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
+    /// The files in `artifacts/<variant>/`, by name.
+    pub files: BTreeMap<String, FileRecord>,
+    /// Snapshot sizes from the smoke run, in bytes.
+    pub snapshot: SnapshotRecord,
+    /// `XS_WASM_ABI_VERSION` of the port.
+    pub abi_version: u32,
+}
+
+/// The flags of one variant, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagsRecord {
+    /// Flags of every C compile.
+    pub cflags: Vec<String>,
+    /// Added for XS sources.
+    pub cflags_xs: Vec<String>,
+    /// Added for port sources.
+    pub cflags_port: Vec<String>,
+    /// Flags for assembly sources (WASI only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asmflags: Vec<String>,
+    /// Link flags, before the (sorted) objects.
+    pub ldflags: Vec<String>,
+    /// Libraries, after the objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+    /// wasm-opt flags (release variants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wasm_opt: Vec<String>,
+}
+
+/// One file of an artifact. Sizes in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// gzip -9 size in bytes.
+    pub gzip: u64,
+    /// brotli (quality 11) size in bytes.
+    pub brotli: u64,
+    /// sha256, lowercase hex.
+    pub sha256: String,
+    /// Sizes before the wasm-opt pass (only for files the pass changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_wasm_opt: Option<Sizes>,
+}
+
+/// Snapshot sizes measured by the smoke run, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    /// Snapshot of a fresh machine.
+    pub empty_bytes: u64,
+    /// Snapshot after loading the bundle and parsing with it.
+    pub bundle_bytes: u64,
+}
+
+impl Manifest {
+    /// An empty manifest for the configured engine and smoke bundle.
+    pub fn new(configs: &Configs, patched_tree: &str) -> Manifest {
+        let mut m = Manifest {
+            schema: SCHEMA,
+            engine: EngineRecord {
+                name: String::new(),
+                upstream: String::new(),
+                commit: String::new(),
+                xs_version: String::new(),
+                license: String::new(),
+                tree_sha256: String::new(),
+                patched_tree_sha256: None,
+            },
+            smoke_bundle: SmokeBundleRecord { npm_package: String::new(), version: String::new(), sha256: String::new() },
+            variants: BTreeMap::new(),
+        };
+        m.set_header(configs, patched_tree);
+        m
+    }
+
+    /// Refresh the top-level engine and smoke-bundle records from the configuration.
+    pub fn set_header(&mut self, configs: &Configs, patched_tree: &str) {
+        let e = &configs.moddable.engine;
+        self.schema = SCHEMA;
+        self.engine = EngineRecord {
+            name: e.name.clone(),
+            upstream: e.upstream.clone(),
+            commit: e.commit.clone(),
+            xs_version: e.xs_version.clone(),
+            license: e.license.clone(),
+            tree_sha256: e.tree_sha256.clone(),
+            patched_tree_sha256: (patched_tree != e.tree_sha256).then(|| patched_tree.to_owned()),
+        };
+        let s = &configs.variants.smoke;
+        self.smoke_bundle = SmokeBundleRecord { npm_package: s.npm_package.clone(), version: s.version.clone(), sha256: s.sha256.clone() };
+    }
+
+    /// Read a manifest; `Ok(None)` when the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<Manifest>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let m: Manifest = serde_json::from_str(&text).with_context(|| format!("cannot parse {} (delete it and rebuild all variants)", path.display()))?;
+        Ok(Some(m))
+    }
+
+    /// Replace (or add) one variant's entry, keeping the others.
+    pub fn merge(&mut self, name: &str, record: VariantRecord) {
+        self.variants.insert(name.to_owned(), record);
+    }
+
+    /// The canonical JSON text: sorted keys, 2-space indent, trailing newline.
+    pub fn to_json(&self) -> String {
+        let value = serde_json::to_value(self).expect("manifest serializes");
+        let mut out = String::new();
+        write_canonical(&value, 0, &mut out);
+        out.push('\n');
+        out
+    }
+
+    /// `SHA256SUMS`: `<sha256>  <variant>/<file>` per file, sorted by path, for `sha256sum -c`.
+    pub fn sha256sums(&self) -> String {
+        let mut lines: Vec<(String, &str)> = self
+            .variants
+            .iter()
+            .flat_map(|(v, r)| r.files.iter().map(move |(f, rec)| (format!("{v}/{f}"), rec.sha256.as_str())))
+            .collect();
+        lines.sort();
+        lines.iter().map(|(path, sha)| format!("{sha}  {path}\n")).collect()
+    }
+
+    /// Write `manifest.json` and `SHA256SUMS` into `dir` (atomically each).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        crate::util::write_atomic(&dir.join("manifest.json"), self.to_json().as_bytes())?;
+        crate::util::write_atomic(&dir.join("SHA256SUMS"), self.sha256sums().as_bytes())
+    }
+}
+
+/// Pretty-print JSON with object keys sorted bytewise, whatever map type
+/// serde_json was built with.
+fn write_canonical(value: &Value, indent: usize, out: &mut String) {
+    let pad = |n: usize| "  ".repeat(n);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push_str("{\n");
+            for (i, k) in keys.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                out.push_str(&serde_json::to_string(k).unwrap());
+                out.push_str(": ");
+                write_canonical(&map[k.as_str()], indent + 1, out);
+                out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(indent));
+            out.push('}');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                write_canonical(item, indent + 1, out);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(indent));
+            out.push(']');
+        }
+        other => out.push_str(&serde_json::to_string(other).unwrap()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(sha: &str) -> VariantRecord {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "xs-wasm.wasm".to_owned(),
+            FileRecord { bytes: 10, gzip: 8, brotli: 7, sha256: sha.to_owned(), before_wasm_opt: Some(Sizes { bytes: 12, gzip: 9, brotli: 8 }) },
+        );
+        let mut tools = BTreeMap::new();
+        tools.insert("zig".into(), "0.17.1".into());
+        VariantRecord {
+            toolchain: "wasi".into(),
+            tools,
+            flags: FlagsRecord {
+                cflags: vec!["-Os".into()],
+                cflags_xs: vec![],
+                cflags_port: vec!["-Wall".into()],
+                asmflags: vec![],
+                ldflags: vec!["-mexec-model=reactor".into()],
+                libs: vec!["-lsetjmp".into()],
+                wasm_opt: vec!["-Os".into()],
+            },
+            release: true,
+            form: None,
+            files,
+            snapshot: SnapshotRecord { empty_bytes: 100, bundle_bytes: 200 },
+            abi_version: 1,
+        }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            schema: SCHEMA,
+            engine: EngineRecord {
+                name: "Moddable XS".into(),
+                upstream: "u".into(),
+                commit: "c".into(),
+                xs_version: "13.3.0".into(),
+                license: "LGPL-3.0-or-later".into(),
+                tree_sha256: "t".into(),
+                patched_tree_sha256: None,
+            },
+            smoke_bundle: SmokeBundleRecord { npm_package: "acorn".into(), version: "8.15.0".into(), sha256: "s".into() },
+            variants: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn manifest_json_is_byte_stable_sorted_and_roundtrips() {
+        let mut m = manifest();
+        m.merge("wasi-os", record("aa"));
+        m.merge("emcc-os", record("bb"));
+        let json = m.to_json();
+        assert_eq!(json, m.to_json());
+        assert!(json.ends_with("}\n"));
+        assert!(json.starts_with("{\n  \"engine\": {\n    \"commit\": \"c\","), "{json}");
+        // keys sorted at every level
+        let abi = json.find("\"abi_version\"").unwrap();
+        let files = json.find("\"files\"").unwrap();
+        let tools = json.find("\"tools\"").unwrap();
+        assert!(abi < files && files < tools);
+        assert!(json.find("\"emcc-os\"").unwrap() < json.find("\"wasi-os\"").unwrap());
+        assert!(!json.contains("patched_tree_sha256"), "absent options are omitted");
+        let back: Manifest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.to_json(), json);
+    }
+
+    #[test]
+    fn merge_keeps_the_other_variants() {
+        let mut m = manifest();
+        m.merge("wasi-os", record("aa"));
+        m.merge("emcc-os", record("bb"));
+        m.merge("wasi-os", record("cc"));
+        assert_eq!(m.variants.len(), 2);
+        assert_eq!(m.variants["emcc-os"].files["xs-wasm.wasm"].sha256, "bb");
+        assert_eq!(m.variants["wasi-os"].files["xs-wasm.wasm"].sha256, "cc");
+    }
+
+    #[test]
+    fn sha256sums_lines_are_sorted_by_path_in_sha256sum_format() {
+        let mut m = manifest();
+        m.merge("wasi-os", record(&"1".repeat(64)));
+        let mut r = record(&"2".repeat(64));
+        r.files.insert("xs-wasm.js".into(), FileRecord { bytes: 1, gzip: 1, brotli: 1, sha256: "0".repeat(64), before_wasm_opt: None });
+        m.merge("emcc-os", r);
+        let sums = m.sha256sums();
+        let expected = format!("{}  emcc-os/xs-wasm.js\n{}  emcc-os/xs-wasm.wasm\n{}  wasi-os/xs-wasm.wasm\n", "0".repeat(64), "2".repeat(64), "1".repeat(64));
+        assert_eq!(sums, expected);
+    }
+
+    #[test]
+    fn the_loader_crate_can_read_what_we_write() {
+        let mut m = manifest();
+        m.merge("wasi-os", record(&"1".repeat(64)));
+        let parsed = xs_wasm::Manifest::from_json(&m.to_json()).unwrap();
+        let info = parsed.wasi_artifact("wasi-os").unwrap();
+        assert_eq!(info.sha256, "1".repeat(64));
+        assert_eq!(info.snapshot.map(|s| s.bundle_bytes), Some(200));
+    }
+}

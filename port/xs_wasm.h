@@ -69,7 +69,7 @@ typedef struct {
 	int32_t initial_heap_count;      /* default 16384 slots */
 	int32_t incremental_heap_count;  /* default 8192 slots */
 	int32_t stack_count;             /* default 4096 slots (JS stack) */
-	int32_t initial_key_count;       /* default 2048 keys (wait: XS "keys") */
+	int32_t initial_key_count;       /* default 2048 property keys */
 	int32_t incremental_key_count;   /* default 1024 */
 	int32_t name_modulo;             /* default 1993 */
 	int32_t symbol_modulo;           /* default 127 */
@@ -99,7 +99,9 @@ xs_wasm_machine* xs_wasm_create(const xs_wasm_creation* creation);
 void xs_wasm_delete(xs_wasm_machine* machine);
 
 /* Evaluate `length` bytes of UTF-8 script source as a sloppy-mode global
-   script (an indirect eval), then drain the promise job queue. */
+   script (like a classic <script>: top-level let/const/class bindings
+   persist between calls), then drain the promise job queue. The completion
+   value is the payload. */
 int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length);
 /* Parse `length` bytes of JSON, call the guest's globalThis.receiveMessage
    with it, drain the job queue; the reply is the JSON of its return value
@@ -107,8 +109,8 @@ int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length
    rejection as XS_WASM_JS_ERROR). */
 int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length);
 
-/* Metering, in XS meter ticks (roughly one per bytecode branch/call; see
-   XS's mxMeterOne). The limit applies to each eval/send call separately;
+/* Metering, in XS meter ticks (one per bytecode executed, plus some for
+   built-ins; see XS's mxMeterOne and mxBreak in xsRun.c). The limit applies to each eval/send call separately;
    0 means unlimited. `interval` is how often (in ticks) XS checks the limit;
    smaller is more precise and slower. Defaults: limit 0, interval 10000. */
 void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval);

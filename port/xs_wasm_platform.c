@@ -36,7 +36,13 @@ char* fxCStackLimit()
 {
 #ifdef __EMSCRIPTEN__
 	/* emscripten's stack grows down from emscripten_stack_get_base() to
-	   emscripten_stack_get_end(). */
+	   emscripten_stack_get_end().
+	   Known limit: JS engines run wasm on their own native stack (about
+	   1 MB in V8), and each level of recursion through a built-in (e.g.
+	   [x].map(f) calling f) takes ~10 KB of it but little shadow stack, so
+	   in browsers and Node such recursion exhausts the engine's stack after
+	   ~60-90 levels, before this limit; the JS loader then stops the sandbox.
+	   A smaller shadow budget does not help (measured); see the notes. */
 	return (char*)emscripten_stack_get_end() + XS_WASM_CSTACK_MARGIN;
 #else
 	/* wasm-ld places the shadow stack between these two linker symbols. */

@@ -133,7 +133,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Build => {
             let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let options = build::BuildOptions { variants: cli.variants, jobs, force: cli.force };
+            let options = build::BuildOptions { variants: cli.variants, jobs, force: cli.force, ..build::BuildOptions::default() };
             build::build(&repo, &options, &progress)?;
         }
         Command::Test => {

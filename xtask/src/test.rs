@@ -26,7 +26,7 @@ fn run(mut command: Command, what: &str) -> Result<()> {
 
 /// Run every test suite; the first failing suite is the error.
 pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
-    build(repo, &BuildOptions { variants: None, jobs, force: false }, progress)?;
+    build(repo, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cargo_test = Command::new(cargo);

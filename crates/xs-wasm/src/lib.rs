@@ -80,5 +80,5 @@ mod runtime;
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE};
 pub use error::{Error, Result};
 pub use machine::{Creation, LogLevel, Machine, Options, ABI_VERSION};
-pub use runtime::{Runtime, MAX_WASM_STACK};
+pub use runtime::{Runtime, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

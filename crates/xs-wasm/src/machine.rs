@@ -27,6 +27,31 @@ pub(crate) const REQUIRED_EXPORTS: &[&str] = &[
     "xs_wasm_last_error",
 ];
 
+/// Drive a wasmtime future to completion on this thread. Guest code runs on
+/// a wasmtime fiber stack (see [`crate::MAX_WASM_STACK`]); nothing in this
+/// crate suspends, so the first poll completes and no executor is needed.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Synchronous calls of typed exports, run on a fiber with its own stack.
+trait RunSync<P, R> {
+    fn run(&self, store: &mut Store<HostState>, params: P) -> wasmtime::Result<R>;
+}
+
+impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P, R> for TypedFunc<P, R> {
+    fn run(&self, store: &mut Store<HostState>, params: P) -> wasmtime::Result<R> {
+        block_on(self.call_async(store, params))
+    }
+}
+
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
 pub const ABI_VERSION: u32 = 1;
 
@@ -272,7 +297,7 @@ impl Exports {
         }
         let memory = instance.get_memory(&mut *store, "memory").ok_or_else(|| Error::Incompatible("no exported memory".into()))?;
         let abi: TypedFunc<(), u32> = get(store, instance, "xs_wasm_abi_version")?;
-        let abi = abi.call(&mut *store, ()).map_err(Error::wasm)?;
+        let abi = abi.run(&mut *store, ()).map_err(Error::wasm)?;
         if abi != ABI_VERSION {
             return Err(Error::Incompatible(format!("module speaks port ABI {abi}, this crate speaks {ABI_VERSION}")));
         }
@@ -305,8 +330,8 @@ impl Exports {
 /// Concurrency: a `Machine` is `Send` (move it to another thread) but not
 /// `Sync`; every call takes `&mut self` and runs to completion on the
 /// calling thread. Run machines in parallel by giving each thread its own.
-/// Calls run wasm on the calling thread's stack and need about
-/// [`MAX_WASM_STACK`](crate::MAX_WASM_STACK) of it to spare.
+/// Guest code runs on its own [`FIBER_STACK`](crate::FIBER_STACK)-byte
+/// stack, so the calling thread's stack size does not matter.
 pub struct Machine {
     store: Store<HostState>,
     exports: Exports,
@@ -331,9 +356,9 @@ impl Machine {
         let state = HostState { limits, on_message: None, on_log: Box::new(default_log), real_clock: options.real_clock, reply: Vec::new() };
         let mut store = Store::new(&runtime.inner.engine, state);
         store.limiter(|state| &mut state.limits);
-        let instance = runtime.inner.pre.instantiate(&mut store).map_err(Error::wasm)?;
+        let instance = block_on(runtime.inner.pre.instantiate_async(&mut store)).map_err(Error::wasm)?;
         let init: TypedFunc<(), ()> = instance.get_typed_func(&mut store, "_initialize").map_err(|e| Error::Incompatible(format!("export _initialize: {e}")))?;
-        init.call(&mut store, ()).map_err(Error::wasm)?;
+        init.run(&mut store, ()).map_err(Error::wasm)?;
         let exports = Exports::new(&mut store, &instance)?;
         Ok((store, exports))
     }
@@ -363,7 +388,7 @@ impl Machine {
 
     fn write_input(store: &mut Store<HostState>, exports: &Exports, bytes: &[u8]) -> Result<u32> {
         let len = u32::try_from(bytes.len()).map_err(|_| Error::OutOfMemory)?;
-        let ptr = exports.alloc.call(&mut *store, len).map_err(Error::wasm)?;
+        let ptr = exports.alloc.run(&mut *store, len).map_err(Error::wasm)?;
         if ptr == 0 {
             return Err(Error::OutOfMemory);
         }
@@ -372,7 +397,7 @@ impl Machine {
     }
 
     fn last_error(store: &mut Store<HostState>, exports: &Exports) -> String {
-        let Ok(ptr) = exports.last_error.call(&mut *store, ()) else { return "unknown".into() };
+        let Ok(ptr) = exports.last_error.run(&mut *store, ()) else { return "unknown".into() };
         let data = exports.memory.data(&*store);
         let start = ptr as usize;
         let end = data[start.min(data.len())..].iter().position(|&b| b == 0).map_or(data.len(), |n| start + n);
@@ -380,7 +405,7 @@ impl Machine {
     }
 
     fn finish(runtime: &Runtime, mut store: Store<HostState>, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
-        exports.set_meter.call(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
+        exports.set_meter.run(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
         Ok(Machine { store, exports, handle, stopped: None, runtime: runtime.clone() })
     }
 
@@ -391,12 +416,12 @@ impl Machine {
     pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
         let (mut store, exports) = Self::instantiate(runtime, &options)?;
         let creation = Self::write_creation(&mut store, &exports, &options)?;
-        let handle = exports.create.call(&mut store, creation).map_err(Error::wasm)?;
+        let handle = exports.create.run(&mut store, creation).map_err(Error::wasm)?;
         if handle == 0 {
             let reason = Self::last_error(&mut store, &exports);
             return Err(if reason.contains("memory") { Error::OutOfMemory } else { Error::Wasm(reason) });
         }
-        exports.free.call(&mut store, creation).map_err(Error::wasm)?;
+        exports.free.run(&mut store, creation).map_err(Error::wasm)?;
         Self::finish(runtime, store, exports, handle, &options)
     }
 
@@ -414,20 +439,21 @@ impl Machine {
             Ok(ptr) => ptr,
             Err(_) => return Err(Error::Snapshot { reason: format!("snapshot of {} bytes does not fit in the memory limit", snapshot.len()) }),
         };
-        let handle = match exports.restore.call(&mut store, (bytes, snapshot.len() as u32, creation)) {
+        let handle = match exports.restore.run(&mut store, (bytes, snapshot.len() as u32, creation)) {
             Ok(handle) => handle,
             Err(trap) => return Err(Error::Snapshot { reason: format!("the engine trapped while reading the snapshot: {trap:#}") }),
         };
         if handle == 0 {
             return Err(Error::Snapshot { reason: Self::last_error(&mut store, &exports) });
         }
-        exports.free.call(&mut store, bytes).map_err(Error::wasm)?;
-        exports.free.call(&mut store, creation).map_err(Error::wasm)?;
+        exports.free.run(&mut store, bytes).map_err(Error::wasm)?;
+        exports.free.run(&mut store, creation).map_err(Error::wasm)?;
         Self::finish(runtime, store, exports, handle, &options)
     }
 
-    /// Evaluate `source` as a sloppy-mode global script (like an indirect
-    /// `eval`), drain the promise job queue, and return the completion value
+    /// Evaluate `source` as a sloppy-mode global script (like a classic
+    /// `<script>`: top-level `let`/`const`/`class` persist between calls),
+    /// drain the promise job queue, and return the completion value
     /// as JSON (`undefined`, functions and symbols become `null`; a promise
     /// settled by then becomes its value, or its rejection an error).
     ///
@@ -488,14 +514,15 @@ impl Machine {
     pub fn set_meter_limit(&mut self, limit: Option<u32>, interval: u32) -> Result<()> {
         self.check_alive()?;
         let handle = self.handle;
-        self.exports.set_meter.call(&mut self.store, (handle, limit.unwrap_or(0), interval)).map_err(Error::wasm)
+        self.exports.set_meter.run(&mut self.store, (handle, limit.unwrap_or(0), interval)).map_err(Error::wasm)
     }
 
     /// Meter ticks used by the last [`Machine::eval`] or [`Machine::send`]
-    /// call (XS's meter: roughly one tick per branch, call and allocation).
+    /// call (XS's meter: one tick per bytecode executed, plus some per
+    /// built-in call).
     pub fn meter(&mut self) -> u64 {
         let handle = self.handle;
-        self.exports.meter.call(&mut self.store, handle).map(u64::from).unwrap_or(0)
+        self.exports.meter.run(&mut self.store, handle).map(u64::from).unwrap_or(0)
     }
 
     /// Write the machine's heap to a snapshot (a garbage collection runs
@@ -507,7 +534,7 @@ impl Machine {
     pub fn snapshot(&mut self) -> Result<Vec<u8>> {
         self.check_alive()?;
         let handle = self.handle;
-        let status = match self.exports.snapshot.call(&mut self.store, handle) {
+        let status = match self.exports.snapshot.run(&mut self.store, handle) {
             Ok(status) => status,
             Err(trap) => return Err(self.stop(Error::wasm(trap))),
         };
@@ -548,8 +575,8 @@ impl Machine {
 
     fn result(&mut self) -> Result<Vec<u8>> {
         let handle = self.handle;
-        let ptr = self.exports.result.call(&mut self.store, handle).map_err(Error::wasm)? as usize;
-        let len = self.exports.result_length.call(&mut self.store, handle).map_err(Error::wasm)? as usize;
+        let ptr = self.exports.result.run(&mut self.store, handle).map_err(Error::wasm)? as usize;
+        let len = self.exports.result_length.run(&mut self.store, handle).map_err(Error::wasm)? as usize;
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -593,11 +620,11 @@ impl Machine {
             Err(e) => return Err(e),
         };
         let handle = self.handle;
-        let status = match f.call(&mut self.store, (handle, ptr, input.len() as u32)) {
+        let status = match f.run(&mut self.store, (handle, ptr, input.len() as u32)) {
             Ok(status) => status,
             Err(trap) => return Err(self.stop(Error::wasm(trap))),
         };
-        if let Err(trap) = self.exports.free.call(&mut self.store, ptr) {
+        if let Err(trap) = self.exports.free.run(&mut self.store, ptr) {
             return Err(self.stop(Error::wasm(trap)));
         }
         let payload = self.result()?;

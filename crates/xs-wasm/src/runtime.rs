@@ -8,14 +8,20 @@ use wasmtime::{Config, Engine, Module};
 use crate::artifact::{ArtifactInfo, Manifest, WASI_MODULE_FILE};
 use crate::{Error, Result};
 
-/// The wasm call-stack budget wasmtime gives guest code, in bytes.
+/// The wasm call-stack budget of guest code, in bytes (8 MiB).
 ///
-/// XS's own C-stack limit (1 MiB shadow stack in linear memory, see
-/// `configs/variants.toml`) turns deep recursion into a JS `RangeError`; this
-/// native budget only has to be larger than what XS uses before that. It must
-/// also fit in the host thread's stack: Rust's spawned threads get 2 MiB by
-/// default, so keep calls on threads with at least this much to spare.
-pub const MAX_WASM_STACK: usize = 1024 * 1024;
+/// Guest code runs on a separate fiber stack of [`FIBER_STACK`] bytes that
+/// wasmtime allocates, so the calling thread's own stack size does not
+/// matter. XS's C-stack limit (1 MiB shadow stack in linear memory, see
+/// `configs/variants.toml`) turns deep script recursion into a JS
+/// `RangeError` well before this budget is used; only recursion XS cannot
+/// see (marking ~10^5-deep nested objects during garbage collection) can
+/// exhaust it, which traps and stops that machine.
+pub const MAX_WASM_STACK: usize = 8 << 20;
+
+/// Size of the fiber stack guest calls run on, in bytes: [`MAX_WASM_STACK`]
+/// plus 2 MiB for the host functions the guest calls (message and log handlers).
+pub const FIBER_STACK: usize = MAX_WASM_STACK + (2 << 20);
 
 /// A compiled xs-wasm module plus the engine that runs it.
 ///
@@ -100,6 +106,7 @@ impl Runtime {
         // stated here so the requirement is visible.
         config.wasm_exceptions(true);
         config.max_wasm_stack(MAX_WASM_STACK);
+        config.async_stack_size(FIBER_STACK);
         config
     }
 }

@@ -365,3 +365,22 @@ fn machines_are_send_and_run_on_other_threads() {
     let results: Vec<Value> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(results, vec![json!(0), json!(10)]);
 }
+
+#[test]
+fn nesting_deeper_than_the_engine_can_mark_stops_only_that_machine() {
+    // Known limit: XS marks nested objects recursively during garbage
+    // collection. 10^4 levels are fine; 10^5 exhaust the C stack inside the
+    // collector, where no RangeError can be thrown: the machine stops with
+    // Error::StackOverflow. The host and other machines are unaffected.
+    let mut m = machine();
+    assert_eq!(m.eval("var l = []; for (let i = 0; i < 10000; i++) l = [l]; var junk = []; for (let i = 0; i < 300000; i++) junk.push({ i }); 'ok'").unwrap(), json!("ok"));
+    assert_eq!(m.eval("try { JSON.stringify(l) } catch (e) { e.name }").unwrap(), json!("RangeError"));
+    let mut m = machine();
+    match m.eval("var l = []; for (let i = 0; i < 1000000; i++) l = [l]; var junk = []; for (let i = 0; i < 300000; i++) junk.push({ i }); 'ok'") {
+        Err(Error::StackOverflow) | Err(Error::Wasm(_)) => {}
+        other => panic!("expected the machine to stop, got {other:?}"),
+    }
+    assert!(m.is_stopped());
+    assert!(matches!(m.eval("1"), Err(Error::Dead { .. })));
+    assert_eq!(machine().eval("[[[1]]].flat(2)").unwrap(), json!([1]));
+}

@@ -1,0 +1,108 @@
+// Cross-build snapshots: a snapshot written by an emscripten build restores in
+// the WASI build (through the Rust crate's `xs-wasm` CLI) and the reverse,
+// and the same history gives the same snapshot bytes in every build.
+//
+// The CLI: $XS_WASM_CLI, else <repo>/target/debug/xs-wasm, else
+// $CARGO_TARGET_DIR/debug/xs-wasm (build it with
+// `cargo build -p xs-wasm --no-default-features --features cli`).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import v8 from 'node:v8';
+import { ARTIFACTS_DIR, REPO_DIR, emscriptenVariants, manifest } from './helpers.mjs';
+
+// The byte-identity check runs the -O0 build too: Liftoff only (see sandbox-debug.test.mjs).
+v8.setFlagsFromString('--liftoff-only');
+const { Sandbox } = await import('../src/node.mjs');
+
+function findCli() {
+  const candidates = [
+    process.env.XS_WASM_CLI,
+    path.join(REPO_DIR, 'target', 'debug', 'xs-wasm'),
+    process.env.CARGO_TARGET_DIR && path.join(process.env.CARGO_TARGET_DIR, 'debug', 'xs-wasm'),
+  ].filter(Boolean);
+  return candidates.find((file) => fs.existsSync(file));
+}
+
+const cli = findCli();
+const wasiVariant = Object.keys(manifest().variants)
+  .sort((a, b) => (b === 'wasi-os') - (a === 'wasi-os') || a.localeCompare(b))
+  .find((name) => manifest().variants[name].toolchain === 'wasi' && fs.existsSync(path.join(ARTIFACTS_DIR, name, 'xs-wasm.wasm')));
+const skip = !cli
+  ? 'no xs-wasm CLI binary (set XS_WASM_CLI, or build it: cargo build -p xs-wasm --no-default-features --features cli)'
+  : !wasiVariant
+    ? `no WASI variant built in ${ARTIFACTS_DIR}`
+    : false;
+
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'xs-wasm-cross-'));
+after(() => fs.rmSync(temp, { recursive: true, force: true }));
+
+/** Run the Rust CLI on the WASI variant; returns its parsed stdout. */
+function wasi(code, { snapshotIn, snapshotOut } = {}) {
+  const args = ['--artifacts', ARTIFACTS_DIR, '--variant', wasiVariant, 'eval', code];
+  if (snapshotIn) args.push('--snapshot-in', snapshotIn);
+  if (snapshotOut) args.push('--snapshot-out', snapshotOut);
+  const run = spawnSync(cli, args, { encoding: 'utf8', timeout: 120000 });
+  assert.equal(run.status, 0, `xs-wasm ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
+const SCRIPT = 'var state = { n: 41, words: ["snap", "shot"] }; let lexical = "kept"; function bump(k) { return state.n += k } bump(1)';
+
+describe('cross-build snapshots (emscripten <-> WASI through the Rust CLI)', { skip }, () => {
+  const emcc = emscriptenVariants().filter((v) => !v.slow);
+
+  it('restores a WASI snapshot in every emscripten build', async () => {
+    const file = path.join(temp, 'from-wasi.snapshot');
+    assert.equal(wasi(SCRIPT, { snapshotOut: file }), 42);
+    const bytes = fs.readFileSync(file);
+    for (const variant of emcc) {
+      const s = await Sandbox.restore(bytes, { ...variant.options, onLog() {} });
+      assert.deepEqual(s.evaluate('[state.n, state.words, lexical, bump(8)]'), [42, ['snap', 'shot'], 'kept', 50], variant.name);
+      s.dispose();
+    }
+  });
+
+  it('restores an emscripten snapshot in the WASI build', async () => {
+    for (const variant of emcc) {
+      const s = await Sandbox.create({ ...variant.options, onLog() {} });
+      assert.equal(s.evaluate(SCRIPT), 42);
+      s.evaluate(`state.from = ${JSON.stringify(variant.name)}`);
+      const file = path.join(temp, `from-${variant.name}.snapshot`);
+      fs.writeFileSync(file, s.snapshot());
+      s.dispose();
+      assert.deepEqual(wasi('[state.n, state.words, state.from, lexical, bump(8)]', { snapshotIn: file }), [42, ['snap', 'shot'], variant.name, 'kept', 50], variant.name);
+    }
+  });
+
+  it('writes byte-identical snapshots in every build for the same history', async () => {
+    const file = path.join(temp, 'same.snapshot');
+    wasi(SCRIPT, { snapshotOut: file });
+    const reference = new Uint8Array(fs.readFileSync(file));
+    for (const variant of emscriptenVariants()) {
+      const s = await Sandbox.create({ ...variant.options, onLog() {} });
+      s.evaluate(SCRIPT);
+      const bytes = s.snapshot();
+      s.dispose();
+      assert.equal(bytes.length, reference.length, `${variant.name}: length`);
+      const first = bytes.findIndex((b, i) => b !== reference[i]);
+      assert.equal(first, -1, `${variant.name} differs from ${wasiVariant} first at byte ${first}`);
+    }
+  });
+
+  it('refuses an emscripten snapshot with a flipped payload byte in the WASI build too', () => {
+    const file = path.join(temp, `from-${emcc[0].name}.snapshot`);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 3] ^= 1;
+    const bad = path.join(temp, 'bad.snapshot');
+    fs.writeFileSync(bad, bytes);
+    const run = spawnSync(cli, ['--artifacts', ARTIFACTS_DIR, '--variant', wasiVariant, 'eval', '1', '--snapshot-in', bad], { encoding: 'utf8' });
+    assert.equal(run.status, 3, run.stderr);
+    assert.match(run.stderr, /corrupt|checksum/);
+  });
+});
+

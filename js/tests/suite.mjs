@@ -1,0 +1,483 @@
+// The behaviour suite, run over every emscripten variant of the manifest
+// (sandbox.test.mjs: release builds; sandbox-debug.test.mjs: debug builds).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { logCollector } from './helpers.mjs';
+
+/**
+ * assert.throws that returns the error.
+ * @param {() => unknown} fn
+ * @param {Function} Class
+ * @param {string} [label]
+ */
+function throwsError(fn, Class, label) {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof Class, `${label ?? ''} expected ${Class.name}, got ${error && error.stack}`);
+    return error;
+  }
+  assert.fail(`${label ?? ''} expected ${Class.name}, nothing was thrown`);
+}
+
+/**
+ * @param {ReturnType<typeof import('./helpers.mjs').emscriptenVariants>[number]} variant
+ * @param {typeof import('../src/node.mjs')} api
+ */
+export function sandboxSuite(variant, api) {
+  const { Sandbox } = api;
+  const base = variant.options;
+  // Debug builds are slow (V8 + -O0): the same checks with small inputs.
+  const big = variant.slow ? 64 * 1024 : 1024 * 1024;
+  const create = (options = {}) => Sandbox.create({ onLog() {}, ...base, ...options });
+  const restore = (bytes, options = {}) => Sandbox.restore(bytes, { onLog() {}, ...base, ...options });
+
+  describe(`${variant.name} (${variant.form}${variant.shipped ? ', shipped' : ', from artifacts/'})`, () => {
+    it('evaluates scripts and returns JSON completion values', async () => {
+      const s = await create();
+      assert.equal(s.build, variant.name);
+      assert.equal(s.evaluate('1 + 1'), 2);
+      assert.deepEqual(s.evaluate('({ a: [1, "two", null, true], b: { c: 1.5 } })'), { a: [1, 'two', null, true], b: { c: 1.5 } });
+      assert.equal(s.evaluate('"héllo wörld ✓ 😀"'), 'héllo wörld ✓ 😀');
+      assert.equal(s.evaluate('undefined'), null, 'undefined gives null');
+      assert.equal(s.evaluate('var x = 1'), null);
+      assert.equal(s.evaluate('(function () {})'), null, 'a function gives null');
+      assert.equal(s.evaluate('Symbol("s")'), null, 'a symbol gives null');
+      assert.equal(s.evaluate('NaN'), null);
+      assert.deepEqual(s.evaluate('[undefined, () => 1]'), [null, null]);
+      assert.deepEqual(s.evaluate('new Date(0)'), '1970-01-01T00:00:00.000Z');
+      assert.match(s.xsVersion, /^\d+\.\d+\.\d+$/);
+      s.dispose();
+    });
+
+    it('runs each source as a global script: var, let, const, class and globalThis persist between calls', async () => {
+      const s = await create();
+      assert.equal(s.evaluate('var counter = 1; globalThis.other = 2; let lexical = 3; const constant = 4; class Klass {}; lexical + constant'), 7);
+      assert.equal(s.evaluate('counter += 1'), 2);
+      assert.deepEqual(s.evaluate('[other, lexical, constant, typeof Klass]'), [2, 3, 4, 'function']);
+      const redeclared = throwsError(() => s.evaluate('let lexical = 5'), api.SandboxError);
+      assert.equal(redeclared.guestName, 'SyntaxError');
+      assert.equal(s.evaluate('lexical'), 3);
+      s.dispose();
+    });
+
+    it('rejects a source that is not a string', async () => {
+      const s = await create();
+      assert.throws(() => s.evaluate(42), TypeError);
+      assert.throws(() => s.evaluate(), TypeError);
+      assert.equal(s.evaluate('1'), 1);
+      s.dispose();
+    });
+
+    it('throws SandboxError with the guest name, message and stack; the sandbox stays usable', async () => {
+      const s = await create();
+      const error = throwsError(() => s.evaluate('function thrower() { throw new TypeError("bad thing") }\nthrower()'), api.SandboxError);
+      assert.ok(error instanceof api.XsWasmError && error instanceof Error);
+      assert.equal(error.name, 'SandboxError');
+      assert.equal(error.guestName, 'TypeError');
+      assert.equal(error.guestMessage, 'bad thing');
+      assert.equal(error.message, 'TypeError: bad thing');
+      assert.equal(typeof error.guestStack, 'string');
+      assert.match(error.guestStack, /bad thing/);
+      assert.throws(() => s.evaluate('null.x'), (e) => e instanceof api.SandboxError && e.guestName === 'TypeError');
+      assert.throws(() => s.evaluate('let = ;'), (e) => e instanceof api.SandboxError && e.guestName === 'SyntaxError');
+      assert.throws(() => s.evaluate('class MyError extends Error { constructor() { super("mine"); this.name = "MyError" } }; throw new MyError()'), (e) => e.guestName === 'MyError' && e.guestMessage === 'mine');
+      assert.equal(s.evaluate('1 + 2'), 3);
+      assert.equal(s.stopped, false);
+      s.dispose();
+    });
+
+    it('describes thrown values that are not Errors', async () => {
+      const s = await create();
+      for (const [source, message] of [['throw "a string"', 'a string'], ['throw 42', '42'], ['throw null', 'null'], ['throw undefined', 'undefined']]) {
+        const e = throwsError(() => s.evaluate(source), api.SandboxError);
+        assert.equal(e.guestName, '', source);
+        assert.equal(e.guestMessage, message, source);
+        assert.equal(e.guestStack, '');
+      }
+      const e = throwsError(() => s.evaluate('throw { name: "Custom", message: "obj" }'), api.SandboxError);
+      assert.equal(e.guestName, 'Custom');
+      assert.equal(e.guestMessage, 'obj');
+      const weird = throwsError(() => s.evaluate('throw { get name() { throw 1 } }'), api.SandboxError);
+      assert.equal(weird.guestName, 'Error');
+      assert.match(weird.guestMessage, /could not be described/);
+      assert.equal(s.evaluate('"still fine"'), 'still fine');
+      s.dispose();
+    });
+
+    it('drains the promise job queue before evaluate and sendMessage return', async () => {
+      const s = await create();
+      s.evaluate('var order = []; Promise.resolve().then(() => order.push("job")); order.push("sync")');
+      assert.deepEqual(s.evaluate('order'), ['sync', 'job']);
+      assert.equal(s.evaluate('(async () => { await null; await null; return 42 })()'), 42);
+      const rejected = throwsError(() => s.evaluate('Promise.reject(new RangeError("nope"))'), api.SandboxError);
+      assert.equal(rejected.guestName, 'RangeError');
+      s.evaluate('globalThis.receiveMessage = async (m) => { await null; return m * 2 }');
+      assert.equal(s.sendMessage(21), 42);
+      s.dispose();
+    });
+
+    it('sendMessage calls the guest receiveMessage and returns its reply', async () => {
+      const s = await create();
+      const missing = throwsError(() => s.sendMessage({}), api.SandboxError);
+      assert.equal(missing.guestName, 'TypeError');
+      s.evaluate('var seen = []; globalThis.receiveMessage = (m) => { seen.push(m); return { echo: m } }');
+      assert.deepEqual(s.sendMessage({ a: [1, 'x'], b: null }), { echo: { a: [1, 'x'], b: null } });
+      assert.deepEqual(s.sendMessage('text'), { echo: 'text' });
+      assert.deepEqual(s.sendMessage(undefined), { echo: null }, 'undefined is sent as null');
+      assert.deepEqual(s.evaluate('seen.length'), 3);
+      s.evaluate('globalThis.receiveMessage = () => undefined');
+      assert.equal(s.sendMessage(1), null, 'an undefined reply gives null');
+      s.evaluate('globalThis.receiveMessage = (m) => { throw new Error("guest failed on " + m) }');
+      const e = throwsError(() => s.sendMessage('x'), api.SandboxError);
+      assert.equal(e.guestMessage, 'guest failed on x');
+      assert.throws(() => s.sendMessage(10n), TypeError, 'a BigInt is not JSON');
+      s.dispose();
+    });
+
+    it("routes the guest's sendMessage to the host receiveMessage hook and its value back", async () => {
+      const received = [];
+      const s = await create({
+        receiveMessage(message) {
+          received.push(message);
+          assert.equal(this, s);
+          if (message === 'undefined') return undefined;
+          if (message === 'null') return null;
+          return { reply: message };
+        },
+      });
+      assert.deepEqual(s.evaluate('sendMessage({ q: 1 })'), { reply: { q: 1 } });
+      assert.equal(s.evaluate('sendMessage("undefined") === undefined'), true);
+      assert.equal(s.evaluate('sendMessage("null") === null'), true);
+      assert.equal(s.evaluate('sendMessage() === undefined || sendMessage().reply === null'), true, 'no argument is sent as null');
+      assert.deepEqual(received.slice(0, 3), [{ q: 1 }, 'undefined', 'null']);
+      // the hook can be replaced through the property
+      s.receiveMessage = (m) => m + 1;
+      assert.equal(s.evaluate('sendMessage(1)'), 2);
+      // and used from the guest's receiveMessage, inside sendMessage
+      s.evaluate('globalThis.receiveMessage = (m) => sendMessage(m) * 10');
+      assert.equal(s.sendMessage(4), 50);
+      s.dispose();
+    });
+
+    it('turns a throwing, missing or asynchronous host hook into a guest Error', async () => {
+      const s = await create();
+      const noHook = s.evaluate('try { sendMessage(1); "no error" } catch (e) { [e.constructor.name, e.message] }');
+      assert.equal(noHook[0], 'Error');
+      assert.match(noHook[1], /no receiveMessage hook/);
+      s.receiveMessage = (m) => {
+        if (m === 'type') throw new TypeError('host type error');
+        if (m === 'value') throw 'a thrown string';
+        if (m === 'promise') return Promise.resolve(1);
+        if (m === 'bigint') return 1n;
+        return 'ok';
+      };
+      assert.deepEqual(s.evaluate('try { sendMessage("type") } catch (e) { [e.constructor.name, e.message] }'), ['Error', 'host type error']);
+      assert.deepEqual(s.evaluate('try { sendMessage("value") } catch (e) { e.message }'), 'a thrown string');
+      assert.match(s.evaluate('try { sendMessage("promise") } catch (e) { e.message }'), /returned a promise/);
+      assert.match(s.evaluate('try { sendMessage("bigint") } catch (e) { e.message }'), /BigInt/i);
+      // uncaught in the guest: the host sees a SandboxError carrying the host's message
+      const e = throwsError(() => s.evaluate('sendMessage("type")'), api.SandboxError);
+      assert.equal(e.guestMessage, 'host type error');
+      assert.equal(s.evaluate('sendMessage("fine")'), 'ok');
+      s.dispose();
+    });
+
+    it('refuses re-entrant calls from inside a hook with SandboxBusyError (seen by the guest as an Error)', async () => {
+      const s = await create();
+      const attempts = [];
+      s.receiveMessage = (what) => {
+        try {
+          if (what === 'sendMessage') s.sendMessage(1);
+          if (what === 'evaluate') s.evaluate('1');
+          if (what === 'snapshot') s.snapshot();
+          if (what === 'dispose') s.dispose();
+        } catch (error) {
+          attempts.push(error);
+          throw error;
+        }
+        return 'not refused';
+      };
+      s.evaluate('globalThis.receiveMessage = (m) => sendMessage(m)');
+      for (const what of ['sendMessage', 'evaluate', 'snapshot', 'dispose']) {
+        const e = throwsError(() => s.sendMessage(what), api.SandboxError, what);
+        assert.match(e.guestMessage, new RegExp(`re-entrant call: ${what}\\(\\)`));
+      }
+      assert.equal(attempts.length, 4);
+      assert.ok(attempts.every((e) => e instanceof api.SandboxBusyError));
+      assert.equal(s.stopped, false);
+      assert.equal(s.evaluate('"usable"'), 'usable');
+      // another sandbox can be used from inside a hook
+      const other = await create();
+      s.receiveMessage = (m) => other.evaluate(m);
+      assert.equal(s.evaluate('sendMessage("6 * 7")'), 42);
+      other.dispose();
+      s.dispose();
+    });
+
+    it('passes huge messages both ways', async () => {
+      const s = await create({ receiveMessage: (m) => ({ length: m.length, back: m }) });
+      const text = 'x'.repeat(big - 3) + 'é✓';
+      s.evaluate('globalThis.receiveMessage = (m) => { const r = sendMessage(m); return [m.length, r.length, r.back === m] }');
+      assert.deepEqual(s.sendMessage(text), [text.length, text.length, true]);
+      assert.equal(s.evaluate(`"${'y'.repeat(1000)}".repeat(${Math.floor(big / 1000)}).length`), Math.floor(big / 1000) * 1000);
+      s.dispose();
+    });
+
+    it('sends console output to onLog with its level, or to the host console by default', async () => {
+      const { lines, onLog } = logCollector();
+      const s = await create({ onLog });
+      s.evaluate('console.log("a", 1, { b: 2 }, [3]); console.debug("d"); console.info("i"); console.warn("w"); console.error("e"); console.log()');
+      assert.deepEqual(lines, [
+        ['log', 'a 1 [object Object] 3'],
+        ['debug', 'd'],
+        ['info', 'i'],
+        ['warn', 'w'],
+        ['error', 'e'],
+        ['log', ''],
+      ]);
+      // a throwing hook is ignored; the replacement hook is used
+      s.onLog = () => {
+        throw new Error('log hook failed');
+      };
+      assert.equal(s.evaluate('console.log("x"); 5'), 5);
+      s.dispose();
+      // default: the host console
+      const original = console.log;
+      const printed = [];
+      console.log = (...args) => printed.push(args.join(' '));
+      try {
+        const d = await Sandbox.create({ ...base });
+        d.evaluate('console.log("to the host console")');
+        d.dispose();
+      } finally {
+        console.log = original;
+      }
+      assert.ok(printed.includes('to the host console'), JSON.stringify(printed));
+    });
+
+    it('reads the meter of the last call', async () => {
+      const s = await create();
+      assert.equal(s.meter, 0);
+      s.evaluate('1');
+      const small = s.meter;
+      s.evaluate('var n = 0; for (let i = 0; i < 300; i++) n += i');
+      assert.ok(s.meter > small, `${s.meter} > ${small}`);
+      s.evaluate('globalThis.receiveMessage = (m) => { let n = 0; for (let i = 0; i < m; i++) n += i; return n }');
+      s.sendMessage(10);
+      const ten = s.meter;
+      s.sendMessage(500);
+      assert.ok(s.meter > ten);
+      s.dispose();
+    });
+
+    it('stops an endless loop at the meter limit with MeterLimitError; the sandbox then refuses calls', async () => {
+      const limit = variant.slow ? 5000 : 200000;
+      const s = await create({ meterLimit: limit, meterInterval: 1000 });
+      assert.equal(s.meterLimit, limit);
+      assert.equal(s.evaluate('var i = 0; while (i < 10) i++; i'), 10, 'calls under the limit work');
+      const e = throwsError(() => s.evaluate('for (;;) {}'), api.MeterLimitError);
+      assert.ok(e instanceof api.SandboxStoppedError);
+      assert.ok(e.meter >= limit && e.meter <= limit + 1000, `meter ${e.meter}`);
+      assert.equal(e.limit, limit);
+      assert.equal(s.meter, e.meter);
+      assert.equal(s.stopped, true);
+      assert.match(s.stopReason, /meter limit/);
+      for (const call of [() => s.evaluate('1'), () => s.sendMessage(1), () => s.snapshot(), () => s.setMeterLimit(0)]) {
+        const stopped = throwsError(call, api.SandboxStoppedError);
+        assert.ok(!(stopped instanceof api.MeterLimitError));
+        assert.match(stopped.message, /meter limit/);
+        assert.equal(stopped.cause, e);
+      }
+      assert.equal(s.memoryBytes, 0, 'the instance is released');
+      s.dispose();
+    });
+
+    it('applies the meter limit per call, also to sendMessage and after setMeterLimit', async () => {
+      const s = await create({ meterLimit: 100000, meterInterval: 100 });
+      s.evaluate('globalThis.receiveMessage = (m) => { if (m === "spin") for (;;) {} return m }');
+      for (let i = 0; i < 5; i++) assert.equal(s.sendMessage(i), i, 'usage does not accumulate over calls');
+      s.setMeterLimit(0);
+      assert.equal(s.meterLimit, 0);
+      assert.equal(s.evaluate(`var k = 0; while (k < ${variant.slow ? 2000 : 50000}) k++; k`), variant.slow ? 2000 : 50000);
+      s.setMeterLimit(3000, 100);
+      assert.throws(() => s.sendMessage('spin'), api.MeterLimitError);
+      assert.throws(() => s.setMeterLimit(-1), RangeError);
+    });
+
+    it('stops a memory bomb at the memory limit with MemoryLimitError; other sandboxes are unaffected', async () => {
+      const s = await create({ memoryLimit: 24 << 20 });
+      assert.equal(s.memoryLimit, 24 << 20);
+      const e = throwsError(() => s.evaluate('var keep = []; for (;;) keep.push(new Array(10000).fill(keep.length))'), api.MemoryLimitError);
+      assert.ok(e instanceof api.SandboxStoppedError);
+      assert.equal(e.limit, 24 << 20);
+      assert.throws(() => s.evaluate('1'), api.SandboxStoppedError);
+      const strings = await create({ memoryLimit: 24 << 20 });
+      assert.throws(() => strings.evaluate('var s = "x"; for (;;) s += s'), api.MemoryLimitError);
+      const other = await create();
+      assert.equal(other.evaluate('"unaffected"'), 'unaffected');
+      other.dispose();
+      await assert.rejects(create({ memoryLimit: 4096 }), api.MemoryLimitError, 'a limit too small to create a machine');
+    });
+
+    it('turns deep recursion into a guest RangeError; the sandbox stays usable', async () => {
+      const s = await create();
+      const e = throwsError(() => s.evaluate('function down(n) { return down(n + 1) + 1 } down(0)'), api.SandboxError);
+      assert.equal(e.guestName, 'RangeError');
+      assert.equal(s.evaluate('(function f(n) { return n ? f(n - 1) + 1 : 0 })(200)'), 200);
+      const caught = s.evaluate('try { (function r() { r() })() } catch (e) { e instanceof RangeError }');
+      assert.equal(caught, true);
+      s.dispose();
+    });
+
+    it('survives deeply nested source: a guest error or a stopped sandbox, never a broken host', async () => {
+      // XS checks its own C stack; V8's native stack (about 1 MB in Node) can
+      // run out first, which stops the sandbox with StackOverflowError.
+      for (const source of ['eval("[".repeat(20000))', 'JSON.parse("[".repeat(20000))']) {
+        const s = await create();
+        try {
+          s.evaluate(source);
+          assert.fail('no error');
+        } catch (error) {
+          const ok = (error instanceof api.SandboxError && ['RangeError', 'SyntaxError'].includes(error.guestName)) || error instanceof api.StackOverflowError;
+          assert.ok(ok, `${source}: ${error}`);
+          if (error instanceof api.StackOverflowError) assert.throws(() => s.evaluate('1'), api.SandboxStoppedError);
+          else assert.equal(s.evaluate('1'), 1);
+        }
+        s.dispose();
+      }
+      const after = await create();
+      assert.equal(after.evaluate('"new sandboxes work"'), 'new sandboxes work');
+      after.dispose();
+    });
+
+    it('snapshots and restores: state, closures and messages survive; bytes are deterministic', async () => {
+      const script = 'var state = { n: 40, list: [1, 2] }; var counter = (() => { let c = 0; return () => ++c })(); counter(); globalThis.receiveMessage = (m) => (state.n += m.add, sendMessage(state.n))';
+      const a = await create({ receiveMessage: (n) => n * 2 });
+      a.evaluate(script);
+      const bytes = a.snapshot();
+      assert.ok(bytes instanceof Uint8Array);
+      assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), 'XSWASM\r\n');
+      const b = await create({ receiveMessage: (n) => n * 2 });
+      b.evaluate(script);
+      assert.deepEqual(b.snapshot(), bytes, 'the same history gives the same snapshot');
+      b.dispose();
+
+      const r = await restore(bytes, { receiveMessage: (n) => n * 3 });
+      assert.deepEqual(r.evaluate('state'), { n: 40, list: [1, 2] });
+      assert.equal(r.evaluate('counter()'), 2, 'closure state survives');
+      assert.equal(r.sendMessage({ add: 2 }), 126, 'messages work after restore, with the new host hook');
+      assert.equal(a.sendMessage({ add: 2 }), 84, 'the original is independent');
+      // snapshot of a restored sandbox, restored again; ArrayBuffer and Buffer input
+      const again = r.snapshot();
+      const r2 = await restore(again.buffer.slice(again.byteOffset, again.byteOffset + again.byteLength));
+      assert.equal(r2.evaluate('state.n'), 42);
+      const r3 = await restore(Buffer.from(again));
+      assert.equal(r3.evaluate('counter()'), 3);
+      // restore keeps the meter options of the new sandbox
+      const metered = await restore(bytes, { meterLimit: 5000, meterInterval: 100 });
+      assert.throws(() => metered.evaluate('for (;;) {}'), api.MeterLimitError);
+      for (const s of [a, r, r2, r3]) s.dispose();
+    });
+
+    it('refuses garbage, empty, truncated, corrupt and incompatible snapshots with SnapshotError; the host keeps working', async () => {
+      const good = await create();
+      good.evaluate('var kept = "yes"');
+      const bytes = good.snapshot();
+      const cases = [
+        ['empty', new Uint8Array(0), /empty/],
+        ['short garbage', new Uint8Array([1, 2, 3]), /truncated|magic/],
+        ['garbage', new TextEncoder().encode('this is not a snapshot at all, just some text that is long enough'), /magic/],
+        ['header only', bytes.slice(0, 32), /truncated/],
+        ['truncated by one byte', bytes.slice(0, bytes.length - 1), /truncated/],
+        ['trailing bytes', new Uint8Array([...bytes, 0]), /trailing/],
+      ];
+      const corrupt = bytes.slice();
+      corrupt[bytes.length >> 1] ^= 0x40;
+      cases.push(['corrupt payload', corrupt, /corrupt|checksum/]);
+      for (const [offset, what, pattern] of [[8, 'format version', /format/], [12, 'ABI', /ABI/], [16, 'XS version', /XS version/], [20, 'signature', /callbacks|signature/]]) {
+        const changed = bytes.slice();
+        changed[offset] ^= 0x7f;
+        cases.push([`another ${what}`, changed, pattern]);
+      }
+      for (const [label, input, pattern] of cases) {
+        try {
+          await restore(input);
+          assert.fail(`${label}: restored`);
+        } catch (error) {
+          assert.ok(error instanceof api.SnapshotError, `${label}: ${error}`);
+          assert.match(error.reason, pattern, label);
+          assert.match(error.message, /^snapshot error: /);
+        }
+      }
+      await assert.rejects(Sandbox.restore('not bytes', base), TypeError);
+      await assert.rejects(Sandbox.restore(undefined, base), TypeError);
+      // nothing broke: the original, its snapshot and new sandboxes all work
+      assert.equal(good.evaluate('kept'), 'yes');
+      const r = await restore(bytes);
+      assert.equal(r.evaluate('kept'), 'yes');
+      const fresh = await create();
+      assert.equal(fresh.evaluate('1 + 1'), 2);
+      for (const s of [good, r, fresh]) s.dispose();
+    });
+
+    it('disposes: idempotent, later calls throw SandboxStoppedError', async () => {
+      const s = await create();
+      assert.ok(s.memoryBytes > 0);
+      s.dispose();
+      s.dispose();
+      assert.equal(s.stopped, true);
+      assert.equal(s.stopReason, 'disposed');
+      assert.equal(s.memoryBytes, 0);
+      for (const call of [() => s.evaluate('1'), () => s.sendMessage(1), () => s.snapshot()]) {
+        const e = throwsError(call, api.SandboxStoppedError);
+        assert.equal(e.reason, 'disposed');
+      }
+      if (typeof Symbol.dispose === 'symbol') {
+        const scoped = await create();
+        scoped[Symbol.dispose]();
+        assert.equal(scoped.stopReason, 'disposed');
+      }
+    });
+
+    it('validates options', async () => {
+      await assert.rejects(Sandbox.create({ ...base, meterlimit: 5 }), /unknown Sandbox option "meterlimit"/);
+      await assert.rejects(Sandbox.create({ ...base, meterLimit: -1 }), RangeError);
+      await assert.rejects(Sandbox.create({ ...base, meterLimit: 1.5 }), RangeError);
+      await assert.rejects(Sandbox.create({ ...base, meterInterval: 0 }), RangeError);
+      await assert.rejects(Sandbox.create({ ...base, memoryLimit: 2 ** 40 }), RangeError);
+      await assert.rejects(Sandbox.create({ ...base, creation: { stackSize: 1 } }), /unknown creation field/);
+      await assert.rejects(Sandbox.create({ ...base, receiveMessage: 'no' }), TypeError);
+      await assert.rejects(Sandbox.create('options'), TypeError);
+      assert.throws(() => new Sandbox(), TypeError);
+    });
+
+    it('honours creation parameters (a small JS stack gives an earlier RangeError)', async () => {
+      const s = await create({ creation: { stackCount: 512, initialHeapCount: 4096 }, memoryLimit: Infinity });
+      assert.equal(s.memoryLimit, 0);
+      assert.equal(s.evaluate('(function f(n) { return n ? f(n - 1) + 1 : 0 })(20)'), 20);
+      const e = throwsError(() => s.evaluate('(function f(n) { return n ? f(n - 1) + 1 : 0 })(1000)'), api.SandboxError);
+      assert.equal(e.guestName, 'RangeError');
+      s.dispose();
+    });
+
+    it('gives the guest a fixed clock unless realClock', async () => {
+      const s = await create();
+      assert.equal(s.evaluate('Date.now()'), 0);
+      s.dispose();
+      const real = await create({ realClock: true });
+      const now = real.evaluate('Date.now()');
+      assert.ok(Math.abs(now - Date.now()) < 60000, String(now));
+      real.dispose();
+    });
+
+    it('reports a guest that replaced JSON.stringify with InvalidJsonError', async () => {
+      const s = await create();
+      assert.throws(() => s.evaluate('JSON.stringify = () => "{not json"; 1'), api.InvalidJsonError);
+      assert.throws(() => s.evaluate('1'), api.InvalidJsonError, 'the sandbox stays usable, the guest keeps its own JSON');
+      assert.equal(s.stopped, false);
+      s.dispose();
+    });
+  });
+}

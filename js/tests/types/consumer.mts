@@ -1,0 +1,44 @@
+// Type-checked by tests/types.test.mjs (tsc --noEmit): the ESM view of the package.
+import { Sandbox, SandboxError, MeterLimitError, SandboxStoppedError, SnapshotError, IntegrityError, type SandboxOptions, type LogLevel } from 'xs-wasm';
+
+const options: SandboxOptions = {
+  meterLimit: 1_000_000,
+  meterInterval: 1000,
+  memoryLimit: 64 << 20,
+  creation: { stackCount: 2048 },
+  receiveMessage(message) {
+    return { echo: message, build: this.build };
+  },
+  onLog(level: LogLevel, text: string) {
+    console.log(level, text);
+  },
+};
+
+export async function main(): Promise<number> {
+  const s = await Sandbox.create(options);
+  const value: unknown = s.evaluate('1 + 1');
+  s.sendMessage({ hello: 'guest' });
+  const meter: number = s.meter;
+  const bytes: Uint8Array = s.snapshot();
+  const restored = await Sandbox.restore(bytes, { build: 'emcc-os' });
+  s.receiveMessage = (m) => m;
+  s.onLog = undefined;
+  try {
+    restored.evaluate('for (;;) {}');
+  } catch (error) {
+    if (error instanceof MeterLimitError) console.log(error.meter, error.limit, error.reason);
+    else if (error instanceof SandboxStoppedError) console.log(error.reason);
+    else if (error instanceof SandboxError) console.log(error.guestName, error.guestMessage, error.guestStack);
+    else if (error instanceof SnapshotError || error instanceof IntegrityError) console.log(error.message);
+  }
+  {
+    using disposable = await Sandbox.create();
+    disposable.evaluate('1');
+  }
+  s.dispose();
+  // @ts-expect-error the constructor is private: use Sandbox.create
+  new Sandbox();
+  // @ts-expect-error unknown options are refused
+  await Sandbox.create({ meterlimit: 1 });
+  return meter + (typeof value === 'number' ? value : 0);
+}

@@ -1,0 +1,222 @@
+// Types of the xs-wasm package (hand-written; they describe src/*.mjs).
+
+/** Severity of a guest `console` call. */
+export type LogLevel = 'debug' | 'log' | 'info' | 'warn' | 'error';
+
+/** A JSON value: what crosses the sandbox boundary. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * XS creation parameters (`xsCreation`). Zero or absent takes the default
+ * shown. Counts are in XS slots (16 bytes each), sizes in bytes. On restore
+ * they are ignored: heap sizes come from the snapshot.
+ */
+export interface Creation {
+  /** First chunk block, bytes (default 256 KiB). */
+  initialChunkSize?: number;
+  /** Chunk block growth step, bytes (default 256 KiB). */
+  incrementalChunkSize?: number;
+  /** First slot heap, slots (default 16384). */
+  initialHeapCount?: number;
+  /** Slot heap growth step, slots (default 8192). */
+  incrementalHeapCount?: number;
+  /** JS stack, slots (default 4096). Deeper guest recursion throws RangeError. */
+  stackCount?: number;
+  /** Initial property-key table, keys (default 2048). */
+  initialKeyCount?: number;
+  /** Key table growth step, keys (default 1024). */
+  incrementalKeyCount?: number;
+  /** Name hash table size (default 1993). */
+  nameModulo?: number;
+  /** Symbol hash table size (default 127). */
+  symbolModulo?: number;
+  /** Parser arena, bytes (default 1 MiB). */
+  parserBufferSize?: number;
+  /** Parser hash table size (default 1993). */
+  parserTableModulo?: number;
+}
+
+/** An emscripten MODULARIZE factory of an xs-wasm build (`createXsWasm`). */
+export type EmscriptenFactory = (moduleArg?: Record<string, unknown>) => Promise<unknown>;
+
+export interface SandboxOptions {
+  /**
+   * Meter ticks each evaluate/sendMessage call may use (XS's meter: roughly
+   * one tick per branch, call and allocation). 0, Infinity or absent: no
+   * limit. A call over the limit throws MeterLimitError and stops the sandbox.
+   */
+  meterLimit?: number;
+  /**
+   * How often XS checks the meter limit, in ticks (default 10000). A call may
+   * overrun the limit by up to this many ticks before it is stopped.
+   */
+  meterInterval?: number;
+  /**
+   * Maximum memory of the guest's heap, in bytes (default 256 MiB; 0 or
+   * Infinity: none): XS's chunks and slots, counted by XS (xs_wasm_creation's
+   * memory_limit). Reaching it throws MemoryLimitError and stops the sandbox.
+   * The WebAssembly memory itself grows on demand up to the build's maximum
+   * (2 GiB) and also holds the engine's static data, C stack and I/O buffers,
+   * so it is somewhat larger than the heap. The initial heap is set with
+   * `creation` (initialChunkSize, initialHeapCount).
+   */
+  memoryLimit?: number;
+  /** XS creation parameters (initial and incremental heap sizes, stack...). */
+  creation?: Creation;
+  /** Handles the guest's `sendMessage(msg)`; see Sandbox.receiveMessage. */
+  receiveMessage?: (this: Sandbox, message: any) => unknown;
+  /** Receives the guest's console output (default: the host's console). */
+  onLog?: (this: Sandbox, level: LogLevel, text: string) => void;
+  /** Give the guest the host's clock for Date.now()/new Date() (default false: 0, deterministic). */
+  realClock?: boolean;
+  /**
+   * Which build (variant) to run. Node: any emscripten build this package
+   * ships (dist/artifacts.json; default "emcc-os", the separate-wasm build,
+   * its .wasm read from disk and verified) or that `artifacts` holds.
+   * Browsers: the package ships "emcc-os-single-esm" (the default); pass
+   * `factory` for anything else.
+   */
+  build?: string;
+  /**
+   * Node only: a directory with artifacts.json (this package's layout) or
+   * manifest.json (`cargo xtask build` output) and <build>/ folders. Every
+   * file is checked against its listed sha256 before it is loaded.
+   */
+  artifacts?: string | URL;
+  /** A build you loaded yourself: its emscripten factory. */
+  factory?: EmscriptenFactory;
+  /** With `factory`: the build's separate .wasm (compiled once per factory and bytes). */
+  wasmBinary?: Uint8Array | ArrayBuffer;
+  /** With `wasmBinary`: its expected sha256 (hex); a mismatch throws IntegrityError. */
+  wasmSha256?: string;
+}
+
+/** The port ABI version this package speaks. */
+export declare const ABI_VERSION: 1;
+/** Default memory limit, bytes (256 MiB). */
+export declare const DEFAULT_MEMORY_LIMIT: number;
+/** Default meter check interval, ticks (10000). */
+export declare const DEFAULT_METER_INTERVAL: number;
+
+/**
+ * A sandboxed JavaScript machine: Moddable's XS in its own WebAssembly
+ * instance. The guest has the ECMAScript built-ins plus `sendMessage(msg)`
+ * and `console.{debug,log,info,warn,error}`; no network, file system, host
+ * clock (unless realClock) or host randomness. Every call but create/restore
+ * is synchronous and drains the guest's promise job queue before returning.
+ */
+export declare class Sandbox {
+  private constructor();
+  /** Create a fresh sandbox. */
+  static create(options?: SandboxOptions): Promise<Sandbox>;
+  /**
+   * Restore a snapshot (from snapshot(), of any build with the same port ABI
+   * and XS version, emscripten or WASI) into a new sandbox. Throws
+   * SnapshotError for empty, truncated, corrupt, garbage or incompatible bytes.
+   */
+  static restore(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: SandboxOptions): Promise<Sandbox>;
+
+  /**
+   * Evaluate a sloppy-mode global script (like a classic `<script>`: its
+   * top-level `var`, `let`, `const`, `class` and function declarations stay
+   * in the global scope for later calls; redeclaring a `let` is a
+   * SyntaxError) and return its completion value as JSON (undefined,
+   * functions and symbols give null; a settled promise gives its value).
+   * @throws SandboxError the script threw (the sandbox stays usable)
+   * @throws MeterLimitError | MemoryLimitError | StackOverflowError | EngineError (the sandbox stops)
+   * @throws SandboxStoppedError after that, or once disposed
+   * @throws SandboxBusyError when called from this sandbox's own hooks
+   */
+  evaluate(source: string): any;
+  /**
+   * Call the guest's globalThis.receiveMessage(message) with a JSON copy of
+   * `message` (undefined is sent as null) and return its return value as
+   * JSON. Errors as evaluate().
+   */
+  sendMessage(message: unknown): any;
+  /** Write the machine's heap to a snapshot (deterministic bytes). */
+  snapshot(): Uint8Array;
+  /** Change the meter limit (0 or Infinity: none) and check interval for later calls. */
+  setMeterLimit(limit: number, interval?: number): void;
+  /** Free the machine and drop its WebAssembly instance. Idempotent. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+
+  /**
+   * Handles the guest's `sendMessage(msg)`: called with the message (JSON),
+   * its return value is what `sendMessage` returns in the guest (JSON;
+   * undefined stays undefined). If it throws, `sendMessage` throws an Error
+   * with the same message in the guest. Must be synchronous: a returned
+   * promise is an error. Without a hook, `sendMessage` throws in the guest.
+   */
+  receiveMessage: ((this: Sandbox, message: any) => unknown) | undefined;
+  /** Receives the guest's console output (default: the host's console). */
+  onLog: ((this: Sandbox, level: LogLevel, text: string) => void) | undefined;
+
+  /** Meter ticks used by the last evaluate/sendMessage call. */
+  readonly meter: number;
+  /** The meter limit in force (0: none). */
+  readonly meterLimit: number;
+  /** The memory limit, bytes (0: none). */
+  readonly memoryLimit: number;
+  /** The build this sandbox runs ("emcc-os", ...). */
+  readonly build: string;
+  /** Bytes of WebAssembly memory the sandbox's instance holds (0 once released). */
+  readonly memoryBytes: number;
+  /** XS version, "major.minor.patch" ("" once released). */
+  readonly xsVersion: string;
+  /** Whether a call stopped the sandbox or it was disposed. */
+  readonly stopped: boolean;
+  /** Why it is stopped ("disposed", "meter limit of ..."), or null. */
+  readonly stopReason: string | null;
+}
+
+/** Base class of every error xs-wasm throws on purpose. */
+export declare class XsWasmError extends Error {}
+
+/** The guest threw. The sandbox stays usable. */
+export declare class SandboxError extends XsWasmError {
+  /** The thrown value's name ("TypeError"...), "" for a non-object. */
+  readonly guestName: string;
+  /** The thrown value's message (or the value as a string). */
+  readonly guestMessage: string;
+  /** The guest's stack text ("" when none). */
+  readonly guestStack: string;
+}
+
+/** The sandbox is stopped (by an earlier call, or disposed); also the base of the errors that stop it. */
+export declare class SandboxStoppedError extends XsWasmError {
+  readonly reason: string;
+}
+/** The call exceeded the meter limit; the sandbox is stopped. */
+export declare class MeterLimitError extends SandboxStoppedError {
+  /** Ticks the call used. */
+  readonly meter: number;
+  readonly limit: number;
+}
+/** The guest's heap reached the memory limit; the sandbox is stopped. */
+export declare class MemoryLimitError extends SandboxStoppedError {
+  readonly limit: number;
+}
+/** The engine's native stack overflowed unrecoverably; the sandbox is stopped. */
+export declare class StackOverflowError extends SandboxStoppedError {}
+/** The engine trapped or aborted; the sandbox is stopped. */
+export declare class EngineError extends SandboxStoppedError {
+  readonly status: number | undefined;
+}
+/** Bad snapshot bytes (reason from the engine), or a snapshot could not be written. */
+export declare class SnapshotError extends XsWasmError {
+  readonly reason: string;
+}
+/** A build file's sha256 differs from the one listed for it. */
+export declare class IntegrityError extends XsWasmError {
+  readonly file: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+/** A build is missing, of an unknown form, or speaks another port ABI. */
+export declare class ArtifactError extends XsWasmError {}
+/** A sandbox method was called from inside the same sandbox's call (its hooks). */
+export declare class SandboxBusyError extends XsWasmError {}
+/** The guest's result was not JSON (the guest replaced JSON.stringify). */
+export declare class InvalidJsonError extends XsWasmError {}

@@ -16,7 +16,7 @@ fn benches(c: &mut Criterion) {
     machine.eval("var n = 0; globalThis.receiveMessage = (m) => ({ n: n += m.add })").unwrap();
     let snapshot = machine.snapshot().unwrap();
     group.bench_function("restore machine from snapshot", |b| b.iter(|| Machine::restore(&runtime, &snapshot, Options::default()).unwrap()));
-    group.bench_function("eval small script", |b| b.iter(|| machine.eval("let s = 0; for (let i = 0; i < 100; i++) s += i; s").unwrap()));
+    group.bench_function("eval small script", |b| b.iter(|| machine.eval("(() => { let s = 0; for (let i = 0; i < 100; i++) s += i; return s })()").unwrap()));
     group.bench_function("message round trip", |b| b.iter(|| machine.send(&json!({ "add": 1 })).unwrap()));
     group.bench_function("snapshot", |b| b.iter(|| machine.snapshot().unwrap()));
     group.finish();

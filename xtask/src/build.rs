@@ -15,6 +15,7 @@
 //! (also across variants with identical compile flags) while their key matches.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,7 +33,7 @@ use crate::optimize;
 use crate::progress::{Progress, Verbosity};
 use crate::smoke::{self, SmokeInput};
 use crate::toolchain::{self, Binaryen, CCompiler, Node};
-use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sha256_file, sha256_hex, tail_of_output, write_atomic};
+use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_file, sha256_hex, tail_of_output, write_atomic};
 
 /// Bump when the build logic changes in a way that changes outputs.
 const BUILD_LOGIC_VERSION: u32 = 1;
@@ -50,6 +51,23 @@ pub struct BuildOptions {
     pub jobs: usize,
     /// Rebuild even when up to date (for reproducibility checks).
     pub force: bool,
+    /// Where objects and link outputs go (default: `<cargo target dir>/xs-wasm-build`).
+    pub build_dir: Option<PathBuf>,
+    /// Extra environment for every tool, set before the reproducible settings
+    /// (which win); [`crate::util::LEAKY_ENV`] variables are removed from every
+    /// tool call, set here or inherited. `verify` uses it for a separate HOME
+    /// and TMPDIR, and for noise.
+    pub env: Vec<(OsString, OsString)>,
+    /// Leave out the prefix-map flags and the absolute-path check. Only for
+    /// showing that `verify` catches a path leak (`XS_WASM_VERIFY_PERTURB=prefix-map`).
+    pub unmapped_paths: bool,
+}
+
+impl BuildOptions {
+    /// The environment every tool gets: [`BuildOptions::env`], then [`reproducible_env`].
+    fn tool_env(&self) -> Vec<(OsString, OsString)> {
+        self.env.iter().cloned().chain(reproducible_env()).collect()
+    }
 }
 
 /// Everything the variants share during one build.
@@ -89,7 +107,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
     labels.extend(binaryen.iter().map(|b| b.version.clone()));
     progress.step(format!("toolchains: {}", labels.join(", ")));
 
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| repo.join(t)).unwrap_or_else(|| repo.join("target"));
+    let build_dir = options.build_dir.clone().unwrap_or_else(|| cargo_target_dir(repo).join("xs-wasm-build"));
     let ctx = Ctx {
         repo: repo.to_owned(),
         configs: &configs,
@@ -99,7 +117,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
         emcc,
         wasi,
         binaryen,
-        build_dir: target.join("xs-wasm-build"),
+        build_dir,
         artifacts: repo.join("artifacts"),
         port_hash: dir_hash(&repo.join(PORT_DIR))?,
         abi_version: abi_version(&repo.join(PORT_DIR).join("xs_wasm.h"))?,
@@ -122,6 +140,12 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
     Ok(())
 }
 
+/// The cargo target directory of a repository: `$CARGO_TARGET_DIR` (relative
+/// to the repository) or `<repo>/target`.
+pub fn cargo_target_dir(repo: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| repo.join(t)).unwrap_or_else(|| repo.join("target"))
+}
+
 /// The flags and files of one variant, derived from the configuration.
 #[derive(Debug, Clone)]
 struct Plan {
@@ -141,7 +165,8 @@ enum SourceClass {
     Asm,
 }
 
-fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler) -> Plan {
+/// `map_paths`: add the prefix-map flags (always, except for verify's perturbation knob).
+fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_paths: bool) -> Plan {
     let common = &configs.variants.common;
     let tcflags = &configs.variants.toolchain;
     let s = |v: &[String]| v.iter().map(|f| expand(f)).collect::<Vec<_>>();
@@ -157,9 +182,11 @@ fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler) -> Plan {
     cflags.extend(common.include_dirs.iter().map(|d| format!("-I{}", expand(d))));
     // No absolute path may reach an object: sources are passed repo-relative
     // and anything else under the repository (toolchain headers in .cache) is remapped.
-    cflags.push(format!("-ffile-prefix-map={REPO_PLACEHOLDER}=."));
-    cflags.push(format!("-fdebug-prefix-map={REPO_PLACEHOLDER}=."));
-    cflags.push("-fdebug-compilation-dir=.".into());
+    if map_paths {
+        cflags.push(format!("-ffile-prefix-map={REPO_PLACEHOLDER}=."));
+        cflags.push(format!("-fdebug-prefix-map={REPO_PLACEHOLDER}=."));
+        cflags.push("-fdebug-compilation-dir=.".into());
+    }
 
     let mut sources: Vec<(String, String, SourceClass)> = Vec::new();
     let obj = |src: &str| format!("{}.o", Path::new(src).file_stem().unwrap().to_string_lossy());
@@ -228,7 +255,7 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
         ToolchainKind::Wasi => ctx.wasi.as_ref(),
     }
     .expect("toolchain provisioned for every selected variant");
-    let plan = plan(ctx.configs, variant, cc);
+    let plan = plan(ctx.configs, variant, cc, !ctx.options.unmapped_paths);
 
     let mut tools = cc.tools.clone();
     if variant.release || variant.toolchain == ToolchainKind::Emscripten {
@@ -279,11 +306,11 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
     remove_dir_if_exists(&link_dir)?;
     fs::create_dir_all(&link_dir)?;
     progress.step(format!("{name}: link {} objects ({})", objects.len(), cc.label));
-    let env = reproducible_env();
+    let env = ctx.options.tool_env();
     let sh = cc.shell(&ctx.repo, &env)?;
     let (program, driver, ldflags, libs) = (&cc.program, &cc.driver_args, concrete(&plan.flags.ldflags, &ctx.repo), &plan.flags.libs);
     let main_out = link_dir.join(&plan.link_main);
-    let link = cmd!(sh, "{program} {driver...} {ldflags...} -o {main_out} {objects...} {libs...}");
+    let link = sanitized(cmd!(sh, "{program} {driver...} {ldflags...} -o {main_out} {objects...} {libs...}"));
     progress.detail(link.to_string());
     run_captured(link, &format!("{name}: linking"))?;
     for f in &plan.link_outputs {
@@ -329,8 +356,10 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
     }
 
     // ---- no absolute paths in the outputs
-    for f in &plan.link_outputs {
-        check_no_absolute_paths(&staged.join(f), &ctx.repo, &ctx.build_dir).with_context(|| format!("{name}: {f}"))?;
+    if !ctx.options.unmapped_paths {
+        for f in &plan.link_outputs {
+            check_no_absolute_paths(&staged.join(f), &ctx.repo, &ctx.build_dir).with_context(|| format!("{name}: {f}"))?;
+        }
     }
 
     // ---- install into artifacts/<variant>/
@@ -441,7 +470,7 @@ fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let errors = Mutex::new(Vec::<String>::new());
-    let env = reproducible_env();
+    let env = ctx.options.tool_env();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(plan.sources.len()) {
             scope.spawn(|| {
@@ -462,7 +491,7 @@ fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -
                         SourceClass::Asm => plan.flags.asmflags.clone(),
                     };
                     let (program, driver) = (&cc.program, &cc.driver_args);
-                    let c = cmd!(sh, "{program} {driver...} {flags...} -c {src} -o {obj}");
+                    let c = sanitized(cmd!(sh, "{program} {driver...} {flags...} -c {src} -o {obj}"));
                     ctx.progress.detail(c.to_string());
                     match c.quiet().ignore_status().output() {
                         Ok(out) if out.status.success() => {
@@ -566,7 +595,7 @@ mod tests {
     fn wasi_plan_exports_each_function_and_records_relative_paths() {
         let c = configs();
         let v = c.variants.variants.iter().find(|v| v.name == "wasi-os").unwrap();
-        let p = plan(&c, v, &zig());
+        let p = plan(&c, v, &zig(), true);
         assert!(p.flags.ldflags.contains(&"-Wl,--export=xs_wasm_create".to_owned()));
         assert!(!p.flags.ldflags.iter().any(|f| f.contains("export-dynamic")));
         assert!(p.flags.cflags.contains(&"-Ivendor/moddable/xs/includes".to_owned()));
@@ -584,7 +613,7 @@ mod tests {
     fn emscripten_plans_name_their_outputs_by_form() {
         let c = configs();
         let cc = CCompiler { program: "emcc".into(), driver_args: vec![], target_args: vec![], env: vec![], label: "emcc".into(), tools: BTreeMap::new() };
-        let get = |n: &str| plan(&c, c.variants.variants.iter().find(|v| v.name == n).unwrap(), &cc);
+        let get = |n: &str| plan(&c, c.variants.variants.iter().find(|v| v.name == n).unwrap(), &cc, true);
         assert_eq!(get("emcc-os").link_outputs, ["xs-wasm.js", "xs-wasm.wasm"]);
         assert_eq!(get("emcc-os-single-esm").link_outputs, ["xs-wasm.mjs"]);
         assert_eq!(get("emcc-os-single-cjs").link_outputs, ["xs-wasm.js"]);

@@ -1,12 +1,15 @@
 //! `cargo xtask <command>`: the build tool of xs-wasm.
 //!
 //! Commands: `fetch` (pinned engine source into vendor/moddable), `build`
-//! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest) and
-//! `test` (build if needed, then every test suite).
+//! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest), `test`
+//! (build if needed, then every test suite), `verify` (build twice in two
+//! places, compare bytes and the committed manifest) and `dist` (release files).
 //! Run `cargo xtask help` for the flags.
 
 mod build;
 mod config;
+mod diff;
+mod dist;
 mod fetch;
 mod manifest;
 mod measure;
@@ -16,6 +19,7 @@ mod smoke;
 mod test;
 mod toolchain;
 mod util;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,12 +39,22 @@ Commands:
                         (configs/variants.toml); writes artifacts/
   test                  bring artifacts/ up to date (incremental build), then run
                         cargo test --workspace and the JS package's tests (js/)
+  verify                build the variants twice, in two different directories
+                        with different HOME/TMPDIR/caches, compare every file
+                        (naming the first differing wasm section and offset),
+                        and compare with the committed artifacts/manifest.json
+                        where the tool versions match
+  dist                  release files in target/dist/: a .tar.gz per toolchain,
+                        manifest.json, the packaged xs-wasm crate (its tests run
+                        from the .crate alone), SIZES.md, SHA256SUMS
   help                  this text
 
 Flags:
-  --variants a,b        build only these variants (build)
+  --variants a,b        only these variants (build, verify)
   --jobs N              parallel compile jobs (default: available cores)
   --force               rebuild even when up to date (build)
+  --keep                keep verify's two build directories even when it passes
+  --publish             dist: then `cargo publish` the crate (CARGO_REGISTRY_TOKEN)
   --quiet, -q           print only errors and the final table
   --verbose, -v         also print every command
 ";
@@ -52,6 +66,8 @@ struct Cli {
     variants: Option<Vec<String>>,
     jobs: Option<usize>,
     force: bool,
+    keep: bool,
+    publish: bool,
     verbosity: Verbosity,
 }
 
@@ -60,11 +76,13 @@ enum Command {
     Fetch,
     Build,
     Test,
+    Verify,
+    Dist,
     Help,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
-    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, verbosity: Verbosity::Normal };
+    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, verbosity: Verbosity::Normal };
     let mut command = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -92,6 +110,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
                 cli.jobs = Some(n);
             }
             "--force" => cli.force = true,
+            "--keep" => cli.keep = true,
+            "--publish" => cli.publish = true,
             "--quiet" | "-q" => cli.verbosity = Verbosity::Quiet,
             "--verbose" | "-v" => cli.verbosity = Verbosity::Verbose,
             "--help" | "-h" => command = Some(Command::Help),
@@ -104,8 +124,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
                     "fetch" => Command::Fetch,
                     "build" => Command::Build,
                     "test" => Command::Test,
+                    "verify" => Command::Verify,
+                    "dist" => Command::Dist,
                     "help" => Command::Help,
-                    other => bail!("unknown command {other:?} (commands: fetch, build, test, help)"),
+                    other => bail!("unknown command {other:?} (commands: fetch, build, test, verify, dist, help)"),
                 });
             }
         }
@@ -113,6 +135,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
     cli.command = command.unwrap_or(Command::Help);
     if cli.command == Command::Fetch && (cli.variants.is_some() || cli.force || cli.jobs.is_some()) {
         bail!("`fetch` takes only --quiet/--verbose");
+    }
+    if cli.keep && cli.command != Command::Verify {
+        bail!("--keep is a flag of `verify`");
+    }
+    if cli.publish && cli.command != Command::Dist {
+        bail!("--publish is a flag of `dist`");
+    }
+    if cli.command == Command::Verify && cli.force {
+        bail!("`verify` always builds from scratch: it takes no --force");
+    }
+    if cli.command == Command::Dist && (cli.variants.is_some() || cli.force || cli.jobs.is_some()) {
+        bail!("`dist` packages every variant: it takes only --publish and --quiet/--verbose");
     }
     Ok(cli)
 }
@@ -140,6 +174,12 @@ fn run(cli: Cli) -> Result<()> {
             let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             test::test(&repo, jobs, &progress)?;
         }
+        Command::Verify => {
+            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let options = verify::VerifyOptions { variants: cli.variants, jobs, keep: cli.keep, perturb: verify::Perturbation::from_env()? };
+            verify::verify(&repo, &options, &progress)?;
+        }
+        Command::Dist => dist::dist(&repo, &dist::DistOptions { publish: cli.publish }, &progress)?,
     }
     Ok(())
 }
@@ -183,5 +223,20 @@ mod tests {
         assert!(parse(&["deploy"]).unwrap_err().to_string().contains("deploy"));
         assert!(parse(&["fetch", "--variants", "x"]).is_err());
         assert_eq!(parse(&[]).unwrap().command, Command::Help);
+    }
+
+    #[test]
+    fn verify_and_dist_take_their_own_flags_only() {
+        let cli = parse(&["verify", "--variants", "wasi-os,emcc-os", "--keep", "-j", "2"]).unwrap();
+        assert_eq!(cli.command, Command::Verify);
+        assert_eq!(cli.variants.unwrap(), ["wasi-os", "emcc-os"]);
+        assert!(cli.keep);
+        let cli = parse(&["dist", "--publish"]).unwrap();
+        assert_eq!(cli.command, Command::Dist);
+        assert!(cli.publish);
+        assert!(parse(&["verify", "--force"]).unwrap_err().to_string().contains("--force"));
+        assert!(parse(&["build", "--keep"]).unwrap_err().to_string().contains("--keep"));
+        assert!(parse(&["verify", "--publish"]).unwrap_err().to_string().contains("--publish"));
+        assert!(parse(&["dist", "--variants", "wasi-os"]).is_err());
     }
 }

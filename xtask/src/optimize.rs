@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
 use crate::toolchain::Binaryen;
-use crate::util::{base64_decode, base64_encode, run_captured};
+use crate::util::{base64_decode, base64_encode, run_captured, sanitized};
 
 /// The data-URI prefix emscripten puts before an inlined wasm (SINGLE_FILE).
 pub const DATA_URI_PREFIX: &str = "data:application/octet-stream;base64,";
@@ -21,11 +21,9 @@ pub const DATA_URI_PREFIX: &str = "data:application/octet-stream;base64,";
 /// then the level. Errors show wasm-opt's output.
 pub fn wasm_opt(binaryen: &Binaryen, input: &Path, output: &Path, flags: &[String], env: &[(OsString, OsString)]) -> Result<()> {
     let sh = Shell::new()?;
-    for (k, v) in env {
-        sh.set_var(k, v);
-    }
+    crate::util::apply_env(&sh, env);
     let (node, entry) = (&binaryen.node, &binaryen.wasm_opt);
-    run_captured(cmd!(sh, "{node} {entry} {input} {flags...} -o {output}"), &format!("optimizing {} with wasm-opt", input.display()))?;
+    run_captured(sanitized(cmd!(sh, "{node} {entry} {input} {flags...} -o {output}")), &format!("optimizing {} with wasm-opt", input.display()))?;
     Ok(())
 }
 

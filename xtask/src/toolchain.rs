@@ -40,13 +40,12 @@ pub struct CCompiler {
 }
 
 impl CCompiler {
-    /// A shell whose commands get this compiler's environment plus `extra`, run in `dir`.
+    /// A shell whose commands run in `dir` with `extra`, then this compiler's
+    /// environment (pass the commands through [`crate::util::sanitized`]).
     pub fn shell(&self, dir: &Path, extra: &[(OsString, OsString)]) -> Result<Shell> {
         let sh = Shell::new()?;
         sh.change_dir(dir);
-        for (k, v) in extra.iter().chain(&self.env) {
-            sh.set_var(k, v);
-        }
+        crate::util::apply_env(&sh, extra.iter().chain(&self.env));
         Ok(sh)
     }
 }

@@ -86,6 +86,37 @@ pub fn reproducible_env() -> Vec<(OsString, OsString)> {
     ]
 }
 
+/// Environment variables that would change what the compilers, the linker or
+/// wasm-opt produce without being recorded anywhere (extra flags, include or
+/// library paths, debug dumps, another libc): removed from every tool's
+/// environment by [`sanitized`]. The variables the build does depend on are
+/// set explicitly instead ([`reproducible_env`], the toolchain's own `env`).
+/// Variables that choose a tool (`EMSDK`, `EM_LLVM_ROOT`, `WASI_SDK_PATH`...)
+/// are kept: the tool they choose is found and its version recorded.
+pub const LEAKY_ENV: &[&str] = &[
+    // C compilers and linkers (clang, zig cc)
+    "CFLAGS", "CPPFLAGS", "CXXFLAGS", "LDFLAGS", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH", "LIBRARY_PATH", "CCC_OVERRIDE_OPTIONS", "CC_PRINT_OPTIONS", "CC_LOG_DIAGNOSTICS",
+    "ZIG_LIB_DIR", "ZIG_VERBOSE_LINK", "ZIG_VERBOSE_CC",
+    // emscripten (EM_<KEY> overrides any key of the emscripten config file)
+    "EMCC_CFLAGS", "EMMAKEN_CFLAGS", "EMCC_DEBUG", "EMCC_FORCE_STDLIBS", "EMCC_ONLY_FORCED_STDLIBS",
+    "EMCC_LOCAL_PORTS", "EMCC_STRICT",
+    // binaryen and node
+    "BINARYEN_PASS_DEBUG", "BINARYEN_PRINT_FULL", "NODE_OPTIONS",
+];
+
+/// Set `env` on `sh`, in order (later entries win).
+pub fn apply_env<'a>(sh: &xshell::Shell, env: impl IntoIterator<Item = &'a (OsString, OsString)>) {
+    for (k, v) in env {
+        sh.set_var(k, v);
+    }
+}
+
+/// `cmd` without any [`LEAKY_ENV`] variable, whether inherited or set on its shell.
+pub fn sanitized(cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    LEAKY_ENV.iter().fold(cmd, |c, k| c.env_remove(k))
+}
+
 /// Run a command with its output captured. When it fails (cannot start, or
 /// exits non-zero), the error shows the command line, `what` it was for, and
 /// the end of its output.
@@ -153,6 +184,17 @@ mod tests {
             assert_eq!(base64_decode(&base64_encode(&data)).unwrap(), data);
         }
         assert!(base64_decode("Zm9v!").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tool_calls_never_see_flag_variables_even_when_set_on_the_shell() {
+        let sh = xshell::Shell::new().unwrap();
+        let env: Vec<(OsString, OsString)> = vec![("CFLAGS".into(), "-DNOISE".into()), ("EMCC_CFLAGS".into(), "-DNOISE".into()), ("XS_WASM_KEPT".into(), "yes".into())];
+        apply_env(&sh, &env);
+        let out = sanitized(xshell::cmd!(sh, "env")).read().unwrap();
+        assert!(out.lines().any(|l| l == "XS_WASM_KEPT=yes"), "{out}");
+        assert!(!out.contains("CFLAGS="), "{out}");
     }
 
     #[test]

@@ -1,0 +1,463 @@
+//! `cargo xtask dist`: the release files, in `<cargo target dir>/dist/`:
+//!
+//! - `xs-wasm-<group>-<version>.tar.gz` per toolchain group (`emscripten`,
+//!   `wasi`), each holding `xs-wasm-<group>-<version>/` with `<variant>/<file>`,
+//!   the full `manifest.json` and a `SHA256SUMS` for its own files;
+//!   deterministic: sorted entries, fixed mtime (`SOURCE_DATE_EPOCH`, else 0),
+//!   uid/gid 0, modes 0644/0755, gzip level 9 without a timestamp or name;
+//! - `manifest.json` (the committed one);
+//! - `xs-wasm-<version>.crate`: the `xs-wasm` crate from `cargo package`, with
+//!   the manifest and its embedded WASI artifact inside, so it builds from the
+//!   .crate alone; dist unpacks it into a temporary directory and runs its
+//!   tests there, without the repository's `artifacts/`;
+//! - `SIZES.md` (the release notes: files, sizes, tools) and `SHA256SUMS`
+//!   (every other file of `dist/`).
+//!
+//! The version is the `xs-wasm` crate's. The artifacts must be the ones the
+//! manifest records (dist packages, it does not build).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::build::cargo_target_dir;
+use crate::config::Configs;
+use crate::manifest::Manifest;
+use crate::measure::thousands;
+use crate::progress::Progress;
+use crate::util::{remove_dir_if_exists, sha256_file, sha256_hex, tail_of_output};
+
+/// The crate that is packaged, relative to the repository.
+const CRATE_DIR: &str = "crates/xs-wasm";
+/// The crate's package name.
+const CRATE_NAME: &str = "xs-wasm";
+/// The variant the crate embeds: crates/xs-wasm/build.rs's default
+/// (`$XS_WASM_VARIANT` overrides both).
+const DEFAULT_EMBEDDED_VARIANT: &str = "wasi-os";
+/// The module file of a WASI variant.
+const WASI_FILE: &str = "xs-wasm.wasm";
+
+/// Options of `cargo xtask dist`.
+#[derive(Debug, Clone, Default)]
+pub struct DistOptions {
+    /// After the packaged crate's tests pass, `cargo publish` it (the token
+    /// comes from `CARGO_REGISTRY_TOKEN`).
+    pub publish: bool,
+}
+
+/// Make `<target>/dist/`; see the module documentation.
+pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<()> {
+    let configs = Configs::load(repo)?;
+    let artifacts = repo.join("artifacts");
+    let manifest_path = artifacts.join("manifest.json");
+    let manifest = Manifest::load(&manifest_path)?.context("artifacts/manifest.json does not exist: run `cargo xtask build` first")?;
+    check_artifacts(&configs, &manifest, &artifacts)?;
+    let version = crate_version(&repo.join(CRATE_DIR).join("Cargo.toml"))?;
+    let mtime = source_date_epoch()?;
+    let target = cargo_target_dir(repo);
+    let dist = target.join("dist");
+    remove_dir_if_exists(&dist)?;
+    fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
+    let manifest_bytes = fs::read(&manifest_path)?;
+
+    // ---- one tarball per toolchain group
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for v in &configs.variants.variants {
+        groups.entry(v.toolchain.to_string()).or_default().push(v.name.as_str());
+    }
+    for (group, variants) in &groups {
+        let top = format!("xs-wasm-{group}-{version}");
+        let mut files: Vec<(String, Vec<u8>)> = vec![(format!("{top}/manifest.json"), manifest_bytes.clone())];
+        let mut sums = String::new();
+        let mut listed: Vec<(String, String)> = Vec::new();
+        for variant in variants {
+            for (file, rec) in &manifest.variants[*variant].files {
+                let rel = format!("{variant}/{file}");
+                files.push((format!("{top}/{rel}"), fs::read(artifacts.join(&rel))?));
+                listed.push((rel, rec.sha256.clone()));
+            }
+        }
+        listed.sort();
+        for (rel, sha) in &listed {
+            sums.push_str(&format!("{sha}  {rel}\n"));
+        }
+        files.push((format!("{top}/SHA256SUMS"), sums.into_bytes()));
+        let archive = tar_gz(&files, mtime)?;
+        fs::write(dist.join(format!("{top}.tar.gz")), &archive)?;
+        progress.step(format!("dist: {top}.tar.gz ({} variants, {} bytes)", variants.len(), thousands(archive.len() as u64)));
+    }
+    fs::write(dist.join("manifest.json"), &manifest_bytes)?;
+
+    // ---- the crate, packaged and tested from the .crate alone
+    let variant = std::env::var("XS_WASM_VARIANT").unwrap_or_else(|_| DEFAULT_EMBEDDED_VARIANT.to_owned());
+    let crate_file = package_crate(repo, &target, &version, &variant, &manifest, progress)?;
+    test_packaged_crate(repo, &target, &crate_file, &version, progress)?;
+    let crate_name = format!("{CRATE_NAME}-{version}.crate");
+    fs::copy(&crate_file, dist.join(&crate_name))?;
+
+    // ---- release notes and checksums
+    fs::write(dist.join("SIZES.md"), sizes_md(&manifest, &version, &release_files(&dist)?))?;
+    let listing = release_files(&dist)?;
+    let sums: String = listing.iter().map(|(name, _, sha)| format!("{sha}  {name}\n")).collect();
+    fs::write(dist.join("SHA256SUMS"), sums)?;
+
+    if options.publish {
+        progress.step(format!("dist: cargo publish -p {CRATE_NAME}"));
+        let _staged = Staged::new(repo, &variant)?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo).current_dir(repo).args(["publish", "-p", CRATE_NAME, "--allow-dirty", "--no-verify", "--locked"]).status()?;
+        if !status.success() {
+            bail!("cargo publish -p {CRATE_NAME} failed ({status}); target/dist/ is complete");
+        }
+    }
+
+    println!("{}", dist.display());
+    for (name, bytes, sha) in release_files(&dist)? {
+        println!("  {name:<40} {:>12}  {sha}", thousands(bytes));
+    }
+    Ok(())
+}
+
+/// Every configured variant is in the manifest, no other one is, and every
+/// recorded file is in `artifacts/` with its recorded sha256.
+fn check_artifacts(configs: &Configs, manifest: &Manifest, artifacts: &Path) -> Result<()> {
+    for v in &configs.variants.variants {
+        if !manifest.variants.contains_key(&v.name) {
+            bail!("artifacts/manifest.json has no entry for variant {} (configs/variants.toml): run `cargo xtask build`", v.name);
+        }
+    }
+    for (name, record) in &manifest.variants {
+        if !configs.variants.variants.iter().any(|v| &v.name == name) {
+            bail!("artifacts/manifest.json records variant {name}, which configs/variants.toml no longer defines: run `cargo xtask build` and remove the entry");
+        }
+        for (file, rec) in &record.files {
+            let path = artifacts.join(name).join(file);
+            let actual = sha256_file(&path).with_context(|| format!("artifacts/{name}/{file} is missing: run `cargo xtask build`"))?;
+            if actual != rec.sha256 {
+                bail!("artifacts/{name}/{file} is not the recorded artifact (sha256 {actual}, manifest {}): run `cargo xtask build`", rec.sha256);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[package] version` of a Cargo.toml.
+fn crate_version(cargo_toml: &Path) -> Result<String> {
+    let text = fs::read_to_string(cargo_toml).with_context(|| format!("cannot read {}", cargo_toml.display()))?;
+    let value: toml::Value = toml::from_str(&text).with_context(|| format!("cannot parse {}", cargo_toml.display()))?;
+    value.get("package").and_then(|p| p.get("version")).and_then(|v| v.as_str()).map(str::to_owned).with_context(|| format!("{} has no [package] version", cargo_toml.display()))
+}
+
+/// `SOURCE_DATE_EPOCH` as seconds, 0 when unset.
+fn source_date_epoch() -> Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")),
+        _ => Ok(0),
+    }
+}
+
+/// A deterministic `.tar.gz` of `files` ('/'-separated paths → contents): the
+/// parent directories are added, entries sorted by path, ustar headers with
+/// `mtime`, uid/gid 0, no user names, mode 0755 (directories) / 0644 (files);
+/// gzip level 9 with mtime 0, no file name, OS "unknown".
+pub fn tar_gz(files: &[(String, Vec<u8>)], mtime: u64) -> Result<Vec<u8>> {
+    let mut entries: BTreeMap<String, Option<&[u8]>> = BTreeMap::new();
+    for (path, data) in files {
+        if path.starts_with('/') || path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+            bail!("bad archive path {path:?}");
+        }
+        let mut dir = String::new();
+        for component in path.split('/').collect::<Vec<_>>().split_last().expect("non-empty").1 {
+            dir.push_str(component);
+            dir.push('/');
+            entries.insert(dir.clone(), None);
+        }
+        if entries.insert(path.clone(), Some(data)).is_some() {
+            bail!("{path} is in the archive twice");
+        }
+    }
+    let gz = flate2::GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), flate2::Compression::best());
+    let mut tar = tar::Builder::new(gz);
+    for (path, data) in &entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_mtime(mtime);
+        header.set_uid(0);
+        header.set_gid(0);
+        match data {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+                tar.append_data(&mut header, path, std::io::empty())?;
+            }
+            Some(bytes) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o644);
+                header.set_size(bytes.len() as u64);
+                tar.append_data(&mut header, path, *bytes)?;
+            }
+        }
+    }
+    let gz = tar.into_inner()?;
+    Ok(gz.finish()?)
+}
+
+/// `artifacts/` staged inside the crate for `cargo package`/`publish`; removed when dropped.
+struct Staged(PathBuf);
+
+impl Staged {
+    fn new(repo: &Path, variant: &str) -> Result<Staged> {
+        let dir = repo.join(CRATE_DIR).join("artifacts");
+        remove_dir_if_exists(&dir)?;
+        let staged = Staged(dir.clone());
+        fs::create_dir_all(dir.join(variant))?;
+        fs::copy(repo.join("artifacts/manifest.json"), dir.join("manifest.json"))?;
+        let module = repo.join("artifacts").join(variant).join(WASI_FILE);
+        fs::copy(&module, dir.join(variant).join(WASI_FILE)).with_context(|| format!("cannot copy {} (is {variant} a WASI variant?)", module.display()))?;
+        Ok(staged)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `cargo package` the crate with the manifest and the embedded variant staged
+/// inside it; checks that both are in the .crate. Returns the .crate's path.
+fn package_crate(repo: &Path, target: &Path, version: &str, variant: &str, manifest: &Manifest, progress: &Progress) -> Result<PathBuf> {
+    progress.step(format!("dist: cargo package -p {CRATE_NAME} (embedding {variant})"));
+    let record = manifest.variants.get(variant).with_context(|| format!("the manifest has no variant {variant} to embed"))?;
+    let module_sha = &record.files.get(WASI_FILE).with_context(|| format!("{variant} has no {WASI_FILE}: the crate embeds a WASI variant"))?.sha256;
+    let output = {
+        let _staged = Staged::new(repo, variant)?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        Command::new(cargo).current_dir(repo).args(["package", "-p", CRATE_NAME, "--allow-dirty", "--no-verify", "--locked"]).output().context("running cargo package")?
+    };
+    if !output.status.success() {
+        bail!("cargo package -p {CRATE_NAME} failed ({}):\n{}", output.status, tail_of_output(&output));
+    }
+    let crate_file = target.join("package").join(format!("{CRATE_NAME}-{version}.crate"));
+    let top = format!("{CRATE_NAME}-{version}");
+    let contents = read_tar_gz(&crate_file)?;
+    let expect = [(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(repo.join("artifacts/manifest.json"))?)), (format!("{top}/artifacts/{variant}/{WASI_FILE}"), module_sha.clone())];
+    for (path, sha) in &expect {
+        match contents.get(path) {
+            Some(bytes) if &sha256_hex(bytes) == sha => {}
+            Some(_) => bail!("{} holds {path} with the wrong contents", crate_file.display()),
+            None => bail!("{} lacks {path}: check `include` in {CRATE_DIR}/Cargo.toml", crate_file.display()),
+        }
+    }
+    Ok(crate_file)
+}
+
+/// Every file of a .tar.gz, by path.
+fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut out = BTreeMap::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type().is_file() {
+            let name = entry.path()?.to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes)?;
+            out.insert(name, bytes);
+        }
+    }
+    Ok(out)
+}
+
+/// Unpack the .crate into a temporary directory (where `../../artifacts` does
+/// not exist) and run `cargo test --locked` there, with the shared target
+/// directory and the workspace's `[profile]` settings (optimisation levels
+/// only: they let the already compiled dependencies be reused).
+fn test_packaged_crate(repo: &Path, target: &Path, crate_file: &Path, version: &str, progress: &Progress) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("xs-wasm-dist-check-{}", std::process::id()));
+    remove_dir_if_exists(&dir)?;
+    let unpacked = dir.join("unpacked");
+    fs::create_dir_all(&unpacked)?;
+    tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(crate_file)?)).unpack(&unpacked).with_context(|| format!("cannot unpack {}", crate_file.display()))?;
+    let package = unpacked.join(format!("{CRATE_NAME}-{version}"));
+    if package.join("../../artifacts").exists() {
+        bail!("{} exists: the packaged crate's test would not be alone", package.join("../../artifacts").display());
+    }
+    let workspace_toml = fs::read_to_string(repo.join("Cargo.toml"))?;
+    let mut args: Vec<String> = vec!["test".into(), "--locked".into()];
+    for setting in profile_settings(&workspace_toml)? {
+        args.push("--config".into());
+        args.push(setting);
+    }
+    progress.step(format!("dist: cargo test in the unpacked {} ({})", crate_file.file_name().unwrap_or_default().to_string_lossy(), package.display()));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&package)
+        .args(&args)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("XS_WASM_ARTIFACTS")
+        .env_remove("XS_WASM_VARIANT")
+        .output()
+        .context("running cargo test on the packaged crate")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let results: Vec<&str> = stdout.lines().filter(|l| l.starts_with("test result:")).collect();
+    if !output.status.success() {
+        bail!("the packaged crate's tests failed in {} ({}):\n{}", package.display(), output.status, tail_of_output(&output));
+    }
+    let passed: u64 = results.iter().filter_map(|l| l.split_once(". ").and_then(|(_, r)| r.split(' ').next()).and_then(|n| n.parse::<u64>().ok())).sum();
+    progress.step(format!("dist: packaged crate: {passed} tests passed ({} test binaries)", results.len()));
+    remove_dir_if_exists(&dir)?;
+    Ok(())
+}
+
+/// The `[profile]` table of a Cargo.toml as `--config` settings
+/// (`profile.dev.package.sha2.opt-level=2`), sorted.
+pub fn profile_settings(cargo_toml: &str) -> Result<Vec<String>> {
+    fn flatten(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') { k.clone() } else { format!("{k:?}") };
+                    flatten(&format!("{prefix}.{key}"), v, out);
+                }
+            }
+            other => out.push(format!("{prefix}={other}")),
+        }
+    }
+    let value: toml::Value = toml::from_str(cargo_toml).context("cannot parse the workspace Cargo.toml")?;
+    let mut out = Vec::new();
+    if let Some(profile) = value.get("profile") {
+        flatten("profile", profile, &mut out);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// (name, bytes, sha256) of every file in `dist` except SHA256SUMS, sorted.
+fn release_files(dist: &Path) -> Result<Vec<(String, u64, String)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dist)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_file() && name != "SHA256SUMS" {
+            out.push((name, entry.metadata()?.len(), sha256_file(&entry.path())?));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The release notes: what is in the release, the size of every artifact, the tools.
+pub fn sizes_md(manifest: &Manifest, version: &str, files: &[(String, u64, String)]) -> String {
+    let e = &manifest.engine;
+    let mut md = format!(
+        "# xs-wasm {version}\n\n{} {} ({} at `{}`), {}.\nEvery file is listed with its sha256 in `SHA256SUMS`; `artifacts/manifest.json` records how each artifact was built. \
+         See \"Verifying a release\" in the README: `sha256sum -c SHA256SUMS`, then `cargo xtask verify` rebuilds and compares.\n\n",
+        e.name, e.xs_version, e.upstream, e.commit, e.license
+    );
+    md.push_str("## Release files\n\n| file | bytes | sha256 |\n|---|---:|---|\n");
+    for (name, bytes, sha) in files.iter().filter(|(n, _, _)| n != "SIZES.md") {
+        md.push_str(&format!("| {name} | {} | `{sha}` |\n", thousands(*bytes)));
+    }
+    md.push_str("\n## Artifact sizes (bytes)\n\n| variant | file | raw | gzip -9 | brotli 11 | before wasm-opt | empty snapshot | bundle snapshot |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (name, v) in &manifest.variants {
+        for (file, f) in &v.files {
+            let before = f.before_wasm_opt.map(|b| thousands(b.bytes)).unwrap_or_else(|| "-".to_owned());
+            md.push_str(&format!(
+                "| {name} | {file} | {} | {} | {} | {before} | {} | {} |\n",
+                thousands(f.bytes),
+                thousands(f.gzip),
+                thousands(f.brotli),
+                thousands(v.snapshot.empty_bytes),
+                thousands(v.snapshot.bundle_bytes)
+            ));
+        }
+    }
+    md.push_str("\n## Tools\n\n| variants | tools |\n|---|---|\n");
+    let mut sets: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, v) in &manifest.variants {
+        let tools = v.tools.iter().map(|(k, t)| format!("{k}: {t}")).collect::<Vec<_>>().join("; ");
+        sets.entry(tools).or_default().push(name);
+    }
+    for (tools, names) in &sets {
+        md.push_str(&format!("| {} | {} |\n", names.join(", "), tools.replace('|', "\\|")));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files() -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("top/wasi-os/xs-wasm.wasm".to_owned(), b"\0asm\x01\0\0\0".to_vec()),
+            ("top/SHA256SUMS".to_owned(), b"x  wasi-os/xs-wasm.wasm\n".to_vec()),
+            ("top/manifest.json".to_owned(), b"{}\n".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn archives_are_deterministic_sorted_and_normalised() {
+        let a = tar_gz(&files(), 0).unwrap();
+        let mut reversed = files();
+        reversed.reverse();
+        assert_eq!(a, tar_gz(&reversed, 0).unwrap(), "input order does not matter");
+        assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0], "gzip, no name/comment flags");
+        assert_eq!(&a[4..8], &[0, 0, 0, 0], "gzip mtime 0");
+        assert_eq!(a[9], 255, "gzip OS unknown");
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&a[..]));
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let h = entry.header();
+            assert_eq!((h.mtime().unwrap(), h.uid().unwrap(), h.gid().unwrap()), (0, 0, 0));
+            assert_eq!(h.username().unwrap(), Some(""));
+            let dir = h.entry_type().is_dir();
+            assert_eq!(h.mode().unwrap(), if dir { 0o755 } else { 0o644 });
+            seen.push(entry.path().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(seen, ["top/", "top/SHA256SUMS", "top/manifest.json", "top/wasi-os/", "top/wasi-os/xs-wasm.wasm"]);
+        let b = tar_gz(&files(), 1_700_000_000).unwrap();
+        assert_ne!(a, b, "SOURCE_DATE_EPOCH reaches the entries");
+    }
+
+    #[test]
+    fn bad_archive_paths_are_refused() {
+        for bad in ["/abs", "a/../b", "a//b", "a/"] {
+            assert!(tar_gz(&[(bad.to_owned(), vec![])], 0).is_err(), "{bad}");
+        }
+        let twice = vec![("a".to_owned(), vec![]), ("a".to_owned(), vec![1])];
+        assert!(tar_gz(&twice, 0).unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn profile_settings_flatten_the_workspace_profiles() {
+        let toml = "[workspace]\nmembers=[]\n[profile.dev.package.cranelift-codegen]\nopt-level = 2\n[profile.release]\nlto = \"thin\"\n";
+        assert_eq!(profile_settings(toml).unwrap(), ["profile.dev.package.cranelift-codegen.opt-level=2", "profile.release.lto=\"thin\""]);
+        assert!(profile_settings("[workspace]\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_crate_version_is_read_from_its_cargo_toml() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let v = crate_version(&repo.join(CRATE_DIR).join("Cargo.toml")).unwrap();
+        assert!(v.split('.').count() == 3, "{v}");
+    }
+
+    #[test]
+    fn sizes_md_lists_files_sizes_and_tool_sets() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let Some(manifest) = Manifest::load(&repo.join("artifacts/manifest.json")).unwrap() else { return };
+        let md = sizes_md(&manifest, "0.1.0", &[("xs-wasm-wasi-0.1.0.tar.gz".into(), 1234567, "ab".repeat(32))]);
+        assert!(md.starts_with("# xs-wasm 0.1.0\n"));
+        assert!(md.contains("| xs-wasm-wasi-0.1.0.tar.gz | 1,234,567 | `"), "{md}");
+        for name in manifest.variants.keys() {
+            assert!(md.contains(&format!("| {name} | ")), "{name}");
+        }
+        assert!(md.contains("## Tools"));
+    }
+}

@@ -181,7 +181,9 @@ pub struct ToolchainsConfig {
 pub struct EmscriptenToolchain {
     /// Debian package installed (as root) when no emcc is found.
     pub debian_package: String,
-    /// The emsdk version CI installs.
+    /// The exact Debian package version installed and expected (`dpkg-query`).
+    pub debian_version: String,
+    /// The emsdk release named in hints (`$EMSDK` users).
     pub emsdk_version: String,
     /// Oldest emcc accepted, "major.minor.patch".
     pub minimum_version: String,
@@ -193,7 +195,7 @@ pub struct EmscriptenToolchain {
 pub struct WasiToolchain {
     /// The PyPI `ziglang` version installed into `.cache/toolchains/ziglang-<version>`.
     pub ziglang_version: String,
-    /// The wasi-sdk release CI installs (used through `$WASI_SDK_PATH`).
+    /// The wasi-sdk release named in hints (`$WASI_SDK_PATH` users).
     pub wasi_sdk_version: String,
 }
 
@@ -470,7 +472,7 @@ mod tests {
     use super::*;
 
     fn repo() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+        crate::util::repo_root()
     }
 
     #[test]

@@ -443,14 +443,14 @@ mod tests {
 
     #[test]
     fn the_crate_version_is_read_from_its_cargo_toml() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let repo = &crate::util::repo_root();
         let v = crate_version(&repo.join(CRATE_DIR).join("Cargo.toml")).unwrap();
         assert!(v.split('.').count() == 3, "{v}");
     }
 
     #[test]
     fn sizes_md_lists_files_sizes_and_tool_sets() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let repo = &crate::util::repo_root();
         let Some(manifest) = Manifest::load(&repo.join("artifacts/manifest.json")).unwrap() else { return };
         let md = sizes_md(&manifest, "0.1.0", &[("xs-wasm-wasi-0.1.0.tar.gz".into(), 1234567, "ab".repeat(32))]);
         assert!(md.starts_with("# xs-wasm 0.1.0\n"));

@@ -21,7 +21,6 @@ mod toolchain;
 mod util;
 mod verify;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -152,12 +151,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
 }
 
 /// The repository root: the parent of this crate's directory.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_owned()
-}
-
 fn run(cli: Cli) -> Result<()> {
-    let repo = repo_root();
+    let repo = util::repo_root();
     let progress = Progress::new(cli.verbosity);
     match cli.command {
         Command::Help => print!("{HELP}"),

@@ -19,12 +19,19 @@ pub enum Verbosity {
 pub struct Progress {
     start: Instant,
     verbosity: Verbosity,
+    label: String,
 }
 
 impl Progress {
     /// Start the clock.
     pub fn new(verbosity: Verbosity) -> Progress {
-        Progress { start: Instant::now(), verbosity }
+        Progress { start: Instant::now(), verbosity, label: String::new() }
+    }
+
+    /// The same clock and verbosity, every line labelled (e.g. `B: `), for
+    /// work that runs alongside other work.
+    pub fn labelled(&self, label: &str) -> Progress {
+        Progress { start: self.start, verbosity: self.verbosity, label: label.to_owned() }
     }
 
     /// The verbosity chosen on the command line.
@@ -54,12 +61,12 @@ impl Progress {
     /// A warning: printed unless `--quiet`, to stderr.
     pub fn warn(&self, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("[{}] warning: {}", stamp(self.elapsed()), message.as_ref());
+            eprintln!("[{}] {}warning: {}", stamp(self.elapsed()), self.label, message.as_ref());
         }
     }
 
     fn print(&self, message: &str) {
-        println!("[{}] {message}", stamp(self.elapsed()));
+        println!("[{}] {}{message}", stamp(self.elapsed()), self.label);
     }
 }
 

@@ -52,7 +52,7 @@ pub fn run(input: &SmokeInput) -> Result<SmokeReport> {
 }
 
 fn run_emscripten(input: &SmokeInput) -> Result<SmokeReport> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("smoke/emscripten.cjs");
+    let script = crate::util::xtask_dir().join("smoke/emscripten.cjs");
     let form = input.form.as_deref().unwrap_or("cjs");
     let wasm = input.wasm_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".to_owned());
     let output = std::process::Command::new(&input.node)

@@ -96,6 +96,7 @@ pub fn emscripten(config: &ToolchainsConfig, progress: &Progress) -> Result<CCom
             Some(emcc) => emcc,
             None => install_debian_emscripten(config, progress)?,
         };
+        check_debian_version(&emcc, config, progress);
         // Debian's emcc needs acorn & co. from Debian's node modules, which node does not search.
         let debian_modules = Path::new("/usr/share/nodejs");
         if debian_modules.join("acorn").is_dir() {
@@ -164,9 +165,34 @@ fn install_debian_emscripten(config: &ToolchainsConfig, progress: &Progress) -> 
         progress.step("toolchain: apt-get update (emscripten is not in the package lists)");
         run_captured(cmd!(sh, "apt-get update"), "apt-get update")?;
     }
-    progress.step(format!("toolchain: installing Debian's {package} with apt-get (no emcc found)"));
-    run_captured(cmd!(sh, "apt-get install -y --no-install-recommends {package}").env("DEBIAN_FRONTEND", "noninteractive"), &format!("installing {package}"))?;
+    let pinned = format!("{package}={}", config.emscripten.debian_version);
+    progress.step(format!("toolchain: installing Debian's {pinned} with apt-get (no emcc found)"));
+    run_captured(
+        cmd!(sh, "apt-get install -y --no-install-recommends {pinned}").env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("installing {pinned} (configs/toolchains.toml pins it; is this Debian 12?)"),
+    )?;
     which("emcc").context("apt-get installed emscripten but `emcc` is still not on PATH")
+}
+
+/// When `emcc` is Debian's (dpkg owns it), warn unless the package is at the
+/// pinned version: another version may make other bytes than the committed
+/// manifest records.
+fn check_debian_version(emcc: &Path, config: &ToolchainsConfig, progress: &Progress) {
+    let Ok(real) = fs::canonicalize(emcc) else { return };
+    if !real.starts_with("/usr/share/emscripten") && !real.starts_with("/usr/bin") {
+        return;
+    }
+    let package = &config.emscripten.debian_package;
+    let Ok(sh) = Shell::new() else { return };
+    let format = "-f=${Version}";
+    let Ok(out) = run_captured(cmd!(sh, "dpkg-query -W {format} {package}"), "dpkg-query") else { return };
+    let found = first_line(&out.stdout);
+    if found != config.emscripten.debian_version {
+        progress.warn(format!(
+            "Debian's {package} is {found}, configs/toolchains.toml pins {}: the emscripten artifacts may differ from the committed manifest",
+            config.emscripten.debian_version
+        ));
+    }
 }
 
 /// Find or install the WASI C compiler: wasi-sdk's clang when `$WASI_SDK_PATH`
@@ -175,7 +201,7 @@ fn install_debian_emscripten(config: &ToolchainsConfig, progress: &Progress) -> 
 pub fn wasi(repo: &Path, config: &ToolchainsConfig, progress: &Progress) -> Result<CCompiler> {
     if let Some(sdk) = std::env::var_os("WASI_SDK_PATH") {
         // Untested flavour (no wasi-sdk on the dev machine); same flags, wasip1 triple.
-        let clang = PathBuf::from(sdk).join("bin/clang");
+        let clang = PathBuf::from(&sdk).join("bin/clang");
         if !clang.is_file() {
             bail!("$WASI_SDK_PATH is set but {} does not exist (install wasi-sdk {} or unset it)", clang.display(), config.wasi.wasi_sdk_version);
         }
@@ -183,13 +209,15 @@ pub fn wasi(repo: &Path, config: &ToolchainsConfig, progress: &Progress) -> Resu
         let line = first_line(&run_captured(cmd!(sh, "{clang} --version"), "asking wasi-sdk's clang for its version")?.stdout);
         let mut tools = BTreeMap::new();
         tools.insert("clang".to_owned(), line.clone());
-        tools.insert("wasi-sdk".to_owned(), config.wasi.wasi_sdk_version.clone());
+        // wasi-sdk releases carry a VERSION file ("25.0", then component lines).
+        let sdk_version = fs::read_to_string(PathBuf::from(&sdk).join("VERSION")).map(|t| first_line(t.as_bytes())).unwrap_or_else(|_| "unknown (no VERSION file)".to_owned());
+        tools.insert("wasi-sdk".to_owned(), sdk_version.clone());
         return Ok(CCompiler {
             program: clang,
             driver_args: vec![],
             target_args: vec!["--target=wasm32-wasip1".into()],
             env: vec![],
-            label: format!("wasi-sdk {}", config.wasi.wasi_sdk_version),
+            label: format!("wasi-sdk {sdk_version}"),
             tools,
         });
     }

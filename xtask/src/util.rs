@@ -3,13 +3,29 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 /// Lowercase hex of `bytes`.
+/// The `xtask/` directory: `CARGO_MANIFEST_DIR` as cargo sets it when it runs
+/// the binary or its tests, else the one compiled in. Read at run time because
+/// cargo reuses a compiled xtask across checkouts that share a target directory
+/// (the compiled-in path would then name another checkout).
+pub fn xtask_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("src/main.rs").is_file() && dir.join("smoke").is_dir())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The repository: the parent of [`xtask_dir`].
+pub fn repo_root() -> PathBuf {
+    xtask_dir().parent().expect("xtask lives in the repository").to_owned()
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,8 +1,8 @@
-//! `cargo xtask verify`: build the selected variants twice, in two different
-//! absolute directories with different HOME, TMPDIR and caches, and compare
-//! every output byte for byte; then compare the fresh build with the committed
-//! `artifacts/manifest.json` wherever the recorded tool versions are the ones
-//! found on this machine.
+//! `cargo xtask verify`: build the selected variants twice (side by side), in
+//! two different absolute directories with different HOME, TMPDIR and caches,
+//! and compare every output byte for byte; then compare the fresh build with
+//! the committed `artifacts/manifest.json` wherever the recorded tool versions
+//! are the ones found on this machine.
 //!
 //! Each build root gets a copy of what the build reads: `configs/`, `port/`,
 //! the verified `vendor/moddable` tree, and the download caches; the
@@ -28,10 +28,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::build::{self, BuildOptions};
-use crate::config::Configs;
+use crate::config::{Configs, ToolchainKind};
 use crate::diff::{self, DiffKind};
+use crate::fetch::{self, Layout};
 use crate::manifest::{Manifest, VariantRecord};
 use crate::progress::Progress;
+use crate::toolchain;
 use crate::util::{display_relative, remove_dir_if_exists, sha256_file};
 
 /// Options of `cargo xtask verify`.
@@ -104,33 +106,38 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
         progress.warn(format!("{}: build B is perturbed ({p:?}): verify is expected to fail", Perturbation::VAR));
     }
 
-    let mut times = Vec::new();
+    // Sources and toolchains are fetched and provisioned once, in the
+    // repository (so the two builds never install anything at the same time),
+    // then copied into each root.
+    let layout = Layout::of_repo(repo);
+    fetch::fetch(&layout, &configs.moddable, progress)?;
+    fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
+    let tc = &configs.toolchains;
+    let node = toolchain::node(tc)?;
+    if selected.iter().any(|v| v.toolchain == ToolchainKind::Emscripten) {
+        toolchain::emscripten(tc, progress)?;
+    }
+    if selected.iter().any(|v| v.toolchain == ToolchainKind::Wasi) {
+        toolchain::wasi(repo, tc, progress)?;
+    }
+    if selected.iter().any(|v| v.release) {
+        toolchain::binaryen(repo, tc, &node, progress)?;
+    }
+
+    // Both builds at once: they share nothing, and most of a build is
+    // single-threaded (smoke runs, wasm-opt), so two use both cores.
     for side in &sides {
         remove_dir_if_exists(&side.top)?;
         populate(repo, &side.root).with_context(|| format!("preparing build {} in {}", side.label, side.root.display()))?;
-        let home = side.root.join(".verify-home");
-        let tmpdir = side.root.join(".verify-tmp");
-        fs::create_dir_all(&home)?;
-        fs::create_dir_all(&tmpdir)?;
-        let mut env: Vec<(OsString, OsString)> = vec![("HOME".into(), home.into()), ("TMPDIR".into(), tmpdir.into())];
-        let second = side.label == "B";
-        if second {
-            env.extend(noise());
-        }
-        let build_options = BuildOptions {
-            variants: options.variants.clone(),
-            jobs: options.jobs,
-            // The root is new: nothing in it is up to date, and objects are
-            // only reused between variants of this same build.
-            force: false,
-            build_dir: Some(side.root.join("target/xs-wasm-build")),
-            env,
-            unmapped_paths: second && options.perturb == Some(Perturbation::PrefixMap),
-        };
         progress.step(format!("verify: build {} of {} variant(s) in {}", side.label, names.len(), side.root.display()));
-        let t = Instant::now();
-        build::build(&side.root, &build_options, progress).with_context(|| format!("verify: build {} in {} failed (kept for inspection)", side.label, side.root.display()))?;
-        times.push(t.elapsed());
+    }
+    let results: Vec<Result<Duration>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sides.iter().map(|side| scope.spawn(|| build_side(side, options, &progress.labelled(&format!("{}: ", side.label))))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the build thread panicked")))).collect()
+    });
+    let mut times = Vec::new();
+    for (side, result) in sides.iter().zip(results) {
+        times.push(result.with_context(|| format!("verify: build {} in {} failed (kept for inspection)", side.label, side.root.display()))?);
     }
 
     // ---- A against B
@@ -155,7 +162,7 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
 
     // ---- the report
     println!();
-    println!("verify: build A {} ({}), build B {} ({})", a.display(), minutes(times[0]), b.display(), minutes(times[1]));
+    println!("verify: build A {} ({}), build B {} ({}), run side by side", a.display(), minutes(times[0]), b.display(), minutes(times[1]));
     println!("verify: A against B: {} file(s) identical, {} differ", comparison.same.len(), comparison.diffs.len());
     for (path, sha) in &comparison.same {
         progress.detail(format!("same {sha}  artifacts/{path}"));
@@ -210,6 +217,34 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     let note = if not_compared > 0 { format!("; {not_compared} variant(s) not compared with the committed manifest (see above)") } else { String::new() };
     println!("verify: OK in {}: {} variant(s) reproducible, {} file(s) identical{note}", minutes(total), names.len(), comparison.same.len());
     Ok(())
+}
+
+/// Run one side's build with its own HOME and TMPDIR (and, for B, the noise
+/// and the perturbation); returns how long it took.
+fn build_side(side: &Side, options: &VerifyOptions, progress: &Progress) -> Result<Duration> {
+    let home = side.root.join(".verify-home");
+    let tmpdir = side.root.join(".verify-tmp");
+    fs::create_dir_all(&home)?;
+    fs::create_dir_all(&tmpdir)?;
+    let mut env: Vec<(OsString, OsString)> = vec![("HOME".into(), home.into()), ("TMPDIR".into(), tmpdir.into())];
+    let second = side.label == "B";
+    if second {
+        env.extend(noise());
+    }
+    let build_options = BuildOptions {
+        variants: options.variants.clone(),
+        jobs: options.jobs,
+        // The root is new: nothing in it is up to date, and objects are
+        // only reused between variants of this same build.
+        force: false,
+        build_dir: Some(side.root.join("target/xs-wasm-build")),
+        env,
+        unmapped_paths: second && options.perturb == Some(Perturbation::PrefixMap),
+        no_table: true,
+    };
+    let t = Instant::now();
+    build::build(&side.root, &build_options, progress)?;
+    Ok(t.elapsed())
 }
 
 /// Variables set in build B only. None of them may change an output: LC_ALL

@@ -18,7 +18,9 @@ fn machine() -> Machine {
 /// with the crate (`cargo xtask dist`: the manifest and the embedded variant
 /// only), else the repository's. `true` when packaged.
 fn artifacts_dir() -> (std::path::PathBuf, bool) {
-    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // At run time (cargo sets it for test binaries): a test binary compiled in
+    // another checkout sharing the target directory keeps that checkout's path.
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
     let packaged = crate_dir.join("artifacts");
     if packaged.join("manifest.json").is_file() {
         (packaged, true)

@@ -174,7 +174,8 @@ fn install_debian_emscripten(config: &ToolchainsConfig, progress: &Progress) -> 
     which("emcc").context("apt-get installed emscripten but `emcc` is still not on PATH")
 }
 
-/// When `emcc` is Debian's (dpkg owns it), warn unless the package is at the
+/// When `emcc` is Debian's (it resolves into /usr/bin or /usr/share/emscripten
+/// and dpkg knows the package), warn unless the package is at the
 /// pinned version: another version may make other bytes than the committed
 /// manifest records.
 fn check_debian_version(emcc: &Path, config: &ToolchainsConfig, progress: &Progress) {

@@ -9,7 +9,6 @@ use std::process::Output;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-/// Lowercase hex of `bytes`.
 /// The `xtask/` directory: `CARGO_MANIFEST_DIR` as cargo sets it when it runs
 /// the binary or its tests, else the one compiled in. Read at run time because
 /// cargo reuses a compiled xtask across checkouts that share a target directory
@@ -26,6 +25,7 @@ pub fn repo_root() -> PathBuf {
     xtask_dir().parent().expect("xtask lives in the repository").to_owned()
 }
 
+/// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -99,32 +99,10 @@ pub fn compare_trees(a: &Path, b: &Path) -> Result<Comparison> {
 /// Relative '/'-separated paths of the files under `dir`, sorted; dot-files skipped.
 /// A missing directory has no files.
 pub fn list_files(dir: &Path) -> Result<Vec<String>> {
-    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
-        let mut entries: Vec<_> = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?.collect::<std::io::Result<_>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let name = entry.file_name().into_string().map_err(|n| anyhow::anyhow!("non-UTF-8 file name {n:?} in {}", dir.display()))?;
-            if name.starts_with('.') {
-                continue;
-            }
-            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                walk(&entry.path(), &rel, out)?;
-            } else if kind.is_file() {
-                out.push(rel);
-            } else {
-                bail!("{} is neither a file nor a directory", entry.path().display());
-            }
-        }
-        Ok(())
+    if !dir.is_dir() {
+        return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    if dir.is_dir() {
-        walk(dir, "", &mut out)?;
-    }
-    out.sort();
-    Ok(out)
+    crate::util::relative_files(dir, false)
 }
 
 /// Where `a` and `b` (two versions of the file `name`) first differ, in words.

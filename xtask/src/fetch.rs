@@ -18,7 +18,7 @@ use xshell::{cmd, Shell};
 
 use crate::config::{Engine, Mirror, ModdableConfig, SmokeBundle};
 use crate::progress::Progress;
-use crate::util::{base64_encode, display_relative, hex, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
+use crate::util::{base64_encode, display_relative, hex, relative_files, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
 
 /// Name of the stamp file inside `vendor/moddable` (not part of the tree hash).
 pub const STAMP_FILE: &str = ".xs-wasm-tree";
@@ -99,10 +99,8 @@ impl Stamp {
 /// 0x00, the length as u64 little-endian, the contents; sha256 of it all.
 /// Errors on symlinks and non-UTF-8 names.
 pub fn tree_sha256(dir: &Path) -> Result<String> {
-    let mut files = Vec::new();
-    collect_files(dir, "", &mut files)?;
+    let mut files = relative_files(dir, true)?;
     files.retain(|p| p != STAMP_FILE);
-    files.sort();
     let mut hasher = Sha256::new();
     for rel in &files {
         let contents = fs::read(dir.join(rel)).with_context(|| format!("cannot read {}/{rel}", dir.display()))?;
@@ -112,23 +110,6 @@ pub fn tree_sha256(dir: &Path) -> Result<String> {
         hasher.update(&contents);
     }
     Ok(hex(&hasher.finalize()))
-}
-
-fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name().into_string().map_err(|n| anyhow::anyhow!("non-UTF-8 file name {n:?} in {}", dir.display()))?;
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect_files(&entry.path(), &rel, out)?;
-        } else if kind.is_file() {
-            out.push(rel);
-        } else {
-            bail!("{} is neither a file nor a directory", entry.path().display());
-        }
-    }
-    Ok(())
 }
 
 /// The hash of the patch set: sorted `*.patch` names and contents (sha256 of
@@ -509,9 +490,7 @@ mod tests {
 
     /// Every file under `dir` with its contents.
     fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-        let mut files = Vec::new();
-        collect_files(dir, "", &mut files).unwrap();
-        files.into_iter().map(|f| (f.clone(), fs::read(dir.join(&f)).unwrap())).collect()
+        relative_files(dir, true).unwrap().into_iter().map(|f| (f.clone(), fs::read(dir.join(&f)).unwrap())).collect()
     }
 
     fn quiet() -> Progress {

@@ -25,6 +25,36 @@ pub fn repo_root() -> PathBuf {
     xtask_dir().parent().expect("xtask lives in the repository").to_owned()
 }
 
+/// Relative '/'-separated paths of the files under `dir`, sorted; names
+/// starting with '.' are left out (with their contents) unless `hidden`.
+/// Errors when `dir` cannot be listed, on non-UTF-8 names and on anything
+/// that is neither a file nor a directory (symlinks included).
+pub fn relative_files(dir: &Path, hidden: bool) -> Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, hidden: bool, out: &mut Vec<String>) -> Result<()> {
+        for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().into_string().map_err(|n| anyhow::anyhow!("non-UTF-8 file name {n:?} in {}", dir.display()))?;
+            if !hidden && name.starts_with('.') {
+                continue;
+            }
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(&entry.path(), &rel, hidden, out)?;
+            } else if kind.is_file() {
+                out.push(rel);
+            } else {
+                bail!("{} is neither a file nor a directory", entry.path().display());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", hidden, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

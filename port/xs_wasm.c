@@ -7,7 +7,12 @@
 #include "xs_wasm.h"
 #include "xs_wasm_internal.h"
 
-#define XS_WASM_EXPORT(NAME) __attribute__((used, visibility("default"), export_name(#NAME)))
+#if defined(__wasm__)
+	#define XS_WASM_EXPORT(NAME) __attribute__((used, visibility("default"), export_name(#NAME)))
+#else
+	/* native builds (the conformance and benchmark reference runner) */
+	#define XS_WASM_EXPORT(NAME)
+#endif
 
 /* XS's own snapshot structure (xsSnapshot.h), restated for xs.h users as
    xsnap does; field order and types must match txSnapshot. */
@@ -107,7 +112,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 1; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,ArrayBuffer.fromString,String.fromArrayBuffer";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 2; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,ArrayBuffer.fromString,String.fromArrayBuffer,$262.evalScript,$262.gc,$262.detachArrayBuffer";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -253,8 +258,33 @@ static xsCallback xs_wasm_callbacks[] = {
 	   in UTF-8 (no mxCESU8), so the port lists it. */
 	fx_ArrayBuffer_fromString,
 	fx_String_fromArrayBuffer,
+	/* test262 host hooks (XS_WASM_CREATE_TEST262_HOST) */
+	(xsCallback)xs_wasm_hook_eval_script,
+	(xsCallback)xs_wasm_hook_gc,
+	(xsCallback)xs_wasm_hook_detach_array_buffer,
 };
 #define XS_WASM_CALLBACK_COUNT ((int)(sizeof(xs_wasm_callbacks) / sizeof(xs_wasm_callbacks[0])))
+
+/* $262 and print, for test262 (see XS_WASM_CREATE_TEST262_HOST). */
+static void xs_wasm_build_test262_host(xsMachine* the)
+{
+	xsBeginHost(the);
+	{
+		xsVars(2);
+		xsVar(0) = xsNewObject();
+		xsDefine(xsVar(0), xsID("global"), xsGlobal, xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_hook_eval_script, 1, &xsVar(1));
+		xsDefine(xsVar(0), xsID("evalScript"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_hook_gc, 0, &xsVar(1));
+		xsDefine(xsVar(0), xsID("gc"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_hook_detach_array_buffer, 1, &xsVar(1));
+		xsDefine(xsVar(0), xsID("detachArrayBuffer"), xsVar(1), xsDontEnum);
+		xsDefine(xsGlobal, xsID("$262"), xsVar(0), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_log, 0, &xsVar(1));
+		xsDefine(xsGlobal, xsID("print"), xsVar(1), xsDontEnum);
+	}
+	xsEndHost(the);
+}
 
 static void xs_wasm_build_globals(xsMachine* the)
 {
@@ -383,6 +413,8 @@ XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_cre
 	}
 	xs_wasm_adopt(machine, the, memory_limit);
 	xs_wasm_build_globals(the);
+	if (c && (c->flags & XS_WASM_CREATE_TEST262_HOST) && !xs_wasm_abort_status(the))
+		xs_wasm_build_test262_host(the);
 	if (xs_wasm_abort_status(the)) {
 		xsDeleteMachine(the);
 		free(machine);

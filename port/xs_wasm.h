@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever an export, import, status or the snapshot header changes. */
-#define XS_WASM_ABI_VERSION 1
+#define XS_WASM_ABI_VERSION 2
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
 
@@ -76,7 +76,14 @@ typedef struct {
 	int32_t parser_buffer_size;      /* default 1 MiB */
 	int32_t parser_table_modulo;     /* default 1993 */
 	uint32_t memory_limit;           /* bytes of XS chunks + slots; 0 = no limit */
+	uint32_t flags;                  /* XS_WASM_CREATE_* bits; 0 = none */
 } xs_wasm_creation;
+
+/* flags: define test262's host hooks in the new machine: the global `$262`
+   ({global, evalScript(source), gc(), detachArrayBuffer(buffer)}) and the
+   global `print(...)` (console.log). For conformance testing; off by
+   default. See https://github.com/tc39/test262/blob/main/INTERPRETING.md */
+#define XS_WASM_CREATE_TEST262_HOST 1
 
 typedef struct xs_wasm_machine xs_wasm_machine;
 

@@ -10,8 +10,9 @@
 
 #include <stddef.h>
 
-#if defined(__EMSCRIPTEN__)
-	/* emscripten resolves undefined functions against --js-library imports */
+#if defined(__EMSCRIPTEN__) || !defined(__wasm__)
+	/* emscripten resolves undefined functions against --js-library imports;
+	   native builds (port/native/) link the host's C functions */
 	#define XS_WASM_IMPORT(NAME)
 #else
 	#define XS_WASM_IMPORT(NAME) __attribute__((import_module("xs_wasm"), import_name(#NAME)))
@@ -30,6 +31,11 @@ int xs_wasm_promise_state(void* machine, void* value, void* result);
 /* xs.h declares fxNewHostFunction as returning void while XS defines it as
    returning txSlot*: calling it through xs.h is a wasm signature mismatch. */
 void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int length, void* result);
+
+/* test262 host hooks (XS host callbacks; the machine is their argument) */
+void xs_wasm_hook_eval_script(void* machine);
+void xs_wasm_hook_gc(void* machine);
+void xs_wasm_hook_detach_array_buffer(void* machine);
 
 /* xs_wasm.c */
 size_t xs_wasm_pending_memory_limit(void);

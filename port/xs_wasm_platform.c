@@ -44,10 +44,14 @@ char* fxCStackLimit()
 	   ~60-90 levels, before this limit; the JS loader then stops the sandbox.
 	   A smaller shadow budget does not help (measured); see the notes. */
 	return (char*)emscripten_stack_get_end() + XS_WASM_CSTACK_MARGIN;
-#else
+#elif defined(__wasm__)
 	/* wasm-ld places the shadow stack between these two linker symbols. */
 	extern char __stack_low;
 	return &__stack_low + XS_WASM_CSTACK_MARGIN;
+#else
+	/* native builds (port/native/): the host knows its thread's stack */
+	extern char* xs_wasm_native_cstack_limit;
+	return xs_wasm_native_cstack_limit;
 #endif
 }
 
@@ -287,4 +291,40 @@ void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int lengt
 	txMachine* the = machine;
 	fxNewHostFunction(the, (txCallback)callback, length, XS_NO_ID, XS_NO_ID);
 	mxPullSlot((txSlot*)result);
+}
+
+/* ------------------------------------------------ test262 host hooks -- */
+
+/* $262.evalScript(source): parse and run `source` as a Script of the
+   machine's realm, the way test262's INTERPRETING.md asks (global lexical
+   declarations are shared with later scripts; a SyntaxError is thrown). */
+void xs_wasm_hook_eval_script(void* machine)
+{
+	txMachine* the = machine;
+	if (mxArgc < 1)
+		mxTypeError("evalScript needs a source");
+	xs_wasm_eval_slot(the, mxArgv(0), mxResult);
+}
+
+/* $262.gc(): a full collection. */
+void xs_wasm_hook_gc(void* machine)
+{
+	fxCollectGarbage((txMachine*)machine);
+}
+
+/* $262.detachArrayBuffer(buffer): DetachArrayBuffer(buffer). */
+void xs_wasm_hook_detach_array_buffer(void* machine)
+{
+	txMachine* the = machine;
+	txSlot* slot = (mxArgc > 0) ? mxArgv(0) : C_NULL;
+	if (slot && (slot->kind == XS_REFERENCE_KIND)) {
+		txSlot* instance = slot->value.reference;
+		if (((slot = instance->next)) && (slot->flag & XS_INTERNAL_FLAG) && (slot->kind == XS_ARRAY_BUFFER_KIND) && (instance != mxArrayBufferPrototype.value.reference)) {
+			slot->value.arrayBuffer.address = C_NULL;
+			slot->next->value.bufferInfo.length = 0;
+			mxResult->kind = XS_NULL_KIND;
+			return;
+		}
+	}
+	mxTypeError("detachArrayBuffer: not an ArrayBuffer");
 }

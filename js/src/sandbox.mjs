@@ -20,7 +20,7 @@ import {
 } from './errors.mjs';
 
 /** The port ABI version this package speaks (XS_WASM_ABI_VERSION). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 /** Default memory limit of a sandbox, bytes (as the Rust crate). */
 export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
 /** Default meter check interval, ticks. */
@@ -34,6 +34,9 @@ const OUT_OF_MEMORY = 3;
 const STACK_OVERFLOW = 4;
 const SNAPSHOT_ERROR = 5;
 const DEAD = 6;
+
+// xs_wasm_creation.flags: define test262's $262 and print (xs_wasm.h).
+const XS_WASM_CREATE_TEST262_HOST = 1;
 
 const LOG_LEVELS = /** @type {const} */ (['debug', 'log', 'info', 'warn', 'error']);
 
@@ -60,6 +63,7 @@ const OPTION_NAMES = [
   'receiveMessage',
   'onLog',
   'realClock',
+  'test262Host',
   'build',
   'artifacts',
   'factory',
@@ -214,6 +218,7 @@ export class Runtime {
  * @property {Function | undefined} receiveMessage
  * @property {Function | undefined} onLog
  * @property {boolean} realClock
+ * @property {boolean} test262Host
  * @property {string | undefined} build
  * @property {string | URL | undefined} artifacts
  * @property {Function | undefined} factory
@@ -263,6 +268,7 @@ export function normalizeOptions(options) {
   }
   if (o.build !== undefined && typeof o.build !== 'string') throw new TypeError('option build must be a string (a variant name such as "emcc-os")');
   if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
+  if (o.test262Host !== undefined && typeof o.test262Host !== 'boolean') throw new TypeError('option test262Host must be a boolean');
   const creation = CREATION_FIELDS.map(() => 0);
   if (o.creation !== undefined) {
     if (typeof o.creation !== 'object' || o.creation === null) throw new TypeError('option creation must be an object');
@@ -288,6 +294,7 @@ export function normalizeOptions(options) {
     receiveMessage: o.receiveMessage,
     onLog: o.onLog,
     realClock: o.realClock ?? false,
+    test262Host: o.test262Host ?? false,
     build: o.build,
     artifacts: o.artifacts,
     factory: o.factory,
@@ -475,11 +482,14 @@ export class Sandbox {
 
   #writeCreation() {
     const M = this.#M;
-    const ptr = M._xs_wasm_alloc(4 * (CREATION_FIELDS.length + 1)) >>> 0;
+    // xs_wasm_creation: the int32 fields, then memory_limit and flags (uint32).
+    const size = 4 * (CREATION_FIELDS.length + 2);
+    const ptr = M._xs_wasm_alloc(size) >>> 0;
     if (!ptr) throw new EngineError('cannot allocate the creation parameters');
-    const view = new DataView(M.HEAPU8.buffer, ptr, 4 * (CREATION_FIELDS.length + 1));
+    const view = new DataView(M.HEAPU8.buffer, ptr, size);
     this.#options.creation.forEach((value, i) => view.setInt32(4 * i, value, true));
     view.setUint32(4 * CREATION_FIELDS.length, this.#options.memoryLimit, true);
+    view.setUint32(4 * CREATION_FIELDS.length + 4, this.#options.test262Host ? XS_WASM_CREATE_TEST262_HOST : 0, true);
     return ptr;
   }
 

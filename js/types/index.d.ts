@@ -70,6 +70,12 @@ export interface SandboxOptions {
   /** Give the guest the host's clock for Date.now()/new Date() (default false: 0, deterministic). */
   realClock?: boolean;
   /**
+   * Define test262's host hooks in the machine: the global `$262`
+   * (`global`, `evalScript(source)`, `gc()`, `detachArrayBuffer(buffer)`)
+   * and `print(...)` (as `console.log`). For conformance testing; default false.
+   */
+  test262Host?: boolean;
+  /**
    * Which build (variant) to run. Node: any emscripten build this package
    * ships (dist/artifacts.json; default "emcc-os", the separate-wasm build,
    * its .wasm read from disk and verified) or that `artifacts` holds.

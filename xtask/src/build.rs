@@ -77,7 +77,7 @@ struct Ctx<'a> {
     repo: PathBuf,
     configs: &'a Configs,
     fetched: Fetched,
-    bundle: PathBuf,
+    smoke_files: fetch::SmokeFiles,
     node: Node,
     emcc: Option<CCompiler>,
     wasi: Option<CCompiler>,
@@ -95,8 +95,8 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
     let layout = Layout::of_repo(repo);
-    let fetched = fetch::fetch(&layout, &configs.moddable, progress)?;
-    let bundle = fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
+    let fetched = fetch::fetch(&layout, &configs.moddable.source(), progress)?;
+    let smoke_files = fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
 
     let tc = &configs.toolchains;
     let node = toolchain::node(tc)?;
@@ -114,7 +114,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
         repo: repo.to_owned(),
         configs: &configs,
         fetched,
-        bundle,
+        smoke_files,
         node,
         emcc,
         wasi,
@@ -399,7 +399,8 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
         form: form.clone(),
         main_file: out_dir.join(&plan.link_main),
         wasm_file: (variant.form == Some(Form::Cjs)).then(|| out_dir.join(WASI_FILE)),
-        bundle: ctx.bundle.clone(),
+        bundle: ctx.smoke_files.bundle.clone(),
+        parse_input: ctx.smoke_files.parse_input.clone(),
         node: ctx.node.path.clone(),
     };
     let report = smoke::run(&input).with_context(|| {

@@ -121,25 +121,67 @@ impl Mirror {
     }
 }
 
+/// A pinned source tree as `crate::fetch` sees it: what to extract from
+/// which mirrors, the tree hash every mirror must reproduce, and where it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceSpec<'a> {
+    /// Human-readable name ("Moddable XS", "test262").
+    pub name: &'a str,
+    /// Upstream commit (for messages).
+    pub commit: &'a str,
+    /// Path prefixes extracted and hashed (relative to the archive's root).
+    pub include: &'a [String],
+    /// Expected tree hash before patches.
+    pub tree_sha256: &'a str,
+    /// Mirrors, tried in order.
+    pub mirrors: &'a [Mirror],
+    /// Directory under `vendor/`.
+    pub dir: &'a str,
+    /// The configuration file it comes from (for messages).
+    pub config_file: &'a str,
+    /// Whether `configs/patches/*.patch` apply to it (the engine only).
+    pub patched: bool,
+}
+
 impl ModdableConfig {
+    /// The engine as a pinned source: `vendor/moddable`, patched.
+    pub fn source(&self) -> SourceSpec<'_> {
+        SourceSpec {
+            name: &self.engine.name,
+            commit: &self.engine.commit,
+            include: &self.engine.include,
+            tree_sha256: &self.engine.tree_sha256,
+            mirrors: &self.mirrors,
+            dir: "moddable",
+            config_file: "configs/moddable.toml",
+            patched: true,
+        }
+    }
+
     /// Check the values serde cannot: hex hashes, at least one mirror, sane prefixes.
     pub fn validate(&self, origin: &Path) -> Result<()> {
-        let ctx = || format!("in {}", origin.display());
-        if self.mirrors.is_empty() {
+        validate_source(&self.source(), origin)
+    }
+}
+
+/// The checks every pinned source gets: mirrors, include prefixes, hashes.
+fn validate_source(spec: &SourceSpec<'_>, origin: &Path) -> Result<()> {
+    let ctx = || format!("in {}", origin.display());
+    if spec.mirrors.is_empty() {
             bail!("{}: no [[mirror]] entries", ctx());
         }
-        if self.engine.include.is_empty() {
-            bail!("{}: [engine] include is empty", ctx());
+        if spec.include.is_empty() {
+            bail!("{}: include is empty", ctx());
         }
-        for prefix in &self.engine.include {
+        for prefix in spec.include {
             if prefix.starts_with('/') || prefix.split('/').any(|c| c == "..") {
                 bail!("{}: include prefix {prefix:?} must be relative and must not contain '..'", ctx());
             }
         }
-        if self.engine.tree_sha256 != "TO-BE-FILLED" {
-            check_hex(&self.engine.tree_sha256, 64).with_context(|| format!("{}: [engine] tree_sha256", ctx()))?;
+        if spec.tree_sha256 != "TO-BE-FILLED" {
+            check_hex(spec.tree_sha256, 64).with_context(|| format!("{}: tree_sha256", ctx()))?;
         }
-        for mirror in &self.mirrors {
+        for mirror in spec.mirrors {
             let sha = match mirror {
                 Mirror::Npm { sha256, .. } => Some(sha256),
                 Mirror::Url { sha256, .. } | Mirror::File { sha256, .. } => sha256.as_ref(),
@@ -149,6 +191,90 @@ impl ModdableConfig {
             }
         }
         Ok(())
+}
+
+// ------------------------------------------------------------ test262.toml --
+
+/// `configs/test262.toml`: the pinned conformance suite and how it is run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Test262Config {
+    /// The suite and the tree hash every mirror must reproduce.
+    pub suite: Test262Suite,
+    /// Mirrors, tried in order.
+    #[serde(rename = "mirror")]
+    pub mirrors: Vec<Mirror>,
+    /// How tests are run.
+    pub run: Test262Run,
+}
+
+/// `[suite]` of `test262.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Test262Suite {
+    /// Upstream repository URL.
+    pub upstream: String,
+    /// Upstream commit, 40 hex digits.
+    pub commit: String,
+    /// SPDX license expression of the suite.
+    pub license: String,
+    /// Path prefixes (relative to the archive root) extracted and hashed.
+    pub include: Vec<String>,
+    /// sha256 (hex) of the extracted tree (see [`crate::fetch::tree_sha256`]).
+    pub tree_sha256: String,
+}
+
+/// `[run]` of `test262.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Test262Run {
+    /// Directories of tests (relative to the suite root), walked recursively.
+    pub directories: Vec<String>,
+    /// Meter ticks one test may use before it is stopped (and fails).
+    pub meter_limit: u32,
+    /// Wall-clock seconds after which a loader's worker is presumed hung and killed.
+    pub timeout_seconds: u64,
+    /// The sample used by CI (`--sample N` default in `.ci/run`).
+    pub ci_sample: u32,
+    /// Tests whose `features` include one of these are skipped (with the reason).
+    pub skip_features: Vec<SkipFeature>,
+}
+
+/// One feature the runner skips, and why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipFeature {
+    /// test262 feature name (the `features:` front-matter key).
+    pub feature: String,
+    /// Why tests needing it are not run.
+    pub reason: String,
+}
+
+impl Test262Config {
+    /// The suite as a pinned source: `vendor/test262`, never patched.
+    pub fn source(&self) -> SourceSpec<'_> {
+        SourceSpec {
+            name: "test262",
+            commit: &self.suite.commit,
+            include: &self.suite.include,
+            tree_sha256: &self.suite.tree_sha256,
+            mirrors: &self.mirrors,
+            dir: "test262",
+            config_file: "configs/test262.toml",
+            patched: false,
+        }
+    }
+
+    /// Load and validate `configs/test262.toml` under `repo`.
+    pub fn load(repo: &Path) -> Result<Test262Config> {
+        let path = repo.join("configs/test262.toml");
+        let config: Test262Config = load(&path)?;
+        validate_source(&config.source(), &path)?;
+        check_hex(&config.suite.commit, 40).with_context(|| format!("in {}: [suite] commit", path.display()))?;
+        if config.run.directories.is_empty() || config.run.meter_limit == 0 || config.run.ci_sample == 0 {
+            bail!("in {}: [run] needs directories, a meter_limit > 0 and a ci_sample > 0", path.display());
+        }
+        Ok(config)
     }
 }
 
@@ -385,6 +511,8 @@ pub struct SmokeBundle {
     pub sha256: String,
     /// Path of the bundle inside the tarball.
     pub bundle: String,
+    /// Path inside the tarball of the program the smoke run parses with the bundle.
+    pub parse_input: String,
 }
 
 impl VariantsConfig {

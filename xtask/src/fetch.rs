@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256, Sha512};
 use xshell::{cmd, Shell};
 
-use crate::config::{Engine, Mirror, ModdableConfig, SmokeBundle};
+use crate::config::{Mirror, SmokeBundle, SourceSpec};
 use crate::progress::Progress;
 use crate::util::{base64_encode, display_relative, hex, relative_files, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
 
@@ -52,8 +52,13 @@ impl Layout {
         }
     }
     /// `vendor/moddable`.
+    #[cfg(test)]
     pub fn moddable(&self) -> PathBuf {
         self.vendor.join("moddable")
+    }
+    /// `vendor/<dir>`, where a pinned source is installed.
+    pub fn source_dir(&self, spec: &SourceSpec<'_>) -> PathBuf {
+        self.vendor.join(spec.dir)
     }
 }
 
@@ -137,14 +142,23 @@ fn patch_set(dir: &Path) -> Result<(Vec<PathBuf>, String)> {
     Ok((patches, hex(&hasher.finalize())))
 }
 
-/// The verified state of `vendor/moddable`, if it matches the configuration
+/// The patches a source gets: `configs/patches/*.patch` for the engine, none otherwise.
+fn patches_of(layout: &Layout, spec: &SourceSpec<'_>) -> Result<(Vec<PathBuf>, String)> {
+    if spec.patched {
+        patch_set(&layout.patches)
+    } else {
+        patch_set(Path::new(""))
+    }
+}
+
+/// The verified state of `vendor/<dir>`, if it matches the configuration
 /// and the patch set (its files are re-hashed, so local edits are noticed).
-pub fn current(layout: &Layout, engine: &Engine) -> Result<Option<Fetched>> {
-    let dir = layout.moddable();
+pub fn current(layout: &Layout, spec: &SourceSpec<'_>) -> Result<Option<Fetched>> {
+    let dir = layout.source_dir(spec);
     let Ok(text) = fs::read_to_string(dir.join(STAMP_FILE)) else { return Ok(None) };
     let Some(stamp) = Stamp::parse(&text) else { return Ok(None) };
-    let (_, patches) = patch_set(&layout.patches)?;
-    if stamp.source_tree != engine.tree_sha256 || stamp.patches != patches {
+    let (_, patches) = patches_of(layout, spec)?;
+    if stamp.source_tree != spec.tree_sha256 || stamp.patches != patches {
         return Ok(None);
     }
     if tree_sha256(&dir)? != stamp.tree {
@@ -153,17 +167,18 @@ pub fn current(layout: &Layout, engine: &Engine) -> Result<Option<Fetched>> {
     Ok(Some(Fetched { source_tree_sha256: stamp.source_tree, tree_sha256: stamp.tree, changed: false }))
 }
 
-/// Make `vendor/moddable` hold the verified, patched engine tree. Does no work
-/// when it already does. Errors list every mirror's failure.
-pub fn fetch(layout: &Layout, config: &ModdableConfig, progress: &Progress) -> Result<Fetched> {
-    if let Some(done) = current(layout, &config.engine)? {
-        progress.step(format!("vendor/moddable up to date (tree sha256 {})", done.tree_sha256));
+/// Make `vendor/<dir>` hold the verified (and, for the engine, patched)
+/// tree of a pinned source. Does no work when it already does. Errors list
+/// every mirror's failure.
+pub fn fetch(layout: &Layout, spec: &SourceSpec<'_>, progress: &Progress) -> Result<Fetched> {
+    if let Some(done) = current(layout, spec)? {
+        progress.step(format!("vendor/{} up to date (tree sha256 {})", spec.dir, done.tree_sha256));
         return Ok(done);
     }
     let mut failures = Vec::new();
-    for mirror in &config.mirrors {
-        progress.step(format!("fetch: trying mirror {:?}", mirror.name()));
-        match fetch_from(layout, config, mirror, progress) {
+    for mirror in spec.mirrors {
+        progress.step(format!("fetch {}: trying mirror {:?}", spec.dir, mirror.name()));
+        match fetch_from(layout, spec, mirror, progress) {
             Ok(fetched) => return Ok(fetched),
             Err(e) => {
                 progress.warn(format!("mirror {:?} failed: {e}", mirror.name()));
@@ -171,13 +186,13 @@ pub fn fetch(layout: &Layout, config: &ModdableConfig, progress: &Progress) -> R
             }
         }
     }
-    bail!("could not fetch {} {} from any mirror (configs/moddable.toml); vendor/ is unchanged:\n{}", config.engine.name, config.engine.commit, failures.join("\n"))
+    bail!("could not fetch {} {} from any mirror ({}); vendor/ is unchanged:\n{}", spec.name, spec.commit, spec.config_file, failures.join("\n"))
 }
 
-fn fetch_from(layout: &Layout, config: &ModdableConfig, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
+fn fetch_from(layout: &Layout, spec: &SourceSpec<'_>, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
     let archive = obtain_archive(layout, mirror, progress)?;
     verify_archive(&archive, mirror)?;
-    install(layout, config, &archive, mirror.root(), progress)
+    install(layout, spec, &archive, mirror.root(), progress)
 }
 
 /// Download (or locate) a mirror's archive; returns its path.
@@ -264,29 +279,29 @@ pub fn verify_archive(archive: &Path, mirror: &Mirror) -> Result<()> {
     Ok(())
 }
 
-/// Extract, verify, patch and atomically install an archive as `vendor/moddable`.
-fn install(layout: &Layout, config: &ModdableConfig, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
+/// Extract, verify, patch and atomically install an archive as `vendor/<dir>`.
+fn install(layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
     fs::create_dir_all(&layout.vendor).with_context(|| format!("cannot create {}", layout.vendor.display()))?;
     let staging = layout.vendor.join(format!(".staging-{}", std::process::id()));
     remove_dir_if_exists(&staging)?;
-    let result = install_staged(layout, config, archive, root, &staging, progress);
+    let result = install_staged(layout, spec, archive, root, &staging, progress);
     if result.is_err() {
         let _ = remove_dir_if_exists(&staging);
     }
     result
 }
 
-fn install_staged(layout: &Layout, config: &ModdableConfig, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
-    let count = extract(archive, root, &config.engine.include, staging)?;
+fn install_staged(layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
+    let count = extract(archive, root, spec.include, staging)?;
     let source_tree = tree_sha256(staging)?;
-    progress.step(format!("fetch: extracted {count} files, tree sha256 {source_tree}"));
-    if config.engine.tree_sha256 == UNFILLED {
-        bail!("configs/moddable.toml has no tree_sha256 yet; this verified archive gives tree sha256 {source_tree}: set `tree_sha256 = \"{source_tree}\"` after reviewing the source");
+    progress.step(format!("fetch {}: extracted {count} files, tree sha256 {source_tree}", spec.dir));
+    if spec.tree_sha256 == UNFILLED {
+        bail!("{} has no tree_sha256 yet; this verified archive gives tree sha256 {source_tree}: set `tree_sha256 = \"{source_tree}\"` after reviewing the source", spec.config_file);
     }
-    if source_tree != config.engine.tree_sha256 {
-        bail!("the extracted tree has the wrong tree sha256: expected {}, actual {source_tree}; refusing it", config.engine.tree_sha256);
+    if source_tree != spec.tree_sha256 {
+        bail!("the extracted tree has the wrong tree sha256: expected {}, actual {source_tree}; refusing it", spec.tree_sha256);
     }
-    let (patches, patches_sha256) = patch_set(&layout.patches)?;
+    let (patches, patches_sha256) = patches_of(layout, spec)?;
     for patch in &patches {
         progress.step(format!("fetch: apply {}", display_relative(patch, &layout.repo)));
         apply_patch(staging, patch)?;
@@ -296,7 +311,7 @@ fn install_staged(layout: &Layout, config: &ModdableConfig, archive: &Path, root
     fs::write(staging.join(STAMP_FILE), stamp.render())?;
 
     // Swap: the old tree goes only after the new one is in place.
-    let target = layout.moddable();
+    let target = layout.source_dir(spec);
     let old = layout.vendor.join(format!(".old-{}", std::process::id()));
     let had_old = target.exists();
     if had_old {
@@ -312,7 +327,7 @@ fn install_staged(layout: &Layout, config: &ModdableConfig, archive: &Path, root
     if had_old {
         remove_dir_if_exists(&old)?;
     }
-    progress.step(format!("fetch: vendor/moddable verified (tree sha256 {tree})"));
+    progress.step(format!("fetch: vendor/{} verified (tree sha256 {tree})", spec.dir));
     Ok(Fetched { source_tree_sha256: source_tree, tree_sha256: tree, changed: true })
 }
 
@@ -367,17 +382,36 @@ fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Make sure the smoke bundle (e.g. acorn's `dist/acorn.js`) is in
-/// `.cache/smoke/<package>-<version>/`; returns its path. The tarball comes
-/// from `npm pack` and must have the pinned sha256.
-pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -> Result<PathBuf> {
+/// The smoke run's files: the bundle (e.g. acorn's `dist/acorn.js`) and the
+/// program it parses (`parse_input`).
+#[derive(Debug, Clone)]
+pub struct SmokeFiles {
+    /// The library bundle.
+    pub bundle: PathBuf,
+    /// The program parsed with it.
+    pub parse_input: PathBuf,
+}
+
+/// Make sure the smoke files (e.g. acorn's `dist/acorn.js` and `dist/bin.js`)
+/// are in `.cache/smoke/<package>-<version>/`; returns their paths. The
+/// tarball comes from `npm pack` and must have the pinned sha256.
+pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -> Result<SmokeFiles> {
     let dir = layout.smoke.join(format!("{}-{}", smoke.npm_package.trim_start_matches('@').replace('/', "-"), smoke.version));
-    let rel = smoke.bundle.strip_prefix("package/").unwrap_or(&smoke.bundle);
-    let bundle = dir.join(rel);
+    let wanted = [smoke.bundle.as_str(), smoke.parse_input.as_str()];
+    let local = |inner: &str| dir.join(inner.strip_prefix("package/").unwrap_or(inner));
+    let files = SmokeFiles { bundle: local(&smoke.bundle), parse_input: local(&smoke.parse_input) };
     let stamp = dir.join(".sha256");
-    if let (Ok(recorded), true) = (fs::read_to_string(&stamp), bundle.is_file()) {
-        if recorded.trim() == format!("{} {}", smoke.sha256, sha256_file(&bundle)?) {
-            return Ok(bundle);
+    let expected_stamp = |paths: &[&Path]| -> Result<String> {
+        let mut text = smoke.sha256.clone();
+        for p in paths {
+            text.push(' ');
+            text.push_str(&sha256_file(p)?);
+        }
+        Ok(text)
+    };
+    if let (Ok(recorded), true) = (fs::read_to_string(&stamp), files.bundle.is_file() && files.parse_input.is_file()) {
+        if recorded.trim() == expected_stamp(&[&files.bundle, &files.parse_input])? {
+            return Ok(files);
         }
     }
     let tarball = layout.smoke.join(npm_tarball_name(&smoke.npm_package, &smoke.version));
@@ -393,24 +427,28 @@ pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -
     remove_dir_if_exists(&dir)?;
     let file = fs::File::open(&tarball)?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut found = None;
+    let mut found = 0;
     for entry in tar.entries()? {
         let mut entry = entry?;
-        if entry.path()?.to_string_lossy() == smoke.bundle {
+        let path = entry.path()?.to_string_lossy().into_owned();
+        if wanted.contains(&path.as_str()) {
             let mut contents = Vec::new();
             entry.read_to_end(&mut contents)?;
-            found = Some(contents);
+            write_atomic(&local(&path), &contents)?;
+            found += 1;
         }
     }
-    let contents = found.with_context(|| format!("{} has no {}", tarball.display(), smoke.bundle))?;
-    write_atomic(&bundle, &contents)?;
-    fs::write(&stamp, format!("{} {}\n", smoke.sha256, crate::util::sha256_hex(&contents)))?;
-    Ok(bundle)
+    if found != wanted.len() {
+        bail!("{} lacks {} or {}", tarball.display(), smoke.bundle, smoke.parse_input);
+    }
+    fs::write(&stamp, format!("{}\n", expected_stamp(&[&files.bundle, &files.parse_input])?))?;
+    Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ModdableConfig;
     use crate::progress::Verbosity;
     use std::collections::BTreeMap;
 
@@ -524,18 +562,18 @@ mod tests {
         let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
         let l = layout(&dir);
         let cfg = config(&tgz, &sha, KNOWN_TREE);
-        let first = fetch(&l, &cfg, &quiet()).unwrap();
+        let first = fetch(&l, &cfg.source(), &quiet()).unwrap();
         assert!(first.changed);
         assert_eq!(first.tree_sha256, KNOWN_TREE);
         assert!(l.moddable().join("xs/sources/xsAll.c").is_file());
         assert!(!l.moddable().join("build").exists(), "files outside `include` are not extracted");
         let before = snapshot(&l.vendor);
-        let second = fetch(&l, &cfg, &quiet()).unwrap();
+        let second = fetch(&l, &cfg.source(), &quiet()).unwrap();
         assert!(!second.changed);
         assert_eq!(snapshot(&l.vendor), before);
         // A local edit makes the tree stale: the next fetch restores it.
         fs::write(l.moddable().join("xs/sources/xsAll.c"), "edited").unwrap();
-        assert!(fetch(&l, &cfg, &quiet()).unwrap().changed);
+        assert!(fetch(&l, &cfg.source(), &quiet()).unwrap().changed);
         assert_eq!(snapshot(&l.vendor), before);
     }
 
@@ -544,7 +582,7 @@ mod tests {
         let dir = temp_dir("fetch-tampered");
         let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
         let l = layout(&dir);
-        fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap();
+        fetch(&l, &config(&tgz, &sha, KNOWN_TREE).source(), &quiet()).unwrap();
         let before = snapshot(&l.vendor);
 
         let mut bytes = fs::read(&tgz).unwrap();
@@ -556,7 +594,7 @@ mod tests {
         // A config whose stamp would not match (other tree), so fetch must try the archive.
         let mut cfg = config(&bad, &sha, KNOWN_TREE);
         cfg.engine.tree_sha256 = "0".repeat(64);
-        let err = format!("{:#}", fetch(&l, &cfg, &quiet()).unwrap_err());
+        let err = format!("{:#}", fetch(&l, &cfg.source(), &quiet()).unwrap_err());
         assert!(err.contains(&sha) && err.contains(&actual), "{err}");
         assert!(err.contains("wrong sha256"), "{err}");
         assert_eq!(snapshot(&l.vendor), before, "vendor/ must be untouched");
@@ -570,7 +608,7 @@ mod tests {
         let mut files = FILES.to_vec();
         files[0] = ("xs/sources/xsAll.c", "int all; /* changed */\n");
         let (tgz, sha) = make_tgz(&dir, "pkg/moddable", &files);
-        let err = format!("{:#}", fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap_err());
+        let err = format!("{:#}", fetch(&l, &config(&tgz, &sha, KNOWN_TREE).source(), &quiet()).unwrap_err());
         assert!(err.contains("wrong tree sha256") && err.contains(KNOWN_TREE), "{err}");
         assert_eq!(snapshot(&l.vendor), before);
         assert_eq!(fs::read_dir(&l.vendor).unwrap().count(), 1, "no staging directory left behind");
@@ -581,7 +619,7 @@ mod tests {
         let dir = temp_dir("fetch-unfilled");
         let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
         let l = layout(&dir);
-        let err = format!("{:#}", fetch(&l, &config(&tgz, &sha, UNFILLED), &quiet()).unwrap_err());
+        let err = format!("{:#}", fetch(&l, &config(&tgz, &sha, UNFILLED).source(), &quiet()).unwrap_err());
         assert!(err.contains(KNOWN_TREE), "{err}");
         assert!(!l.moddable().exists());
     }
@@ -622,16 +660,16 @@ mod tests {
             "--- a/xs/sources/xsAll.c\n+++ b/xs/sources/xsAll.c\n@@ -1 +1 @@\n-int all;\n+int all = 1;\n",
         )
         .unwrap();
-        let done = fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap();
+        let done = fetch(&l, &config(&tgz, &sha, KNOWN_TREE).source(), &quiet()).unwrap();
         assert_eq!(fs::read_to_string(l.moddable().join("xs/sources/xsAll.c")).unwrap(), "int all = 1;\n");
         assert_eq!(done.source_tree_sha256, KNOWN_TREE);
         assert_ne!(done.tree_sha256, KNOWN_TREE);
         assert_eq!(done.tree_sha256, tree_sha256(&l.moddable()).unwrap());
-        assert!(!fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).unwrap().changed);
+        assert!(!fetch(&l, &config(&tgz, &sha, KNOWN_TREE).source(), &quiet()).unwrap().changed);
         // A patch that does not apply fails the fetch and leaves vendor/ alone.
         let before = snapshot(&l.vendor);
         fs::write(l.patches.join("0002-bad.patch"), "--- a/xs/sources/xsAll.c\n+++ b/xs/sources/xsAll.c\n@@ -1 +1 @@\n-int nothing;\n+int x;\n").unwrap();
-        assert!(fetch(&l, &config(&tgz, &sha, KNOWN_TREE), &quiet()).is_err());
+        assert!(fetch(&l, &config(&tgz, &sha, KNOWN_TREE).source(), &quiet()).is_err());
         assert_eq!(snapshot(&l.vendor), before);
     }
 

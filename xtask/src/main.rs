@@ -13,10 +13,12 @@ mod dist;
 mod fetch;
 mod manifest;
 mod measure;
+mod native;
 mod optimize;
 mod progress;
 mod smoke;
 mod test;
+mod test262;
 mod toolchain;
 mod util;
 mod verify;
@@ -43,13 +45,21 @@ Commands:
                         (naming the first differing wasm section and offset),
                         and compare with the committed artifacts/manifest.json
                         where the tool versions match
+  test262               run test262 (configs/test262.toml) on the native XS
+                        reference and the variants, one fresh machine per case;
+                        fails when a variant fails a case native XS passes.
+                        Default: whole suite on native, wasi-os and emcc-os,
+                        1 in 10 on the other variants; writes artifacts/test262.json
   dist                  release files in target/dist/: a .tar.gz per toolchain,
                         manifest.json, the packaged xs-wasm crate (its tests run
                         from the .crate alone), SIZES.md, SHA256SUMS
   help                  this text
 
 Flags:
-  --variants a,b        only these variants (build, verify)
+  --variants a,b        only these variants (build, verify, test262)
+  --filter GLOB         test262: only tests whose path matches (test/built-ins/Array/**)
+  --sample N            test262: a fixed 1-in-N sample on every target
+  --update-expected     test262: rewrite configs/test262-expected-failures.txt
   --jobs N              parallel compile jobs (default: available cores)
   --force               rebuild even when up to date (build)
   --keep                keep verify's two build directories even when it passes
@@ -67,6 +77,9 @@ struct Cli {
     force: bool,
     keep: bool,
     publish: bool,
+    filter: Option<String>,
+    sample: Option<u32>,
+    update_expected: bool,
     verbosity: Verbosity,
 }
 
@@ -76,12 +89,13 @@ enum Command {
     Build,
     Test,
     Verify,
+    Test262,
     Dist,
     Help,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
-    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, verbosity: Verbosity::Normal };
+    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, filter: None, sample: None, update_expected: false, verbosity: Verbosity::Normal };
     let mut command = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -108,6 +122,12 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
                 let n: usize = v.parse().ok().filter(|n| *n > 0).with_context(|| format!("--jobs needs a positive number, not {v:?}"))?;
                 cli.jobs = Some(n);
             }
+            "--filter" => cli.filter = Some(value("--filter")?),
+            "--sample" => {
+                let v = value("--sample")?;
+                cli.sample = Some(v.parse().ok().filter(|n| *n > 0).with_context(|| format!("--sample needs a positive number, not {v:?}"))?);
+            }
+            "--update-expected" => cli.update_expected = true,
             "--force" => cli.force = true,
             "--keep" => cli.keep = true,
             "--publish" => cli.publish = true,
@@ -124,9 +144,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
                     "build" => Command::Build,
                     "test" => Command::Test,
                     "verify" => Command::Verify,
+                    "test262" => Command::Test262,
                     "dist" => Command::Dist,
                     "help" => Command::Help,
-                    other => bail!("unknown command {other:?} (commands: fetch, build, test, verify, dist, help)"),
+                    other => bail!("unknown command {other:?} (commands: fetch, build, test, verify, test262, dist, help)"),
                 });
             }
         }
@@ -134,6 +155,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
     cli.command = command.unwrap_or(Command::Help);
     if cli.command == Command::Fetch && (cli.variants.is_some() || cli.force || cli.jobs.is_some()) {
         bail!("`fetch` takes only --quiet/--verbose");
+    }
+    if (cli.filter.is_some() || cli.sample.is_some() || cli.update_expected) && cli.command != Command::Test262 {
+        bail!("--filter, --sample and --update-expected are flags of `test262`");
     }
     if cli.keep && cli.command != Command::Verify {
         bail!("--keep is a flag of `verify`");
@@ -158,7 +182,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Help => print!("{HELP}"),
         Command::Fetch => {
             let configs = config::Configs::load(&repo)?;
-            fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable, &progress)?;
+            fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable.source(), &progress)?;
         }
         Command::Build => {
             let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -173,6 +197,11 @@ fn run(cli: Cli) -> Result<()> {
             let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let options = verify::VerifyOptions { variants: cli.variants, jobs, keep: cli.keep, perturb: verify::Perturbation::from_env()? };
             verify::verify(&repo, &options, &progress)?;
+        }
+        Command::Test262 => {
+            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let options = test262::Test262Options { variants: cli.variants, filter: cli.filter, sample: cli.sample, jobs, update_expected: cli.update_expected };
+            test262::test262(&repo, &options, &progress)?;
         }
         Command::Dist => dist::dist(&repo, &dist::DistOptions { publish: cli.publish }, &progress)?,
     }
@@ -218,6 +247,17 @@ mod tests {
         assert!(parse(&["deploy"]).unwrap_err().to_string().contains("deploy"));
         assert!(parse(&["fetch", "--variants", "x"]).is_err());
         assert_eq!(parse(&[]).unwrap().command, Command::Help);
+    }
+
+    #[test]
+    fn test262_flags_parse_and_belong_to_test262() {
+        let cli = parse(&["test262", "--variants", "wasi-os", "--filter", "test/built-ins/Array/**", "--sample=20", "--update-expected"]).unwrap();
+        assert_eq!(cli.command, Command::Test262);
+        assert_eq!(cli.filter.as_deref(), Some("test/built-ins/Array/**"));
+        assert_eq!(cli.sample, Some(20));
+        assert!(cli.update_expected);
+        assert!(parse(&["test262", "--sample", "0"]).unwrap_err().to_string().contains("--sample"));
+        assert!(parse(&["build", "--filter", "x"]).unwrap_err().to_string().contains("test262"));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct SmokeInput {
     pub wasm_file: Option<PathBuf>,
     /// The JS library bundle to load (acorn's `dist/acorn.js`).
     pub bundle: PathBuf,
+    /// The program parsed with the bundle (acorn's `dist/bin.js`).
+    pub parse_input: PathBuf,
     /// `node` to run emscripten artifacts with.
     pub node: PathBuf,
 }
@@ -45,7 +47,7 @@ pub struct SmokeReport {
 /// Errors name the artifact and the check that failed.
 pub fn run(input: &SmokeInput) -> Result<SmokeReport> {
     match input.toolchain.as_str() {
-        "wasi" => run_wasi(&input.main_file, &input.bundle).with_context(|| format!("smoke run of {}", input.main_file.display())),
+        "wasi" => run_wasi(&input.main_file, &input.bundle, &input.parse_input).with_context(|| format!("smoke run of {}", input.main_file.display())),
         "emscripten" => run_emscripten(input).with_context(|| format!("smoke run of {}", input.main_file.display())),
         other => bail!("unknown toolchain {other:?}"),
     }
@@ -61,6 +63,7 @@ fn run_emscripten(input: &SmokeInput) -> Result<SmokeReport> {
         .arg(&input.main_file)
         .arg(&wasm)
         .arg(&input.bundle)
+        .arg(&input.parse_input)
         .output()
         .with_context(|| format!("running {} {}", input.node.display(), script.display()))?;
     if !output.status.success() {
@@ -79,7 +82,25 @@ fn expect(checks: &mut Vec<String>, label: &str, actual: Value, expected: Value)
     Ok(())
 }
 
-fn run_wasi(module: &Path, bundle: &Path) -> Result<SmokeReport> {
+/// `source` with every non-ASCII UTF-16 unit written as a `\uXXXX` escape (an
+/// equivalent program where they stand in comments and strings), so the
+/// parsed text is ASCII on every variant. `xtask/smoke/emscripten.cjs` does the same.
+pub fn ascii_escaped(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    for c in source.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn run_wasi(module: &Path, bundle: &Path, parse_input: &Path) -> Result<SmokeReport> {
     use xs_wasm::{ArtifactInfo, Error, Machine, Options, Runtime};
     let bytes = std::fs::read(module).with_context(|| format!("reading {}", module.display()))?;
     // The artifact was just built: vouch for it with its own hash.
@@ -107,15 +128,27 @@ fn run_wasi(module: &Path, bundle: &Path) -> Result<SmokeReport> {
     let mut b = Machine::new(&runtime, Options::default())?;
     b.eval(&source)?;
     b.eval("globalThis.receiveMessage = (m) => { const ast = acorn.parse(m.source, { ecmaVersion: \"latest\" }); globalThis.parsed = ast.body.length; return parsed; }")?;
-    let statements = b.send(&json!({ "source": source }))?;
+    let input = std::fs::read_to_string(parse_input).with_context(|| format!("reading {}", parse_input.display()))?;
+    let statements = b.send(&json!({ "source": ascii_escaped(&input) }))?;
     if statements.as_u64().unwrap_or(0) == 0 {
         bail!("acorn parsed {statements} statements");
     }
-    checks.push(format!("acorn parsed its own source ({statements} top-level statements)"));
+    let name = parse_input.file_name().unwrap_or_default().to_string_lossy();
+    checks.push(format!("acorn parsed {name} ({statements} top-level statements)"));
     let bundle_snapshot = b.snapshot()?;
     let mut b2 = Machine::restore(&runtime, &bundle_snapshot, Options::default())?;
     expect(&mut checks, "bundle state survives restore", b2.eval("parsed")?, statements)?;
     expect(&mut checks, "bundle works after restore", b2.eval("acorn.parse(\"let x = 1; x + 1\", { ecmaVersion: \"latest\" }).body.length")?, json!(2))?;
 
     Ok(SmokeReport { empty_snapshot_bytes: empty_snapshot.len() as u64, bundle_snapshot_bytes: bundle_snapshot.len() as u64, checks })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn non_ascii_characters_become_utf16_escapes() {
+        assert_eq!(super::ascii_escaped("a—b"), "a\\u2014b");
+        assert_eq!(super::ascii_escaped("x😀"), "x\\ud83d\\ude00");
+        assert_eq!(super::ascii_escaped("plain"), "plain");
+    }
 }

@@ -3,9 +3,12 @@
 //! 1. brings `artifacts/` up to date (an incremental build: about a second
 //!    when nothing changed), since the crate embeds an artifact and the JS
 //!    package tests every emscripten variant;
-//! 2. `cargo test --workspace` (unit tests, the `xs-wasm` crate's behaviour
+//! 2. the conformance gate on CI's sample: `cargo xtask test262 --variants
+//!    wasi-os,emcc-os --sample <ci_sample>` (configs/test262.toml), which
+//!    fails when a variant fails a test262 case native XS passes;
+//! 3. `cargo test --workspace` (unit tests, the `xs-wasm` crate's behaviour
 //!    tests, its doctest);
-//! 3. the JS package's tests (`npm install` then `npm test` in `js/`:
+//! 4. the JS package's tests (`npm install` then `npm test` in `js/`:
 //!    Node's test runner over every emscripten variant, then headless Chromium).
 
 use std::path::Path;
@@ -15,6 +18,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::build::{build, BuildOptions};
 use crate::progress::Progress;
+use crate::test262::{test262, Test262Options};
 
 fn run(mut command: Command, what: &str) -> Result<()> {
     let status = command.status().with_context(|| format!("starting {what}"))?;
@@ -27,6 +31,11 @@ fn run(mut command: Command, what: &str) -> Result<()> {
 /// Run every test suite; the first failing suite is the error.
 pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
     build(repo, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
+
+    let sample = crate::config::Test262Config::load(repo)?.run.ci_sample;
+    progress.step(format!("tests: test262, 1 in {sample}, on native XS, wasi-os and emcc-os"));
+    let options = Test262Options { variants: Some(vec!["wasi-os".into(), "emcc-os".into()]), sample: Some(sample), jobs, ..Test262Options::default() };
+    test262(repo, &options, progress)?;
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cargo_test = Command::new(cargo);

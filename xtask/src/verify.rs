@@ -110,7 +110,7 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     // repository (so the two builds never install anything at the same time),
     // then copied into each root.
     let layout = Layout::of_repo(repo);
-    fetch::fetch(&layout, &configs.moddable, progress)?;
+    fetch::fetch(&layout, &configs.moddable.source(), progress)?;
     fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
     let tc = &configs.toolchains;
     let node = toolchain::node(tc)?;

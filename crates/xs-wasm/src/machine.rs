@@ -53,7 +53,7 @@ impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P,
 }
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 // Status codes of port/xs_wasm.h.
 const XS_WASM_OK: i32 = 0;
@@ -63,6 +63,8 @@ const XS_WASM_OUT_OF_MEMORY: i32 = 3;
 const XS_WASM_STACK_OVERFLOW: i32 = 4;
 const XS_WASM_SNAPSHOT_ERROR: i32 = 5;
 const XS_WASM_DEAD: i32 = 6;
+/// `xs_wasm_creation.flags` bit: define test262's `$262` and `print`.
+const XS_WASM_CREATE_TEST262_HOST: u32 = 1;
 
 /// XS creation parameters (`xsCreation`). Zero means "the port's default"
 /// (shown per field). Counts are in XS slots (16 bytes each), sizes in bytes.
@@ -115,11 +117,17 @@ pub struct Options {
     /// Give the guest the host's real clock for `Date.now()` / `new Date()`.
     /// Off by default, so the same script gives the same result and snapshot.
     pub real_clock: bool,
+    /// Define test262's host hooks in a new machine: the global `$262`
+    /// (`global`, `evalScript(source)`, `gc()`, `detachArrayBuffer(buffer)`)
+    /// and `print(...)` (as `console.log`), as test262's INTERPRETING.md
+    /// describes. For conformance testing; off by default. Ignored on restore
+    /// (a restored machine has the globals its snapshot has).
+    pub test262_host: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false }
+        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false }
     }
 }
 
@@ -377,12 +385,15 @@ impl Machine {
             c.symbol_modulo,
             c.parser_buffer_size,
             c.parser_table_modulo,
-            u32::try_from(options.memory_limit).unwrap_or(u32::MAX),
         ];
-        let mut bytes = Vec::with_capacity(48);
+        let mut bytes = Vec::with_capacity(52);
         for field in fields {
             bytes.extend_from_slice(&field.min(i32::MAX as u32).to_le_bytes());
         }
+        // memory_limit and flags are uint32 (xs_wasm_creation in port/xs_wasm.h)
+        bytes.extend_from_slice(&u32::try_from(options.memory_limit).unwrap_or(u32::MAX).to_le_bytes());
+        let flags = if options.test262_host { XS_WASM_CREATE_TEST262_HOST } else { 0 };
+        bytes.extend_from_slice(&flags.to_le_bytes());
         Self::write_input(store, exports, &bytes)
     }
 

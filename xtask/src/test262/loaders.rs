@@ -1,0 +1,326 @@
+//! The three ways a test case reaches an engine, behind one trait:
+//! the WASI variants in-process through the `xs-wasm` crate (wasmtime), the
+//! emscripten variants through long-lived Node processes running the JS
+//! package (`js/scripts/test262-worker.mjs`), and the native reference runner
+//! (`port/native/xs_native_runner.c`). Every case gets a fresh machine. A
+//! process that dies or stays silent past the timeout is replaced, and its
+//! case counted as failed: a crash never ends the run.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::suite::Case;
+
+/// How one case ended, as seen by the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Every script completed.
+    Completed,
+    /// A script threw; the error's `name` ("" when the thrown value is not an object) and message.
+    Threw { name: String, message: String },
+    /// The machine was stopped (meter limit, memory limit, stack overflow,
+    /// abort, trap) or its process crashed or hung: the reason.
+    Stopped(String),
+}
+
+/// A case's ending plus everything the guest printed (one line per call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// How it ended.
+    pub ending: Ending,
+    /// `print`/`console` output, one line per call.
+    pub log: String,
+}
+
+/// Something that runs cases, one at a time, each in a fresh machine.
+pub trait Loader: Send {
+    /// Run one case with a meter limit (ticks per script).
+    fn run(&mut self, case: &Case, meter_limit: u32) -> Outcome;
+}
+
+/// xs_wasm_status codes (port/xs_wasm.h) as endings; `payload` is the result buffer.
+fn ending_of_status(status: u32, payload: &str) -> Ending {
+    match status {
+        0 => Ending::Completed,
+        1 => {
+            #[derive(Deserialize)]
+            struct Thrown {
+                name: String,
+                message: String,
+            }
+            match serde_json::from_str::<Thrown>(payload) {
+                Ok(t) => Ending::Threw { name: t.name, message: t.message },
+                Err(_) => Ending::Stopped(format!("undescribable exception: {payload}")),
+            }
+        }
+        2 => Ending::Stopped("meter limit reached".into()),
+        3 => Ending::Stopped("memory limit reached".into()),
+        4 => Ending::Stopped("stack overflow stopped the machine".into()),
+        other => Ending::Stopped(format!("status {other}: {payload}")),
+    }
+}
+
+// ------------------------------------------------------------ in-process --
+
+/// WASI variants through the `xs-wasm` crate in this process.
+pub struct CrateLoader {
+    runtime: xs_wasm::Runtime,
+}
+
+impl CrateLoader {
+    /// The runtime of `<artifacts>/<variant>` (checked against the manifest's sha256), compiled once.
+    pub fn runtime(artifacts: &Path, variant: &str) -> Result<xs_wasm::Runtime> {
+        xs_wasm::Runtime::from_artifacts_dir(artifacts, variant).with_context(|| format!("loading the {variant} artifact"))
+    }
+
+    /// A loader on a compiled runtime (cheap: runtimes share their compiled module).
+    pub fn from_runtime(runtime: xs_wasm::Runtime) -> CrateLoader {
+        CrateLoader { runtime }
+    }
+
+    fn run_scripts(&self, case: &Case, meter_limit: u32) -> Outcome {
+        let options = xs_wasm::Options { meter_limit: Some(meter_limit), test262_host: true, ..xs_wasm::Options::default() };
+        let mut machine = match xs_wasm::Machine::new(&self.runtime, options) {
+            Ok(m) => m,
+            Err(e) => return Outcome { ending: Ending::Stopped(format!("cannot create a machine: {e}")), log: String::new() },
+        };
+        let sink = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let writer = sink.clone();
+        machine.set_log_handler(move |level, text| {
+            let mut log = writer.lock().expect("log lock");
+            log.push_str(&format!("{} {text}\n", level as u8));
+        });
+        let mut ending = Ending::Completed;
+        for script in &case.scripts {
+            match machine.eval(script) {
+                Ok(_) => continue,
+                Err(xs_wasm::Error::Js { name, message, .. }) => ending = Ending::Threw { name, message },
+                Err(other) => ending = Ending::Stopped(other.to_string()),
+            }
+            break;
+        }
+        let log = sink.lock().expect("log lock").clone();
+        Outcome { ending, log }
+    }
+}
+
+impl Loader for CrateLoader {
+    fn run(&mut self, case: &Case, meter_limit: u32) -> Outcome {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_scripts(case, meter_limit)));
+        result.unwrap_or_else(|_| Outcome { ending: Ending::Stopped("the loader panicked".into()), log: String::new() })
+    }
+}
+
+// ------------------------------------------------------------- processes --
+
+/// How requests and replies travel to a worker process.
+pub trait Protocol: Send + 'static {
+    /// The command that starts one worker.
+    fn command(&self) -> Command;
+    /// Write one request.
+    fn write(&self, stdin: &mut ChildStdin, case: &Case, meter_limit: u32) -> std::io::Result<()>;
+    /// Read one reply (runs on the reader thread).
+    fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome>;
+}
+
+/// A worker process, replaced when it dies or hangs.
+pub struct ProcessLoader<P: Protocol> {
+    protocol: P,
+    timeout: Duration,
+    stderr: PathBuf,
+    worker: Option<(Child, ChildStdin, Receiver<std::io::Result<Outcome>>)>,
+}
+
+impl<P: Protocol> ProcessLoader<P> {
+    /// A loader whose workers write their stderr to `stderr` and get `timeout` per case.
+    pub fn new(protocol: P, timeout: Duration, stderr: PathBuf) -> Self {
+        ProcessLoader { protocol, timeout, stderr, worker: None }
+    }
+
+    fn start(&mut self) -> Result<()> {
+        let log = File::create(&self.stderr).with_context(|| format!("cannot create {}", self.stderr.display()))?;
+        let mut command = self.protocol.command();
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(log));
+        let mut child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || loop {
+            let reply = P::read(&mut stdout);
+            let failed = reply.is_err();
+            if tx.send(reply).is_err() || failed {
+                break;
+            }
+        });
+        self.worker = Some((child, stdin, rx));
+        Ok(())
+    }
+
+    fn stop(&mut self) -> String {
+        let Some((mut child, _, _)) = self.worker.take() else { return String::new() };
+        let _ = child.kill();
+        let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let tail: String = stderr.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
+        format!("{status}{}{tail}", if tail.is_empty() { "" } else { "; stderr: " })
+    }
+}
+
+impl<P: Protocol> Loader for ProcessLoader<P> {
+    fn run(&mut self, case: &Case, meter_limit: u32) -> Outcome {
+        let stopped = |reason: String| Outcome { ending: Ending::Stopped(reason), log: String::new() };
+        if self.worker.is_none() {
+            if let Err(e) = self.start() {
+                return stopped(format!("{e:#}"));
+            }
+        }
+        let (_, stdin, replies) = self.worker.as_mut().expect("started");
+        if let Err(e) = self.protocol.write(stdin, case, meter_limit).and_then(|_| stdin.flush()) {
+            let detail = self.stop();
+            return stopped(format!("the worker process died ({e}; {detail})"));
+        }
+        match replies.recv_timeout(self.timeout) {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                let detail = self.stop();
+                stopped(format!("the worker process crashed ({e}; {detail})"))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.stop();
+                stopped(format!("timed out after {} s (worker killed)", self.timeout.as_secs()))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let detail = self.stop();
+                stopped(format!("the worker process crashed ({detail})"))
+            }
+        }
+    }
+}
+
+impl<P: Protocol> Drop for ProcessLoader<P> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// ------------------------------------------------------- native protocol --
+
+/// `port/native/xs_native_runner.c`'s binary protocol (documented there).
+pub struct NativeProtocol {
+    /// The runner executable.
+    pub exe: PathBuf,
+}
+
+/// `XS_WASM_CREATE_TEST262_HOST` (port/xs_wasm.h).
+const TEST262_HOST: u32 = 1;
+
+fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+fn read_text(r: &mut impl Read) -> std::io::Result<String> {
+    let len = read_u32(r)? as usize;
+    let mut bytes = vec![0u8; len];
+    r.read_exact(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+impl Protocol for NativeProtocol {
+    fn command(&self) -> Command {
+        Command::new(&self.exe)
+    }
+
+    fn write(&self, stdin: &mut ChildStdin, case: &Case, meter_limit: u32) -> std::io::Result<()> {
+        let mut request = Vec::new();
+        for n in [TEST262_HOST, meter_limit, case.scripts.len() as u32] {
+            request.extend_from_slice(&n.to_le_bytes());
+        }
+        for script in &case.scripts {
+            request.extend_from_slice(&(script.len() as u32).to_le_bytes());
+            request.extend_from_slice(script.as_bytes());
+        }
+        stdin.write_all(&request)
+    }
+
+    fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome> {
+        let status = read_u32(reader)?;
+        let _index = read_u32(reader)?;
+        let _meter = read_u32(reader)?;
+        let _micros = read_u32(reader)?;
+        let payload = read_text(reader)?;
+        let log = read_text(reader)?;
+        Ok(Outcome { ending: ending_of_status(status, &payload), log })
+    }
+}
+
+// --------------------------------------------------------- node protocol --
+
+/// `js/scripts/test262-worker.mjs`: one JSON line per request and per reply.
+pub struct NodeProtocol {
+    /// The worker script.
+    pub script: PathBuf,
+    /// The directory holding manifest.json and the variants (artifacts/).
+    pub artifacts: PathBuf,
+    /// The emscripten variant to load.
+    pub variant: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeRequest<'a> {
+    scripts: &'a [String],
+    meter_limit: u32,
+}
+
+#[derive(Deserialize)]
+struct NodeReply {
+    status: u32,
+    payload: String,
+    log: String,
+}
+
+impl Protocol for NodeProtocol {
+    fn command(&self) -> Command {
+        let mut command = Command::new("node");
+        command.arg(&self.script).arg(&self.artifacts).arg(&self.variant);
+        command
+    }
+
+    fn write(&self, stdin: &mut ChildStdin, case: &Case, meter_limit: u32) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(&NodeRequest { scripts: &case.scripts, meter_limit })?;
+        line.push(b'\n');
+        stdin.write_all(&line)
+    }
+
+    fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome> {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker closed its output"));
+        }
+        let reply: NodeReply = serde_json::from_str(&line).map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
+        Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_become_endings() {
+        assert_eq!(ending_of_status(0, ""), Ending::Completed);
+        assert_eq!(ending_of_status(1, r#"{"name":"TypeError","message":"m","stack":""}"#), Ending::Threw { name: "TypeError".into(), message: "m".into() });
+        assert!(matches!(ending_of_status(1, "garbage"), Ending::Stopped(r) if r.contains("garbage")));
+        assert_eq!(ending_of_status(2, "meter limit reached"), Ending::Stopped("meter limit reached".into()));
+        assert!(matches!(ending_of_status(8, "aborted"), Ending::Stopped(r) if r.contains("status 8")));
+    }
+}

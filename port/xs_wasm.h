@@ -81,8 +81,10 @@ typedef struct {
 
 /* flags: define test262's host hooks in the new machine: the global `$262`
    ({global, evalScript(source), gc(), detachArrayBuffer(buffer)}) and the
-   global `print(...)` (console.log). For conformance testing; off by
-   default. See https://github.com/tc39/test262/blob/main/INTERPRETING.md */
+   global `print(...)` (console.log); xs_wasm_eval then reports no
+   completion value (test262 ignores it, and a script whose last expression
+   is a rejected promise, e.g. `import('./missing.js')`, must not fail).
+   For conformance testing; off by default. See https://github.com/tc39/test262/blob/main/INTERPRETING.md */
 #define XS_WASM_CREATE_TEST262_HOST 1
 
 typedef struct xs_wasm_machine xs_wasm_machine;

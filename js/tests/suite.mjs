@@ -472,6 +472,22 @@ export function sandboxSuite(variant, api) {
       real.dispose();
     });
 
+    it('defines test262 host hooks ($262, print) only with test262Host', async () => {
+      const plain = await create();
+      assert.equal(plain.evaluate('typeof $262 + " " + typeof print'), 'undefined undefined');
+      plain.dispose();
+      const logs = [];
+      const s = await create({ test262Host: true, onLog: (level, text) => logs.push([level, text]) });
+      s.evaluate('$262.evalScript("let shared = 41;")');
+      s.evaluate('print(shared + 1, $262.global === globalThis)');
+      assert.equal(throwsError(() => s.evaluate('$262.evalScript("let shared = 0;")'), api.SandboxError).guestName, 'SyntaxError');
+      s.evaluate('var b = new ArrayBuffer(8); $262.detachArrayBuffer(b); $262.gc(); print(b.byteLength, b.detached)');
+      assert.equal(s.evaluate('Promise.reject(new Error("x")); 1'), null, 'completion values are not reported');
+      assert.deepEqual(logs.filter(([level]) => level === 'log'), [['log', '42 true'], ['log', '0 true']]);
+      await assert.rejects(Sandbox.create({ ...base, test262Host: 1 }), TypeError);
+      s.dispose();
+    });
+
     it('reports a guest that replaced JSON.stringify with InvalidJsonError', async () => {
       const s = await create();
       assert.throws(() => s.evaluate('JSON.stringify = () => "{not json"; 1'), api.InvalidJsonError);

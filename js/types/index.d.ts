@@ -72,7 +72,9 @@ export interface SandboxOptions {
   /**
    * Define test262's host hooks in the machine: the global `$262`
    * (`global`, `evalScript(source)`, `gc()`, `detachArrayBuffer(buffer)`)
-   * and `print(...)` (as `console.log`). For conformance testing; default false.
+   * and `print(...)` (as `console.log`); `evaluate` then returns null instead
+   * of the completion value (test262 ignores it). For conformance testing;
+   * default false.
    */
   test262Host?: boolean;
   /**

@@ -16,7 +16,8 @@
  *   status       xs_wasm_status of the last script evaluated
  *   index        which script that was (0-based)
  *   meter        meter ticks the last script used
- *   micros       wall time of all the scripts' evaluations, microseconds
+ *   micros       wall time of the last script's evaluation, microseconds
+ *                (the earlier scripts are setup: harness files, libraries)
  *   length, bytes  the result payload (see xs_wasm.h)
  *   length, bytes  everything the machine logged, one line per call,
  *                  each line "<level> <text>\n"
@@ -124,7 +125,7 @@ static int serve(void)
 	uint32_t* lengths;
 	xs_wasm_creation creation;
 	xs_wasm_machine* machine;
-	uint64_t start;
+	uint64_t start = 0, micros = 0;
 	if (!read_u32(&flags) || !read_u32(&meter_limit) || !read_u32(&count) || count == 0)
 		return 0;
 	sources = calloc(count, sizeof(char*));
@@ -138,7 +139,6 @@ static int serve(void)
 	log_length = 0;
 	memset(&creation, 0, sizeof(creation));
 	creation.flags = flags;
-	start = now_micros();
 	machine = xs_wasm_create(&creation);
 	if (!machine) {
 		const char* reason = xs_wasm_last_error();
@@ -151,13 +151,14 @@ static int serve(void)
 		xs_wasm_set_meter(machine, meter_limit, 0);
 		for (i = 0; i < count; i++) {
 			index = i;
+			start = now_micros();
 			status = (uint32_t)xs_wasm_eval(machine, sources[i], lengths[i]);
+			micros = now_micros() - start;
 			meter = xs_wasm_meter(machine);
 			if (status != XS_WASM_OK)
 				break;
 		}
 		{
-			uint64_t micros = now_micros() - start;
 			write_u32(status);
 			write_u32(index);
 			write_u32(meter);

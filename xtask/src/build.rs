@@ -121,7 +121,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
         binaryen,
         build_dir,
         artifacts: repo.join("artifacts"),
-        port_hash: dir_hash(&repo.join(PORT_DIR))?,
+        port_hash: port_hash(&repo.join(PORT_DIR))?,
         abi_version: abi_version(&repo.join(PORT_DIR).join("xs_wasm.h"))?,
         options,
         progress,
@@ -555,9 +555,12 @@ pub fn check_no_absolute_paths(file: &Path, repo: &Path, build_dir: &Path) -> Re
     Ok(())
 }
 
-/// Hash of every file under `dir` (names and contents, sorted).
-fn dir_hash(dir: &Path) -> Result<String> {
-    fetch::tree_sha256(dir).with_context(|| format!("hashing {}", dir.display()))
+/// The tree hash of `port/` without `port/native/` (the native reference
+/// runner, which no variant compiles).
+fn port_hash(dir: &Path) -> Result<String> {
+    let mut files = crate::util::relative_files(dir, true).with_context(|| format!("hashing {}", dir.display()))?;
+    files.retain(|f| !f.starts_with("native/"));
+    fetch::files_sha256(dir, &files)
 }
 
 /// `XS_WASM_ABI_VERSION` from the port's header.

@@ -106,8 +106,13 @@ impl Stamp {
 pub fn tree_sha256(dir: &Path) -> Result<String> {
     let mut files = relative_files(dir, true)?;
     files.retain(|p| p != STAMP_FILE);
+    files_sha256(dir, &files)
+}
+
+/// The tree hash of [`tree_sha256`] over the given files (relative, sorted) of `dir`.
+pub fn files_sha256(dir: &Path, files: &[String]) -> Result<String> {
     let mut hasher = Sha256::new();
-    for rel in &files {
+    for rel in files {
         let contents = fs::read(dir.join(rel)).with_context(|| format!("cannot read {}/{rel}", dir.display()))?;
         hasher.update(rel.as_bytes());
         hasher.update([0u8]);
@@ -393,56 +398,86 @@ pub struct SmokeFiles {
 }
 
 /// Make sure the smoke files (e.g. acorn's `dist/acorn.js` and `dist/bin.js`)
-/// are in `.cache/smoke/<package>-<version>/`; returns their paths. The
-/// tarball comes from `npm pack` and must have the pinned sha256.
+/// are in `.cache/smoke/<package>-<version>/`; returns their paths.
 pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -> Result<SmokeFiles> {
-    let dir = layout.smoke.join(format!("{}-{}", smoke.npm_package.trim_start_matches('@').replace('/', "-"), smoke.version));
-    let wanted = [smoke.bundle.as_str(), smoke.parse_input.as_str()];
-    let local = |inner: &str| dir.join(inner.strip_prefix("package/").unwrap_or(inner));
-    let files = SmokeFiles { bundle: local(&smoke.bundle), parse_input: local(&smoke.parse_input) };
-    let stamp = dir.join(".sha256");
-    let expected_stamp = |paths: &[&Path]| -> Result<String> {
-        let mut text = smoke.sha256.clone();
-        for p in paths {
-            text.push(' ');
-            text.push_str(&sha256_file(p)?);
+    let package = NpmFiles { package: &smoke.npm_package, version: &smoke.version, sha256: &smoke.sha256, config_file: "configs/variants.toml [smoke]" };
+    let mut files = package.extract(&layout.smoke, &[&smoke.bundle, &smoke.parse_input], progress)?;
+    Ok(SmokeFiles { parse_input: files.pop().expect("two files"), bundle: files.pop().expect("two files") })
+}
+
+/// Files taken from a pinned npm package (the smoke bundle, benchmark programs).
+#[derive(Debug, Clone, Copy)]
+pub struct NpmFiles<'a> {
+    /// npm package name.
+    pub package: &'a str,
+    /// Exact version.
+    pub version: &'a str,
+    /// sha256 (hex) of the package tarball.
+    pub sha256: &'a str,
+    /// Where the pin is written (for messages).
+    pub config_file: &'a str,
+}
+
+impl NpmFiles<'_> {
+    /// Make sure `files` (paths inside the tarball, e.g. `package/dist/acorn.js`)
+    /// are extracted in `<cache>/<package>-<version>/` (without the `package/`
+    /// prefix); returns their paths in the same order. The tarball comes from
+    /// `npm pack` (no scripts run) and must have the pinned sha256; the
+    /// extracted files are re-hashed against a stamp on every call.
+    pub fn extract(&self, cache: &Path, files: &[&str], progress: &Progress) -> Result<Vec<PathBuf>> {
+        let dir = cache.join(format!("{}-{}", self.package.trim_start_matches('@').replace('/', "-"), self.version));
+        let local = |inner: &str| dir.join(inner.strip_prefix("package/").unwrap_or(inner));
+        let paths: Vec<PathBuf> = files.iter().map(|f| local(f)).collect();
+        let stamp = dir.join(".sha256");
+        let expected_stamp = || -> Result<String> {
+            let mut text = self.sha256.to_owned();
+            for p in &paths {
+                text.push(' ');
+                text.push_str(&sha256_file(p)?);
+            }
+            Ok(text)
+        };
+        if let (Ok(recorded), true) = (fs::read_to_string(&stamp), paths.iter().all(|p| p.is_file())) {
+            if recorded.trim() == expected_stamp()? {
+                return Ok(paths);
+            }
         }
-        Ok(text)
-    };
-    if let (Ok(recorded), true) = (fs::read_to_string(&stamp), files.bundle.is_file() && files.parse_input.is_file()) {
-        if recorded.trim() == expected_stamp(&[&files.bundle, &files.parse_input])? {
-            return Ok(files);
+        let tarball = self.tarball(cache, progress)?;
+        remove_dir_if_exists(&dir)?;
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(&tarball)?));
+        let mut found = 0;
+        for entry in tar.entries()? {
+            let mut entry = entry?;
+            let path = entry.path()?.to_string_lossy().into_owned();
+            if files.contains(&path.as_str()) {
+                let mut contents = Vec::new();
+                entry.read_to_end(&mut contents)?;
+                write_atomic(&local(&path), &contents)?;
+                found += 1;
+            }
         }
+        if found != files.len() {
+            bail!("{} lacks one of {files:?}", tarball.display());
+        }
+        fs::write(&stamp, format!("{}\n", expected_stamp()?))?;
+        Ok(paths)
     }
-    let tarball = layout.smoke.join(npm_tarball_name(&smoke.npm_package, &smoke.version));
-    if !(tarball.is_file() && sha256_file(&tarball)? == smoke.sha256) {
-        let spec = format!("{}@{}", smoke.npm_package, smoke.version);
-        progress.step(format!("smoke bundle: npm pack {spec}"));
-        let got = npm_pack(&spec, &layout.smoke)?;
+
+    /// The verified tarball in `cache` (downloaded with `npm pack` when missing).
+    fn tarball(&self, cache: &Path, progress: &Progress) -> Result<PathBuf> {
+        let tarball = cache.join(npm_tarball_name(self.package, self.version));
+        if tarball.is_file() && sha256_file(&tarball)? == self.sha256 {
+            return Ok(tarball);
+        }
+        let spec = format!("{}@{}", self.package, self.version);
+        progress.step(format!("npm pack {spec} (no scripts run)"));
+        let got = npm_pack(&spec, cache)?;
         let actual = sha256_file(&got)?;
-        if actual != smoke.sha256 {
-            bail!("{} has the wrong sha256: expected {} (configs/variants.toml [smoke]), actual {actual}; refusing it", got.display(), smoke.sha256);
+        if actual != self.sha256 {
+            bail!("{} has the wrong sha256: expected {} ({}), actual {actual}; refusing it", got.display(), self.sha256, self.config_file);
         }
+        Ok(got)
     }
-    remove_dir_if_exists(&dir)?;
-    let file = fs::File::open(&tarball)?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut found = 0;
-    for entry in tar.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.to_string_lossy().into_owned();
-        if wanted.contains(&path.as_str()) {
-            let mut contents = Vec::new();
-            entry.read_to_end(&mut contents)?;
-            write_atomic(&local(&path), &contents)?;
-            found += 1;
-        }
-    }
-    if found != wanted.len() {
-        bail!("{} lacks {} or {}", tarball.display(), smoke.bundle, smoke.parse_input);
-    }
-    fs::write(&stamp, format!("{}\n", expected_stamp(&[&files.bundle, &files.parse_input])?))?;
-    Ok(files)
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 //! places, compare bytes and the committed manifest) and `dist` (release files).
 //! Run `cargo xtask help` for the flags.
 
+mod bench;
 mod build;
 mod config;
 mod diff;
 mod dist;
 mod fetch;
+mod loaders;
 mod manifest;
 mod measure;
 mod native;
@@ -50,6 +52,10 @@ Commands:
                         fails when a variant fails a case native XS passes.
                         Default: whole suite on native, wasi-os and emcc-os,
                         1 in 10 on the other variants; writes artifacts/test262.json
+  bench                 engine speed: the kernels of configs/bench.toml (Octane,
+                        a lodash workload) on native XS and every variant,
+                        interleaved, medians and ratios to native; writes
+                        target/bench/bench.json and bench.svg
   dist                  release files in target/dist/: a .tar.gz per toolchain,
                         manifest.json, the packaged xs-wasm crate (its tests run
                         from the .crate alone), SIZES.md, SHA256SUMS
@@ -60,6 +66,8 @@ Flags:
   --filter GLOB         test262: only tests whose path matches (test/built-ins/Array/**)
   --sample N            test262: a fixed 1-in-N sample on every target
   --update-expected     test262: rewrite configs/test262-expected-failures.txt
+  --quick               bench: one repetition instead of five
+  --update-docs         bench: also copy bench.json and bench.svg to docs/
   --jobs N              parallel compile jobs (default: available cores)
   --force               rebuild even when up to date (build)
   --keep                keep verify's two build directories even when it passes
@@ -80,6 +88,8 @@ struct Cli {
     filter: Option<String>,
     sample: Option<u32>,
     update_expected: bool,
+    quick: bool,
+    update_docs: bool,
     verbosity: Verbosity,
 }
 
@@ -90,12 +100,13 @@ enum Command {
     Test,
     Verify,
     Test262,
+    Bench,
     Dist,
     Help,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
-    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, filter: None, sample: None, update_expected: false, verbosity: Verbosity::Normal };
+    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, filter: None, sample: None, update_expected: false, quick: false, update_docs: false, verbosity: Verbosity::Normal };
     let mut command = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -128,6 +139,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
                 cli.sample = Some(v.parse().ok().filter(|n| *n > 0).with_context(|| format!("--sample needs a positive number, not {v:?}"))?);
             }
             "--update-expected" => cli.update_expected = true,
+            "--quick" => cli.quick = true,
+            "--update-docs" => cli.update_docs = true,
             "--force" => cli.force = true,
             "--keep" => cli.keep = true,
             "--publish" => cli.publish = true,
@@ -145,9 +158,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
                     "test" => Command::Test,
                     "verify" => Command::Verify,
                     "test262" => Command::Test262,
+                    "bench" => Command::Bench,
                     "dist" => Command::Dist,
                     "help" => Command::Help,
-                    other => bail!("unknown command {other:?} (commands: fetch, build, test, verify, test262, dist, help)"),
+                    other => bail!("unknown command {other:?} (commands: fetch, build, test, verify, test262, bench, dist, help)"),
                 });
             }
         }
@@ -158,6 +172,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
     }
     if (cli.filter.is_some() || cli.sample.is_some() || cli.update_expected) && cli.command != Command::Test262 {
         bail!("--filter, --sample and --update-expected are flags of `test262`");
+    }
+    if (cli.quick || cli.update_docs) && cli.command != Command::Bench {
+        bail!("--quick and --update-docs are flags of `bench`");
     }
     if cli.keep && cli.command != Command::Verify {
         bail!("--keep is a flag of `verify`");
@@ -202,6 +219,11 @@ fn run(cli: Cli) -> Result<()> {
             let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let options = test262::Test262Options { variants: cli.variants, filter: cli.filter, sample: cli.sample, jobs, update_expected: cli.update_expected };
             test262::test262(&repo, &options, &progress)?;
+        }
+        Command::Bench => {
+            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let options = bench::BenchOptions { variants: cli.variants, quick: cli.quick, update_docs: cli.update_docs, jobs };
+            bench::bench(&repo, &options, &progress)?;
         }
         Command::Dist => dist::dist(&repo, &dist::DistOptions { publish: cli.publish }, &progress)?,
     }

@@ -120,8 +120,11 @@ pub struct Options {
     /// Define test262's host hooks in a new machine: the global `$262`
     /// (`global`, `evalScript(source)`, `gc()`, `detachArrayBuffer(buffer)`)
     /// and `print(...)` (as `console.log`), as test262's INTERPRETING.md
-    /// describes. For conformance testing; off by default. Ignored on restore
-    /// (a restored machine has the globals its snapshot has).
+    /// describes; [`Machine::eval`] then returns `null` instead of the
+    /// completion value (test262 ignores it, and a script ending in a
+    /// rejected promise must not fail). For conformance testing; off by
+    /// default. Ignored on restore (a restored machine has the globals its
+    /// snapshot has, and reports completion values).
     pub test262_host: bool,
 }
 

@@ -409,3 +409,28 @@ fn catastrophic_regexp_backtracking_stops_at_the_meter_limit() {
     let mut m = Machine::new(&runtime(), Options { meter_limit: Some(1_000_000), ..Options::default() }).unwrap();
     assert!(matches!(m.eval("/(a+)+$/.test('a'.repeat(40) + 'b')"), Err(Error::MeterLimit { .. })));
 }
+
+#[test]
+fn test262_host_hooks_exist_only_when_asked_for() {
+    let mut plain = machine();
+    assert_eq!(plain.eval("typeof $262 + ' ' + typeof print").unwrap(), json!("undefined undefined"));
+    assert_eq!(plain.eval("Promise.reject(new Error('x'))").unwrap_err().to_string(), "Error: x");
+
+    let options = Options { test262_host: true, ..Options::default() };
+    let mut m = Machine::new(&runtime(), options).unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    m.set_log_handler(move |level, text| sink.lock().unwrap().push((level, text.to_owned())));
+    // evalScript runs a Script: its lexical declarations are global ones
+    m.eval("$262.evalScript('let shared = 41;')").unwrap();
+    m.eval("print(shared + 1, $262.global === globalThis)").unwrap();
+    let err = m.eval("$262.evalScript('let shared = 0;')").unwrap_err();
+    assert!(matches!(&err, Error::Js { name, .. } if name == "SyntaxError"), "{err}");
+    // detachArrayBuffer detaches; gc collects
+    m.eval("var b = new ArrayBuffer(8); $262.detachArrayBuffer(b); $262.gc(); print(b.byteLength, b.detached)").unwrap();
+    assert!(matches!(m.eval("$262.detachArrayBuffer({})").unwrap_err(), Error::Js { name, .. } if name == "TypeError"));
+    // completion values are not reported: a script ending in a rejected promise completes
+    assert_eq!(m.eval("Promise.reject(new Error('x')); 1").unwrap(), Value::Null);
+    let logged: Vec<_> = lines.lock().unwrap().iter().filter(|(level, _)| *level == LogLevel::Log).map(|(_, t)| t.clone()).collect();
+    assert_eq!(logged, ["42 true", "0 true"]);
+}

@@ -9,7 +9,6 @@
 //! `--filter` the run is partial and the results go to
 //! `<target>/test262/results.json` only.
 
-mod loaders;
 mod metadata;
 mod results;
 mod suite;
@@ -25,7 +24,7 @@ use anyhow::{bail, Context, Result};
 use crate::config::{Configs, Test262Config, ToolchainKind};
 use crate::fetch::{self, Layout};
 use crate::progress::Progress;
-use loaders::{CrateLoader, Loader, NativeProtocol, NodeProtocol, Outcome, ProcessLoader};
+use crate::loaders::{CrateLoader, Loader, NativeProtocol, NodeProtocol, Outcome, ProcessLoader, Request};
 use results::{ExpectedFailures, Results, TargetResult};
 use suite::{Case, Harness};
 
@@ -178,7 +177,7 @@ fn loader_for(env: &RunEnv<'_>, target: &Target, index: usize, runtime: Option<&
         (Some(ToolchainKind::Wasi), Some(runtime)) => Box::new(CrateLoader::from_runtime(runtime.clone())),
         (Some(ToolchainKind::Wasi), None) => unreachable!("WASI targets get a runtime"),
         (Some(ToolchainKind::Emscripten), _) => {
-            let protocol = NodeProtocol { script: env.repo.join("js/scripts/test262-worker.mjs"), artifacts: env.repo.join("artifacts"), variant: target.name.clone() };
+            let protocol = NodeProtocol { script: env.repo.join("js/scripts/worker.mjs"), artifacts: env.repo.join("artifacts"), variant: target.name.clone() };
             Box::new(ProcessLoader::new(protocol, timeout, stderr))
         }
     })
@@ -205,7 +204,7 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(i) else { break };
                 let began = Instant::now();
-                let outcome = loader.run(case, env.config.run.meter_limit);
+                let outcome = loader.run(&Request { scripts: case.scripts.clone(), meter_limit: env.config.run.meter_limit, test262_host: true });
                 let took = began.elapsed();
                 if took > SLOW_CASE {
                     env.progress.warn(format!("test262 {}: {} took {:.1} s", target.name, case.id, took.as_secs_f64()));

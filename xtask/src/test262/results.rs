@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::loaders::{Ending, Outcome};
+use crate::loaders::{Ending, Outcome};
 use super::suite::Case;
 
 /// The line `$DONE()` prints when an async test ends well (harness/doneprintHandle.js).
@@ -169,7 +169,7 @@ mod tests {
     }
 
     fn outcome(ending: Ending, log: &str) -> Outcome {
-        Outcome { ending, log: log.into() }
+        Outcome { ending, log: log.into(), micros: 0 }
     }
 
     #[test]

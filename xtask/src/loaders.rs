@@ -1,10 +1,11 @@
-//! The three ways a test case reaches an engine, behind one trait:
-//! the WASI variants in-process through the `xs-wasm` crate (wasmtime), the
-//! emscripten variants through long-lived Node processes running the JS
-//! package (`js/scripts/test262-worker.mjs`), and the native reference runner
-//! (`port/native/xs_native_runner.c`). Every case gets a fresh machine. A
+//! The three ways a script reaches an engine, behind one trait (used by
+//! `cargo xtask test262` and `cargo xtask bench`): the WASI variants
+//! in-process through the `xs-wasm` crate (wasmtime), the emscripten variants
+//! through long-lived Node processes running the JS package
+//! (`js/scripts/worker.mjs`), and the native reference runner
+//! (`port/native/xs_native_runner.c`). Every request gets a fresh machine. A
 //! process that dies or stays silent past the timeout is replaced, and its
-//! case counted as failed: a crash never ends the run.
+//! request counted as failed: a crash never ends the run.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,7 +17,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::suite::Case;
+/// Scripts to evaluate in order in one fresh machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// UTF-8 sources; evaluation stops at the first that does not complete.
+    pub scripts: Vec<String>,
+    /// Meter ticks per script (0: unlimited).
+    pub meter_limit: u32,
+    /// Create the machine with test262's host hooks (`$262`, `print`).
+    pub test262_host: bool,
+}
 
 /// How one case ended, as seen by the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,19 +40,28 @@ pub enum Ending {
     Stopped(String),
 }
 
-/// A case's ending plus everything the guest printed (one line per call).
+/// A request's ending, everything the guest printed (one line per call,
+/// `<level> <text>`) and how long the last script ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// How it ended.
     pub ending: Ending,
     /// `print`/`console` output, one line per call.
     pub log: String,
+    /// Wall time of the last script evaluated, microseconds.
+    pub micros: u64,
 }
 
-/// Something that runs cases, one at a time, each in a fresh machine.
+impl Outcome {
+    fn stopped(reason: String) -> Outcome {
+        Outcome { ending: Ending::Stopped(reason), log: String::new(), micros: 0 }
+    }
+}
+
+/// Something that runs requests, one at a time, each in a fresh machine.
 pub trait Loader: Send {
-    /// Run one case with a meter limit (ticks per script).
-    fn run(&mut self, case: &Case, meter_limit: u32) -> Outcome;
+    /// Run one request.
+    fn run(&mut self, request: &Request) -> Outcome;
 }
 
 /// xs_wasm_status codes (port/xs_wasm.h) as endings; `payload` is the result buffer.
@@ -85,11 +104,12 @@ impl CrateLoader {
         CrateLoader { runtime }
     }
 
-    fn run_scripts(&self, case: &Case, meter_limit: u32) -> Outcome {
-        let options = xs_wasm::Options { meter_limit: Some(meter_limit), test262_host: true, ..xs_wasm::Options::default() };
+    fn run_scripts(&self, request: &Request) -> Outcome {
+        let meter_limit = (request.meter_limit > 0).then_some(request.meter_limit);
+        let options = xs_wasm::Options { meter_limit, test262_host: request.test262_host, ..xs_wasm::Options::default() };
         let mut machine = match xs_wasm::Machine::new(&self.runtime, options) {
             Ok(m) => m,
-            Err(e) => return Outcome { ending: Ending::Stopped(format!("cannot create a machine: {e}")), log: String::new() },
+            Err(e) => return Outcome::stopped(format!("cannot create a machine: {e}")),
         };
         let sink = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let writer = sink.clone();
@@ -98,8 +118,12 @@ impl CrateLoader {
             log.push_str(&format!("{} {text}\n", level as u8));
         });
         let mut ending = Ending::Completed;
-        for script in &case.scripts {
-            match machine.eval(script) {
+        let mut micros = 0;
+        for script in &request.scripts {
+            let start = std::time::Instant::now();
+            let result = machine.eval(script);
+            micros = start.elapsed().as_micros() as u64;
+            match result {
                 Ok(_) => continue,
                 Err(xs_wasm::Error::Js { name, message, .. }) => ending = Ending::Threw { name, message },
                 Err(other) => ending = Ending::Stopped(other.to_string()),
@@ -107,14 +131,14 @@ impl CrateLoader {
             break;
         }
         let log = sink.lock().expect("log lock").clone();
-        Outcome { ending, log }
+        Outcome { ending, log, micros }
     }
 }
 
 impl Loader for CrateLoader {
-    fn run(&mut self, case: &Case, meter_limit: u32) -> Outcome {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_scripts(case, meter_limit)));
-        result.unwrap_or_else(|_| Outcome { ending: Ending::Stopped("the loader panicked".into()), log: String::new() })
+    fn run(&mut self, request: &Request) -> Outcome {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_scripts(request)));
+        result.unwrap_or_else(|_| Outcome::stopped("the loader panicked".into()))
     }
 }
 
@@ -125,7 +149,7 @@ pub trait Protocol: Send + 'static {
     /// The command that starts one worker.
     fn command(&self) -> Command;
     /// Write one request.
-    fn write(&self, stdin: &mut ChildStdin, case: &Case, meter_limit: u32) -> std::io::Result<()>;
+    fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()>;
     /// Read one reply (runs on the reader thread).
     fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome>;
 }
@@ -174,15 +198,15 @@ impl<P: Protocol> ProcessLoader<P> {
 }
 
 impl<P: Protocol> Loader for ProcessLoader<P> {
-    fn run(&mut self, case: &Case, meter_limit: u32) -> Outcome {
-        let stopped = |reason: String| Outcome { ending: Ending::Stopped(reason), log: String::new() };
+    fn run(&mut self, request: &Request) -> Outcome {
+        let stopped = Outcome::stopped;
         if self.worker.is_none() {
             if let Err(e) = self.start() {
                 return stopped(format!("{e:#}"));
             }
         }
         let (_, stdin, replies) = self.worker.as_mut().expect("started");
-        if let Err(e) = self.protocol.write(stdin, case, meter_limit).and_then(|_| stdin.flush()) {
+        if let Err(e) = self.protocol.write(stdin, request).and_then(|_| stdin.flush()) {
             let detail = self.stop();
             return stopped(format!("the worker process died ({e}; {detail})"));
         }
@@ -239,32 +263,33 @@ impl Protocol for NativeProtocol {
         Command::new(&self.exe)
     }
 
-    fn write(&self, stdin: &mut ChildStdin, case: &Case, meter_limit: u32) -> std::io::Result<()> {
-        let mut request = Vec::new();
-        for n in [TEST262_HOST, meter_limit, case.scripts.len() as u32] {
-            request.extend_from_slice(&n.to_le_bytes());
+    fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        let flags = if request.test262_host { TEST262_HOST } else { 0 };
+        for n in [flags, request.meter_limit, request.scripts.len() as u32] {
+            bytes.extend_from_slice(&n.to_le_bytes());
         }
-        for script in &case.scripts {
-            request.extend_from_slice(&(script.len() as u32).to_le_bytes());
-            request.extend_from_slice(script.as_bytes());
+        for script in &request.scripts {
+            bytes.extend_from_slice(&(script.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(script.as_bytes());
         }
-        stdin.write_all(&request)
+        stdin.write_all(&bytes)
     }
 
     fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome> {
         let status = read_u32(reader)?;
         let _index = read_u32(reader)?;
         let _meter = read_u32(reader)?;
-        let _micros = read_u32(reader)?;
+        let micros = read_u32(reader)?;
         let payload = read_text(reader)?;
         let log = read_text(reader)?;
-        Ok(Outcome { ending: ending_of_status(status, &payload), log })
+        Ok(Outcome { ending: ending_of_status(status, &payload), log, micros: u64::from(micros) })
     }
 }
 
 // --------------------------------------------------------- node protocol --
 
-/// `js/scripts/test262-worker.mjs`: one JSON line per request and per reply.
+/// `js/scripts/worker.mjs`: one JSON line per request and per reply.
 pub struct NodeProtocol {
     /// The worker script.
     pub script: PathBuf,
@@ -279,6 +304,7 @@ pub struct NodeProtocol {
 struct NodeRequest<'a> {
     scripts: &'a [String],
     meter_limit: u32,
+    test262_host: bool,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +312,7 @@ struct NodeReply {
     status: u32,
     payload: String,
     log: String,
+    micros: u64,
 }
 
 impl Protocol for NodeProtocol {
@@ -295,8 +322,8 @@ impl Protocol for NodeProtocol {
         command
     }
 
-    fn write(&self, stdin: &mut ChildStdin, case: &Case, meter_limit: u32) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(&NodeRequest { scripts: &case.scripts, meter_limit })?;
+    fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(&NodeRequest { scripts: &request.scripts, meter_limit: request.meter_limit, test262_host: request.test262_host })?;
         line.push(b'\n');
         stdin.write_all(&line)
     }
@@ -307,7 +334,7 @@ impl Protocol for NodeProtocol {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker closed its output"));
         }
         let reply: NodeReply = serde_json::from_str(&line).map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
-        Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log })
+        Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log, micros: reply.micros })
     }
 }
 

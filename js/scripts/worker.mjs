@@ -1,0 +1,69 @@
+// The Node side of `cargo xtask test262` and `cargo xtask bench` for the
+// emscripten variants: a long-lived process that runs requests through this
+// package's Sandbox, one fresh sandbox per request.
+//
+// Usage: node scripts/worker.mjs <artifacts dir> <variant>
+// Input: one JSON line per request,
+//   {"scripts": [source...], "meterLimit": n, "test262Host": bool}
+// (the scripts are evaluated in order; evaluation stops at the first that
+// does not complete). Output: one JSON line per request,
+//   {"status", "payload", "log", "micros"}: status is the port's
+// xs_wasm_status (0 ok, 1 the guest threw: payload is the error's JSON, 2
+// meter limit, 3 memory limit, 4 stack overflow, 8 anything else), log every
+// print/console line as "<level> <text>", micros the wall time of the last
+// script evaluated.
+
+import * as readline from 'node:readline';
+import { Sandbox, SandboxError, MeterLimitError, MemoryLimitError, StackOverflowError } from '../src/node.mjs';
+
+const [artifacts, build] = process.argv.slice(2);
+if (!artifacts || !build) {
+  process.stderr.write('usage: node scripts/worker.mjs <artifacts dir> <variant>\n');
+  process.exit(2);
+}
+
+const LEVELS = { debug: 0, log: 1, info: 2, warn: 3, error: 4 };
+
+function statusOf(error) {
+  if (error instanceof SandboxError) return { status: 1, payload: JSON.stringify({ name: error.guestName, message: error.guestMessage }) };
+  if (error instanceof MeterLimitError) return { status: 2, payload: String(error.message) };
+  if (error instanceof MemoryLimitError) return { status: 3, payload: String(error.message) };
+  if (error instanceof StackOverflowError) return { status: 4, payload: String(error.message) };
+  return { status: 8, payload: `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}` };
+}
+
+async function runRequest({ scripts, meterLimit, test262Host }) {
+  let log = '';
+  const onLog = (level, text) => {
+    log += `${LEVELS[level] ?? 1} ${text}\n`;
+  };
+  let sandbox;
+  try {
+    sandbox = await Sandbox.create({ artifacts, build, meterLimit, onLog, test262Host });
+  } catch (error) {
+    return { ...statusOf(error), log, micros: 0 };
+  }
+  let micros = 0;
+  try {
+    for (const script of scripts) {
+      const start = process.hrtime.bigint();
+      try {
+        sandbox.evaluate(script);
+      } finally {
+        micros = Number((process.hrtime.bigint() - start) / 1000n);
+      }
+    }
+    return { status: 0, payload: '', log, micros };
+  } catch (error) {
+    return { ...statusOf(error), log, micros };
+  } finally {
+    sandbox.dispose();
+  }
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  const reply = await runRequest(JSON.parse(line));
+  process.stdout.write(`${JSON.stringify(reply)}\n`);
+}

@@ -60,7 +60,7 @@ pub struct Kernel {
 /// What `cargo xtask bench` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct BenchOptions {
-    /// Only these variants (native always runs: ratios are to it).
+    /// Only these variants (default: every release variant; native always runs: ratios are to it).
     pub variants: Option<Vec<String>>,
     /// One repetition instead of five.
     pub quick: bool,
@@ -93,7 +93,9 @@ const NATIVE: &str = "native";
 pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result<()> {
     let configs = Configs::load(repo)?;
     let bench: BenchConfig = config::load(&repo.join("configs/bench.toml"))?;
-    let chosen: Vec<(String, ToolchainKind)> = configs.variants.select(options.variants.as_deref())?.iter().map(|v| (v.name.clone(), v.toolchain)).collect();
+    // Default: the release variants (a debug build measures nothing a user runs).
+    let selected = configs.variants.select(options.variants.as_deref())?;
+    let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| v.release || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
     crate::build::build(repo, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
     let runner = crate::native::build_runner(repo, &configs, progress)?;
     let scripts = kernel_scripts(repo, &bench, progress)?;
@@ -136,13 +138,13 @@ fn loader(repo: &Path, variant: &str, toolchain: ToolchainKind, out: &Path) -> R
 
 /// Each kernel's scripts: its set-up files, then the timed loop.
 fn kernel_scripts(repo: &Path, bench: &BenchConfig, progress: &Progress) -> Result<Vec<Vec<String>>> {
-    let cache = repo.join(".cache/bench");
+    let files = resolve_all(repo, bench, progress)?;
     let mut scripts = Vec::new();
     for kernel in &bench.kernels {
         let mut list = Vec::new();
         for file in &kernel.files {
-            let path = resolve(repo, &cache, bench, file, progress).with_context(|| format!("kernel {}", kernel.name))?;
-            list.push(std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?);
+            let path = &files[file.as_str()];
+            list.push(std::fs::read_to_string(path).with_context(|| format!("kernel {}: cannot read {}", kernel.name, path.display()))?);
         }
         list.push(format!("for (var benchmarkIteration = 0; benchmarkIteration < {}; benchmarkIteration++) benchmarkRun();", kernel.iterations));
         scripts.push(list);
@@ -150,15 +152,34 @@ fn kernel_scripts(repo: &Path, bench: &BenchConfig, progress: &Progress) -> Resu
     Ok(scripts)
 }
 
-/// `<package>:<path>` (extracted from the pinned tarball) or `bench:<file>` (xtask/bench/).
-fn resolve(repo: &Path, cache: &Path, bench: &BenchConfig, file: &str, progress: &Progress) -> Result<PathBuf> {
-    let (origin, path) = file.split_once(':').with_context(|| format!("{file:?} is not <package>:<path>"))?;
-    if origin == "bench" {
-        return Ok(repo.join("xtask/bench").join(path));
+/// Every `files` entry of every kernel as a path: `<package>:<path>`
+/// (extracted from the pinned tarball, one extraction per package) or
+/// `bench:<file>` (xtask/bench/).
+fn resolve_all<'a>(repo: &Path, bench: &'a BenchConfig, progress: &Progress) -> Result<BTreeMap<&'a str, PathBuf>> {
+    let mut by_origin: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for file in bench.kernels.iter().flat_map(|k| &k.files) {
+        let (origin, path) = file.split_once(':').with_context(|| format!("{file:?} is not <package>:<path>"))?;
+        let paths = by_origin.entry(origin).or_default();
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
     }
-    let Some(p) = bench.packages.iter().find(|p| p.name == origin) else { bail!("{file:?}: no [[package]] named {origin:?} in configs/bench.toml") };
-    let npm = NpmFiles { package: &p.npm_package, version: &p.version, sha256: &p.sha256, config_file: "configs/bench.toml" };
-    Ok(npm.extract(cache, &[path], progress)?.remove(0))
+    let mut resolved = BTreeMap::new();
+    for (origin, paths) in by_origin {
+        let found: Vec<PathBuf> = if origin == "bench" {
+            paths.iter().map(|p| repo.join("xtask/bench").join(p)).collect()
+        } else {
+            let Some(p) = bench.packages.iter().find(|p| p.name == origin) else { bail!("no [[package]] named {origin:?} in configs/bench.toml") };
+            let npm = NpmFiles { package: &p.npm_package, version: &p.version, sha256: &p.sha256, config_file: "configs/bench.toml" };
+            npm.extract(&repo.join(".cache/bench"), &paths, progress)?
+        };
+        for file in bench.kernels.iter().flat_map(|k| &k.files) {
+            if let Some(i) = file.split_once(':').filter(|(o, _)| *o == origin).and_then(|(_, path)| paths.iter().position(|p| *p == path)) {
+                resolved.insert(file.as_str(), found[i].clone());
+            }
+        }
+    }
+    Ok(resolved)
 }
 
 /// ms samples by target, then kernel; or the error that stopped a kernel.

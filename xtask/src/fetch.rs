@@ -483,7 +483,7 @@ impl NpmFiles<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ModdableConfig;
+    use crate::config::{Engine, ModdableConfig};
     use crate::progress::Verbosity;
     use std::collections::BTreeMap;
 

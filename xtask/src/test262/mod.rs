@@ -263,7 +263,8 @@ fn report(repo: &Path, options: &Test262Options, config: &Test262Config, run: &R
     let expected_path = repo.join(EXPECTED_FILE);
     let expected = ExpectedFailures::load(&expected_path)?;
     if options.update_expected {
-        let text = expected.render_for(native, EXPECTED_HEADER, |id, message| cases.get(id).map_or_else(|| "unknown case".to_owned(), |case| results::classify(case, message)));
+        let lacking = results::lacking_features(native_cases, native);
+        let text = expected.render_for(native, EXPECTED_HEADER, |id, message| cases.get(id).map_or_else(|| "unknown case".to_owned(), |case| results::classify(case, message, &lacking)));
         crate::util::write_atomic(&expected_path, text.as_bytes())?;
         progress.step(format!("wrote {EXPECTED_FILE} ({} cases)", native.len()));
     } else {

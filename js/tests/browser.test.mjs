@@ -132,7 +132,15 @@ describe('browser (headless Chromium)', { skip }, () => {
     await webdriver(base, 'POST', `${session}/timeouts`, { script: 120000, pageLoad: 60000 });
     await webdriver(base, 'POST', `${session}/url`, { url: `http://127.0.0.1:${site.port}/tests/browser/index.html` });
     outcome = await webdriver(base, 'POST', `${session}/execute/async`, {
-      script: 'const done = arguments[arguments.length - 1]; window.xsWasmResults.then(done, (e) => done({ error: String(e && e.stack || e) }));',
+      // The page's module sets window.xsWasmResults when it runs, which can be
+      // after the load event that ends the navigation: wait for it.
+      script: `const done = arguments[arguments.length - 1];
+        const start = Date.now();
+        (function wait() {
+          if (window.xsWasmResults) window.xsWasmResults.then(done, (e) => done({ error: String(e && e.stack || e) }));
+          else if (Date.now() - start > 60000) done({ error: 'the page did not set window.xsWasmResults within 60 s' });
+          else setTimeout(wait, 50);
+        })();`,
       args: [],
     });
     fs.mkdirSync(RESULTS_DIR, { recursive: true });

@@ -123,7 +123,7 @@ fn targets(configs: &Configs, options: &Test262Options) -> Result<Vec<Target>> {
         .collect();
     let native_sample = targets.iter().map(|t| t.sample).min().unwrap_or(options.sample.unwrap_or(1));
     for t in &targets {
-        if t.sample % native_sample != 0 {
+        if !t.sample.is_multiple_of(native_sample) {
             bail!("sample {} of {} is not a multiple of native's {native_sample}: its cases would not all have a native result", t.sample, t.name);
         }
     }
@@ -249,7 +249,7 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
 /// One progress line at every tenth of the cases.
 fn report_progress(progress: &Progress, name: &str, done: usize, total: usize, start: Instant) {
     let step = (total / 10).max(1);
-    if done % step == 0 && done < total {
+    if done.is_multiple_of(step) && done < total {
         progress.step(format!("test262 {name}: {done}/{total} ({:.0} cases/s)", done as f64 / start.elapsed().as_secs_f64().max(1e-9)));
     }
 }

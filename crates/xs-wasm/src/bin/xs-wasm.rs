@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use xs_wasm::{Error, Machine, Options, Runtime};
+use clap::{Args, Parser, Subcommand};
+use xs_wasm::{Creation, Error, Machine, Options, Runtime};
 
 /// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
 ///
@@ -43,6 +43,54 @@ struct Cli {
     /// Give the script the real clock (Date.now); off for determinism.
     #[arg(long, global = true)]
     real_clock: bool,
+    #[command(flatten)]
+    creation: CreationArgs,
+}
+
+/// XS creation parameters (`xs_wasm::Creation`); unset: the port's default.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Creation (XS heap and stack sizes; ignored with --snapshot-in)")]
+struct CreationArgs {
+    /// JS stack, in slots (16 bytes each; default 4096, about 500 levels of plain recursion).
+    #[arg(long, global = true, value_name = "SLOTS")]
+    stack_count: Option<u32>,
+    /// First slot heap, in slots (default 16384).
+    #[arg(long, global = true, value_name = "SLOTS")]
+    initial_heap_count: Option<u32>,
+    /// Slot heap growth step, in slots (default 8192).
+    #[arg(long, global = true, value_name = "SLOTS")]
+    incremental_heap_count: Option<u32>,
+    /// First chunk block, in bytes (default 256 KiB).
+    #[arg(long, global = true, value_name = "BYTES")]
+    initial_chunk_size: Option<u32>,
+    /// Chunk block growth step, in bytes (default 256 KiB).
+    #[arg(long, global = true, value_name = "BYTES")]
+    incremental_chunk_size: Option<u32>,
+    /// Initial property-key table, in keys (default 2048).
+    #[arg(long, global = true, value_name = "KEYS")]
+    initial_key_count: Option<u32>,
+    /// Key table growth step, in keys (default 1024).
+    #[arg(long, global = true, value_name = "KEYS")]
+    incremental_key_count: Option<u32>,
+    /// Parser arena, in bytes (default 1 MiB).
+    #[arg(long, global = true, value_name = "BYTES")]
+    parser_buffer_size: Option<u32>,
+}
+
+impl CreationArgs {
+    fn creation(&self) -> Creation {
+        Creation {
+            stack_count: self.stack_count.unwrap_or(0),
+            initial_heap_count: self.initial_heap_count.unwrap_or(0),
+            incremental_heap_count: self.incremental_heap_count.unwrap_or(0),
+            initial_chunk_size: self.initial_chunk_size.unwrap_or(0),
+            incremental_chunk_size: self.incremental_chunk_size.unwrap_or(0),
+            initial_key_count: self.initial_key_count.unwrap_or(0),
+            incremental_key_count: self.incremental_key_count.unwrap_or(0),
+            parser_buffer_size: self.parser_buffer_size.unwrap_or(0),
+            ..Creation::default()
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,7 +130,7 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
         Command::Eval { code } => code.clone(),
     };
     let runtime = runtime(cli)?;
-    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, ..Options::default() };
+    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, creation: cli.creation.creation(), ..Options::default() };
     let mut machine = match &cli.snapshot_in {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;

@@ -75,6 +75,15 @@ struct CreationArgs {
     /// Parser arena, in bytes (default 1 MiB).
     #[arg(long, global = true, value_name = "BYTES")]
     parser_buffer_size: Option<u32>,
+    /// Name hash table size (default 1993).
+    #[arg(long, global = true, value_name = "N")]
+    name_modulo: Option<u32>,
+    /// Symbol hash table size (default 127).
+    #[arg(long, global = true, value_name = "N")]
+    symbol_modulo: Option<u32>,
+    /// Parser hash table size (default 1993).
+    #[arg(long, global = true, value_name = "N")]
+    parser_table_modulo: Option<u32>,
 }
 
 impl CreationArgs {
@@ -88,7 +97,9 @@ impl CreationArgs {
             initial_key_count: self.initial_key_count.unwrap_or(0),
             incremental_key_count: self.incremental_key_count.unwrap_or(0),
             parser_buffer_size: self.parser_buffer_size.unwrap_or(0),
-            ..Creation::default()
+            name_modulo: self.name_modulo.unwrap_or(0),
+            symbol_modulo: self.symbol_modulo.unwrap_or(0),
+            parser_table_modulo: self.parser_table_modulo.unwrap_or(0),
         }
     }
 }

@@ -353,7 +353,7 @@ static xsCreation xs_wasm_creation_of(const xs_wasm_creation* c)
 		256 * 1024,   /* incrementalChunkSize */
 		16 * 1024,    /* initialHeapCount */
 		8 * 1024,     /* incrementalHeapCount */
-		4096,         /* stackCount */
+		128 * 1024,   /* stackCount */
 		2048,         /* initialKeyCount */
 		1024,         /* incrementalKeyCount */
 		1993,         /* nameModulo */
@@ -702,7 +702,9 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 	memset(header, 0, sizeof(header));
 	xs_wasm_snapshot_write(&stream, header, sizeof(header));
 	snapshot = xs_wasm_snapshot_of(&stream);
+	xs_wasm_base_growth(machine->the, 1);
 	ok = fxWriteSnapshot(machine->the, &snapshot);
+	xs_wasm_base_growth(machine->the, 0);
 	if (!ok || snapshot.error || stream.failed) {
 		char message[96];
 		snprintf(message, sizeof(message), "XS could not write the snapshot (error %d)", snapshot.error);

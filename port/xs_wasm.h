@@ -68,7 +68,7 @@ typedef struct {
 	int32_t incremental_chunk_size;  /* default 256 KiB */
 	int32_t initial_heap_count;      /* default 16384 slots */
 	int32_t incremental_heap_count;  /* default 8192 slots */
-	int32_t stack_count;             /* default 4096 slots (JS stack) */
+	int32_t stack_count;             /* default 131072 slots (JS stack, 2 MiB) */
 	int32_t initial_key_count;       /* default 2048 property keys */
 	int32_t incremental_key_count;   /* default 1024 */
 	int32_t name_modulo;             /* default 1993 */

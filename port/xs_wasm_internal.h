@@ -27,6 +27,9 @@ void xs_wasm_eval_slot(void* machine, void* source, void* result);
 void xs_wasm_set_machine_host(void* machine, void* host);
 void* xs_wasm_get_machine_host(void* machine);
 void xs_wasm_set_memory_limit(void* machine, size_t limit);
+/* heap growth steps: set them to the creation's increments (before writing a
+   snapshot, which records them) or back to the proportional steps */
+void xs_wasm_base_growth(void* machine, int base);
 int xs_wasm_promise_state(void* machine, void* value, void* result);
 /* xs.h declares fxNewHostFunction as returning void while XS defines it as
    returning txSlot*: calling it through xs.h is a wasm signature mismatch. */

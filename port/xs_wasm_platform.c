@@ -31,19 +31,28 @@ int xs_wasm_gettimeofday(struct timeval* tv, void* tz)
 /* Bytes kept free below the limit for the RangeError to be built and thrown,
    and for the host API's own frames. */
 #define XS_WASM_CSTACK_MARGIN (64 * 1024)
+/* emscripten only: C-stack bytes XS may use (see fxCStackLimit) */
+#define XS_WASM_EMSCRIPTEN_CSTACK (384 * 1024)
 
 char* fxCStackLimit()
 {
 #ifdef __EMSCRIPTEN__
 	/* emscripten's stack grows down from emscripten_stack_get_base() to
-	   emscripten_stack_get_end().
-	   Known limit: JS engines run wasm on their own native stack (about
-	   1 MB in V8), and each level of recursion through a built-in (e.g.
-	   [x].map(f) calling f) takes ~10 KB of it but little shadow stack, so
-	   in browsers and Node such recursion exhausts the engine's stack after
-	   ~60-90 levels, before this limit; the JS loader then stops the sandbox.
-	   A smaller shadow budget does not help (measured); see the notes. */
-	return (char*)emscripten_stack_get_end() + XS_WASM_CSTACK_MARGIN;
+	   emscripten_stack_get_end(). JS engines run wasm on their own native
+	   stack (984 KiB in V8, Node's and Chromium's default), which the module
+	   cannot see; if it runs out first, the engine throws its own
+	   RangeError through the module and the sandbox is lost. Recursion in
+	   C is what uses both: measured with [n].map(f) recursion (each level
+	   one XS activation) in Node 20, each level takes about 1.06 KiB of
+	   V8's stack (1.33 KiB once optimized: V8 died at 928 levels cold, 737
+	   warm) and about 740 bytes of shadow stack, so XS's own limit must
+	   come first: the C-stack budget is XS_WASM_EMSCRIPTEN_CSTACK shadow
+	   bytes, which stops that recursion with a catchable RangeError after
+	   about 530 levels, using at most about 700 KiB of V8's stack and
+	   leaving the rest to the embedder's own frames. */
+	char* end = (char*)emscripten_stack_get_end() + XS_WASM_CSTACK_MARGIN;
+	char* budget = (char*)emscripten_stack_get_base() - XS_WASM_EMSCRIPTEN_CSTACK;
+	return budget > end ? budget : end;
 #elif defined(__wasm__)
 	/* wasm-ld places the shadow stack between these two linker symbols. */
 	extern char __stack_low;
@@ -68,6 +77,65 @@ static int fxAdjustSpace(txMachine* the, size_t size)
 	return 1;
 }
 
+/* ------------------------------------------------------ heap growth -- */
+
+/* XS grows its heaps by fixed steps: the slot heap by minimumHeapCount
+   slots (and only after two collections in a row leave fewer than that many
+   slots free), the chunk heap by multiples of minimumChunksSize bytes (after
+   a compacting collection could not make room). With fixed steps, a program
+   whose live heap is large collects once per step: its collection work grows
+   with the square of its heap (measured: lodash over 20,000 rows spends most
+   of its 27 s natively in collections with 8Ki-slot steps).
+   The port makes the steps proportional, as tracing collectors do: after
+   each growth, the next step is half of what the heap then holds (never
+   below the creation's incremental sizes), so a program collects
+   O(log heap) times while its heap grows and each collection frees at least
+   a third of the heap. Near the memory limit the step shrinks to what the
+   budget still holds, so the limit is reached only when it must be.
+   The creation's increments are kept in baseHeapCount / baseChunksSize;
+   snapshots record them, not the current steps (see xs_wasm_snapshot). */
+static size_t fxRemainingSpace(txMachine* the)
+{
+	if (!the->allocationLimit)
+		return SIZE_MAX;
+	return the->allocationLimit > the->allocatedSpace ? the->allocationLimit - the->allocatedSpace : 0;
+}
+
+static void fxScaleGrowth(txMachine* the, size_t addedChunks, size_t addedSlots)
+{
+	size_t remaining = fxRemainingSpace(the) / 2;
+	size_t chunks = ((size_t)the->maximumChunksSize + addedChunks) / 2;
+	size_t slots = ((size_t)the->maximumHeapCount + addedSlots) / 2;
+	if (!the->baseChunksSize)
+		the->baseChunksSize = the->minimumChunksSize;
+	if (!the->baseHeapCount)
+		the->baseHeapCount = the->minimumHeapCount;
+	if (chunks > remaining)
+		chunks = remaining;
+	if (slots > remaining / sizeof(txSlot))
+		slots = remaining / sizeof(txSlot);
+	if (chunks > 0x10000000) chunks = 0x10000000;
+	if (slots > 0x1000000) slots = 0x1000000;
+	/* a zero increment means a fixed-size heap: keep it so */
+	if (the->baseChunksSize)
+		the->minimumChunksSize = (txSize)(chunks > (size_t)the->baseChunksSize ? chunks : (size_t)the->baseChunksSize);
+	if (the->baseHeapCount)
+		the->minimumHeapCount = (txSize)(slots > (size_t)the->baseHeapCount ? slots : (size_t)the->baseHeapCount);
+}
+
+void xs_wasm_base_growth(void* machine, int base)
+{
+	txMachine* the = machine;
+	if (base) {
+		if (the->baseChunksSize)
+			the->minimumChunksSize = the->baseChunksSize;
+		if (the->baseHeapCount)
+			the->minimumHeapCount = the->baseHeapCount;
+	}
+	else
+		fxScaleGrowth(the, 0, 0);
+}
+
 /* Chunks are allocated with a size header so that fxFreeChunks can return the
    budget. XS grows its chunk space by allocating new blocks; a NULL return
    makes XS call fxAbort(XS_NOT_ENOUGH_MEMORY_EXIT). */
@@ -84,6 +152,7 @@ void* fxAllocateChunks(txMachine* the, txSize size)
 		return C_NULL;
 	}
 	header->size = (size_t)size;
+	fxScaleGrowth(the, (size_t)size, 0);
 	return header + 1;
 }
 
@@ -112,6 +181,8 @@ txSlot* fxAllocateSlots(txMachine* the, txSize count)
 		return C_NULL;
 	}
 	header->size = size;
+	if (the->stackBottom) /* the JS stack comes first, then the heap */
+		fxScaleGrowth(the, 0, (size_t)count);
 	return (txSlot*)(((char*)(header + 1)) + 8);
 }
 
@@ -158,11 +229,19 @@ void fxAbort(txMachine* the, int status)
 		   margin, so throw a catchable RangeError as test262 expects; only a
 		   second overflow while building that error stops the machine. */
 		if (!(the->abortStatus & 0x100)) {
+			/* Building the error may collect, and marking checks the C stack
+			   against the same limit: let it use half of the margin kept
+			   below the limit, or a collection there would be a second
+			   overflow (measured: [n].map recursion stopped the machine at
+			   some depths). */
+			char* limit = the->stackLimit;
 			the->abortStatus |= 0x100;
+			the->stackLimit = limit - (XS_WASM_CSTACK_MARGIN / 2);
 			mxTry(the) {
 				mxRangeError("stack overflow");
 			}
 			mxCatch(the) {
+				the->stackLimit = limit;
 				the->abortStatus &= ~0x100;
 				fxJump(the);
 			}

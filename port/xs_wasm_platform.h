@@ -76,6 +76,8 @@
 	int promiseJobs; \
 	size_t allocationLimit; \
 	size_t allocatedSpace; \
+	int32_t baseChunksSize; \
+	int32_t baseHeapCount; \
 	unsigned int meterLimit; \
 	void* host; \
 	void* waiterCondition; \

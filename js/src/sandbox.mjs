@@ -64,6 +64,7 @@ const OPTION_NAMES = [
   'onLog',
   'realClock',
   'test262Host',
+  'warmUp',
   'build',
   'artifacts',
   'factory',
@@ -145,6 +146,8 @@ export class Runtime {
     this.form = form;
     this.factory = factory;
     this.wasmModule = wasmModule;
+    /** @type {Promise<void> | null} set by the first sandbox's warm-up */
+    this.warmedUp = null;
   }
 
   /**
@@ -219,6 +222,7 @@ export class Runtime {
  * @property {Function | undefined} onLog
  * @property {boolean} realClock
  * @property {boolean} test262Host
+ * @property {boolean} warmUp
  * @property {string | undefined} build
  * @property {string | URL | undefined} artifacts
  * @property {Function | undefined} factory
@@ -269,6 +273,7 @@ export function normalizeOptions(options) {
   if (o.build !== undefined && typeof o.build !== 'string') throw new TypeError('option build must be a string (a variant name such as "emcc-os")');
   if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
   if (o.test262Host !== undefined && typeof o.test262Host !== 'boolean') throw new TypeError('option test262Host must be a boolean');
+  if (o.warmUp !== undefined && typeof o.warmUp !== 'boolean') throw new TypeError('option warmUp must be a boolean');
   const creation = CREATION_FIELDS.map(() => 0);
   if (o.creation !== undefined) {
     if (typeof o.creation !== 'object' || o.creation === null) throw new TypeError('option creation must be an object');
@@ -295,6 +300,7 @@ export function normalizeOptions(options) {
     onLog: o.onLog,
     realClock: o.realClock ?? false,
     test262Host: o.test262Host ?? false,
+    warmUp: o.warmUp ?? true,
     build: o.build,
     artifacts: o.artifacts,
     factory: o.factory,
@@ -359,6 +365,16 @@ function trapError(error) {
 
 const TOKEN = Symbol('Sandbox.create');
 
+/** The warm-up script (see Sandbox.#warmUp): about 2,000 short activations of
+ * the interpreter loop (built-ins calling back), property access, strings. */
+const WARM_UP = `var a = [], t = 0;
+for (var i = 0; i < 64; i++) a.push(i);
+for (var k = 0; k < 300; k++) {
+  t += a.map(function (x) { return x * 2; }).reduce(function (p, q) { return p + q; }, 0);
+  var o = {}; o['k' + k] = k; t += JSON.stringify(o).length;
+}
+t;`;
+
 /**
  * A sandboxed JavaScript machine: one XS machine in its own WebAssembly
  * instance. Create with `await Sandbox.create(options)` or
@@ -416,6 +432,7 @@ export class Sandbox {
   static async create(options) {
     const o = normalizeOptions(options);
     const runtime = await currentPlatform().loadRuntime(o);
+    if (o.warmUp) await Sandbox.#warmUp(runtime);
     const sandbox = new Sandbox(TOKEN, runtime, o);
     await sandbox.#start(null);
     return sandbox;
@@ -435,9 +452,38 @@ export class Sandbox {
     if (!snapshot) throw new TypeError('Sandbox.restore(bytes): bytes must be a Uint8Array, an ArrayBuffer or an ArrayBufferView');
     const o = normalizeOptions(options);
     const runtime = await currentPlatform().loadRuntime(o);
+    if (o.warmUp) await Sandbox.#warmUp(runtime);
     const sandbox = new Sandbox(TOKEN, runtime, o);
     await sandbox.#start(snapshot);
     return sandbox;
+  }
+
+  /**
+   * Once per runtime (compiled module): run WARM_UP in a throwaway sandbox.
+   * V8 first runs wasm functions in baseline code (Liftoff) and replaces them
+   * with optimized code (TurboFan) only from their next call, with no
+   * on-stack replacement; XS's interpreter loop runs a whole evaluate in one
+   * call, so a long first evaluate would stay in baseline code. The warm-up
+   * calls the loop often enough for V8 to optimize it (measured in the
+   * README's "Engine speed" section). A warm-up that fails is ignored: the
+   * sandbox the caller asked for reports its own errors.
+   * @param {Runtime} runtime
+   */
+  static #warmUp(runtime) {
+    // a factory that compiles its own module per instance shares no code to warm
+    if (!runtime.wasmModule) return undefined;
+    if (!runtime.warmedUp) {
+      runtime.warmedUp = (async () => {
+        const sandbox = new Sandbox(TOKEN, runtime, normalizeOptions({ onLog: () => {}, warmUp: false, meterLimit: 50_000_000 }));
+        try {
+          await sandbox.#start(null);
+          sandbox.evaluate(WARM_UP);
+        } finally {
+          sandbox.dispose();
+        }
+      })().catch(() => {});
+    }
+    return runtime.warmedUp;
   }
 
   /** @param {Uint8Array | null} snapshot */

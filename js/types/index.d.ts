@@ -20,7 +20,7 @@ export interface Creation {
   initialHeapCount?: number;
   /** Slot heap growth step, slots (default 8192). */
   incrementalHeapCount?: number;
-  /** JS stack, slots (default 4096). Deeper guest recursion throws RangeError. */
+  /** JS stack, slots (default 131072, about 13,000 levels of plain recursion). Deeper guest recursion throws RangeError. */
   stackCount?: number;
   /** Initial property-key table, keys (default 2048). */
   initialKeyCount?: number;
@@ -77,6 +77,14 @@ export interface SandboxOptions {
    * default false.
    */
   test262Host?: boolean;
+  /**
+   * The first sandbox of a build in this process first runs a short warm-up
+   * script (about 0.1 s, once) in a throwaway sandbox, so that V8 has
+   * optimized code for XS's interpreter loop before guest code runs long
+   * (V8 cannot replace the baseline code of a running wasm call). Default
+   * true; false skips it (for short-lived processes that evaluate little).
+   */
+  warmUp?: boolean;
   /**
    * Which build (variant) to run. Node: any emscripten build this package
    * ships (dist/artifacts.json; default "emcc-os", the separate-wasm build,

@@ -386,6 +386,24 @@ fn machines_are_send_and_run_on_other_threads() {
 }
 
 #[test]
+fn default_stacks_allow_deep_recursion_and_end_in_a_catchable_range_error() {
+    let mut m = machine();
+    m.eval("function depth(n) { return n === 0 ? 0 : 1 + depth(n - 1) } function mapDepth(n) { return n === 0 ? 0 : 1 + [n - 1].map(mapDepth)[0] }").unwrap();
+    // plain JS recursion: the JS stack (default 131072 slots)
+    assert_eq!(m.eval("depth(10000)").unwrap(), json!(10000));
+    // recursion through a built-in: each level is an activation on the C stack
+    assert_eq!(m.eval("mapDepth(1000)").unwrap(), json!(1000));
+    // past the limits, at many depths in one machine (building the error
+    // may collect garbage near the C-stack limit): always a RangeError
+    let caught = m
+        .eval("var r = []; for (var n of [100000, 50000, 6000, 3000, 1600, 1500, 1400, 1350, 1320, 1310]) { try { mapDepth(n); r.push('ok') } catch (e) { r.push(e instanceof RangeError) } } r.every(function (x) { return x === true || x === 'ok' }) && r[0] === true")
+        .unwrap();
+    assert_eq!(caught, json!(true));
+    assert_eq!(m.eval("try { depth(1e6) } catch (e) { e instanceof RangeError }").unwrap(), json!(true));
+    assert_eq!(m.eval("mapDepth(100) + depth(100)").unwrap(), json!(200));
+}
+
+#[test]
 fn nesting_deeper_than_the_engine_can_mark_stops_only_that_machine() {
     // Known limit: XS marks nested objects recursively during garbage
     // collection. 10^4 levels are fine; 10^5 exhaust the C stack inside the

@@ -51,7 +51,7 @@ struct Cli {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Creation (XS heap and stack sizes; ignored with --snapshot-in)")]
 struct CreationArgs {
-    /// JS stack, in slots (16 bytes each; default 4096, about 500 levels of plain recursion).
+    /// JS stack, in slots (16 bytes each; default 131072, about 13,000 levels of plain recursion).
     #[arg(long, global = true, value_name = "SLOTS")]
     stack_count: Option<u32>,
     /// First slot heap, in slots (default 16384).

@@ -32,7 +32,7 @@ int xs_wasm_gettimeofday(struct timeval* tv, void* tz)
    and for the host API's own frames. */
 #define XS_WASM_CSTACK_MARGIN (64 * 1024)
 /* emscripten only: C-stack bytes XS may use (see fxCStackLimit) */
-#define XS_WASM_EMSCRIPTEN_CSTACK (384 * 1024)
+#define XS_WASM_EMSCRIPTEN_CSTACK (224 * 1024)
 
 char* fxCStackLimit()
 {
@@ -43,13 +43,13 @@ char* fxCStackLimit()
 	   cannot see; if it runs out first, the engine throws its own
 	   RangeError through the module and the sandbox is lost. Recursion in
 	   C is what uses both: measured with [n].map(f) recursion (each level
-	   one XS activation) in Node 20, each level takes about 1.06 KiB of
-	   V8's stack (1.33 KiB once optimized: V8 died at 928 levels cold, 737
-	   warm) and about 740 bytes of shadow stack, so XS's own limit must
-	   come first: the C-stack budget is XS_WASM_EMSCRIPTEN_CSTACK shadow
-	   bytes, which stops that recursion with a catchable RangeError after
-	   about 530 levels, using at most about 700 KiB of V8's stack and
-	   leaving the rest to the embedder's own frames. */
+	   one XS activation) in Node 20, each level takes about 740 bytes of
+	   shadow stack and, of V8's stack, 1.06 KiB (emcc-os, baseline code) to
+	   2.3 KiB (emcc-o2, optimized code; V8 ran out after 434 levels). So
+	   XS's own limit must come first: the C-stack budget is
+	   XS_WASM_EMSCRIPTEN_CSTACK shadow bytes, which stops that recursion
+	   with a catchable RangeError after about 300 levels, using at most
+	   about 700 KiB of V8's stack and leaving the rest to the embedder. */
 	char* end = (char*)emscripten_stack_get_end() + XS_WASM_CSTACK_MARGIN;
 	char* budget = (char*)emscripten_stack_get_base() - XS_WASM_EMSCRIPTEN_CSTACK;
 	return budget > end ? budget : end;

@@ -5,7 +5,7 @@
  * configs/variants.toml). It is included by every XS source file through
  * xsPlatform.h, so it must stay plain C and must not include xs.h or xsAll.h.
  *
- * Choices and why (see ../shared/DESIGN.md, "Known port pitfalls"):
+ * Choices and why (each one avoids a known pitfall of porting XS to wasm):
  * - little endian, 32-bit pointers, no unaligned access: wasm32 traps on
  *   misaligned access in emscripten's SAFE_HEAP builds and is slow elsewhere,
  *   so XS reads multi-byte bytecode operands byte by byte (mxUnalignedAccess 0).

@@ -430,10 +430,7 @@ export class Sandbox {
    * @returns {Promise<Sandbox>}
    */
   static async create(options) {
-    const o = normalizeOptions(options);
-    const runtime = await currentPlatform().loadRuntime(o);
-    if (o.warmUp) await Sandbox.#warmUp(runtime);
-    const sandbox = new Sandbox(TOKEN, runtime, o);
+    const sandbox = await Sandbox.#prepare(options);
     await sandbox.#start(null);
     return sandbox;
   }
@@ -450,12 +447,20 @@ export class Sandbox {
   static async restore(bytes, options) {
     const snapshot = asBytes(bytes);
     if (!snapshot) throw new TypeError('Sandbox.restore(bytes): bytes must be a Uint8Array, an ArrayBuffer or an ArrayBufferView');
+    const sandbox = await Sandbox.#prepare(options);
+    await sandbox.#start(snapshot);
+    return sandbox;
+  }
+
+  /**
+   * A sandbox not yet started: options checked, runtime loaded and warmed up.
+   * @param {unknown} options
+   */
+  static async #prepare(options) {
     const o = normalizeOptions(options);
     const runtime = await currentPlatform().loadRuntime(o);
     if (o.warmUp) await Sandbox.#warmUp(runtime);
-    const sandbox = new Sandbox(TOKEN, runtime, o);
-    await sandbox.#start(snapshot);
-    return sandbox;
+    return new Sandbox(TOKEN, runtime, o);
   }
 
   /**

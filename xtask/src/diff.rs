@@ -6,15 +6,17 @@
 //! the manifest) the line and column with both versions of the line; for
 //! emscripten single-file JS, the inlined module is compared section by section.
 //!
-//! The wasm walker is deliberately small (sections, imports, code and data
-//! entries, function names): enough to point at a difference, not a validator.
-//! Anything it cannot parse falls back to a plain byte offset.
+//! Modules are read with `wasmparser`: the section headers with its `Parser`,
+//! then, only for the section that differs, its function bodies or data
+//! segments, the imports and the `name` section. Nothing is validated beyond
+//! what reading needs; a module it cannot read falls back to a plain byte offset.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use wasmparser::{BinaryReader, Chunk, CodeSectionReader, DataSectionReader, FromReader, ImportSectionReader, Name, NameSectionReader, Parser, Payload, SectionLimited, TypeRef};
 
 use crate::optimize::find_inline_wasm;
 use crate::util::sha256_hex;
@@ -227,86 +229,40 @@ pub fn section_kind(id: u8) -> &'static str {
     }
 }
 
-/// A cursor over wasm bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8], pos: usize) -> Reader<'a> {
-        Reader { bytes, pos }
-    }
-    fn byte(&mut self) -> Result<u8> {
-        let b = *self.bytes.get(self.pos).context("unexpected end of the module")?;
-        self.pos += 1;
-        Ok(b)
-    }
-    fn uleb(&mut self) -> Result<u64> {
-        let (mut value, mut shift) = (0u64, 0u32);
-        loop {
-            let b = self.byte()?;
-            if shift < 64 {
-                value |= u64::from(b & 0x7f) << shift;
-            }
-            shift += 7;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-            if shift > 70 {
-                bail!("LEB128 too long at offset {}", self.pos);
-            }
-        }
-    }
-    fn sleb(&mut self) -> Result<()> {
-        self.uleb().map(|_| ())
-    }
-    fn len(&mut self) -> Result<usize> {
-        let n = usize::try_from(self.uleb()?)?;
-        if n > self.bytes.len().saturating_sub(self.pos) {
-            bail!("length {n} at offset {} runs past the end", self.pos);
-        }
-        Ok(n)
-    }
-    fn skip(&mut self, n: usize) -> Result<()> {
-        if n > self.bytes.len() - self.pos {
-            bail!("unexpected end of the module");
-        }
-        self.pos += n;
-        Ok(())
-    }
-    fn name(&mut self) -> Result<String> {
-        let n = self.len()?;
-        let s = String::from_utf8_lossy(&self.bytes[self.pos..self.pos + n]).into_owned();
-        self.pos += n;
-        Ok(s)
-    }
-}
-
 /// The sections of a wasm module. Errors when it is not one or is truncated.
 pub fn sections(bytes: &[u8]) -> Result<Vec<Section>> {
     if !bytes.starts_with(WASM_MAGIC) {
         bail!("not a wasm module (version 1)");
     }
     let mut out = Vec::new();
-    let mut r = Reader::new(bytes, WASM_MAGIC.len());
-    while r.pos < bytes.len() {
-        let start = r.pos;
-        let id = r.byte()?;
-        let size = r.len()?;
-        let body = r.pos;
-        let end = body + size;
-        let (name, contents) = if id == 0 {
-            let mut c = Reader::new(&bytes[..end], body);
-            let name = c.name()?;
-            (Some(name), c.pos)
-        } else {
-            (None, body)
+    let mut parser = Parser::new(0);
+    let mut pos = 0;
+    loop {
+        let start = pos;
+        let Chunk::Parsed { consumed, payload } = parser.parse(&bytes[pos..], true).context("cannot walk the wasm module")? else {
+            bail!("unexpected end of the module");
+        };
+        pos += consumed;
+        let (id, name, contents, end) = match &payload {
+            Payload::End(_) => return Ok(out),
+            Payload::CodeSectionStart { range, size, .. } => {
+                // Skipped whole: a body is only read when a difference is in it.
+                if range.end > bytes.len() {
+                    bail!("the code section at offset {start} runs past the end of the module");
+                }
+                parser.skip_section();
+                pos += *size as usize;
+                (10, None, range.start, range.end)
+            }
+            Payload::CustomSection(c) => (0, Some(c.name().to_owned()), c.data_offset(), c.range().end),
+            Payload::UnknownSection { id, range, .. } => (*id, None, range.start, range.end),
+            other => match other.as_section() {
+                Some((id, range)) => (id, None, range.start, range.end),
+                None => continue, // the header
+            },
         };
         out.push(Section { index: out.len(), id, name, start, contents, end });
-        r.pos = end;
     }
-    Ok(out)
 }
 
 /// Describe the first difference between two wasm modules by section; `None`
@@ -382,130 +338,67 @@ fn first_unique_string(x: &[u8], y: &[u8]) -> Option<String> {
 /// For an offset inside a code or data section: which function body / data
 /// segment holds it (with the function's name when the module has a `name` section).
 fn entry_at(bytes: &[u8], all: &[Section], section: &Section, offset: usize) -> Option<String> {
-    let module = &bytes[..section.end];
-    let mut r = Reader::new(module, section.contents);
-    let count = r.uleb().ok()?;
-    for k in 0..count {
-        let entry_start = r.pos;
-        match section.id {
-            10 => {
-                let size = r.len().ok()?;
-                r.skip(size).ok()?;
-            }
-            11 => skip_data_segment(&mut r).ok()?,
-            _ => return None,
-        }
-        if offset < r.pos {
-            if section.id == 11 {
-                return Some(format!("data segment #{k} (byte {} of the segment)", offset - entry_start));
-            }
-            let imported = all.iter().find(|s| s.id == 2).and_then(|s| imported_functions(bytes, s).ok()).unwrap_or(0);
-            let index = imported + k;
+    let reader = || contents(bytes, section);
+    match section.id {
+        10 => {
+            let (k, entry_start) = find_entry(CodeSectionReader::new(reader()).ok()?, offset, |body| body.range().end)?;
+            let imported = all.iter().find(|s| s.id == 2).and_then(|s| imported_functions(bytes, s)).unwrap_or(0);
+            let index = imported + k as u64;
             let name = all.iter().find(|s| s.name.as_deref() == Some("name")).and_then(|s| function_name(bytes, s, index));
             let named = name.map(|n| format!(" {n:?}")).unwrap_or_default();
-            return Some(format!("function body #{k} (function index {index}{named}, byte {} of the body)", offset - entry_start));
+            Some(format!("function body #{k} (function index {index}{named}, byte {} of the body)", offset - entry_start))
+        }
+        11 => {
+            let (k, entry_start) = find_entry(DataSectionReader::new(reader()).ok()?, offset, |segment| segment.range.end)?;
+            Some(format!("data segment #{k} (byte {} of the segment)", offset - entry_start))
+        }
+        _ => None,
+    }
+}
+
+/// A reader of a section's contents (file offsets in its errors and ranges).
+fn contents<'a>(bytes: &'a [u8], section: &Section) -> BinaryReader<'a> {
+    BinaryReader::new(&bytes[section.contents..section.end], section.contents)
+}
+
+/// The first entry of a section that ends after `offset`: its position in
+/// the section and the file offset where it starts. `None` when the section
+/// cannot be read that far.
+fn find_entry<'a, T: FromReader<'a>>(entries: SectionLimited<'a, T>, offset: usize, end: impl Fn(&T) -> usize) -> Option<(usize, usize)> {
+    for (k, entry) in entries.into_iter_with_offsets().enumerate() {
+        let (entry_start, entry) = entry.ok()?;
+        if offset < end(&entry) {
+            return Some((k, entry_start));
         }
     }
     None
 }
 
-fn skip_data_segment(r: &mut Reader) -> Result<()> {
-    match r.uleb()? {
-        0 => skip_const_expr(r)?,
-        1 => {}
-        2 => {
-            r.uleb()?;
-            skip_const_expr(r)?;
-        }
-        other => bail!("unknown data segment kind {other}"),
-    }
-    let n = r.len()?;
-    r.skip(n)
-}
-
-fn skip_const_expr(r: &mut Reader) -> Result<()> {
-    loop {
-        match r.byte()? {
-            0x0b => return Ok(()),
-            0x41 | 0x42 => r.sleb()?,
-            0x23 | 0xd2 => {
-                r.uleb()?;
-            }
-            0x43 => r.skip(4)?,
-            0x44 => r.skip(8)?,
-            0x6a | 0x6b | 0x6c | 0x7c | 0x7d | 0x7e => {}
-            op => bail!("unsupported opcode {op:#x} in a constant expression"),
-        }
-    }
-}
-
 /// How many functions the import section imports.
-fn imported_functions(bytes: &[u8], section: &Section) -> Result<u64> {
-    let mut r = Reader::new(&bytes[..section.end], section.contents);
+fn imported_functions(bytes: &[u8], section: &Section) -> Option<u64> {
+    let imports = ImportSectionReader::new(contents(bytes, section)).ok()?;
     let mut functions = 0;
-    for _ in 0..r.uleb()? {
-        r.name()?;
-        r.name()?;
-        match r.byte()? {
-            0 => {
-                r.uleb()?;
-                functions += 1;
-            }
-            1 => {
-                skip_ref_type(&mut r)?;
-                skip_limits(&mut r)?;
-            }
-            2 => skip_limits(&mut r)?,
-            3 => {
-                skip_ref_type(&mut r)?;
-                r.byte()?;
-            }
-            4 => {
-                r.byte()?;
-                r.uleb()?;
-            }
-            kind => bail!("unknown import kind {kind}"),
+    for import in imports.into_imports() {
+        if matches!(import.ok()?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+            functions += 1;
         }
     }
-    Ok(functions)
+    Some(functions)
 }
 
-/// A value or reference type: one byte, or 0x63/0x64 and a heap type.
-fn skip_ref_type(r: &mut Reader) -> Result<()> {
-    if matches!(r.byte()?, 0x63 | 0x64) {
-        r.sleb()?;
-    }
-    Ok(())
-}
-
-fn skip_limits(r: &mut Reader) -> Result<()> {
-    let flags = r.byte()?;
-    r.uleb()?;
-    if flags & 1 != 0 {
-        r.uleb()?;
-    }
-    Ok(())
-}
-
-/// The name of function `index` from a `name` custom section (subsection 1).
+/// The name of function `index` from a `name` custom section (its function names).
 fn function_name(bytes: &[u8], section: &Section, index: u64) -> Option<String> {
-    let mut r = Reader::new(&bytes[..section.end], section.contents);
-    while r.pos < section.end {
-        let id = r.byte().ok()?;
-        let size = r.len().ok()?;
-        let end = r.pos + size;
-        if id == 1 {
-            let mut names = Reader::new(&bytes[..end], r.pos);
-            for _ in 0..names.uleb().ok()? {
-                let i = names.uleb().ok()?;
-                let name = names.name().ok()?;
-                if i == index {
-                    return Some(name);
+    let names = NameSectionReader::new(contents(bytes, section));
+    for subsection in names {
+        if let Name::Function(map) = subsection.ok()? {
+            for naming in map {
+                let naming = naming.ok()?;
+                if u64::from(naming.index) == index {
+                    return Some(naming.name.to_owned());
                 }
             }
             return None;
         }
-        r.pos = end;
     }
     None
 }
@@ -513,62 +406,58 @@ fn function_name(bytes: &[u8], section: &Section, index: u64) -> Option<String> 
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use wasm_encoder::{CodeSection, ConstExpr, CustomSection, DataSection, EntityType, Function, FunctionSection, GlobalType, ImportSection, Instruction, MemorySection, MemoryType, Module, NameMap, NameSection, TypeSection, ValType};
 
-    fn leb(mut n: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(b);
-                return out;
-            }
-            out.push(b | 0x80);
-        }
-    }
-
-    fn section(id: u8, contents: &[u8]) -> Vec<u8> {
-        let mut out = vec![id];
-        out.extend(leb(contents.len()));
-        out.extend(contents);
-        out
-    }
-
+    /// A custom section as a module's bytes would end with it.
     fn custom(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut contents = leb(name.len());
-        contents.extend(name.as_bytes());
-        contents.extend(data);
-        section(0, &contents)
+        let mut m = Module::new();
+        m.section(&CustomSection { name: name.into(), data: data.into() });
+        m.finish()[WASM_MAGIC.len()..].to_vec()
     }
 
-    fn vec_of(items: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = leb(items.len());
-        for i in items {
-            out.extend(i);
-        }
-        out
-    }
-
-    /// A small valid-looking module: one imported function, three defined
-    /// functions (named in a `name` section), a data segment and a custom
-    /// `.debug_str` section.
+    /// A small valid module: an imported function and an imported global,
+    /// three defined functions (named in a `name` section), a memory, two
+    /// data segments (the first at an extended-constant offset) and a
+    /// custom `.debug_str` section.
     pub fn module() -> Vec<u8> {
-        let mut m = WASM_MAGIC.to_vec();
-        m.extend(section(1, &vec_of(&[vec![0x60, 0, 0]])));
-        let import = [leb(3), b"env".to_vec(), leb(1), b"f".to_vec(), vec![0, 0]].concat();
-        m.extend(section(2, &vec_of(&[import])));
-        m.extend(section(3, &vec_of(&[vec![0], vec![0], vec![0]])));
-        let body = |fill: u8| {
-            let b = [vec![0], vec![0x41, fill, 0x1a], vec![0x0b]].concat();
-            [leb(b.len()), b].concat()
-        };
-        m.extend(section(10, &vec_of(&[body(1), body(2), body(3)])));
-        let segment = [vec![0, 0x41, 8, 0x0b], leb(6), b"hello!".to_vec()].concat();
-        m.extend(section(11, &vec_of(&[segment])));
-        let names = vec_of(&[[leb(1), leb(5), b"alpha".to_vec()].concat(), [leb(2), leb(4), b"beta".to_vec()].concat(), [leb(3), leb(5), b"gamma".to_vec()].concat()]);
-        m.extend(custom("name", &[vec![1], leb(names.len()), names].concat()));
-        m.extend(custom(".debug_str", b"./port/xs_wasm.c\0"));
-        m
+        let mut m = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        m.section(&types);
+        let mut imports = ImportSection::new();
+        imports.import("env", "f", EntityType::Function(0));
+        imports.import("env", "base", GlobalType { val_type: ValType::I32, mutable: false, shared: false });
+        m.section(&imports);
+        let mut functions = FunctionSection::new();
+        for _ in 0..3 {
+            functions.function(0);
+        }
+        m.section(&functions);
+        let mut memories = MemorySection::new();
+        memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+        m.section(&memories);
+        let mut code = CodeSection::new();
+        for fill in 1..=3 {
+            let mut body = Function::new([]);
+            body.instructions().i32_const(fill).drop().end();
+            code.function(&body);
+        }
+        m.section(&code);
+        let mut data = DataSection::new();
+        data.active(0, &ConstExpr::extended([Instruction::GlobalGet(0), Instruction::I32Const(8), Instruction::I32Add]), b"hello!".iter().copied());
+        data.passive(b"world!".iter().copied());
+        m.section(&data);
+        let mut function_names = NameMap::new();
+        for (index, name) in [(1, "alpha"), (2, "beta"), (3, "gamma")] {
+            function_names.append(index, name);
+        }
+        let mut names = NameSection::new();
+        names.functions(&function_names);
+        m.section(&names);
+        m.section(&CustomSection { name: ".debug_str".into(), data: b"./port/xs_wasm.c\0".into() });
+        let bytes = m.finish();
+        wasmparser::Validator::new().validate_all(&bytes).expect("the test module is valid");
+        bytes
     }
 
     fn find(m: &[u8], needle: &[u8]) -> usize {
@@ -580,7 +469,7 @@ pub mod tests {
         let m = module();
         let s = sections(&m).unwrap();
         let labels: Vec<String> = s.iter().map(Section::label).collect();
-        assert_eq!(labels, ["type section", "import section", "function section", "code section", "data section", "custom section \"name\"", "custom section \".debug_str\""]);
+        assert_eq!(labels, ["type section", "import section", "function section", "memory section", "code section", "data section", "custom section \"name\"", "custom section \".debug_str\""]);
         assert_eq!(s.last().unwrap().end, m.len());
         assert!(sections(b"\0asm\x01\0\0\0\x0a\x05\x00").is_err(), "truncated section");
         assert!(sections(b"not wasm").is_err());
@@ -593,10 +482,10 @@ pub mod tests {
         let at = find(&b, b"xs_wasm.c");
         b[at] = b'X';
         let text = describe("emcc-o0/xs-wasm.wasm", &a, &b);
-        assert!(text.contains("section #6 (custom section \".debug_str\") differs"), "{text}");
+        assert!(text.contains("section #7 (custom section \".debug_str\") differs"), "{text}");
         assert!(text.contains(&format!("at file offset {at}")), "{text}");
         let s = sections(&a).unwrap();
-        assert!(text.contains(&format!("byte {} of its", at - s[6].contents)), "{text}");
+        assert!(text.contains(&format!("byte {} of its", at - s[7].contents)), "{text}");
         assert!(text.contains("A has 78") && text.contains("B has 58"), "{text}");
         assert!(text.contains("first string of \".debug_str\" only in A: \"./port/xs_wasm.c\", only in B: \"./port/Xs_wasm.c\""), "{text}");
     }
@@ -609,9 +498,15 @@ pub mod tests {
         let at = find(&b, &[0x41, 2, 0x1a]) + 1;
         b[at] = 7;
         let text = describe("wasi-os/xs-wasm.wasm", &a, &b);
-        assert!(text.contains("section #3 (code section) differs"), "{text}");
+        assert!(text.contains("section #4 (code section) differs"), "{text}");
         assert!(text.contains(&format!("at file offset {at}")), "{text}");
         assert!(text.contains("function body #1 (function index 2 \"beta\", byte 3 of the body)"), "{text}");
+        // A body B cannot even frame (its size byte, 5, made 0x7f) is still placed by section and body.
+        let size_at = at - 3;
+        let mut b = a.clone();
+        b[size_at] = 0x7f;
+        let text = describe("wasi-os/xs-wasm.wasm", &a, &b);
+        assert!(text.contains(&format!("section #4 (code section) differs at file offset {size_at}")) && text.contains("function body #1 "), "{text}");
     }
 
     #[test]
@@ -621,14 +516,21 @@ pub mod tests {
         let at = find(&b, b"hello!");
         b[at + 1] = b'a';
         let text = describe_wasm(&a, &b).unwrap();
-        assert!(text.contains("(data section)") && text.contains("data segment #0"), "{text}");
+        // flags 0, offset `global.get 0, i32.const 8, i32.add, end` (6 bytes), length: 'e' is byte 9
+        assert!(text.contains("section #5 (data section)") && text.contains("data segment #0 (byte 9 of the segment)"), "{text}");
+        let mut b = a.clone();
+        let at = find(&b, b"world!");
+        b[at + 1] = b'a';
+        let text = describe_wasm(&a, &b).unwrap();
+        // flags 1 (passive), length: 'o' is byte 3
+        assert!(text.contains("data segment #1 (byte 3 of the segment)"), "{text}");
 
         let mut longer = a.clone();
         longer.extend(custom("producers", b"x"));
         let text = describe_wasm(&a, &longer).unwrap();
         assert!(text.contains("B has 1 more section(s)") && text.contains("\"producers\""), "{text}");
 
-        let mut other = a[..sections(&a).unwrap()[6].start].to_vec();
+        let mut other = a[..sections(&a).unwrap()[7].start].to_vec();
         other.extend(custom(".debug_str", b"/abs/path/port/xs_wasm.c\0"));
         let text = describe_wasm(&a, &other).unwrap();
         assert!(text.contains(".debug_str") && text.contains("in its header (size 17 vs 25 bytes)"), "{text}");

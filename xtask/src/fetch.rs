@@ -18,7 +18,7 @@ use xshell::{cmd, Shell};
 
 use crate::config::{Mirror, SmokeBundle, SourceSpec};
 use crate::progress::Progress;
-use crate::util::{base64_encode, display_relative, hex, relative_files, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
+use crate::util::{base64_encode, display_relative, relative_files, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
 
 /// Name of the stamp file inside `vendor/moddable` (not part of the tree hash).
 pub const STAMP_FILE: &str = ".xs-wasm-tree";
@@ -119,7 +119,7 @@ pub fn files_sha256(dir: &Path, files: &[String]) -> Result<String> {
         hasher.update((contents.len() as u64).to_le_bytes());
         hasher.update(&contents);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// The hash of the patch set: sorted `*.patch` names and contents (sha256 of
@@ -144,7 +144,7 @@ fn patch_set(dir: &Path) -> Result<(Vec<PathBuf>, String)> {
         hasher.update((contents.len() as u64).to_le_bytes());
         hasher.update(&contents);
     }
-    Ok((patches, hex(&hasher.finalize())))
+    Ok((patches, format!("{:x}", hasher.finalize())))
 }
 
 /// The patches a source gets: `configs/patches/*.patch` for the engine, none otherwise.
@@ -682,10 +682,8 @@ mod tests {
 
     #[test]
     fn patches_are_applied_and_recorded_in_the_stamp() {
-        if crate::toolchain::which("patch").is_none() {
-            eprintln!("skipped: no `patch` command");
-            return;
-        }
+        // `apply_patch` runs GNU patch: what this test checks needs it (CI has it).
+        assert!(crate::toolchain::which("patch").is_some(), "this test needs the `patch` command on PATH (apt-get install patch)");
         let dir = temp_dir("fetch-patch");
         let (tgz, sha) = make_tgz(&dir, "pkg/moddable", FILES);
         let l = layout(&dir);
@@ -711,19 +709,27 @@ mod tests {
     #[test]
     fn npm_integrity_is_checked() {
         let dir = temp_dir("integrity");
-        let (tgz, sha) = make_tgz(&dir, "package/moddable", FILES);
-        let good = format!("sha512-{}", base64_encode(&Sha512::digest(fs::read(&tgz).unwrap())));
+        let archive = dir.join("p-1.tgz");
+        fs::write(&archive, "xs-wasm npm integrity\n").unwrap();
+        // Computed outside Rust, once: `printf 'xs-wasm npm integrity\n' | sha256sum` and
+        // `printf 'xs-wasm npm integrity\n' | openssl dgst -sha512 -binary | base64 -w0`.
+        const SHA256: &str = "24c897d93bdb66c9a403f8cd52bae0ba241da792cc75ffe9f803edf31b723b34";
+        const GOOD: &str = "sha512-05eFxiyp9o1nWm60ebQy+soo4I/49hXUtU5sD7TQ6lLhjTBvodTfNoNUofsVZo3fgIrWclob15TjtFSwDX/eTg==";
         let mirror = |integrity: &str| Mirror::Npm {
             name: "npm".into(),
             package: "p".into(),
             version: "1".into(),
             integrity: integrity.into(),
-            sha256: sha.clone(),
+            sha256: SHA256.into(),
             root: "package/moddable".into(),
         };
-        verify_archive(&tgz, &mirror(&good)).unwrap();
-        let err = verify_archive(&tgz, &mirror("sha512-AAAA")).unwrap_err().to_string();
-        assert!(err.contains("sha512-AAAA") && err.contains(&good), "{err}");
+        verify_archive(&archive, &mirror(GOOD)).unwrap();
+        let err = verify_archive(&archive, &mirror("sha512-AAAA")).unwrap_err().to_string();
+        assert!(err.contains("wrong integrity") && err.contains("sha512-AAAA") && err.contains(GOOD), "{err}");
+        // Other bytes: the pinned sha256 refuses them before the integrity is looked at.
+        fs::write(&archive, "xs-wasm npm integrity!\n").unwrap();
+        let err = verify_archive(&archive, &mirror(GOOD)).unwrap_err().to_string();
+        assert!(err.contains("wrong sha256") && err.contains(SHA256), "{err}");
     }
 
     #[test]

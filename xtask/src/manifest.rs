@@ -9,7 +9,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::config::Configs;
 use crate::measure::Sizes;
@@ -186,10 +185,13 @@ impl Manifest {
     }
 
     /// The canonical JSON text: sorted keys, 2-space indent, trailing newline.
+    /// The keys are sorted because the manifest goes through a
+    /// `serde_json::Value`, whose maps are `BTreeMap`s while serde_json's
+    /// `preserve_order` feature is off (as in this workspace: the tests below
+    /// fail if it is ever turned on).
     pub fn to_json(&self) -> String {
         let value = serde_json::to_value(self).expect("manifest serializes");
-        let mut out = String::new();
-        write_canonical(&value, 0, &mut out);
+        let mut out = serde_json::to_string_pretty(&value).expect("a JSON value prints");
         out.push('\n');
         out
     }
@@ -209,39 +211,6 @@ impl Manifest {
     pub fn write(&self, dir: &Path) -> Result<()> {
         crate::util::write_atomic(&dir.join("manifest.json"), self.to_json().as_bytes())?;
         crate::util::write_atomic(&dir.join("SHA256SUMS"), self.sha256sums().as_bytes())
-    }
-}
-
-/// Pretty-print JSON with object keys sorted bytewise, whatever map type
-/// serde_json was built with.
-fn write_canonical(value: &Value, indent: usize, out: &mut String) {
-    let pad = |n: usize| "  ".repeat(n);
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push_str("{\n");
-            for (i, k) in keys.iter().enumerate() {
-                out.push_str(&pad(indent + 1));
-                out.push_str(&serde_json::to_string(k).unwrap());
-                out.push_str(": ");
-                write_canonical(&map[k.as_str()], indent + 1, out);
-                out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&pad(indent));
-            out.push('}');
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push_str("[\n");
-            for (i, item) in items.iter().enumerate() {
-                out.push_str(&pad(indent + 1));
-                write_canonical(item, indent + 1, out);
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&pad(indent));
-            out.push(']');
-        }
-        other => out.push_str(&serde_json::to_string(other).unwrap()),
     }
 }
 
@@ -313,6 +282,92 @@ mod tests {
         let back: Manifest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.to_json(), json);
+    }
+
+    #[test]
+    fn manifest_json_is_exactly_this_text() {
+        let mut m = manifest();
+        let mut r = record("aa");
+        r.tools.clear();
+        r.form = Some("esm \"single\" file".into());
+        m.merge("wasi-os", r);
+        let expected = r#"{
+  "engine": {
+    "commit": "c",
+    "license": "LGPL-3.0-or-later",
+    "name": "Moddable XS",
+    "tree_sha256": "t",
+    "upstream": "u",
+    "xs_version": "13.3.0"
+  },
+  "schema": 1,
+  "smoke_bundle": {
+    "npm_package": "acorn",
+    "sha256": "s",
+    "version": "8.15.0"
+  },
+  "variants": {
+    "wasi-os": {
+      "abi_version": 1,
+      "files": {
+        "xs-wasm.wasm": {
+          "before_wasm_opt": {
+            "brotli": 8,
+            "bytes": 12,
+            "gzip": 9
+          },
+          "brotli": 7,
+          "bytes": 10,
+          "gzip": 8,
+          "sha256": "aa"
+        }
+      },
+      "flags": {
+        "cflags": [
+          "-Os"
+        ],
+        "cflags_port": [
+          "-Wall"
+        ],
+        "cflags_xs": [],
+        "ldflags": [
+          "-mexec-model=reactor"
+        ],
+        "libs": [
+          "-lsetjmp"
+        ],
+        "wasm_opt": [
+          "-Os"
+        ]
+      },
+      "form": "esm \"single\" file",
+      "release": true,
+      "snapshot": {
+        "bundle_bytes": 200,
+        "empty_bytes": 100
+      },
+      "toolchain": "wasi",
+      "tools": {}
+    }
+  }
+}
+"#;
+        assert_eq!(m.to_json(), expected);
+    }
+
+    /// The committed manifest was written by earlier versions of this code:
+    /// reading it and writing it again must give the same bytes (same fields,
+    /// same key order, same formatting).
+    #[test]
+    fn the_committed_manifest_re_renders_byte_identically() {
+        let path = crate::util::repo_root().join("artifacts/manifest.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let m = Manifest::load(&path).unwrap().expect("the committed manifest exists");
+        let again = m.to_json();
+        if again != text {
+            let at = crate::diff::first_difference(again.as_bytes(), text.as_bytes());
+            panic!("artifacts/manifest.json re-renders differently from byte {at}: {}", crate::diff::describe("manifest.json", text.as_bytes(), again.as_bytes()));
+        }
     }
 
     #[test]

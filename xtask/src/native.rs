@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{expand, Configs, PORT_DIR, XS_DIR};
 use crate::progress::Progress;
-use crate::util::hex;
 
 /// The runner's C `main` (relative to the repository).
 const RUNNER_SOURCE: &str = "port/native/xs_native_runner.c";
@@ -77,7 +76,7 @@ fn inputs_hash(repo: &Path, configs: &Configs, xs: &[PathBuf], port: &[PathBuf])
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// A `cc::Build` for the host with the port's defines and include directories.

@@ -308,8 +308,21 @@ mod tests {
 
     #[test]
     fn versions_compare_numerically() {
+        assert_eq!(parse_version("3.1.6"), [3, 1, 6]);
+        // Numbers, not strings: "10" > "6" although '1' < '6'.
         assert!(parse_version("3.1.10") > parse_version("3.1.6"));
-        assert!(parse_version("3.1.6") >= parse_version("3.1.6"));
         assert!(parse_version("3.0.99") < parse_version("3.1.6"));
+        assert!(parse_version("4.0.0") > parse_version("3.99.99"));
+        assert!(parse_version("3.1.5") < parse_version("3.1.6"));
+        assert_eq!(parse_version("3.01.6"), parse_version("3.1.6"), "leading zeros do not matter");
+        // A longer version is newer than its prefix; parts that are not numbers count as 0.
+        assert!(parse_version("3.1.6.1") > parse_version("3.1.6"));
+        assert_eq!(parse_version("3.1.x"), [3, 1, 0]);
+    }
+
+    #[test]
+    fn first_line_is_trimmed_and_empty_output_gives_an_empty_string() {
+        assert_eq!(first_line(b"  v20.20.2 \nsecond line\n"), "v20.20.2");
+        assert_eq!(first_line(b""), "");
     }
 }

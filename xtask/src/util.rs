@@ -2,11 +2,12 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use anyhow::{bail, Context, Result};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 /// The `xtask/` directory: `CARGO_MANIFEST_DIR` as cargo sets it when it runs
@@ -55,70 +56,28 @@ pub fn relative_files(dir: &Path, hidden: bool) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lowercase hex sha256 of `bytes`: the loader crate's, the one sha256 helper
+/// of the workspace (re-exported so the tasks keep importing it from here).
+pub use xs_wasm::sha256_hex;
 
-/// Lowercase hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex sha256 of a file's contents.
+/// Lowercase hex sha256 of a file's contents, read in chunks (the fetched
+/// archives are large); the same text as [`sha256_hex`] of the whole file.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 (RFC 4648, with `=` padding).
+/// Standard base64 (RFC 4648 alphabet, with `=` padding).
 pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    STANDARD.encode(bytes)
 }
 
-/// Decode standard base64 (padding optional). Errors on any other character.
+/// Decode canonical standard base64: `=` padding to a multiple of 4
+/// characters, no other characters (whitespace included), zero trailing bits.
 pub fn base64_decode(text: &str) -> Result<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for (i, c) in text.bytes().enumerate() {
-        let v = match B64.iter().position(|&x| x == c) {
-            Some(v) => v as u32,
-            None => bail!("invalid base64 character {:?} at offset {i}", c as char),
-        };
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
+    STANDARD.decode(text).map_err(|e| anyhow::anyhow!("invalid base64: {e}"))
 }
 
 /// Environment every child process gets, for reproducible output.
@@ -225,11 +184,60 @@ mod tests {
         assert_eq!(base64_encode(b"fo"), "Zm8=");
         assert_eq!(base64_encode(b"foo"), "Zm9v");
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(&[0xfb, 0xff]), "+/8=", "the standard alphabet, not the URL one");
         for n in 0..300usize {
             let data: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
             assert_eq!(base64_decode(&base64_encode(&data)).unwrap(), data);
         }
-        assert!(base64_decode("Zm9v!").is_err());
+    }
+
+    fn refused(text: &str) -> String {
+        match base64_decode(text) {
+            Ok(bytes) => panic!("{text:?} was accepted as {bytes:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn base64_refuses_a_wrong_number_of_padding_characters() {
+        for text in ["Zg=", "Zg", "Zg===", "Zm8", "Zm8==", "Zm9v=", "Zm9v==", "Zm9v===="] {
+            refused(text);
+        }
+    }
+
+    #[test]
+    fn base64_refuses_lengths_of_4n_plus_1() {
+        for text in ["Z", "Z===", "Zm9vY", "Zm9vY===", "Zm9vYmFyZ"] {
+            refused(text);
+        }
+    }
+
+    #[test]
+    fn base64_refuses_non_zero_trailing_bits() {
+        // "Zg==" and "Zm8=" are the canonical forms of "f" and "fo": the
+        // discarded low bits of the last character must be zero.
+        for text in ["Zh==", "Zv==", "Zm9=", "Zm/="] {
+            let err = refused(text);
+            assert!(err.contains("last symbol") || err.contains("trailing"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn base64_refuses_characters_outside_the_alphabet() {
+        for text in ["Zm9v!", "Zm9v\n", "Zm 9v", "Zm-v", "Zm_v", "Zg==Zg==", "=Zm9", "Zm9vYmFy\0"] {
+            refused(text);
+        }
+    }
+
+    #[test]
+    fn sha256_of_a_file_is_sha256_hex_of_its_contents() {
+        let path = std::env::temp_dir().join(format!("xtask-test-{}-sha256-file", std::process::id()));
+        let contents: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&path, &contents).unwrap();
+        let of_file = sha256_file(&path).unwrap();
+        fs::remove_file(&path).unwrap();
+        assert_eq!(of_file, sha256_hex(&contents));
+        assert!(sha256_file(&path).is_err(), "a missing file is an error");
     }
 
     #[cfg(unix)]
@@ -244,7 +252,8 @@ mod tests {
     }
 
     #[test]
-    fn sha256_of_empty_input_is_the_known_value() {
+    fn sha256_has_the_known_values() {
         assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

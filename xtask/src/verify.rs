@@ -60,9 +60,15 @@ impl Perturbation {
     /// The environment variable that selects a perturbation.
     pub const VAR: &'static str = "XS_WASM_VERIFY_PERTURB";
 
-    /// Read [`Perturbation::VAR`]; unset or empty is `None`, an unknown value an error.
+    /// Read [`Perturbation::VAR`] ([`Perturbation::parse`]; unset is `None`).
     pub fn from_env() -> Result<Option<Perturbation>> {
-        match std::env::var(Self::VAR).unwrap_or_default().as_str() {
+        Self::parse(&std::env::var(Self::VAR).unwrap_or_default())
+    }
+
+    /// The perturbation a value of [`Perturbation::VAR`] names: empty is
+    /// `None`, an unknown value an error.
+    pub fn parse(value: &str) -> Result<Option<Perturbation>> {
+        match value {
             "" => Ok(None),
             "prefix-map" => Ok(Some(Perturbation::PrefixMap)),
             other => bail!("{}={other:?} is not a known perturbation (known: prefix-map)", Self::VAR),
@@ -511,13 +517,11 @@ mod tests {
 
     #[test]
     fn the_perturbation_knob_is_parsed_strictly() {
-        // Only this test touches the variable.
-        std::env::set_var(Perturbation::VAR, "prefix-map");
-        assert_eq!(Perturbation::from_env().unwrap(), Some(Perturbation::PrefixMap));
-        std::env::set_var(Perturbation::VAR, "everything");
-        assert!(Perturbation::from_env().unwrap_err().to_string().contains("everything"));
-        std::env::remove_var(Perturbation::VAR);
-        assert_eq!(Perturbation::from_env().unwrap(), None);
+        assert_eq!(Perturbation::parse("prefix-map").unwrap(), Some(Perturbation::PrefixMap));
+        let err = Perturbation::parse("everything").unwrap_err().to_string();
+        assert!(err.contains("everything") && err.contains(Perturbation::VAR), "{err}");
+        assert!(Perturbation::parse("Prefix-Map").is_err());
+        assert_eq!(Perturbation::parse("").unwrap(), None);
     }
 
     #[test]
@@ -530,6 +534,16 @@ mod tests {
         copy_tree(&root.join("src"), &root.join("link"), true).unwrap();
         assert_eq!(fs::read_to_string(root.join("copy/sub/f.txt")).unwrap(), "x");
         assert_eq!(fs::read_to_string(root.join("link/sub/f.txt")).unwrap(), "x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = |rel: &str| fs::metadata(root.join(rel)).unwrap();
+            let (src, copy, link) = (meta("src/sub/f.txt"), meta("copy/sub/f.txt"), meta("link/sub/f.txt"));
+            assert_eq!((link.dev(), link.ino()), (src.dev(), src.ino()), "with `link`, the file is a hard link to the source");
+            assert_eq!(src.nlink(), 2, "the source and its one hard link");
+            assert_ne!(copy.ino(), src.ino(), "without `link`, the file is a copy");
+            assert_eq!(copy.nlink(), 1);
+        }
         fs::remove_dir_all(&root).unwrap();
     }
 }

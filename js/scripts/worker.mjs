@@ -11,7 +11,8 @@
 // xs_wasm_status (0 ok, 1 the guest threw: payload is the error's JSON, 2
 // meter limit, 3 memory limit, 4 stack overflow, 8 anything else), log every
 // print/console line as "<level> <text>", micros the wall time of the last
-// script evaluated.
+// script evaluated, createMicros that of Sandbox.create (the first request
+// also loads and compiles the module and runs the V8 warm-up).
 
 import * as readline from 'node:readline';
 import { Sandbox, SandboxError, MeterLimitError, MemoryLimitError, StackOverflowError } from '../src/node.mjs';
@@ -38,11 +39,13 @@ async function runRequest({ scripts, meterLimit, test262Host }) {
     log += `${LEVELS[level] ?? 1} ${text}\n`;
   };
   let sandbox;
+  const created = process.hrtime.bigint();
   try {
     sandbox = await Sandbox.create({ artifacts, build, meterLimit, onLog, test262Host });
   } catch (error) {
     return { ...statusOf(error), log, micros: 0 };
   }
+  const createMicros = Number((process.hrtime.bigint() - created) / 1000n);
   let micros = 0;
   try {
     for (const script of scripts) {
@@ -53,9 +56,9 @@ async function runRequest({ scripts, meterLimit, test262Host }) {
         micros = Number((process.hrtime.bigint() - start) / 1000n);
       }
     }
-    return { status: 0, payload: '', log, micros };
+    return { status: 0, payload: '', log, micros, createMicros };
   } catch (error) {
-    return { ...statusOf(error), log, micros };
+    return { ...statusOf(error), log, micros, createMicros };
   } finally {
     sandbox.dispose();
   }

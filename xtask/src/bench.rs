@@ -1,15 +1,19 @@
 //! `cargo xtask bench`: engine speed, measured side by side. Runs the
 //! kernels of `configs/bench.toml` (Octane programs and a lodash workload) on
 //! the native XS reference runner, the WASI variants (wasmtime, in-process)
-//! and the emscripten variants (Node), interleaved (every kernel on every
-//! target, then again) so that machine noise spreads evenly, and reports the
-//! median wall time of the timed script per kernel, its ratio to native XS
-//! and the geometric mean of the ratios. Writes `<target>/bench/bench.json`
-//! and `bench.svg`; `--update-docs` copies both to `docs/`.
+//! and the emscripten variants (Node), and QuickJS-on-wasm (the npm package
+//! `quickjs-emscripten`, in Node) as the peer, interleaved (every kernel on
+//! every target, then again) so that machine noise spreads evenly, and reports
+//! the median wall time of the timed script per kernel, its ratio to native XS
+//! and the geometric mean of the ratios, to native and to the peer. Start-up
+//! is measured too: each variant's smoke run, the first machine of a fresh
+//! process (module load and compilation included) and machine creation.
+//! Writes `<target>/bench/bench.json` and `bench.svg`; `--update-docs` copies
+//! both to `docs/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -66,6 +70,8 @@ pub struct BenchOptions {
     pub quick: bool,
     /// Copy bench.json and bench.svg to docs/.
     pub update_docs: bool,
+    /// Also run the QuickJS-wasm peer (installed with `npm ci`).
+    pub peer: bool,
     /// Compile jobs for the build step.
     pub jobs: usize,
 }
@@ -85,7 +91,36 @@ pub struct BenchReport {
     pub errors: BTreeMap<String, BTreeMap<String, String>>,
     /// Geometric mean of the ratios to native, by target (kernels that ran everywhere).
     pub geomean_ratio: BTreeMap<String, f64>,
+    /// The peer target (QuickJS-wasm), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// Geometric mean of each target's time over the peer's (kernels both
+    /// ran), by target: below 1 means faster than the peer.
+    #[serde(default)]
+    pub geomean_vs_peer: BTreeMap<String, f64>,
+    /// Start-up figures by target.
+    #[serde(default)]
+    pub startup: BTreeMap<String, Startup>,
 }
+
+/// Start-up of one target, in ms (absent: not measured there).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Startup {
+    /// The build's smoke run of the artifact (`cargo xtask build`), timed
+    /// again here: wall time, compilation of the module included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_ms: Option<f64>,
+    /// From a fresh process (or, for WASI, a fresh `Runtime`) to its first
+    /// machine: module load, compilation, the JS package's V8 warm-up, creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_machine_ms: Option<f64>,
+    /// Median time to create a machine once the module is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_ms: Option<f64>,
+}
+
+/// The name of the QuickJS-wasm peer in reports.
+const PEER: &str = "quickjs-wasm";
 
 const NATIVE: &str = "native";
 
@@ -103,12 +138,27 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     std::fs::create_dir_all(&out)?;
 
     let mut targets: Vec<(String, Box<dyn Loader>)> = vec![(NATIVE.into(), Box::new(ProcessLoader::new(NativeProtocol { exe: runner }, TIMEOUT, out.join("native.stderr"))))];
+    // WASI runtimes are compiled here, before the first request: that time
+    // belongs to their first machine.
+    let mut compile_ms = BTreeMap::new();
     for (name, toolchain) in &chosen {
+        let start = Instant::now();
         targets.push((name.clone(), loader(repo, name, *toolchain, &out)?));
+        if *toolchain == ToolchainKind::Wasi {
+            compile_ms.insert(name.clone(), start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    if options.peer {
+        let dir = install_peer(repo, progress)?;
+        let protocol = NodeProtocol { script: repo.join(PEER_DIR).join("worker.mjs"), artifacts: dir, variant: "quickjs".into() };
+        targets.push((PEER.into(), Box::new(ProcessLoader::new(protocol, TIMEOUT, out.join(format!("{PEER}.stderr"))))));
     }
     let repetitions = if options.quick { 1 } else { 5 };
-    let samples = measure(&bench.kernels, &scripts, &mut targets, repetitions, progress);
-    let report = summarize(&bench.kernels, &targets.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), samples, repetitions);
+    let (samples, creates) = measure(&bench.kernels, &scripts, &mut targets, repetitions, progress);
+    let names: Vec<String> = targets.iter().map(|(n, _)| n.clone()).collect();
+    drop(targets);
+    let mut report = summarize(&bench.kernels, &names, samples, repetitions);
+    report.startup = startup(creates, &compile_ms, smoke_ms(repo, &configs, &selected, &chosen, progress)?);
     print_table(&report);
     let json = serde_json::to_string_pretty(&report)? + "\n";
     let svg = chart(&report);
@@ -121,6 +171,75 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     }
     progress.step(format!("wrote {} and bench.svg", crate::util::display_relative(&out.join("bench.json"), repo)));
     Ok(())
+}
+
+/// Where the peer's package.json, package-lock.json and worker live.
+const PEER_DIR: &str = "xtask/bench/quickjs";
+
+/// Install the peer's locked npm packages into `.cache/bench/quickjs/` with
+/// `npm ci` (npm checks every tarball against the lock's sha512 integrity),
+/// unless that lock is already installed there. Returns the directory.
+fn install_peer(repo: &Path, progress: &Progress) -> Result<PathBuf> {
+    let source = repo.join(PEER_DIR);
+    let dir = repo.join(".cache/bench/quickjs");
+    let lock = std::fs::read(source.join("package-lock.json")).context("reading the peer's package-lock.json")?;
+    let installed = dir.join("node_modules/.package-lock.json").is_file() && std::fs::read(dir.join("package-lock.json")).ok().as_deref() == Some(&lock[..]);
+    if !installed {
+        progress.step(format!("bench: installing the QuickJS-wasm peer (npm ci, locked in {PEER_DIR}/package-lock.json)"));
+        std::fs::create_dir_all(&dir)?;
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(source.join(file), dir.join(file)).with_context(|| format!("copying {file} to {}", dir.display()))?;
+        }
+        let sh = xshell::Shell::new()?;
+        sh.change_dir(&dir);
+        xshell::cmd!(sh, "npm ci --ignore-scripts --no-audit --no-fund").quiet().run().context("installing the QuickJS-wasm peer (`--no-peer` leaves it out)")?;
+    }
+    Ok(dir)
+}
+
+/// Each selected variant's smoke run (the build's), timed: ms by variant.
+fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant], chosen: &[(String, ToolchainKind)], progress: &Progress) -> Result<BTreeMap<String, f64>> {
+    let files = crate::fetch::smoke_bundle(&crate::fetch::Layout::of_repo(repo), &configs.variants.smoke, progress)?;
+    let node = crate::toolchain::node(&configs.toolchains)?;
+    let mut times = BTreeMap::new();
+    for variant in selected.iter().filter(|v| chosen.iter().any(|(n, _)| *n == v.name)) {
+        let dir = repo.join("artifacts").join(&variant.name);
+        let main = match variant.form {
+            Some(form) => form.js_file(),
+            None => xs_wasm::WASI_MODULE_FILE,
+        };
+        let input = crate::smoke::SmokeInput {
+            toolchain: variant.toolchain.to_string(),
+            form: variant.form.map(|f| f.as_str().to_owned()),
+            main_file: dir.join(main),
+            wasm_file: (variant.form == Some(crate::config::Form::Cjs)).then(|| dir.join(xs_wasm::WASI_MODULE_FILE)),
+            bundle: files.bundle.clone(),
+            parse_input: files.parse_input.clone(),
+            node: node.path.clone(),
+        };
+        let start = Instant::now();
+        crate::smoke::run(&input).with_context(|| format!("{}: smoke run", variant.name))?;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        progress.detail(format!("bench: {} smoke run: {ms:.0} ms", variant.name));
+        times.insert(variant.name.clone(), ms);
+    }
+    Ok(times)
+}
+
+/// Start-up figures from the machine-creation times of every request (in
+/// request order), the WASI compile times and the smoke runs.
+fn startup(creates: BTreeMap<String, Vec<f64>>, compile_ms: &BTreeMap<String, f64>, smoke_ms: BTreeMap<String, f64>) -> BTreeMap<String, Startup> {
+    let mut startup: BTreeMap<String, Startup> = BTreeMap::new();
+    for (target, ms) in creates {
+        let Some((first, rest)) = ms.split_first() else { continue };
+        let entry = startup.entry(target.clone()).or_default();
+        entry.first_machine_ms = Some(first + compile_ms.get(&target).copied().unwrap_or(0.0));
+        entry.create_ms = (!rest.is_empty()).then(|| median(rest));
+    }
+    for (target, ms) in smoke_ms {
+        startup.entry(target).or_default().smoke_ms = Some(ms);
+    }
+    startup
 }
 
 /// A benchmark that runs longer than this is stopped.
@@ -185,9 +304,11 @@ fn resolve_all<'a>(repo: &Path, bench: &'a BenchConfig, progress: &Progress) -> 
 /// ms samples by target, then kernel; or the error that stopped a kernel.
 type Samples = BTreeMap<String, BTreeMap<String, Result<Vec<f64>, String>>>;
 
-/// Every kernel on every target, `repetitions` times, interleaved.
-fn measure(kernels: &[Kernel], scripts: &[Vec<String>], targets: &mut [(String, Box<dyn Loader>)], repetitions: usize, progress: &Progress) -> Samples {
+/// Every kernel on every target, `repetitions` times, interleaved. Also
+/// returns each target's machine-creation times (ms), in request order.
+fn measure(kernels: &[Kernel], scripts: &[Vec<String>], targets: &mut [(String, Box<dyn Loader>)], repetitions: usize, progress: &Progress) -> (Samples, BTreeMap<String, Vec<f64>>) {
     let mut samples: Samples = BTreeMap::new();
+    let mut creates: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for rep in 0..repetitions {
         for (kernel, scripts) in kernels.iter().zip(scripts) {
             for (name, loader) in targets.iter_mut() {
@@ -196,6 +317,9 @@ fn measure(kernels: &[Kernel], scripts: &[Vec<String>], targets: &mut [(String, 
                     continue;
                 }
                 let outcome = loader.run(&Request { scripts: scripts.clone(), meter_limit: 0, test262_host: false });
+                if let Some(micros) = outcome.create_micros {
+                    creates.entry(name.clone()).or_default().push(micros as f64 / 1000.0);
+                }
                 match outcome.ending {
                     Ending::Completed => {
                         let ms = outcome.micros as f64 / 1000.0;
@@ -209,7 +333,7 @@ fn measure(kernels: &[Kernel], scripts: &[Vec<String>], targets: &mut [(String, 
         }
         progress.step(format!("bench: repetition {} of {repetitions} done", rep + 1));
     }
-    samples
+    (samples, creates)
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -235,15 +359,24 @@ fn summarize(kernels: &[Kernel], targets: &[String], samples: Samples, repetitio
         }
     }
     let native = report.median_ms.get(NATIVE).cloned().unwrap_or_default();
+    let peer = report.median_ms.get(PEER).cloned();
+    report.peer = peer.is_some().then(|| PEER.to_owned());
     for target in targets {
         let Some(mine) = report.median_ms.get(target) else { continue };
-        let ratios: Vec<f64> = mine.iter().filter_map(|(k, ms)| native.get(k).map(|n| ms / n)).collect();
-        if !ratios.is_empty() {
-            let mean = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        if let Some(mean) = geomean_over(mine, &native) {
             report.geomean_ratio.insert(target.clone(), mean);
+        }
+        if let Some(mean) = peer.as_ref().filter(|_| target != PEER).and_then(|p| geomean_over(mine, p)) {
+            report.geomean_vs_peer.insert(target.clone(), mean);
         }
     }
     report
+}
+
+/// Geometric mean of `mine[k] / base[k]` over the kernels both have.
+fn geomean_over(mine: &BTreeMap<String, f64>, base: &BTreeMap<String, f64>) -> Option<f64> {
+    let ratios: Vec<f64> = mine.iter().filter_map(|(k, ms)| base.get(k).map(|b| ms / b)).collect();
+    (!ratios.is_empty()).then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
 }
 
 fn print_table(report: &BenchReport) {
@@ -269,7 +402,24 @@ fn print_table(report: &BenchReport) {
     for t in &report.targets {
         print!(" {:>20}", report.geomean_ratio.get(t).map_or("-".to_owned(), |g| format!("{g:.2}x")));
     }
-    println!("\n");
+    println!();
+    if let Some(peer) = &report.peer {
+        print!("{:<15}", format!("vs {peer}"));
+        for t in &report.targets {
+            print!(" {:>20}", report.geomean_vs_peer.get(t).map_or("-".to_owned(), |g| format!("{g:.2}x")));
+        }
+        println!();
+    }
+    for (label, field) in [("smoke run", 0), ("first machine", 1), ("create machine", 2)] {
+        print!("{:<15}", format!("{label} ms"));
+        for t in &report.targets {
+            let s = report.startup.get(t);
+            let value = s.and_then(|s| [s.smoke_ms, s.first_machine_ms, s.create_ms][field]);
+            print!(" {:>20}", value.map_or("-".to_owned(), |ms| if ms < 10.0 { format!("{ms:.2}") } else { format!("{ms:.0}") }));
+        }
+        println!();
+    }
+    println!();
     for (t, errors) in &report.errors {
         for (k, e) in errors {
             println!("{t}: {k} failed: {e}");
@@ -330,6 +480,34 @@ mod tests {
         assert!(!report.geomean_ratio.contains_key("emcc-os"));
         let svg = chart(&report);
         assert!(svg.starts_with("<svg") && svg.contains("wasi-os") && svg.contains("9.00x"));
+        assert!(report.peer.is_none() && report.geomean_vs_peer.is_empty());
+    }
+
+    #[test]
+    fn targets_are_compared_with_the_peer_over_the_kernels_both_ran() {
+        let kernels = vec![Kernel { name: "a".into(), files: vec![], iterations: 1 }, Kernel { name: "b".into(), files: vec![], iterations: 1 }];
+        let mut samples: Samples = BTreeMap::new();
+        samples.entry(NATIVE.into()).or_default().insert("a".into(), Ok(vec![10.0]));
+        samples.entry(PEER.into()).or_default().insert("a".into(), Ok(vec![20.0]));
+        samples.entry(PEER.into()).or_default().insert("b".into(), Ok(vec![5.0]));
+        samples.entry("emcc-o2".into()).or_default().insert("a".into(), Ok(vec![10.0]));
+        samples.entry("emcc-o2".into()).or_default().insert("b".into(), Ok(vec![20.0]));
+        let report = summarize(&kernels, &[NATIVE.into(), "emcc-o2".into(), PEER.into()], samples, 1);
+        assert_eq!(report.peer.as_deref(), Some(PEER));
+        // 10/20 and 20/5: geometric mean sqrt(2) = 1.414...
+        assert!((report.geomean_vs_peer["emcc-o2"] - 2f64.sqrt()).abs() < 1e-9);
+        assert!(!report.geomean_vs_peer.contains_key(PEER), "the peer is not compared with itself");
+        assert!((report.geomean_ratio[PEER] - 2.0).abs() < 1e-9, "the peer gets a ratio to native like any target");
+    }
+
+    #[test]
+    fn the_first_machine_pays_for_compilation_and_later_ones_give_the_median() {
+        let creates = BTreeMap::from([("wasi-o2".to_owned(), vec![5.0, 1.0, 3.0, 2.0]), ("emcc-os".to_owned(), vec![300.0])]);
+        let compile = BTreeMap::from([("wasi-o2".to_owned(), 1000.0)]);
+        let smoke = BTreeMap::from([("emcc-os".to_owned(), 4000.0)]);
+        let s = startup(creates, &compile, smoke);
+        assert_eq!(s["wasi-o2"], Startup { smoke_ms: None, first_machine_ms: Some(1005.0), create_ms: Some(2.0) });
+        assert_eq!(s["emcc-os"], Startup { smoke_ms: Some(4000.0), first_machine_ms: Some(300.0), create_ms: None });
     }
 
     #[test]

@@ -50,11 +50,15 @@ pub struct Outcome {
     pub log: String,
     /// Wall time of the last script evaluated, microseconds.
     pub micros: u64,
+    /// Wall time of creating the request's machine, microseconds, when the
+    /// loader reports it. The first request of a fresh worker process also
+    /// pays the module's load and compilation (and the JS package's V8 warm-up).
+    pub create_micros: Option<u64>,
 }
 
 impl Outcome {
     fn stopped(reason: String) -> Outcome {
-        Outcome { ending: Ending::Stopped(reason), log: String::new(), micros: 0 }
+        Outcome { ending: Ending::Stopped(reason), log: String::new(), micros: 0, create_micros: None }
     }
 }
 
@@ -107,10 +111,12 @@ impl CrateLoader {
     fn run_scripts(&self, request: &Request) -> Outcome {
         let meter_limit = (request.meter_limit > 0).then_some(request.meter_limit);
         let options = xs_wasm::Options { meter_limit, test262_host: request.test262_host, ..xs_wasm::Options::default() };
+        let start = std::time::Instant::now();
         let mut machine = match xs_wasm::Machine::new(&self.runtime, options) {
             Ok(m) => m,
             Err(e) => return Outcome::stopped(format!("cannot create a machine: {e}")),
         };
+        let create_micros = Some(start.elapsed().as_micros() as u64);
         let sink = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let writer = sink.clone();
         machine.set_log_handler(move |level, text| {
@@ -131,7 +137,7 @@ impl CrateLoader {
             break;
         }
         let log = sink.lock().expect("log lock").clone();
-        Outcome { ending, log, micros }
+        Outcome { ending, log, micros, create_micros }
     }
 }
 
@@ -283,7 +289,7 @@ impl Protocol for NativeProtocol {
         let micros = read_u32(reader)?;
         let payload = read_text(reader)?;
         let log = read_text(reader)?;
-        Ok(Outcome { ending: ending_of_status(status, &payload), log, micros: u64::from(micros) })
+        Ok(Outcome { ending: ending_of_status(status, &payload), log, micros: u64::from(micros), create_micros: None })
     }
 }
 
@@ -313,6 +319,8 @@ struct NodeReply {
     payload: String,
     log: String,
     micros: u64,
+    #[serde(default, rename = "createMicros")]
+    create_micros: Option<u64>,
 }
 
 impl Protocol for NodeProtocol {
@@ -334,7 +342,7 @@ impl Protocol for NodeProtocol {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker closed its output"));
         }
         let reply: NodeReply = serde_json::from_str(&line).map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
-        Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log, micros: reply.micros })
+        Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log, micros: reply.micros, create_micros: reply.create_micros })
     }
 }
 

@@ -68,6 +68,8 @@ Flags:
   --update-expected     test262: rewrite configs/test262-expected-failures.txt
   --quick               bench: one repetition instead of five
   --update-docs         bench: also copy bench.json and bench.svg to docs/
+  --no-peer             bench: leave out the QuickJS-wasm peer (installed from
+                        npm with xtask/bench/quickjs/package-lock.json)
   --jobs N              parallel compile jobs (default: available cores)
   --force               rebuild even when up to date (build)
   --keep                keep verify's two build directories even when it passes
@@ -90,6 +92,7 @@ struct Cli {
     update_expected: bool,
     quick: bool,
     update_docs: bool,
+    no_peer: bool,
     verbosity: Verbosity,
 }
 
@@ -106,7 +109,7 @@ enum Command {
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
-    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, filter: None, sample: None, update_expected: false, quick: false, update_docs: false, verbosity: Verbosity::Normal };
+    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, filter: None, sample: None, update_expected: false, quick: false, update_docs: false, no_peer: false, verbosity: Verbosity::Normal };
     let mut command = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -141,6 +144,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
             "--update-expected" => cli.update_expected = true,
             "--quick" => cli.quick = true,
             "--update-docs" => cli.update_docs = true,
+            "--no-peer" => cli.no_peer = true,
             "--force" => cli.force = true,
             "--keep" => cli.keep = true,
             "--publish" => cli.publish = true,
@@ -173,8 +177,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
     if (cli.filter.is_some() || cli.sample.is_some() || cli.update_expected) && cli.command != Command::Test262 {
         bail!("--filter, --sample and --update-expected are flags of `test262`");
     }
-    if (cli.quick || cli.update_docs) && cli.command != Command::Bench {
-        bail!("--quick and --update-docs are flags of `bench`");
+    if (cli.quick || cli.update_docs || cli.no_peer) && cli.command != Command::Bench {
+        bail!("--quick, --update-docs and --no-peer are flags of `bench`");
     }
     if cli.keep && cli.command != Command::Verify {
         bail!("--keep is a flag of `verify`");
@@ -222,7 +226,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench => {
             let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let options = bench::BenchOptions { variants: cli.variants, quick: cli.quick, update_docs: cli.update_docs, jobs };
+            let options = bench::BenchOptions { variants: cli.variants, quick: cli.quick, update_docs: cli.update_docs, peer: !cli.no_peer, jobs };
             bench::bench(&repo, &options, &progress)?;
         }
         Command::Dist => dist::dist(&repo, &dist::DistOptions { publish: cli.publish }, &progress)?,

@@ -12,7 +12,8 @@
 //! use xs_wasm::{Machine, Options, Runtime};
 //!
 //! # fn main() -> Result<(), xs_wasm::Error> {
-//! // Compile the embedded release artifact once per process.
+//! // Compile the embedded release artifact once per process (or load it
+//! // from the compiled-module cache).
 //! let runtime = Runtime::new()?;
 //! let mut machine = Machine::new(&runtime, Options::default())?;
 //!
@@ -67,10 +68,32 @@
 //! from the repository's `artifacts/` (or from `$XS_WASM_ARTIFACTS`) and
 //! checks its sha256 against `manifest.json` when [`Runtime::new`] runs. Other
 //! variants load with [`Runtime::from_artifacts_dir`] or [`Runtime::from_bytes`].
+//!
+//! ## Compiled-module cache
+//! Compiling the ~1 MB module with Cranelift takes about a second, so a
+//! [`Runtime`] keeps the compiled module in a per-user cache directory and
+//! later processes load it in milliseconds. The directory ([`ModuleCache`]):
+//! - `$XS_WASM_CACHE_DIR` if set (set but empty: no cache);
+//! - else `$XDG_CACHE_HOME/xs-wasm` or `$HOME/.cache/xs-wasm` (Linux and other
+//!   Unix), `~/Library/Caches/xs-wasm` (macOS), `%LOCALAPPDATA%\xs-wasm` (Windows);
+//! - `XS_WASM_CACHE=off` turns the cache off;
+//! - in code: [`RuntimeOptions::module_cache`] with [`Runtime::new_with`],
+//!   [`Runtime::from_bytes_with`] or [`Runtime::from_artifacts_dir_with`]
+//!   ([`ModuleCache::Dir`] or [`ModuleCache::Off`]; these ignore the variables).
+//!
+//! One entry per artifact sha256 and engine configuration (wasmtime version,
+//! target, CPU features, settings); each records its key and the sha256 of
+//! the compiled code, checked before wasmtime loads it. A missing, corrupt
+//! or foreign entry is replaced by a fresh compilation (written to a
+//! temporary file, then renamed); a cache that cannot be written (read-only
+//! directory) only costs the compilation. [`Runtime::cache_outcome`] tells
+//! which happened. Only point the cache at a directory no other user can
+//! write: compiled code is native code.
 
 #![warn(missing_docs)]
 
 mod artifact;
+mod cache;
 #[cfg(feature = "embed")]
 mod embedded;
 mod error;
@@ -80,5 +103,6 @@ mod runtime;
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE};
 pub use error::{Error, Result};
 pub use machine::{Creation, LogLevel, Machine, Options, ABI_VERSION};
-pub use runtime::{Runtime, FIBER_STACK, MAX_WASM_STACK};
+pub use cache::{CacheOutcome, ModuleCache};
+pub use runtime::{Runtime, RuntimeOptions, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use wasmtime::{Config, Engine, Module};
 
 use crate::artifact::{ArtifactInfo, Manifest, WASI_MODULE_FILE};
+use crate::cache::{CacheOutcome, Entry, ModuleCache};
 use crate::{Error, Result};
 
 /// The wasm call-stack budget of guest code, in bytes (8 MiB).
@@ -23,11 +24,23 @@ pub const MAX_WASM_STACK: usize = 8 << 20;
 /// plus 2 MiB for the host functions the guest calls (message and log handlers).
 pub const FIBER_STACK: usize = MAX_WASM_STACK + (2 << 20);
 
+/// How a [`Runtime`] is made. `RuntimeOptions::default()` uses the default
+/// module cache ([`ModuleCache::Default`]).
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// Where compiled modules are cached (see [`ModuleCache`]). A cache that
+    /// cannot be read or written never makes creation fail: the module is
+    /// compiled instead, and [`Runtime::cache_outcome`] says what happened.
+    pub module_cache: ModuleCache,
+}
+
 /// A compiled xs-wasm module plus the engine that runs it.
 ///
 /// Create one per process and share it (it is `Clone`, `Send` and `Sync`;
-/// clones share the compiled code). Compiling takes about a second; creating a
-/// [`Machine`](crate::Machine) from a `Runtime` takes milliseconds.
+/// clones share the compiled code). Compiling takes about a second (release
+/// build), so by default the compiled module is kept in a per-user cache
+/// directory ([`ModuleCache`]) and later processes load it in milliseconds.
+/// Creating a [`Machine`](crate::Machine) from a `Runtime` takes milliseconds.
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
@@ -37,25 +50,38 @@ pub(crate) struct RuntimeInner {
     pub(crate) engine: Engine,
     pub(crate) pre: wasmtime::InstancePre<crate::machine::HostState>,
     pub(crate) info: ArtifactInfo,
+    pub(crate) cache: CacheOutcome,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("artifact", &self.inner.info).finish_non_exhaustive()
+        f.debug_struct("Runtime").field("artifact", &self.inner.info).field("cache", &self.inner.cache).finish_non_exhaustive()
     }
 }
 
 impl Runtime {
     /// The release WASI artifact embedded at build time (cargo feature
-    /// `embed`, on by default), checked against its manifest entry.
+    /// `embed`, on by default), checked against its manifest entry, loaded
+    /// from the default module cache ([`ModuleCache::Default`]) or compiled
+    /// (and cached).
     ///
     /// Errors: [`Error::ArtifactMismatch`] (cannot happen unless the binary was
-    /// tampered with), [`Error::Wasm`] when compilation fails.
+    /// tampered with), [`Error::Wasm`] when compilation fails. Never fails
+    /// because of the cache.
     #[cfg(feature = "embed")]
     pub fn new() -> Result<Self> {
+        Self::new_with(&RuntimeOptions::default())
+    }
+
+    /// [`Runtime::new`] with explicit options (e.g. another cache directory,
+    /// or no cache).
+    ///
+    /// Errors: as [`Runtime::new`].
+    #[cfg(feature = "embed")]
+    pub fn new_with(options: &RuntimeOptions) -> Result<Self> {
         let manifest = Manifest::from_json(crate::embedded::MANIFEST_JSON)?;
         let info = manifest.wasi_artifact(crate::embedded::VARIANT)?;
-        Self::from_bytes(crate::embedded::MODULE, &info)
+        Self::from_bytes_with(crate::embedded::MODULE, &info, options)
     }
 
     /// The manifest entry of the embedded artifact (feature `embed`).
@@ -64,34 +90,80 @@ impl Runtime {
         Manifest::from_json(crate::embedded::MANIFEST_JSON)?.wasi_artifact(crate::embedded::VARIANT)
     }
 
-    /// Compile `bytes` after checking them against `info.sha256`.
+    /// Compile `bytes` after checking them against `info.sha256`, using the
+    /// default module cache ([`Runtime::from_bytes_with`] with default options).
     ///
     /// Errors: [`Error::ArtifactMismatch`] when the hash differs,
     /// [`Error::Wasm`] when wasmtime cannot compile the module,
     /// [`Error::Incompatible`] when it lacks the xs-wasm exports.
     pub fn from_bytes(bytes: &[u8], info: &ArtifactInfo) -> Result<Self> {
+        Self::from_bytes_with(bytes, info, &RuntimeOptions::default())
+    }
+
+    /// Check `bytes` against `info.sha256`, then load their compiled form
+    /// from `options.module_cache` or compile them (and write the entry).
+    ///
+    /// A cache entry is used only after its header (entry format, a key made
+    /// of the artifact's sha256 and wasmtime's engine-compatibility hash, the
+    /// payload length) and the sha256 of its payload check out; a missing,
+    /// corrupt or foreign entry is replaced by a fresh compilation.
+    ///
+    /// Errors: as [`Runtime::from_bytes`]; never because of the cache.
+    pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
         let engine = Engine::new(&Self::config()).map_err(Error::wasm)?;
-        let module = Module::new(&engine, bytes).map_err(Error::wasm)?;
-        for name in crate::machine::REQUIRED_EXPORTS {
-            if module.get_export(name).is_none() {
-                return Err(Error::Incompatible(format!("module has no export {name:?}")));
+        let (module, cache) = match options.module_cache.resolve() {
+            None => (compile(&engine, bytes)?, CacheOutcome::Off),
+            Some(dir) => {
+                let entry = Entry::new(&engine, &dir, &info.sha256);
+                // Ok(module), or Err(why an existing entry was rejected).
+                let loaded = match entry.load(&engine) {
+                    Ok(Some(module)) => match check_exports(&module) {
+                        Ok(()) => Ok(module),
+                        Err(e) => Err(Some(e.to_string())),
+                    },
+                    Ok(None) => Err(None),
+                    Err(reason) => Err(Some(reason)),
+                };
+                match loaded {
+                    Ok(module) => (module, CacheOutcome::Hit { path: entry.path().to_owned() }),
+                    Err(rejected) => {
+                        let module = compile(&engine, bytes)?;
+                        let write_error = entry.store(&module).err();
+                        (module, CacheOutcome::Miss { path: entry.path().to_owned(), rejected, write_error })
+                    }
+                }
             }
-        }
+        };
         let pre = crate::machine::instantiate_pre(&engine, &module).map_err(Error::wasm)?;
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone() }) })
+        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone(), cache }) })
     }
 
     /// Load `<dir>/<variant>/xs-wasm.wasm` and check it against
-    /// `<dir>/manifest.json` (`dir` is usually the repository's `artifacts/`).
+    /// `<dir>/manifest.json` (`dir` is usually the repository's `artifacts/`),
+    /// using the default module cache.
     ///
     /// Errors: [`Error::Io`], [`Error::Manifest`], plus those of [`Runtime::from_bytes`].
     pub fn from_artifacts_dir(dir: &Path, variant: &str) -> Result<Self> {
+        Self::from_artifacts_dir_with(dir, variant, &RuntimeOptions::default())
+    }
+
+    /// [`Runtime::from_artifacts_dir`] with explicit options.
+    ///
+    /// Errors: as [`Runtime::from_artifacts_dir`].
+    pub fn from_artifacts_dir_with(dir: &Path, variant: &str, options: &RuntimeOptions) -> Result<Self> {
         let manifest = Manifest::from_path(&dir.join("manifest.json"))?;
         let info = manifest.wasi_artifact(variant)?;
         let path = dir.join(variant).join(WASI_MODULE_FILE);
         let bytes = std::fs::read(&path).map_err(|source| Error::Io { path, source })?;
-        Self::from_bytes(&bytes, &info)
+        Self::from_bytes_with(&bytes, &info, options)
+    }
+
+    /// What creation did with the module cache: [`CacheOutcome::Hit`] (loaded
+    /// from a verified entry), [`CacheOutcome::Miss`] (compiled; entry written
+    /// or not, and why an existing one was rejected) or [`CacheOutcome::Off`].
+    pub fn cache_outcome(&self) -> &CacheOutcome {
+        &self.inner.cache
     }
 
     /// The artifact this runtime runs (variant, sha256, tool versions).
@@ -99,6 +171,9 @@ impl Runtime {
         &self.inner.info
     }
 
+    /// The engine configuration. Anything set here that changes compiled
+    /// code is covered by wasmtime's compatibility hash, and so by the
+    /// module cache's key.
     fn config() -> Config {
         let mut config = Config::new();
         // setjmp/longjmp in the WASI builds use the exception-handling
@@ -109,4 +184,21 @@ impl Runtime {
         config.async_stack_size(FIBER_STACK);
         config
     }
+}
+
+/// Compile `bytes` and check the exports.
+fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+    let module = Module::new(engine, bytes).map_err(Error::wasm)?;
+    check_exports(&module)?;
+    Ok(module)
+}
+
+/// Errors: [`Error::Incompatible`] naming the first missing export.
+fn check_exports(module: &Module) -> Result<()> {
+    for name in crate::machine::REQUIRED_EXPORTS {
+        if module.get_export(name).is_none() {
+            return Err(Error::Incompatible(format!("module has no export {name:?}")));
+        }
+    }
+    Ok(())
 }

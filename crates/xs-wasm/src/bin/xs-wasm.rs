@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use xs_wasm::{Creation, Error, Machine, Options, Runtime};
+use xs_wasm::{Creation, Error, Machine, ModuleCache, Options, Runtime, RuntimeOptions};
 
 /// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
 ///
@@ -17,6 +17,15 @@ use xs_wasm::{Creation, Error, Machine, Options, Runtime};
 /// Exit status: 0 success; 1 the script threw (prints `Name: message` and
 /// the stack on stderr); 2 the meter limit was reached; 3 bad usage, I/O
 /// error, snapshot error, or any other failure (out of memory included).
+///
+/// Compiled-module cache: the first run compiles the engine (about a second)
+/// and keeps the result in a cache directory; later runs start in
+/// milliseconds. The directory is --cache-dir, else $XS_WASM_CACHE_DIR
+/// (empty: no cache), else $XDG_CACHE_HOME/xs-wasm or ~/.cache/xs-wasm
+/// (Linux), ~/Library/Caches/xs-wasm (macOS), %LOCALAPPDATA%\xs-wasm
+/// (Windows). --no-cache or XS_WASM_CACHE=off turn it off. A corrupt or
+/// foreign entry is replaced; an unwritable directory only costs the
+/// compilation.
 #[derive(Parser, Debug)]
 #[command(name = "xs-wasm", version, about, long_about)]
 struct Cli {
@@ -43,6 +52,12 @@ struct Cli {
     /// Give the script the real clock (Date.now); off for determinism.
     #[arg(long, global = true)]
     real_clock: bool,
+    /// Keep compiled modules in DIR (created if missing) instead of the default cache directory.
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the module without reading or writing the compiled-module cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
     #[command(flatten)]
     creation: CreationArgs,
 }
@@ -119,19 +134,25 @@ enum Command {
 }
 
 fn runtime(cli: &Cli) -> Result<Runtime, Error> {
+    let module_cache = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => ModuleCache::Off,
+        (Some(dir), false) => ModuleCache::Dir(dir.clone()),
+        (None, false) => ModuleCache::Default,
+    };
+    let options = RuntimeOptions { module_cache };
     match (&cli.artifacts, &cli.variant) {
-        (Some(dir), variant) => Runtime::from_artifacts_dir(dir, variant.as_deref().unwrap_or("wasi-os")),
-        (None, _) => embedded(),
+        (Some(dir), variant) => Runtime::from_artifacts_dir_with(dir, variant.as_deref().unwrap_or("wasi-os"), &options),
+        (None, _) => embedded(&options),
     }
 }
 
 #[cfg(feature = "embed")]
-fn embedded() -> Result<Runtime, Error> {
-    Runtime::new()
+fn embedded(options: &RuntimeOptions) -> Result<Runtime, Error> {
+    Runtime::new_with(options)
 }
 
 #[cfg(not(feature = "embed"))]
-fn embedded() -> Result<Runtime, Error> {
+fn embedded(_: &RuntimeOptions) -> Result<Runtime, Error> {
     Err(Error::Manifest("this build has no embedded artifact: pass --artifacts DIR".into()))
 }
 

@@ -427,6 +427,29 @@ XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_cre
 	return machine;
 }
 
+/* The pre-initialized machine of this instance (see xs_wasm.h). */
+static xs_wasm_machine* xs_wasm_kept = NULL;
+
+XS_WASM_EXPORT(xs_wasm_keep) void xs_wasm_keep(xs_wasm_machine* machine)
+{
+	xs_wasm_kept = machine;
+}
+
+XS_WASM_EXPORT(xs_wasm_preinit) void xs_wasm_preinit(void)
+{
+	if (!xs_wasm_kept)
+		xs_wasm_kept = xs_wasm_create(NULL);
+}
+
+XS_WASM_EXPORT(xs_wasm_take) xs_wasm_machine* xs_wasm_take(uint32_t memory_limit)
+{
+	xs_wasm_machine* machine = xs_wasm_kept;
+	xs_wasm_kept = NULL;
+	if (machine && machine->the)
+		xs_wasm_set_memory_limit(machine->the, memory_limit);
+	return machine;
+}
+
 XS_WASM_EXPORT(xs_wasm_delete) void xs_wasm_delete(xs_wasm_machine* machine)
 {
 	if (!machine)

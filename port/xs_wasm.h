@@ -43,7 +43,9 @@
 extern "C" {
 #endif
 
-/* Bumped whenever an export, import, status or the snapshot header changes. */
+/* Bumped whenever an export's signature or meaning, an import, a status or
+   the snapshot header changes. Optional exports that hosts look up by name
+   before use (the pre-initialization pair below) do not bump it. */
 #define XS_WASM_ABI_VERSION 2
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
@@ -143,6 +145,23 @@ int32_t xs_wasm_snapshot(xs_wasm_machine* machine);
 xs_wasm_machine* xs_wasm_restore(const uint8_t* bytes, size_t length, const xs_wasm_creation* creation);
 /* NUL-terminated reason for the last failed xs_wasm_create/xs_wasm_restore. */
 const char* xs_wasm_last_error(void);
+
+/* Pre-initialized machines (optional exports; hosts look them up by name).
+   A build step (wasmtime-wizer) instantiates the module, calls
+   xs_wasm_preinit() and saves the instance's memory and globals as a new
+   module, so every instance of that module starts with a machine already
+   created: no XS start-up at instantiation.
+   xs_wasm_keep(machine) marks `machine` as the instance's pre-initialized
+   machine (a host that ran setup code in it before the snapshot); NULL
+   forgets it without deleting it. xs_wasm_preinit() creates a machine with
+   the default creation (no memory limit, no flags) and keeps it, unless one
+   is kept already.
+   xs_wasm_take(memory_limit) hands the kept machine out once, with
+   `memory_limit` (bytes of XS chunks + slots, 0 = none) applied from then on;
+   NULL when there is none (a plain module, or taken already). */
+void xs_wasm_preinit(void);
+void xs_wasm_keep(xs_wasm_machine* machine);
+xs_wasm_machine* xs_wasm_take(uint32_t memory_limit);
 
 /*
  * Imports the host must provide (module "xs_wasm" in WASI builds; JS library

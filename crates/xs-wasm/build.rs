@@ -2,7 +2,9 @@
 //!
 //! Looks in `$XS_WASM_ARTIFACTS` if set, else in `artifacts/` packaged with
 //! the crate (cargo package / dist), else in the repository's `artifacts/`.
-//! The variant is `$XS_WASM_VARIANT` or `wasi-os`.
+//! The variant is `$XS_WASM_VARIANT` or `wasi-os`. Its pre-initialized
+//! module (`xs-wasm.preinit.wasm`, a machine already created in its memory)
+//! is embedded when the directory has it, else the plain module.
 
 use std::path::PathBuf;
 
@@ -30,11 +32,15 @@ fn main() {
         );
     };
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    let module = dir.join(&variant).join("xs-wasm.wasm");
+    let preinit = dir.join(&variant).join("xs-wasm.preinit.wasm");
+    let file = if preinit.is_file() { "xs-wasm.preinit.wasm" } else { "xs-wasm.wasm" };
+    let module = dir.join(&variant).join(file);
     let manifest = dir.join("manifest.json");
+    println!("cargo:rerun-if-changed={}", preinit.display());
     println!("cargo:rerun-if-changed={}", module.display());
     println!("cargo:rerun-if-changed={}", manifest.display());
     std::fs::copy(&module, out.join("xs-wasm.wasm")).expect("copy the artifact into OUT_DIR");
     std::fs::copy(&manifest, out.join("manifest.json")).expect("copy the manifest into OUT_DIR");
     println!("cargo:rustc-env=XS_WASM_EMBEDDED_VARIANT={variant}");
+    println!("cargo:rustc-env=XS_WASM_EMBEDDED_FILE={file}");
 }

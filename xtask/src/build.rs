@@ -36,11 +36,40 @@ use crate::toolchain::{self, Binaryen, CCompiler, Node};
 use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_file, sha256_hex, tail_of_output, write_atomic};
 
 /// Bump when the build logic changes in a way that changes outputs.
-const BUILD_LOGIC_VERSION: u32 = 1;
+const BUILD_LOGIC_VERSION: u32 = 2;
 /// Stands for the repository's absolute path in recorded flags.
 const REPO_PLACEHOLDER: &str = "{repo}";
 /// The WASI module's file name.
 const WASI_FILE: &str = "xs-wasm.wasm";
+/// The pre-initialized WASI module's file name (release variants).
+const PREINIT_FILE: &str = xs_wasm::WASI_PREINIT_FILE;
+
+/// Write `<out_dir>/xs-wasm.preinit.wasm`: the variant's module (whose
+/// manifest record is `wasm`) with a default machine created in its memory,
+/// made by the crate's `preinit::preinitialize` (wasmtime-wizer). Checked
+/// before it is installed: a machine from it snapshots to the same bytes as
+/// a fresh machine of the plain module, and evaluates. Returns its record.
+fn preinitialize(name: &str, out_dir: &Path, wasm: &FileRecord) -> Result<FileRecord> {
+    use xs_wasm::{ArtifactInfo, Machine, ModuleCache, Options, Runtime, RuntimeOptions};
+    let base = fs::read(out_dir.join(WASI_FILE))?;
+    let info = ArtifactInfo::new(name, &wasm.sha256);
+    let bytes = xs_wasm::preinit::preinitialize(&base, &info, xs_wasm::Creation::default(), &[])?;
+    let uncached = RuntimeOptions { module_cache: ModuleCache::Off };
+    let plain = Runtime::from_bytes(&base, &info)?;
+    let preinit = Runtime::from_bytes_with(&bytes, &ArtifactInfo::new(name, sha256_hex(&bytes)), &uncached)?;
+    let fresh = Machine::new(&plain, Options::default())?.snapshot()?;
+    let mut machine = Machine::new(&preinit, Options::default())?;
+    if machine.snapshot()? != fresh {
+        bail!("a machine of the pre-initialized module does not snapshot to the bytes of a fresh machine");
+    }
+    let two = machine.eval("1 + 1")?;
+    if two != json!(2) {
+        bail!("a machine of the pre-initialized module evaluated 1 + 1 to {two}");
+    }
+    write_atomic(&out_dir.join(PREINIT_FILE), &bytes)?;
+    let sizes = measure::sizes(&bytes)?;
+    Ok(FileRecord { bytes: sizes.bytes, gzip: sizes.gzip, brotli: sizes.brotli, sha256: sha256_hex(&bytes), before_wasm_opt: None })
+}
 
 /// Options of `cargo xtask build`.
 #[derive(Debug, Clone, Default)]
@@ -408,6 +437,13 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
     })?;
     for check in &report.checks {
         progress.detail(format!("{name}: ok: {check}"));
+    }
+
+    // ---- pre-initialized module (WASI release variants)
+    if variant.toolchain == ToolchainKind::Wasi && variant.release {
+        progress.step(format!("{name}: pre-initialize ({PREINIT_FILE}: a machine created at build time, wasmtime-wizer)"));
+        let record = preinitialize(name, &out_dir, &files[WASI_FILE]).with_context(|| format!("{name}: pre-initialization"))?;
+        files.insert(PREINIT_FILE.to_owned(), record);
     }
 
     write_atomic(&stamp, format!("{inputs}\n").as_bytes())?;

@@ -217,6 +217,10 @@ impl Staged {
         fs::copy(repo.join("artifacts/manifest.json"), dir.join("manifest.json"))?;
         let module = repo.join("artifacts").join(variant).join(WASI_FILE);
         fs::copy(&module, dir.join(variant).join(WASI_FILE)).with_context(|| format!("cannot copy {} (is {variant} a WASI variant?)", module.display()))?;
+        let preinit = repo.join("artifacts").join(variant).join(xs_wasm::WASI_PREINIT_FILE);
+        if preinit.is_file() {
+            fs::copy(&preinit, dir.join(variant).join(xs_wasm::WASI_PREINIT_FILE))?;
+        }
         Ok(staged)
     }
 }
@@ -244,7 +248,10 @@ fn package_crate(repo: &Path, target: &Path, version: &str, variant: &str, manif
     let crate_file = target.join("package").join(format!("{CRATE_NAME}-{version}.crate"));
     let top = format!("{CRATE_NAME}-{version}");
     let contents = read_tar_gz(&crate_file)?;
-    let expect = [(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(repo.join("artifacts/manifest.json"))?)), (format!("{top}/artifacts/{variant}/{WASI_FILE}"), module_sha.clone())];
+    let mut expect = vec![(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(repo.join("artifacts/manifest.json"))?)), (format!("{top}/artifacts/{variant}/{WASI_FILE}"), module_sha.clone())];
+    if let Some(preinit) = record.files.get(xs_wasm::WASI_PREINIT_FILE) {
+        expect.push((format!("{top}/artifacts/{variant}/{}", xs_wasm::WASI_PREINIT_FILE), preinit.sha256.clone()));
+    }
     for (path, sha) in &expect {
         match contents.get(path) {
             Some(bytes) if &sha256_hex(bytes) == sha => {}

@@ -16,6 +16,11 @@ use crate::{Error, Result};
 /// The file name of a WASI variant's module inside `artifacts/<variant>/`.
 pub const WASI_MODULE_FILE: &str = "xs-wasm.wasm";
 
+/// The file name of a WASI release variant's pre-initialized module inside
+/// `artifacts/<variant>/`: the artifact with a default machine already
+/// created in its memory (see [`crate::preinit`]).
+pub const WASI_PREINIT_FILE: &str = "xs-wasm.preinit.wasm";
+
 /// The parts of `artifacts/manifest.json` this crate reads (unknown fields
 /// are ignored, so newer manifests stay readable).
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +103,18 @@ impl Manifest {
     /// The entry of a WASI variant, as an [`ArtifactInfo`] for its module.
     /// Errors: [`Error::Manifest`] when the variant is missing or not WASI.
     pub fn wasi_artifact(&self, variant: &str) -> Result<ArtifactInfo> {
+        self.wasi_file(variant, WASI_MODULE_FILE)
+    }
+
+    /// The pre-initialized module of a WASI release variant
+    /// ([`WASI_PREINIT_FILE`]), as an [`ArtifactInfo`].
+    /// Errors: [`Error::Manifest`] when the variant is missing, not WASI, or
+    /// has no pre-initialized module (debug variants, older manifests).
+    pub fn wasi_preinit_artifact(&self, variant: &str) -> Result<ArtifactInfo> {
+        self.wasi_file(variant, WASI_PREINIT_FILE)
+    }
+
+    pub(crate) fn wasi_file(&self, variant: &str, name: &str) -> Result<ArtifactInfo> {
         let entry = self.variants.get(variant).ok_or_else(|| {
             let known: Vec<&str> = self.variants.keys().map(String::as_str).collect();
             Error::Manifest(format!("no variant {variant:?} in the manifest (it has: {})", known.join(", ")))
@@ -105,10 +122,7 @@ impl Manifest {
         if entry.toolchain != "wasi" {
             return Err(Error::Manifest(format!("variant {variant:?} is a {} build; this crate runs WASI builds", entry.toolchain)));
         }
-        let file = entry
-            .files
-            .get(WASI_MODULE_FILE)
-            .ok_or_else(|| Error::Manifest(format!("variant {variant:?} has no {WASI_MODULE_FILE}")))?;
+        let file = entry.files.get(name).ok_or_else(|| Error::Manifest(format!("variant {variant:?} has no {name}")))?;
         Ok(ArtifactInfo {
             variant: variant.to_owned(),
             sha256: file.sha256.clone(),

@@ -98,9 +98,10 @@ mod cache;
 mod embedded;
 mod error;
 mod machine;
+pub mod preinit;
 mod runtime;
 
-pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE};
+pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE, WASI_PREINIT_FILE};
 pub use error::{Error, Result};
 pub use machine::{Creation, LogLevel, Machine, Options, ABI_VERSION};
 pub use cache::{CacheOutcome, ModuleCache};

@@ -30,7 +30,7 @@ pub(crate) const REQUIRED_EXPORTS: &[&str] = &[
 /// Drive a wasmtime future to completion on this thread. Guest code runs on
 /// a wasmtime fiber stack (see [`crate::MAX_WASM_STACK`]); nothing in this
 /// crate suspends, so the first poll completes and no executor is needed.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     loop {
@@ -346,6 +346,7 @@ impl Exports {
 /// stack, so the calling thread's stack size does not matter.
 pub struct Machine {
     store: Store<HostState>,
+    instance: Instance,
     exports: Exports,
     handle: u32,
     stopped: Option<String>,
@@ -359,7 +360,7 @@ impl std::fmt::Debug for Machine {
 }
 
 impl Machine {
-    fn instantiate(runtime: &Runtime, options: &Options) -> Result<(Store<HostState>, Exports)> {
+    fn instantiate(runtime: &Runtime, options: &Options) -> Result<(Store<HostState>, Instance, Exports)> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.memory_limit.saturating_add(MEMORY_HEADROOM))
             .instances(1)
@@ -369,10 +370,28 @@ impl Machine {
         let mut store = Store::new(&runtime.inner.engine, state);
         store.limiter(|state| &mut state.limits);
         let instance = block_on(runtime.inner.pre.instantiate_async(&mut store)).map_err(Error::wasm)?;
-        let init: TypedFunc<(), ()> = instance.get_typed_func(&mut store, "_initialize").map_err(|e| Error::Incompatible(format!("export _initialize: {e}")))?;
-        init.run(&mut store, ()).map_err(Error::wasm)?;
+        // A pre-initialized module's memory was initialized when it was made:
+        // wasi-libc's `_initialize` ran then and must not run twice.
+        if runtime.inner.preinit.is_none() {
+            let init: TypedFunc<(), ()> = instance.get_typed_func(&mut store, "_initialize").map_err(|e| Error::Incompatible(format!("export _initialize: {e}")))?;
+            init.run(&mut store, ()).map_err(Error::wasm)?;
+        }
         let exports = Exports::new(&mut store, &instance)?;
-        Ok((store, exports))
+        Ok((store, instance, exports))
+    }
+
+    /// The machine kept in a pre-initialized module's memory, when `options`
+    /// ask for the machine it holds (same creation, no test262 host): its
+    /// handle, with the memory limit applied. `None` otherwise.
+    fn take_preinitialized(runtime: &Runtime, store: &mut Store<HostState>, instance: &Instance, options: &Options) -> Result<Option<u32>> {
+        let Some(record) = &runtime.inner.preinit else { return Ok(None) };
+        if record.creation != options.creation.fields() || options.test262_host {
+            return Ok(None);
+        }
+        let take: TypedFunc<u32, u32> = instance.get_typed_func(&mut *store, "xs_wasm_take").map_err(|e| Error::Incompatible(format!("export xs_wasm_take: {e}")))?;
+        let limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
+        let handle = take.run(store, limit).map_err(Error::wasm)?;
+        Ok((handle != 0).then_some(handle))
     }
 
     fn write_creation(store: &mut Store<HostState>, exports: &Exports, options: &Options) -> Result<u32> {
@@ -419,17 +438,25 @@ impl Machine {
         String::from_utf8_lossy(&data[start.min(end)..end]).into_owned()
     }
 
-    fn finish(runtime: &Runtime, mut store: Store<HostState>, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
+    fn finish(runtime: &Runtime, mut store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
         exports.set_meter.run(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
-        Ok(Machine { store, exports, handle, stopped: None, runtime: runtime.clone() })
+        Ok(Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone() })
     }
 
     /// Create a fresh machine.
     ///
+    /// On a pre-initialized runtime (see [`crate::preinit`]) whose kept
+    /// machine was created with `options.creation` (and `test262_host` off),
+    /// the new instance's copy of that machine is used: XS's start-up does
+    /// not run. Otherwise XS creates the machine.
+    ///
     /// Errors: [`Error::OutOfMemory`] when `options.memory_limit` cannot hold
     /// a new machine, [`Error::Wasm`] on a wasmtime failure.
     pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
-        let (mut store, exports) = Self::instantiate(runtime, &options)?;
+        let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
+        if let Some(handle) = Self::take_preinitialized(runtime, &mut store, &instance, &options)? {
+            return Self::finish(runtime, store, instance, exports, handle, &options);
+        }
         let creation = Self::write_creation(&mut store, &exports, &options)?;
         let handle = exports.create.run(&mut store, creation).map_err(Error::wasm)?;
         if handle == 0 {
@@ -437,7 +464,7 @@ impl Machine {
             return Err(if reason.contains("memory") { Error::OutOfMemory } else { Error::Wasm(reason) });
         }
         exports.free.run(&mut store, creation).map_err(Error::wasm)?;
-        Self::finish(runtime, store, exports, handle, &options)
+        Self::finish(runtime, store, instance, exports, handle, &options)
     }
 
     /// Read a snapshot written by [`Machine::snapshot`] (by this or any
@@ -448,7 +475,7 @@ impl Machine {
     /// bytes and snapshots of incompatible builds (the reason says which);
     /// [`Error::Wasm`] on a wasmtime failure.
     pub fn restore(runtime: &Runtime, snapshot: &[u8], options: Options) -> Result<Machine> {
-        let (mut store, exports) = Self::instantiate(runtime, &options)?;
+        let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         let creation = Self::write_creation(&mut store, &exports, &options)?;
         let bytes = match Self::write_input(&mut store, &exports, snapshot) {
             Ok(ptr) => ptr,
@@ -463,7 +490,23 @@ impl Machine {
         }
         exports.free.run(&mut store, bytes).map_err(Error::wasm)?;
         exports.free.run(&mut store, creation).map_err(Error::wasm)?;
-        Self::finish(runtime, store, exports, handle, &options)
+        Self::finish(runtime, store, instance, exports, handle, &options)
+    }
+
+    /// Mark this machine as its instance's pre-initialized machine
+    /// (`xs_wasm_keep`), for [`crate::preinit::preinitialize`].
+    #[cfg(feature = "preinit")]
+    pub(crate) fn keep_for_preinit(&mut self) -> Result<()> {
+        self.check_alive()?;
+        let keep: TypedFunc<u32, ()> = self.instance.get_typed_func(&mut self.store, "xs_wasm_keep").map_err(|e| Error::Incompatible(format!("export xs_wasm_keep: {e}")))?;
+        let handle = self.handle;
+        keep.run(&mut self.store, handle).map_err(Error::wasm)
+    }
+
+    /// The instance's globals and memory, as wizer reads them.
+    #[cfg(feature = "preinit")]
+    pub(crate) fn instance_state(&mut self) -> InstanceState<'_> {
+        InstanceState { store: &mut self.store, instance: self.instance }
     }
 
     /// Evaluate `source` as a sloppy-mode global script (like a classic
@@ -650,5 +693,36 @@ impl Machine {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&payload).map_err(|e| Error::InvalidJson(e.to_string()))
+    }
+}
+
+/// A machine's instance as [`wasmtime_wizer::InstanceState`]: what
+/// [`crate::preinit::preinitialize`] snapshots.
+#[cfg(feature = "preinit")]
+pub(crate) struct InstanceState<'a> {
+    store: &'a mut Store<HostState>,
+    instance: Instance,
+}
+
+#[cfg(feature = "preinit")]
+impl wasmtime_wizer::InstanceState for InstanceState<'_> {
+    async fn global_get(&mut self, name: &str, _type_hint: wasmtime_wizer::ValType) -> wasmtime_wizer::SnapshotVal {
+        use wasmtime::Val;
+        use wasmtime_wizer::SnapshotVal;
+        // wizer asks only for the globals its instrumentation exported.
+        let global = self.instance.get_global(&mut *self.store, name).expect("wizer exported this global");
+        match global.get(&mut *self.store) {
+            Val::I32(x) => SnapshotVal::I32(x),
+            Val::I64(x) => SnapshotVal::I64(x),
+            Val::F32(x) => SnapshotVal::F32(x),
+            Val::F64(x) => SnapshotVal::F64(x),
+            Val::V128(x) => SnapshotVal::V128(x.as_u128()),
+            other => panic!("global {name} holds a reference ({other:?}): wizer cannot snapshot it"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        let memory = self.instance.get_memory(&mut *self.store, name).expect("wizer exported this memory");
+        contents(memory.data(&*self.store))
     }
 }

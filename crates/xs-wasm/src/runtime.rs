@@ -51,6 +51,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) pre: wasmtime::InstancePre<crate::machine::HostState>,
     pub(crate) info: ArtifactInfo,
     pub(crate) cache: CacheOutcome,
+    /// The record of a pre-initialized module (see [`crate::preinit`]).
+    pub(crate) preinit: Option<crate::preinit::PreinitInfo>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -61,7 +63,8 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// The release WASI artifact embedded at build time (cargo feature
-    /// `embed`, on by default), checked against its manifest entry, loaded
+    /// `embed`, on by default; its pre-initialized module, so machines start
+    /// without XS's start-up), checked against its manifest entry, loaded
     /// from the default module cache ([`ModuleCache::Default`]) or compiled
     /// (and cached).
     ///
@@ -79,15 +82,23 @@ impl Runtime {
     /// Errors: as [`Runtime::new`].
     #[cfg(feature = "embed")]
     pub fn new_with(options: &RuntimeOptions) -> Result<Self> {
-        let manifest = Manifest::from_json(crate::embedded::MANIFEST_JSON)?;
-        let info = manifest.wasi_artifact(crate::embedded::VARIANT)?;
-        Self::from_bytes_with(crate::embedded::MODULE, &info, options)
+        Self::from_bytes_with(crate::embedded::MODULE, &Self::embedded_artifact()?, options)
     }
 
-    /// The manifest entry of the embedded artifact (feature `embed`).
+    /// The bytes of the embedded module (feature `embed`): what
+    /// [`Runtime::new`] runs, and the base that
+    /// [`Runtime::from_preinitialized`] checks modules made from it against.
+    #[cfg(feature = "embed")]
+    pub fn embedded_module() -> &'static [u8] {
+        crate::embedded::MODULE
+    }
+
+    /// The manifest entry of the embedded artifact (feature `embed`): the
+    /// variant's pre-initialized module ([`crate::WASI_PREINIT_FILE`]) when
+    /// the build made one, else its module.
     #[cfg(feature = "embed")]
     pub fn embedded_artifact() -> Result<ArtifactInfo> {
-        Manifest::from_json(crate::embedded::MANIFEST_JSON)?.wasi_artifact(crate::embedded::VARIANT)
+        Manifest::from_json(crate::embedded::MANIFEST_JSON)?.wasi_file(crate::embedded::VARIANT, crate::embedded::FILE)
     }
 
     /// Compile `bytes` after checking them against `info.sha256`, using the
@@ -111,14 +122,15 @@ impl Runtime {
     /// Errors: as [`Runtime::from_bytes`]; never because of the cache.
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
+        let preinit = crate::preinit::record(bytes)?;
         let engine = Engine::new(&Self::config()).map_err(Error::wasm)?;
         let (module, cache) = match options.module_cache.resolve() {
-            None => (compile(&engine, bytes)?, CacheOutcome::Off),
+            None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
             Some(dir) => {
                 let entry = Entry::new(&engine, &dir, &info.sha256);
                 // Ok(module), or Err(why an existing entry was rejected).
                 let loaded = match entry.load(&engine) {
-                    Ok(Some(module)) => match check_exports(&module) {
+                    Ok(Some(module)) => match check_exports(&module, preinit.is_some()) {
                         Ok(()) => Ok(module),
                         Err(e) => Err(Some(e.to_string())),
                     },
@@ -128,7 +140,7 @@ impl Runtime {
                 match loaded {
                     Ok(module) => (module, CacheOutcome::Hit { path: entry.path().to_owned() }),
                     Err(rejected) => {
-                        let module = compile(&engine, bytes)?;
+                        let module = compile(&engine, bytes, preinit.is_some())?;
                         let write_error = entry.store(&module).err();
                         (module, CacheOutcome::Miss { path: entry.path().to_owned(), rejected, write_error })
                     }
@@ -136,7 +148,49 @@ impl Runtime {
             }
         };
         let pre = crate::machine::instantiate_pre(&engine, &module).map_err(Error::wasm)?;
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone(), cache }) })
+        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone(), cache, preinit }) })
+    }
+
+    /// A runtime for a pre-initialized module made from this runtime's
+    /// artifact (by `xs-wasm preinit` or [`crate::preinit::preinitialize`]),
+    /// which `base` (the bytes of this runtime's module) vouches for.
+    ///
+    /// The module must carry a pre-initialization record naming this
+    /// runtime's artifact (its sha256), its code section must be the
+    /// artifact's byte for byte, and the rest of the module must be what was
+    /// recorded when it was made: a module made from another artifact, or
+    /// changed after it was made (a flipped byte, another data segment), is
+    /// refused before anything is compiled. The record is not a signature: keep
+    /// such files where only you can write them, like any program.
+    ///
+    /// Errors: [`Error::ArtifactMismatch`] when `base` is not this runtime's
+    /// module; [`Error::Incompatible`] naming the check that failed; those of
+    /// [`Runtime::from_bytes_with`].
+    pub fn from_preinitialized(&self, module: &[u8], base: &[u8], options: &RuntimeOptions) -> Result<Self> {
+        self.inner.info.verify(base)?;
+        let base_digest = crate::preinit::digest(base)?;
+        let digest = crate::preinit::digest(module)?;
+        crate::preinit::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
+        let info = ArtifactInfo { sha256: crate::artifact::sha256_hex(module), bytes: module.len() as u64, ..self.inner.info.clone() };
+        Self::from_bytes_with(module, &info, options)
+    }
+
+    /// A runtime for wizer's instrumented copy of an artifact (no cache, no
+    /// sha256: the bytes were made in this process from a verified artifact).
+    /// Carries the artifact's own pre-initialization record, if it has one,
+    /// so machines take its kept machine as usual.
+    #[cfg(feature = "preinit")]
+    pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
+        let engine = Engine::new(&Self::config()).map_err(Error::wasm)?;
+        let module = compile(&engine, bytes, base_preinit.is_some())?;
+        let pre = crate::machine::instantiate_pre(&engine, &module).map_err(Error::wasm)?;
+        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit }) })
+    }
+
+    /// The pre-initialization record of this runtime's module: `None` for a
+    /// plain artifact (see [`crate::preinit`]).
+    pub fn preinit_info(&self) -> Option<&crate::preinit::PreinitInfo> {
+        self.inner.preinit.as_ref()
     }
 
     /// Load `<dir>/<variant>/xs-wasm.wasm` and check it against
@@ -187,15 +241,16 @@ impl Runtime {
 }
 
 /// Compile `bytes` and check the exports.
-fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+fn compile(engine: &Engine, bytes: &[u8], preinit: bool) -> Result<Module> {
     let module = Module::new(engine, bytes).map_err(Error::wasm)?;
-    check_exports(&module)?;
+    check_exports(&module, preinit)?;
     Ok(module)
 }
 
 /// Errors: [`Error::Incompatible`] naming the first missing export.
-fn check_exports(module: &Module) -> Result<()> {
-    for name in crate::machine::REQUIRED_EXPORTS {
+fn check_exports(module: &Module, preinit: bool) -> Result<()> {
+    // wizer drops `_initialize` from a pre-initialized module: it ran when the module was made.
+    for name in crate::machine::REQUIRED_EXPORTS.iter().filter(|name| !(preinit && **name == "_initialize")) {
         if module.get_export(name).is_none() {
             return Err(Error::Incompatible(format!("module has no export {name:?}")));
         }

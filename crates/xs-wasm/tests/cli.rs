@@ -29,3 +29,36 @@ fn a_bad_creation_flag_is_a_usage_error() {
     assert_eq!(code, 3);
     assert!(err.contains("--stack-count"), "{err}");
 }
+
+#[test]
+fn preinit_makes_a_module_whose_machines_start_after_the_setup_code() {
+    let dir = std::env::temp_dir().join(format!("xs-wasm-cli-preinit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let setup = dir.join("setup.js");
+    std::fs::write(&setup, "globalThis.greeting = 'hello'; function greet(name) { return greeting + ', ' + name; }").unwrap();
+    let module = dir.join("app.wasm");
+    let (code, out, err) = xs_wasm(&["preinit", setup.to_str().unwrap(), "-o", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let bytes = std::fs::read(&module).unwrap();
+    assert_eq!(report["bytes"], bytes.len());
+    assert_eq!(report["sha256"], xs_wasm::sha256_hex(&bytes));
+    let (code, out, err) = xs_wasm(&["--module", module.to_str().unwrap(), "eval", "greet('xs')"]);
+    assert_eq!((code, out.as_str()), (0, "\"hello, xs\""), "{err}");
+    // A changed byte in the module's memory image: refused, exit 3.
+    let mut tampered = bytes.clone();
+    let at = bytes.len() / 2;
+    tampered[at] ^= 0x01;
+    std::fs::write(&module, &tampered).unwrap();
+    let (code, _, err) = xs_wasm(&["--module", module.to_str().unwrap(), "eval", "1"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("incompatible") || err.contains("not a wasm module"), "{err}");
+    // Setup code that throws: exit 1, no module written.
+    std::fs::write(&setup, "throw new RangeError('bad setup')").unwrap();
+    let other = dir.join("other.wasm");
+    let (code, _, err) = xs_wasm(&["preinit", setup.to_str().unwrap(), "-o", other.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("RangeError: bad setup"), "{err}");
+    assert!(!other.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

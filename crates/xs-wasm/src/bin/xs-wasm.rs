@@ -49,6 +49,10 @@ struct Cli {
     /// Directory with manifest.json and <variant>/xs-wasm.wasm.
     #[arg(long, global = true, value_name = "ARTIFACTS_DIR")]
     artifacts: Option<PathBuf>,
+    /// Run on this pre-initialized module (made by `xs-wasm preinit` from the
+    /// same engine module; checked against it before use).
+    #[arg(long, global = true, value_name = "FILE")]
+    module: Option<PathBuf>,
     /// Give the script the real clock (Date.now); off for determinism.
     #[arg(long, global = true)]
     real_clock: bool,
@@ -131,8 +135,40 @@ enum Command {
         /// The code.
         code: String,
     },
+    /// Make a pre-initialized module: the engine's module with a machine
+    /// already created in its memory and the setup files run in it (in
+    /// order), so `--module OUTPUT run FILE` starts from that state without
+    /// XS's start-up or the setup's cost. Uses the creation flags; prints
+    /// the output's size and sha256 as JSON.
+    Preinit {
+        /// Setup scripts (sloppy-mode global code), run once, in order.
+        #[arg(required = true)]
+        setup: Vec<PathBuf>,
+        /// Where to write the module.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
+fn read(path: &PathBuf) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })
+}
+
+/// The engine's runtime and the bytes of its module: the embedded module,
+/// or `<ARTIFACTS_DIR>/<VARIANT>/xs-wasm.wasm`.
+fn base(cli: &Cli, options: &RuntimeOptions) -> Result<(Runtime, Vec<u8>), Error> {
+    match (&cli.artifacts, &cli.variant) {
+        (Some(dir), variant) => {
+            let variant = variant.as_deref().unwrap_or("wasi-os");
+            let runtime = Runtime::from_artifacts_dir_with(dir, variant, options)?;
+            Ok((runtime, read(&dir.join(variant).join(xs_wasm::WASI_MODULE_FILE))?))
+        }
+        (None, _) => embedded(options),
+    }
+}
+
+/// The runtime to run on: `--module`'s (checked against the engine's
+/// module), else the engine's.
 fn runtime(cli: &Cli) -> Result<Runtime, Error> {
     let module_cache = match (&cli.cache_dir, cli.no_cache) {
         (_, true) => ModuleCache::Off,
@@ -140,26 +176,38 @@ fn runtime(cli: &Cli) -> Result<Runtime, Error> {
         (None, false) => ModuleCache::Default,
     };
     let options = RuntimeOptions { module_cache };
-    match (&cli.artifacts, &cli.variant) {
-        (Some(dir), variant) => Runtime::from_artifacts_dir_with(dir, variant.as_deref().unwrap_or("wasi-os"), &options),
-        (None, _) => embedded(&options),
+    let (runtime, bytes) = base(cli, &options)?;
+    match &cli.module {
+        Some(path) => runtime.from_preinitialized(&read(path)?, &bytes, &options),
+        None => Ok(runtime),
     }
 }
 
 #[cfg(feature = "embed")]
-fn embedded(options: &RuntimeOptions) -> Result<Runtime, Error> {
-    Runtime::new_with(options)
+fn embedded(options: &RuntimeOptions) -> Result<(Runtime, Vec<u8>), Error> {
+    Ok((Runtime::new_with(options)?, Runtime::embedded_module().to_vec()))
 }
 
 #[cfg(not(feature = "embed"))]
-fn embedded(_: &RuntimeOptions) -> Result<Runtime, Error> {
+fn embedded(_: &RuntimeOptions) -> Result<(Runtime, Vec<u8>), Error> {
     Err(Error::Manifest("this build has no embedded artifact: pass --artifacts DIR".into()))
+}
+
+/// `preinit`: write the module, report its size and sha256.
+fn preinit(cli: &Cli, setup: &[PathBuf], output: &PathBuf) -> Result<serde_json::Value, Error> {
+    let scripts = setup.iter().map(|path| std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })).collect::<Result<Vec<_>, _>>()?;
+    let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
+    let (runtime, bytes) = base(cli, &RuntimeOptions { module_cache: ModuleCache::Off })?;
+    let module = xs_wasm::preinit::preinitialize(&bytes, runtime.artifact(), cli.creation.creation(), &scripts)?;
+    std::fs::write(output, &module).map_err(|source| Error::Io { path: output.clone(), source })?;
+    Ok(serde_json::json!({ "output": output, "bytes": module.len(), "sha256": xs_wasm::sha256_hex(&module), "base_sha256": runtime.artifact().sha256 }))
 }
 
 fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
     let source = match &cli.command {
         Command::Run { file } => std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.clone(), source })?,
         Command::Eval { code } => code.clone(),
+        Command::Preinit { setup, output } => return preinit(cli, setup, output),
     };
     let runtime = runtime(cli)?;
     let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, creation: cli.creation.creation(), ..Options::default() };

@@ -1,0 +1,217 @@
+//! Pre-initialized modules: a WASI artifact whose linear memory already holds
+//! a created XS machine (and, optionally, the state left by setup scripts),
+//! so a [`Machine`](crate::Machine) starts without running XS's start-up.
+//!
+//! Made with [wasmtime-wizer](https://docs.rs/wasmtime-wizer): the artifact
+//! is instrumented, instantiated, a machine is created in it and kept
+//! (`xs_wasm_keep`, port/xs_wasm.h), the setup scripts run, and the
+//! instance's memory and globals become the data segments and global
+//! initializers of a new module. The code section is the artifact's, byte
+//! for byte. Instances of that module map the memory image copy-on-write, so
+//! each machine costs only the pages it writes.
+//!
+//! Every pre-initialized module carries a custom section
+//! [`PREINIT_SECTION`] (JSON, [`PreinitInfo`]) that names the artifact it was
+//! made from (its sha256), the creation parameters of the kept machine, the
+//! sha256 of the setup scripts and digests of the module's code and of the
+//! rest of the module. [`Runtime::from_preinitialized`](crate::Runtime::from_preinitialized)
+//! checks them against a known artifact before compiling anything.
+
+use serde::{Deserialize, Serialize};
+use wasmparser::{Parser, Payload};
+
+use crate::artifact::sha256_hex;
+use crate::machine::Creation;
+use crate::{Error, Result};
+
+/// Name of the custom section that describes a pre-initialized module.
+pub const PREINIT_SECTION: &str = "xs-wasm-preinit";
+
+/// Format number of [`PreinitInfo`].
+pub const PREINIT_FORMAT: u32 = 1;
+
+/// The record a pre-initialized module carries (custom section
+/// [`PREINIT_SECTION`], JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreinitInfo {
+    /// [`PREINIT_FORMAT`].
+    pub format: u32,
+    /// Variant of the artifact it was made from.
+    pub variant: String,
+    /// sha256 (hex) of the artifact it was made from.
+    pub base_sha256: String,
+    /// sha256 (hex) of the code section, equal to that of the artifact.
+    pub code_sha256: String,
+    /// sha256 (hex) of every section but this record, in order: detects a
+    /// module changed after it was made.
+    pub module_sha256: String,
+    /// Creation parameters of the kept machine, in `xs_wasm_creation` order
+    /// (0: the port's default). A [`Machine::new`](crate::Machine::new) with
+    /// the same [`Creation`] (and no test262 host) gets that machine.
+    pub creation: [u32; 11],
+    /// sha256 (hex) of the setup scripts, each followed by a NUL byte;
+    /// `None` when no setup code ran.
+    pub setup_sha256: Option<String>,
+}
+
+impl Creation {
+    pub(crate) fn fields(&self) -> [u32; 11] {
+        [
+            self.initial_chunk_size,
+            self.incremental_chunk_size,
+            self.initial_heap_count,
+            self.incremental_heap_count,
+            self.stack_count,
+            self.initial_key_count,
+            self.incremental_key_count,
+            self.name_modulo,
+            self.symbol_modulo,
+            self.parser_buffer_size,
+            self.parser_table_modulo,
+        ]
+    }
+}
+
+/// The sections of a module, read with wasmparser: the record (if any), the
+/// sha256 of the code section, and the sha256 of every other section but the
+/// record (ids, sizes and contents, in order).
+pub(crate) struct ModuleDigest {
+    pub record: Option<PreinitInfo>,
+    pub code_sha256: String,
+    pub module_sha256: String,
+}
+
+/// The pre-initialization record of `bytes`, if it has one (sections are
+/// walked, nothing is hashed). A module made from a pre-initialized one
+/// holds both records; the last is its own.
+///
+/// Errors: as [`digest`].
+pub(crate) fn record(bytes: &[u8]) -> Result<Option<PreinitInfo>> {
+    let mut record = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| Error::Incompatible(format!("not a wasm module: {e}")))?;
+        if let Payload::CustomSection(reader) = &payload {
+            if reader.name() == PREINIT_SECTION {
+                record = Some(parse_record(reader.data())?);
+            }
+        }
+    }
+    Ok(record)
+}
+
+fn parse_record(data: &[u8]) -> Result<PreinitInfo> {
+    let info: PreinitInfo = serde_json::from_slice(data).map_err(|e| Error::Incompatible(format!("bad {PREINIT_SECTION} section: {e}")))?;
+    if info.format != PREINIT_FORMAT {
+        return Err(Error::Incompatible(format!("{PREINIT_SECTION} format {} (this crate reads {PREINIT_FORMAT})", info.format)));
+    }
+    Ok(info)
+}
+
+/// Read `bytes` as a wasm module: digests and the pre-initialization record.
+///
+/// Errors: [`Error::Incompatible`] for bytes that are not a module, or a
+/// record that is not valid JSON of the known format.
+pub(crate) fn digest(bytes: &[u8]) -> Result<ModuleDigest> {
+    use sha2::{Digest, Sha256};
+    let bad = |e: wasmparser::BinaryReaderError| Error::Incompatible(format!("not a wasm module: {e}"));
+    let mut module = Sha256::new();
+    let mut code = None;
+    let mut record = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(bad)?;
+        if let Payload::CustomSection(reader) = &payload {
+            if reader.name() == PREINIT_SECTION {
+                record = Some(parse_record(reader.data())?);
+                continue;
+            }
+        }
+        if let Payload::CodeSectionStart { range, .. } = &payload {
+            code = Some(sha256_hex(&bytes[range.clone()]));
+        }
+        if let Some((id, range)) = payload.as_section() {
+            module.update([id]);
+            module.update((range.len() as u64).to_le_bytes());
+            module.update(&bytes[range]);
+        }
+    }
+    let module_sha256 = module.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(ModuleDigest { record, code_sha256: code.unwrap_or_default(), module_sha256 })
+}
+
+/// Make a pre-initialized module from the artifact `base` (checked against
+/// `info`): a machine created with `creation` and kept, after running each
+/// of `setup` in it as a global script (as [`Machine::eval`](crate::Machine::eval)).
+/// Deterministic: the same inputs give the same bytes.
+///
+/// Cost: one compilation of the instrumented module (about a second) plus
+/// the setup scripts.
+///
+/// Errors: [`Error::ArtifactMismatch`] when `base` is not the artifact of
+/// `info`; [`Error::Js`] (and the other errors of `Machine::eval`) when a
+/// setup script fails; [`Error::Wasm`] when wizer cannot instrument or
+/// snapshot the module.
+#[cfg(feature = "preinit")]
+pub fn preinitialize(base: &[u8], info: &crate::ArtifactInfo, creation: Creation, setup: &[&str]) -> Result<Vec<u8>> {
+    info.verify(base)?;
+    let base_digest = digest(base)?;
+    let mut wizer = wasmtime_wizer::Wizer::new();
+    wizer.init_func("xs_wasm_preinit");
+    let (cx, instrumented) = wizer.instrument(base).map_err(Error::wasm)?;
+    // A pre-initialized base (the default module) hands its kept machine to
+    // the setup code when the creation matches.
+    let runtime = crate::Runtime::for_instrumented(&instrumented, base_digest.record.clone(), info)?;
+    let options = crate::Options { creation, ..crate::Options::default() };
+    let mut machine = crate::Machine::new(&runtime, options)?;
+    for script in setup {
+        machine.eval(script)?;
+    }
+    machine.keep_for_preinit()?;
+    let mut state = machine.instance_state();
+    let snapshot = crate::machine::block_on(wizer.snapshot(&cx, &mut state)).map_err(Error::wasm)?;
+    let made = digest(&snapshot)?;
+    if made.code_sha256 != base_digest.code_sha256 {
+        return Err(Error::Wasm("wizer changed the code section of the module".into()));
+    }
+    let setup_sha256 = (!setup.is_empty()).then(|| {
+        let mut all = Vec::new();
+        for script in setup {
+            all.extend_from_slice(script.as_bytes());
+            all.push(0);
+        }
+        sha256_hex(&all)
+    });
+    let record = PreinitInfo {
+        format: PREINIT_FORMAT,
+        variant: info.variant.clone(),
+        base_sha256: info.sha256.clone(),
+        code_sha256: made.code_sha256,
+        module_sha256: made.module_sha256,
+        creation: creation.fields(),
+        setup_sha256,
+    };
+    let mut out = snapshot;
+    let json = serde_json::to_vec(&record)?;
+    wasm_encoder::Section::append_to(&wasm_encoder::CustomSection { name: PREINIT_SECTION.into(), data: json.into() }, &mut out);
+    Ok(out)
+}
+
+/// Check a pre-initialized module against the artifact it claims to come
+/// from: its record names `base` (sha256), its code section is `base`'s, and
+/// the rest of the module is what was recorded when it was made.
+///
+/// Errors: [`Error::Incompatible`] naming the first check that fails.
+pub(crate) fn check_against(module: &ModuleDigest, base_sha256: &str, base_code_sha256: &str) -> Result<PreinitInfo> {
+    let Some(record) = &module.record else {
+        return Err(Error::Incompatible(format!("not a pre-initialized module: no {PREINIT_SECTION} section")));
+    };
+    if record.base_sha256 != base_sha256 {
+        return Err(Error::Incompatible(format!("the module was made from artifact {}, not from {base_sha256}", record.base_sha256)));
+    }
+    if module.code_sha256 != base_code_sha256 || record.code_sha256 != base_code_sha256 {
+        return Err(Error::Incompatible(format!("the module's code (sha256 {}) is not that of artifact {base_sha256}", module.code_sha256)));
+    }
+    if module.module_sha256 != record.module_sha256 {
+        return Err(Error::Incompatible(format!("the module was changed after it was made (sections sha256 {}, recorded {})", module.module_sha256, record.module_sha256)));
+    }
+    Ok(record.clone())
+}

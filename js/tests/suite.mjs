@@ -295,9 +295,22 @@ export function sandboxSuite(variant, api) {
     });
 
     it('applies the meter limit per call, also to sendMessage and after setMeterLimit', async () => {
-      const s = await create({ meterLimit: 100000, meterInterval: 100 });
-      s.evaluate('globalThis.receiveMessage = (m) => { if (m === "spin") for (;;) {} return m }');
-      for (let i = 0; i < 5; i++) assert.equal(s.sendMessage(i), i, 'usage does not accumulate over calls');
+      const limit = 100000;
+      const handler = 'globalThis.receiveMessage = (m) => { if (m === "spin") for (;;) {} let k = 0; while (k < m) k++; return m }';
+      const s = await create({ meterLimit: limit, meterInterval: 100 });
+      s.evaluate(handler);
+      // Calls that each use about 70% of the limit: every one succeeds only
+      // if usage does not accumulate over calls (two would exceed it).
+      s.sendMessage(1000);
+      const loops = Math.floor((1000 * 0.7 * limit) / s.meter);
+      for (let i = 0; i < 5; i++) {
+        assert.equal(s.sendMessage(loops), loops, `call ${i + 1}: usage does not accumulate over calls`);
+        assert.ok(s.meter > limit / 2 && s.meter <= limit, `call ${i + 1} used ${s.meter} ticks: between half the limit and the limit`);
+      }
+      // The same work twice in one call is over the limit.
+      const once = await create({ meterLimit: limit, meterInterval: 100 });
+      once.evaluate(handler);
+      assert.throws(() => once.evaluate(`receiveMessage(${loops}); receiveMessage(${loops})`), api.MeterLimitError);
       s.setMeterLimit(0);
       assert.equal(s.meterLimit, 0);
       assert.equal(s.evaluate(`var k = 0; while (k < ${variant.slow ? 2000 : 50000}) k++; k`), variant.slow ? 2000 : 50000);

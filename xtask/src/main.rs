@@ -3,8 +3,9 @@
 //! Commands: `fetch` (pinned engine source into vendor/moddable), `build`
 //! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest), `test`
 //! (build if needed, then every test suite), `verify` (build twice in two
-//! places, compare bytes and the committed manifest) and `dist` (release files).
-//! Run `cargo xtask help` for the flags.
+//! places, compare bytes and the committed manifest), `test262` (conformance),
+//! `bench` (engine speed) and `dist` (release files). Run `cargo xtask help`
+//! (or `cargo xtask help <command>`) for the flags.
 
 mod bench;
 mod build;
@@ -25,218 +26,270 @@ mod toolchain;
 mod util;
 mod verify;
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use progress::{Progress, Verbosity};
 
-const HELP: &str = "\
-cargo xtask <command> [flags]
-
-Commands:
-  fetch                 download, verify and extract the pinned XS sources
-                        (configs/moddable.toml) into vendor/moddable
-  build                 fetch if needed, provision toolchains, then compile, link,
-                        wasm-opt, smoke-run and measure each variant
-                        (configs/variants.toml); writes artifacts/
-  test                  bring artifacts/ up to date (incremental build), then run
-                        cargo test --workspace and the JS package's tests (js/)
-  verify                build the variants twice, in two different directories
-                        with different HOME/TMPDIR/caches, compare every file
-                        (naming the first differing wasm section and offset),
-                        and compare with the committed artifacts/manifest.json
-                        where the tool versions match
-  test262               run test262 (configs/test262.toml) on the native XS
-                        reference and the variants, one fresh machine per case;
-                        fails when a variant fails a case native XS passes.
-                        Default: whole suite on native, wasi-os and emcc-os,
-                        1 in 10 on the other variants; writes artifacts/test262.json
-  bench                 engine speed: the kernels of configs/bench.toml (Octane,
-                        a lodash workload) on native XS and every variant,
-                        interleaved, medians and ratios to native; writes
-                        target/bench/bench.json and bench.svg
-  dist                  release files in target/dist/: a .tar.gz per toolchain,
-                        manifest.json, the packaged xs-wasm crate (its tests run
-                        from the .crate alone), SIZES.md, SHA256SUMS
-  help                  this text
-
-Flags:
-  --variants a,b        only these variants (build, verify, test262)
-  --filter GLOB         test262: only tests whose path matches (test/built-ins/Array/**)
-  --sample N            test262: a fixed 1-in-N sample on every target
-  --update-expected     test262: rewrite configs/test262-expected-failures.txt
-  --quick               bench: one repetition instead of five
-  --update-docs         bench: also copy bench.json and bench.svg to docs/
-  --no-peer             bench: leave out the QuickJS-wasm peer (installed from
-                        npm with xtask/bench/quickjs/package-lock.json)
-  --jobs N              parallel compile jobs (default: available cores)
-  --force               rebuild even when up to date (build)
-  --keep                keep verify's two build directories even when it passes
-  --publish             dist: then `cargo publish` the crate (CARGO_REGISTRY_TOKEN)
-  --quiet, -q           print only errors and the final table
-  --verbose, -v         also print every command
-";
-
-/// The parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The build tool of xs-wasm: Moddable's XS engine compiled to WebAssembly.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", after_help = "`cargo xtask help <command>` (or `cargo xtask <command> --help`) lists the flags of a command.")]
 struct Cli {
-    command: Command,
-    variants: Option<Vec<String>>,
-    jobs: Option<usize>,
-    force: bool,
-    keep: bool,
-    publish: bool,
-    filter: Option<String>,
-    sample: Option<u32>,
-    update_expected: bool,
-    quick: bool,
-    update_docs: bool,
-    no_peer: bool,
-    verbosity: Verbosity,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    output: Output,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Command {
-    Fetch,
-    Build,
-    Test,
-    Verify,
-    Test262,
-    Bench,
-    Dist,
-    Help,
+/// `--quiet` and `--verbose`: accepted before the command and after it.
+/// Not clap `global` flags: clap's `overrides_with` does not reach across a
+/// subcommand (clap-rs/clap#6049), and here the last of the two wins.
+#[derive(Debug, Args)]
+struct Output {
+    /// Print only errors and the final table
+    #[arg(short, long, overrides_with = "verbose")]
+    quiet: bool,
+    /// Also print every command
+    #[arg(short, long, overrides_with = "quiet")]
+    verbose: bool,
 }
 
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli> {
-    let mut cli = Cli { command: Command::Help, variants: None, jobs: None, force: false, keep: false, publish: false, filter: None, sample: None, update_expected: false, quick: false, update_docs: false, no_peer: false, verbosity: Verbosity::Normal };
-    let mut command = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => args.next().with_context(|| format!("{name} needs a value")),
-            }
-        };
-        match flag.as_str() {
-            "--variants" => {
-                let list: Vec<String> = value("--variants")?.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-                if list.is_empty() {
-                    bail!("--variants needs at least one variant name");
-                }
-                cli.variants.get_or_insert_with(Vec::new).extend(list);
-            }
-            "--jobs" | "-j" => {
-                let v = value("--jobs")?;
-                let n: usize = v.parse().ok().filter(|n| *n > 0).with_context(|| format!("--jobs needs a positive number, not {v:?}"))?;
-                cli.jobs = Some(n);
-            }
-            "--filter" => cli.filter = Some(value("--filter")?),
-            "--sample" => {
-                let v = value("--sample")?;
-                cli.sample = Some(v.parse().ok().filter(|n| *n > 0).with_context(|| format!("--sample needs a positive number, not {v:?}"))?);
-            }
-            "--update-expected" => cli.update_expected = true,
-            "--quick" => cli.quick = true,
-            "--update-docs" => cli.update_docs = true,
-            "--no-peer" => cli.no_peer = true,
-            "--force" => cli.force = true,
-            "--keep" => cli.keep = true,
-            "--publish" => cli.publish = true,
-            "--quiet" | "-q" => cli.verbosity = Verbosity::Quiet,
-            "--verbose" | "-v" => cli.verbosity = Verbosity::Verbose,
-            "--help" | "-h" => command = Some(Command::Help),
-            f if f.starts_with('-') => bail!("unknown flag {f:?} (see `cargo xtask help`)"),
-            c => {
-                if command.is_some() {
-                    bail!("unexpected argument {c:?} (see `cargo xtask help`)");
-                }
-                command = Some(match c {
-                    "fetch" => Command::Fetch,
-                    "build" => Command::Build,
-                    "test" => Command::Test,
-                    "verify" => Command::Verify,
-                    "test262" => Command::Test262,
-                    "bench" => Command::Bench,
-                    "dist" => Command::Dist,
-                    "help" => Command::Help,
-                    other => bail!("unknown command {other:?} (commands: fetch, build, test, verify, test262, bench, dist, help)"),
-                });
-            }
+impl Output {
+    fn given(&self) -> Option<Verbosity> {
+        match (self.quiet, self.verbose) {
+            (true, _) => Some(Verbosity::Quiet),
+            (_, true) => Some(Verbosity::Verbose),
+            _ => None,
         }
     }
-    cli.command = command.unwrap_or(Command::Help);
-    if cli.command == Command::Fetch && (cli.variants.is_some() || cli.force || cli.jobs.is_some()) {
-        bail!("`fetch` takes only --quiet/--verbose");
-    }
-    if (cli.filter.is_some() || cli.sample.is_some() || cli.update_expected) && cli.command != Command::Test262 {
-        bail!("--filter, --sample and --update-expected are flags of `test262`");
-    }
-    if (cli.quick || cli.update_docs || cli.no_peer) && cli.command != Command::Bench {
-        bail!("--quick, --update-docs and --no-peer are flags of `bench`");
-    }
-    if cli.keep && cli.command != Command::Verify {
-        bail!("--keep is a flag of `verify`");
-    }
-    if cli.publish && cli.command != Command::Dist {
-        bail!("--publish is a flag of `dist`");
-    }
-    if cli.command == Command::Verify && cli.force {
-        bail!("`verify` always builds from scratch: it takes no --force");
-    }
-    if cli.command == Command::Dist && (cli.variants.is_some() || cli.force || cli.jobs.is_some()) {
-        bail!("`dist` packages every variant: it takes only --publish and --quiet/--verbose");
-    }
-    Ok(cli)
 }
 
-/// The repository root: the parent of this crate's directory.
+impl Cli {
+    /// `--quiet` or `--verbose`, the last one given (flags after the command
+    /// come after those before it); `Normal` without either.
+    fn verbosity(&self) -> Verbosity {
+        self.command.as_ref().and_then(|c| c.output().given()).or(self.output.given()).unwrap_or(Verbosity::Normal)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Download, verify and extract the pinned XS sources (configs/moddable.toml) into vendor/moddable
+    Fetch(FetchArgs),
+    /// Fetch if needed, provision toolchains, then compile, link, wasm-opt, smoke-run and measure each variant (configs/variants.toml); writes artifacts/
+    Build(BuildArgs),
+    /// Bring artifacts/ up to date (incremental build), then run every test suite
+    ///
+    /// Bring artifacts/ up to date (incremental build), then run test262 on
+    /// CI's sample (wasi-os and emcc-os), `cargo test --workspace` and the JS
+    /// package's tests (js/; the cross-build tests use the xs-wasm CLI, built
+    /// first).
+    Test(TestArgs),
+    /// Build the variants twice, in two different places, and compare every file and the committed manifest
+    ///
+    /// Build the variants twice, in two different directories with different
+    /// HOME/TMPDIR/caches, compare every file (naming the first differing wasm
+    /// section and offset), and compare with the committed
+    /// artifacts/manifest.json where the tool versions match.
+    Verify(VerifyArgs),
+    /// Run test262 on the native XS reference and the variants, one fresh machine per case
+    ///
+    /// Run test262 (configs/test262.toml) on the native XS reference and the
+    /// variants, one fresh machine per case; fails when a variant fails a case
+    /// native XS passes. Default: the whole suite on native, wasi-os and
+    /// emcc-os, 1 in 10 on the other variants; writes artifacts/test262.json.
+    Test262(Test262Args),
+    /// Engine speed: the kernels of configs/bench.toml on native XS and every variant
+    ///
+    /// Engine speed: the kernels of configs/bench.toml (Octane, a lodash
+    /// workload) on native XS and every variant, interleaved, medians and
+    /// ratios to native; writes target/bench/bench.json and bench.svg.
+    Bench(BenchArgs),
+    /// Release files in target/dist/
+    ///
+    /// Release files in target/dist/: a .tar.gz per toolchain, manifest.json,
+    /// the packaged xs-wasm crate (its tests run from the .crate alone),
+    /// SIZES.md, SHA256SUMS.
+    Dist(DistArgs),
+}
+
+/// `--jobs`, shared by the commands that compile or run in parallel.
+#[derive(Debug, Args)]
+struct Jobs {
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+}
+
+impl Jobs {
+    /// The number asked for, else [`default_jobs`].
+    fn get(&self) -> usize {
+        self.jobs.map_or_else(default_jobs, NonZeroUsize::get)
+    }
+}
+
+/// The default of `--jobs`: the available cores (1 when unknown).
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// One name of a comma-separated `--variants` list, spaces around it ignored.
+fn variant_name(name: &str) -> Result<String, String> {
+    match name.trim() {
+        "" => Err("empty variant name".to_owned()),
+        name => Ok(name.to_owned()),
+    }
+}
+
+/// `None` when `--variants` was not given (every variant).
+fn selected(variants: Vec<String>) -> Option<Vec<String>> {
+    (!variants.is_empty()).then_some(variants)
+}
+
+impl Command {
+    fn output(&self) -> &Output {
+        match self {
+            Command::Fetch(a) => &a.output,
+            Command::Build(a) => &a.output,
+            Command::Test(a) => &a.output,
+            Command::Verify(a) => &a.output,
+            Command::Test262(a) => &a.output,
+            Command::Bench(a) => &a.output,
+            Command::Dist(a) => &a.output,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct FetchArgs {
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Only these variants (default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    #[command(flatten)]
+    jobs: Jobs,
+    /// Rebuild even when up to date
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    #[command(flatten)]
+    jobs: Jobs,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Only these variants (default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    #[command(flatten)]
+    jobs: Jobs,
+    /// Keep the two build directories even when verify passes
+    #[arg(long)]
+    keep: bool,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct Test262Args {
+    /// Only these variants (native XS always runs, as the reference; default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    /// Only tests whose path matches, e.g. 'test/built-ins/Array/**'
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// A fixed 1-in-N sample on every target
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    sample: Option<u32>,
+    /// Rewrite configs/test262-expected-failures.txt from native XS's failures
+    #[arg(long)]
+    update_expected: bool,
+    #[command(flatten)]
+    jobs: Jobs,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Only these variants (native XS always runs; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    /// One repetition instead of five
+    #[arg(long)]
+    quick: bool,
+    /// Also copy bench.json and bench.svg to docs/
+    #[arg(long)]
+    update_docs: bool,
+    /// Leave out the QuickJS-wasm peer (installed from npm with xtask/bench/quickjs/package-lock.json)
+    #[arg(long)]
+    no_peer: bool,
+    #[command(flatten)]
+    jobs: Jobs,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct DistArgs {
+    /// Then `cargo publish` the crate (needs CARGO_REGISTRY_TOKEN)
+    #[arg(long)]
+    publish: bool,
+    #[command(flatten)]
+    output: Output,
+}
+
 fn run(cli: Cli) -> Result<()> {
+    let progress = Progress::new(cli.verbosity());
+    let Some(command) = cli.command else {
+        Cli::command().print_help()?;
+        return Ok(());
+    };
     let repo = util::repo_root();
-    let progress = Progress::new(cli.verbosity);
-    match cli.command {
-        Command::Help => print!("{HELP}"),
-        Command::Fetch => {
+    match command {
+        Command::Fetch(_) => {
             let configs = config::Configs::load(&repo)?;
             fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable.source(), &progress)?;
         }
-        Command::Build => {
-            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let options = build::BuildOptions { variants: cli.variants, jobs, force: cli.force, ..build::BuildOptions::default() };
+        Command::Build(args) => {
+            let options = build::BuildOptions { variants: selected(args.variants), jobs: args.jobs.get(), force: args.force, ..build::BuildOptions::default() };
             build::build(&repo, &options, &progress)?;
         }
-        Command::Test => {
-            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            test::test(&repo, jobs, &progress)?;
-        }
-        Command::Verify => {
-            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let options = verify::VerifyOptions { variants: cli.variants, jobs, keep: cli.keep, perturb: verify::Perturbation::from_env()? };
+        Command::Test(args) => test::test(&repo, args.jobs.get(), &progress)?,
+        Command::Verify(args) => {
+            let options = verify::VerifyOptions { variants: selected(args.variants), jobs: args.jobs.get(), keep: args.keep, perturb: verify::Perturbation::from_env()? };
             verify::verify(&repo, &options, &progress)?;
         }
-        Command::Test262 => {
-            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let options = test262::Test262Options { variants: cli.variants, filter: cli.filter, sample: cli.sample, jobs, update_expected: cli.update_expected };
+        Command::Test262(args) => {
+            let options = test262::Test262Options { variants: selected(args.variants), filter: args.filter, sample: args.sample, jobs: args.jobs.get(), update_expected: args.update_expected };
             test262::test262(&repo, &options, &progress)?;
         }
-        Command::Bench => {
-            let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let options = bench::BenchOptions { variants: cli.variants, quick: cli.quick, update_docs: cli.update_docs, peer: !cli.no_peer, jobs };
+        Command::Bench(args) => {
+            let options = bench::BenchOptions { variants: selected(args.variants), quick: args.quick, update_docs: args.update_docs, peer: !args.no_peer, jobs: args.jobs.get() };
             bench::bench(&repo, &options, &progress)?;
         }
-        Command::Dist => dist::dist(&repo, &dist::DistOptions { publish: cli.publish }, &progress)?,
+        Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
     }
     Ok(())
 }
 
 fn main() -> ExitCode {
-    let result = parse_args(std::env::args().skip(1)).and_then(run);
-    match result {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -248,56 +301,234 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
-    fn parse(args: &[&str]) -> Result<Cli> {
-        parse_args(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+    }
+
+    fn command(args: &[&str]) -> Command {
+        parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}")).command.unwrap_or_else(|| panic!("{args:?}: no command"))
+    }
+
+    /// The error of a command line that must not parse, as text.
+    fn refused(args: &[&str]) -> String {
+        match parse(args) {
+            Ok(cli) => panic!("{args:?} parsed: {cli:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn build_flags_parse_in_both_spellings() {
         let cli = parse(&["build", "--variants", "wasi-os,emcc-os", "--jobs=3", "-q"]).unwrap();
-        assert_eq!(cli.command, Command::Build);
-        assert_eq!(cli.variants.unwrap(), ["wasi-os", "emcc-os"]);
-        assert_eq!(cli.jobs, Some(3));
-        assert_eq!(cli.verbosity, Verbosity::Quiet);
-        let cli = parse(&["--verbose", "build", "--variants=wasi-os", "--force"]).unwrap();
-        assert!(cli.force);
-        assert_eq!(cli.verbosity, Verbosity::Verbose);
+        assert_eq!(cli.verbosity(), Verbosity::Quiet);
+        let Some(Command::Build(args)) = cli.command else { panic!("{cli:?}") };
+        assert_eq!(selected(args.variants).unwrap(), ["wasi-os", "emcc-os"]);
+        assert_eq!(args.jobs.get(), 3);
+        assert!(!args.force);
+        let cli = parse(&["--verbose", "build", "--variants=wasi-os", "--variants", " emcc-os ", "--force", "-j", "2"]).unwrap();
+        assert_eq!(cli.verbosity(), Verbosity::Verbose);
+        let Some(Command::Build(args)) = cli.command else { panic!("{cli:?}") };
+        assert_eq!(selected(args.variants).unwrap(), ["wasi-os", "emcc-os"], "repeated --variants add up, names are trimmed");
+        assert!(args.force);
+        assert_eq!(args.jobs.get(), 2);
     }
 
     #[test]
-    fn bad_arguments_are_errors_that_say_what_is_wrong() {
-        assert!(parse(&["build", "--jobs", "0"]).unwrap_err().to_string().contains("--jobs"));
-        assert!(parse(&["build", "--variants"]).unwrap_err().to_string().contains("needs a value"));
-        assert!(parse(&["build", "--colour"]).unwrap_err().to_string().contains("--colour"));
-        assert!(parse(&["deploy"]).unwrap_err().to_string().contains("deploy"));
-        assert!(parse(&["fetch", "--variants", "x"]).is_err());
-        assert_eq!(parse(&[]).unwrap().command, Command::Help);
+    fn defaults_are_every_variant_the_available_cores_and_normal_output() {
+        let cli = parse(&["build"]).unwrap();
+        assert_eq!(cli.verbosity(), Verbosity::Normal);
+        let Some(Command::Build(args)) = cli.command else { panic!("{cli:?}") };
+        assert_eq!(selected(args.variants), None);
+        assert_eq!(args.jobs.get(), default_jobs());
+        assert!(default_jobs() >= 1);
+    }
+
+    #[test]
+    fn quiet_and_verbose_are_global_and_the_last_one_wins() {
+        assert_eq!(parse(&["-q", "fetch"]).unwrap().verbosity(), Verbosity::Quiet);
+        assert_eq!(parse(&["fetch", "--quiet"]).unwrap().verbosity(), Verbosity::Quiet);
+        assert_eq!(parse(&["test", "-v"]).unwrap().verbosity(), Verbosity::Verbose);
+        assert_eq!(parse(&["--verbose", "build", "--force"]).unwrap().verbosity(), Verbosity::Verbose);
+        assert_eq!(parse(&["build", "-q", "-v"]).unwrap().verbosity(), Verbosity::Verbose);
+        assert_eq!(parse(&["build", "-v", "-q"]).unwrap().verbosity(), Verbosity::Quiet);
+        assert_eq!(parse(&["-q", "build", "-v"]).unwrap().verbosity(), Verbosity::Verbose);
+        assert_eq!(parse(&["-v", "build", "--quiet"]).unwrap().verbosity(), Verbosity::Quiet);
+        assert_eq!(parse(&["-v", "-q", "build", "-v"]).unwrap().verbosity(), Verbosity::Verbose);
+        assert_eq!(parse(&["-q", "-v"]).unwrap().verbosity(), Verbosity::Verbose);
+    }
+
+    #[test]
+    fn no_command_is_help_and_help_is_clap_s() {
+        // `cargo xtask` alone: `run` prints the help and succeeds.
+        assert!(parse(&[]).unwrap().command.is_none());
+        assert!(parse(&["-q"]).unwrap().command.is_none());
+        for args in [&["help"][..], &["--help"], &["-h"], &["help", "test262"], &["bench", "--help"]] {
+            assert_eq!(parse(args).unwrap_err().kind(), ErrorKind::DisplayHelp, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_help_names_every_command_and_flag() {
+        let help = Cli::command().render_long_help().to_string();
+        for name in ["fetch", "build", "test", "verify", "test262", "bench", "dist", "help", "--quiet", "--verbose"] {
+            assert!(help.contains(name), "{name} missing from:\n{help}");
+        }
+        let flags: &[(&str, &[&str])] = &[
+            ("build", &["--variants <A,B>", "--jobs <N>", "--force"]),
+            ("test", &["--jobs <N>"]),
+            ("verify", &["--variants <A,B>", "--jobs <N>", "--keep"]),
+            ("test262", &["--variants <A,B>", "--filter <GLOB>", "--sample <N>", "--update-expected", "--jobs <N>"]),
+            ("bench", &["--variants <A,B>", "--quick", "--update-docs", "--no-peer", "--jobs <N>"]),
+            ("dist", &["--publish"]),
+        ];
+        let mut cli = Cli::command();
+        for (name, flags) in flags {
+            let help = cli.find_subcommand_mut(name).unwrap().render_long_help().to_string();
+            for flag in *flags {
+                assert!(help.contains(flag), "{flag} missing from the help of {name}:\n{help}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_values_are_errors_that_say_what_is_wrong() {
+        assert!(refused(&["build", "--jobs", "0"]).contains("--jobs"));
+        assert!(refused(&["build", "--jobs", "many"]).contains("--jobs"));
+        assert!(refused(&["build", "--variants"]).contains("--variants"));
+        assert!(refused(&["build", "--variants", ""]).contains("empty variant name"));
+        assert!(refused(&["build", "--variants", "wasi-os,,emcc-os"]).contains("empty variant name"));
+        assert!(refused(&["build", "--colour"]).contains("--colour"));
+        assert!(refused(&["deploy"]).contains("deploy"));
+        assert!(refused(&["build", "extra"]).contains("extra"));
     }
 
     #[test]
     fn test262_flags_parse_and_belong_to_test262() {
-        let cli = parse(&["test262", "--variants", "wasi-os", "--filter", "test/built-ins/Array/**", "--sample=20", "--update-expected"]).unwrap();
-        assert_eq!(cli.command, Command::Test262);
-        assert_eq!(cli.filter.as_deref(), Some("test/built-ins/Array/**"));
-        assert_eq!(cli.sample, Some(20));
-        assert!(cli.update_expected);
-        assert!(parse(&["test262", "--sample", "0"]).unwrap_err().to_string().contains("--sample"));
-        assert!(parse(&["build", "--filter", "x"]).unwrap_err().to_string().contains("test262"));
+        let Command::Test262(args) = command(&["test262", "--variants", "wasi-os", "--filter", "test/built-ins/Array/**", "--sample=20", "--update-expected", "-j", "1"]) else { panic!() };
+        assert_eq!(selected(args.variants).unwrap(), ["wasi-os"]);
+        assert_eq!(args.filter.as_deref(), Some("test/built-ins/Array/**"));
+        assert_eq!(args.sample, Some(20));
+        assert!(args.update_expected);
+        assert_eq!(args.jobs.get(), 1);
+        let Command::Test262(args) = command(&["test262"]) else { panic!() };
+        assert_eq!((args.filter, args.sample, args.update_expected), (None, None, false));
+        assert!(refused(&["test262", "--sample", "0"]).contains("--sample"));
+        for flag in [&["--filter", "x"][..], &["--sample", "2"], &["--update-expected"]] {
+            for other in ["build", "test", "verify", "bench", "dist", "fetch"] {
+                let args: Vec<&str> = std::iter::once(other).chain(flag.iter().copied()).collect();
+                assert!(refused(&args).contains(flag[0]), "{args:?}");
+            }
+        }
     }
 
     #[test]
-    fn verify_and_dist_take_their_own_flags_only() {
-        let cli = parse(&["verify", "--variants", "wasi-os,emcc-os", "--keep", "-j", "2"]).unwrap();
-        assert_eq!(cli.command, Command::Verify);
-        assert_eq!(cli.variants.unwrap(), ["wasi-os", "emcc-os"]);
-        assert!(cli.keep);
-        let cli = parse(&["dist", "--publish"]).unwrap();
-        assert_eq!(cli.command, Command::Dist);
-        assert!(cli.publish);
-        assert!(parse(&["verify", "--force"]).unwrap_err().to_string().contains("--force"));
-        assert!(parse(&["build", "--keep"]).unwrap_err().to_string().contains("--keep"));
-        assert!(parse(&["verify", "--publish"]).unwrap_err().to_string().contains("--publish"));
-        assert!(parse(&["dist", "--variants", "wasi-os"]).is_err());
+    fn bench_flags_parse_and_belong_to_bench() {
+        let Command::Bench(args) = command(&["bench", "--variants", "wasi-o2,emcc-o2", "--quick", "--update-docs", "--no-peer"]) else { panic!() };
+        assert_eq!(selected(args.variants).unwrap(), ["wasi-o2", "emcc-o2"]);
+        assert!(args.quick && args.update_docs && args.no_peer);
+        let Command::Bench(args) = command(&["bench"]) else { panic!() };
+        assert!(!args.quick && !args.update_docs && !args.no_peer);
+        for flag in ["--quick", "--update-docs", "--no-peer"] {
+            for other in ["build", "test", "verify", "test262", "dist", "fetch"] {
+                assert!(refused(&[other, flag]).contains(flag), "{other} {flag}");
+            }
+        }
+    }
+
+    #[test]
+    fn verify_dist_fetch_and_test_take_their_own_flags_only() {
+        let Command::Verify(args) = command(&["verify", "--variants", "wasi-os,emcc-os", "--keep", "-j", "2"]) else { panic!() };
+        assert_eq!(selected(args.variants).unwrap(), ["wasi-os", "emcc-os"]);
+        assert!(args.keep);
+        assert_eq!(args.jobs.get(), 2);
+        let Command::Dist(args) = command(&["dist", "--publish"]) else { panic!() };
+        assert!(args.publish);
+        let Command::Dist(args) = command(&["dist"]) else { panic!() };
+        assert!(!args.publish);
+        let Command::Test(args) = command(&["test", "--jobs", "4"]) else { panic!() };
+        assert_eq!(args.jobs.get(), 4);
+        assert!(matches!(command(&["fetch", "-v"]), Command::Fetch(_)));
+        // `verify` always builds from scratch; `dist` packages every variant;
+        // `fetch` only fetches; `test` runs everything.
+        assert!(refused(&["verify", "--force"]).contains("--force"));
+        assert!(refused(&["build", "--keep"]).contains("--keep"));
+        assert!(refused(&["verify", "--publish"]).contains("--publish"));
+        for flag in [&["--variants", "wasi-os"][..], &["--jobs", "2"], &["--force"], &["--keep"]] {
+            for other in ["dist", "fetch"] {
+                let args: Vec<&str> = std::iter::once(other).chain(flag.iter().copied()).collect();
+                assert!(refused(&args).contains(flag[0]), "{args:?}");
+            }
+        }
+        assert!(refused(&["test", "--variants", "wasi-os"]).contains("--variants"));
+        assert!(refused(&["fetch", "--publish"]).contains("--publish"));
+    }
+
+    /// The invocations the README shows, parsed as documented.
+    #[test]
+    fn the_readme_s_examples_mean_what_it_says() {
+        let Command::Build(args) = command(&["build", "--variants", "wasi-os,emcc-os", "--jobs", "2"]) else { panic!() };
+        assert_eq!((selected(args.variants).unwrap(), args.jobs.get()), (vec!["wasi-os".to_owned(), "emcc-os".to_owned()], 2));
+        let Command::Test262(args) = command(&["test262", "--variants", "wasi-o2", "--filter", "test/built-ins/Array/**"]) else { panic!() };
+        assert_eq!((selected(args.variants).unwrap(), args.filter.unwrap()), (vec!["wasi-o2".to_owned()], "test/built-ins/Array/**".to_owned()));
+        let Command::Test262(args) = command(&["test262", "--variants", "wasi-os,emcc-os", "--sample", "20"]) else { panic!() };
+        assert_eq!((selected(args.variants).unwrap(), args.sample), (vec!["wasi-os".to_owned(), "emcc-os".to_owned()], Some(20)));
+        let Command::Bench(args) = command(&["bench", "--variants", "wasi-o2,emcc-o2", "--quick"]) else { panic!() };
+        assert!(args.quick && args.jobs.jobs.is_none());
+        let Command::Verify(args) = command(&["verify", "--variants", "emcc-o0,wasi-os"]) else { panic!() };
+        assert_eq!(selected(args.variants).unwrap(), ["emcc-o0", "wasi-os"]);
+        for args in [&["fetch"][..], &["build"], &["test"], &["test262"], &["bench"], &["verify"], &["dist"], &["dist", "--publish"], &["build", "--quiet"], &["build", "--verbose"]] {
+            command(args);
+        }
+    }
+
+    /// Every `cargo xtask …` in the README, the JS package's README, the CI
+    /// script and the workflows, with where it is: the words after
+    /// `cargo xtask` up to the end of the line, a backtick, `#`, `;` or `)`,
+    /// quotes removed (a shell would).
+    fn documented_invocations() -> Vec<(String, Vec<String>)> {
+        let repo = util::repo_root();
+        let mut files = vec![repo.join("README.md"), repo.join("js/README.md"), repo.join(".ci/run")];
+        let mut workflows: Vec<_> = std::fs::read_dir(repo.join(".github/workflows")).unwrap().map(|e| e.unwrap().path()).collect();
+        workflows.sort();
+        files.extend(workflows);
+        let mut found = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            for (n, line) in text.lines().enumerate() {
+                for (at, _) in line.match_indices("cargo xtask") {
+                    let rest = &line[at + "cargo xtask".len()..];
+                    let rest = &rest[..rest.find(['`', '#', ';', ')']).unwrap_or(rest.len())];
+                    let args = rest.split_whitespace().map(|w| w.trim_matches(['\'', '"']).to_owned()).collect();
+                    found.push((format!("{}:{}", util::display_relative(&file, &repo), n + 1), args));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_documented_invocation_parses() {
+        let found = documented_invocations();
+        for (place, args) in &found {
+            match Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().map(String::as_str))) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::DisplayHelp => {}
+                Err(e) => panic!("{place}: `cargo xtask {}` does not parse:\n{e}", args.join(" ")),
+            }
+        }
+        // The scan did find them: every command, and invocations with flags.
+        let lines: Vec<String> = found.iter().map(|(_, args)| args.join(" ")).collect();
+        for name in ["fetch", "build", "test", "verify", "test262", "bench", "dist", "help"] {
+            assert!(lines.iter().any(|l| l.split(' ').next() == Some(name)), "no documented `cargo xtask {name}` found in: {lines:#?}");
+        }
+        let with_flags = lines.iter().filter(|l| l.contains(" --")).count();
+        assert!(with_flags >= 5, "only {with_flags} documented invocations with flags found: {lines:#?}");
     }
 }

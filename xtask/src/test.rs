@@ -10,9 +10,14 @@
 //!    tests, its doctest);
 //! 4. the JS package's tests (`npm install` then `npm test` in `js/`:
 //!    Node's test runner over every emscripten variant, then headless Chromium).
+//!    The cross-build snapshot tests (js/tests/crossbuild.test.mjs) restore
+//!    snapshots through the crate's `xs-wasm` CLI: it is built first and
+//!    named in `XS_WASM_CLI`, which makes those tests fail, not skip, when
+//!    the binary is missing.
 
-use std::path::Path;
-use std::process::Command;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
@@ -38,7 +43,7 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
     test262(repo, &options, progress)?;
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cargo_test = Command::new(cargo);
+    let mut cargo_test = Command::new(&cargo);
     cargo_test.current_dir(repo).args(["test", "--workspace", "--locked"]);
     progress.step("tests: cargo test --workspace");
     run(cargo_test, "cargo test --workspace")?;
@@ -55,10 +60,55 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
         }
         progress.step("tests: npm install (js/)");
         run(install, "npm install in js/")?;
+        progress.step("tests: cargo build -p xs-wasm --bin xs-wasm (the CLI the cross-build tests use)");
+        let cli = build_cli(&cargo, repo)?;
         let mut npm_test = Command::new(npm);
-        npm_test.current_dir(&js).arg("test");
+        npm_test.current_dir(&js).arg("test").env("XS_WASM_CLI", &cli);
         progress.step("tests: npm test (js/)");
         run(npm_test, "npm test in js/")?;
     }
     Ok(())
+}
+
+/// Build the crate's `xs-wasm` CLI (default features, as `cargo test` built
+/// it: usually nothing to do); its path as cargo reports it.
+fn build_cli(cargo: &OsStr, repo: &Path) -> Result<PathBuf> {
+    let output = Command::new(cargo)
+        .current_dir(repo)
+        .args(["build", "--locked", "-p", "xs-wasm", "--bin", "xs-wasm", "--message-format=json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("starting cargo build -p xs-wasm --bin xs-wasm")?;
+    if !output.status.success() {
+        bail!("cargo build -p xs-wasm --bin xs-wasm failed ({})", output.status);
+    }
+    executable(&String::from_utf8_lossy(&output.stdout), "xs-wasm").context("cargo build -p xs-wasm --bin xs-wasm named no executable")
+}
+
+/// The executable of binary target `name` in cargo's JSON messages
+/// (`--message-format=json`), one per line.
+fn executable(messages: &str, name: &str) -> Option<PathBuf> {
+    messages.lines().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find_map(|m| {
+        let built = m["reason"] == "compiler-artifact" && m["target"]["name"] == name && m["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"));
+        m["executable"].as_str().filter(|_| built).map(PathBuf::from)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_path_comes_from_cargo_s_messages() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","target":{"name":"xs_wasm","kind":["lib"]},"executable":null}"#,
+            "not json",
+            r#"{"reason":"compiler-artifact","target":{"name":"xs-wasm","kind":["bin"]},"executable":"/t/debug/xs-wasm"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(executable(&messages, "xs-wasm"), Some(PathBuf::from("/t/debug/xs-wasm")));
+        assert_eq!(executable(&messages, "other"), None);
+        assert_eq!(executable(r#"{"reason":"build-finished","success":false}"#, "xs-wasm"), None);
+    }
 }

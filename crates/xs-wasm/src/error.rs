@@ -70,10 +70,23 @@ pub enum Error {
     /// The module does not export the xs-wasm ABI this crate speaks.
     #[error("incompatible artifact: {0}")]
     Incompatible(String),
-    /// A WebAssembly trap or wasmtime failure. After a trap during a call the
-    /// machine is stopped; the host process is unaffected.
+    /// A WebAssembly failure known only by its message (for example the
+    /// engine returned an unknown status, or a result out of bounds). After
+    /// one during a call the machine is stopped; the host process is
+    /// unaffected. wasmtime's own errors are [`Error::Wasmtime`].
     #[error("wasm: {0}")]
     Wasm(String),
+    /// A WebAssembly trap or another wasmtime failure (compiling, linking,
+    /// instantiating), kept as the [`source`](std::error::Error::source) so a
+    /// caller can tell them apart: a trap is a [`wasmtime::Trap`] in the
+    /// source chain ([`Error::trap`] finds it). After a trap during a call the
+    /// machine is stopped; the host process is unaffected.
+    #[error("wasm: {source:#}")]
+    Wasmtime {
+        /// wasmtime's error, with its context (e.g. the wasm backtrace of a trap).
+        #[source]
+        source: wasmtime::Error,
+    },
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -86,10 +99,83 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn wasm(error: impl std::fmt::Display) -> Self {
-        Error::Wasm(format!("{error:#}"))
+    /// A wasmtime failure ([`Error::Wasmtime`]).
+    pub(crate) fn wasm(error: impl Into<wasmtime::Error>) -> Self {
+        Error::Wasmtime { source: error.into() }
+    }
+
+    /// The WebAssembly trap behind this error, if it is one (an
+    /// [`Error::Wasmtime`] whose source chain holds a [`wasmtime::Trap`]).
+    pub fn trap(&self) -> Option<wasmtime::Trap> {
+        match self {
+            Error::Wasmtime { source } => source.downcast_ref::<wasmtime::Trap>().copied(),
+            _ => None,
+        }
     }
 }
 
 /// `Result<T, xs_wasm::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+    use wasmtime::{Engine, Instance, Module, Store, Trap};
+
+    /// `(module (import "host" "f" (func)) (func (export "boom") unreachable))`
+    /// in the binary format (no `wat` feature here).
+    const MODULE: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type 0: [] -> []
+        0x02, 0x0a, 0x01, 0x04, b'h', b'o', b's', b't', 0x01, b'f', 0x00, 0x00, // import host.f: type 0
+        0x03, 0x02, 0x01, 0x00, // function 1: type 0
+        0x07, 0x08, 0x01, 0x04, b'b', b'o', b'o', b'm', 0x00, 0x01, // export "boom": function 1
+        0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // body: unreachable, end
+    ];
+
+    fn module() -> (Engine, Module) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, MODULE).unwrap();
+        (engine, module)
+    }
+
+    /// The trap, found by walking `std::error::Error::source`, as a caller
+    /// that knows only the standard trait would.
+    fn trap_in_chain(error: &Error) -> Option<Trap> {
+        std::iter::successors(error.source(), |&e| e.source()).find_map(|e| e.downcast_ref::<Trap>()).copied()
+    }
+
+    #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+    }
+
+    #[test]
+    fn a_trap_stays_a_trap_behind_the_error() {
+        let (engine, module) = module();
+        let mut store = Store::new(&engine, ());
+        let f = wasmtime::Func::wrap(&mut store, || {});
+        let instance = Instance::new(&mut store, &module, &[f.into()]).unwrap();
+        let boom = instance.get_typed_func::<(), ()>(&mut store, "boom").unwrap();
+        let error = Error::wasm(boom.call(&mut store, ()).unwrap_err());
+        assert!(matches!(error, Error::Wasmtime { .. }), "{error:?}");
+        assert_eq!(error.trap(), Some(Trap::UnreachableCodeReached));
+        assert_eq!(trap_in_chain(&error), Some(Trap::UnreachableCodeReached));
+        let message = error.to_string();
+        assert!(message.starts_with("wasm: ") && message.contains("unreachable"), "{message}");
+    }
+
+    #[test]
+    fn a_link_error_is_not_a_trap() {
+        let (engine, module) = module();
+        let mut store = Store::new(&engine, ());
+        let error = Error::wasm(Instance::new(&mut store, &module, &[]).unwrap_err());
+        assert!(error.source().is_some(), "wasmtime's error is the source");
+        assert_eq!(error.trap(), None);
+        assert_eq!(trap_in_chain(&error), None);
+        assert!(error.to_string().contains("import"), "{error}");
+        assert!(Error::Wasm("engine status 9".into()).source().is_none());
+    }
+}

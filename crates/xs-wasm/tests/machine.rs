@@ -209,9 +209,29 @@ fn meter_counts_and_the_limit_stops_an_endless_loop() {
 
 #[test]
 fn the_meter_limit_applies_per_call() {
-    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(50_000), ..Options::default() }).unwrap();
-    for _ in 0..10 {
-        m.eval("for (let i = 0; i < 1000; i++) {}").unwrap();
+    const WORK: &str = "for (let i = 0; i < 10000; i++) {}";
+    // What the work costs, measured without a limit.
+    let mut probe = machine();
+    probe.eval(WORK).unwrap();
+    let cost = probe.meter();
+    assert!(cost > 10_000, "meter {cost}");
+    // A limit above one call's cost and below two calls' cost.
+    let limit = u32::try_from(cost * 3 / 2).unwrap();
+    let options = Options { meter_limit: Some(limit), meter_interval: 100, ..Options::default() };
+    let mut m = Machine::new(&runtime(), options.clone()).unwrap();
+    let mut used = Vec::new();
+    for _ in 0..3 {
+        m.eval(WORK).unwrap();
+        used.push(m.meter());
+    }
+    assert!(used.iter().all(|&u| u <= u64::from(limit)), "each call is under the limit {limit}: {used:?}");
+    assert!(used[0] + used[1] > u64::from(limit), "two calls together exceed the limit {limit}: {used:?}");
+    assert!(!m.is_stopped());
+    // The same work twice in one call is over the limit.
+    let mut m = Machine::new(&runtime(), options).unwrap();
+    match m.eval(&format!("{WORK}; {WORK}")) {
+        Err(Error::MeterLimit { used }) => assert!(used >= u64::from(limit), "used {used}, limit {limit}"),
+        other => panic!("expected the meter limit, got {other:?}"),
     }
 }
 
@@ -321,7 +341,11 @@ fn a_stopped_machine_cannot_snapshot_but_its_earlier_snapshot_restores() {
     let mut m = Machine::new(&runtime(), Options { meter_limit: Some(10_000), ..Options::default() }).unwrap();
     m.eval("var kept = 'yes'").unwrap();
     let before = m.snapshot().unwrap();
-    assert!(m.eval("while (true) {}").is_err());
+    assert!(matches!(m.eval("while (true) {}"), Err(Error::MeterLimit { .. })));
+    match m.snapshot() {
+        Err(Error::Dead { reason }) => assert!(reason.contains("meter limit"), "reason: {reason}"),
+        other => panic!("expected a stopped machine, got {other:?}"),
+    }
     let mut r = Machine::restore(&runtime(), &before, Options::default()).unwrap();
     assert_eq!(r.eval("kept").unwrap(), json!("yes"));
 }
@@ -414,7 +438,7 @@ fn nesting_deeper_than_the_engine_can_mark_stops_only_that_machine() {
     assert_eq!(m.eval("try { JSON.stringify(l) } catch (e) { e.name }").unwrap(), json!("RangeError"));
     let mut m = machine();
     match m.eval("var l = []; for (let i = 0; i < 1000000; i++) l = [l]; var junk = []; for (let i = 0; i < 300000; i++) junk.push({ i }); 'ok'") {
-        Err(Error::StackOverflow) | Err(Error::Wasm(_)) => {}
+        Err(Error::StackOverflow) | Err(Error::Wasm(_)) | Err(Error::Wasmtime { .. }) => {}
         other => panic!("expected the machine to stop, got {other:?}"),
     }
     assert!(m.is_stopped());

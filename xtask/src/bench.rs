@@ -101,6 +101,21 @@ pub struct BenchReport {
     /// Start-up figures by target.
     #[serde(default)]
     pub startup: BTreeMap<String, Startup>,
+    /// The `xs-wasm` command line (release build), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli: Option<CliTimes>,
+}
+
+/// Wall time of `xs-wasm eval '1+1'` (release build, embedded wasi-os
+/// module, process start to exit), in ms.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CliTimes {
+    /// First run with an empty compiled-module cache (compiles and writes the entry).
+    pub cold_cache_ms: f64,
+    /// Median of the runs after it (the entry is loaded).
+    pub warm_cache_ms: f64,
+    /// Median with `--no-cache` (compiles every time).
+    pub no_cache_ms: f64,
 }
 
 /// Start-up of one target, in ms (absent: not measured there).
@@ -159,6 +174,7 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     drop(targets);
     let mut report = summarize(&bench.kernels, &names, samples, repetitions);
     report.startup = startup(creates, &compile_ms, smoke_ms(repo, &configs, &selected, &chosen, progress)?);
+    report.cli = Some(cli_times(repo, &out, if options.quick { 3 } else { 11 }, progress)?);
     print_table(&report);
     let json = serde_json::to_string_pretty(&report)? + "\n";
     let svg = chart(&report);
@@ -223,6 +239,35 @@ fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant]
         progress.detail(format!("bench: {} smoke run: {ms:.0} ms", variant.name));
         times.insert(variant.name.clone(), ms);
     }
+    Ok(times)
+}
+
+/// Build the release `xs-wasm` CLI and time `eval '1+1'`: once with an empty
+/// cache directory, `runs` times with it warm, and a few times with `--no-cache`.
+fn cli_times(repo: &Path, out: &Path, runs: usize, progress: &Progress) -> Result<CliTimes> {
+    progress.step("bench: building the release xs-wasm CLI (cargo build --release -p xs-wasm)");
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(repo);
+    xshell::cmd!(sh, "cargo build --release --quiet --locked -p xs-wasm --bin xs-wasm").run().context("building the release xs-wasm CLI")?;
+    let exe = crate::build::cargo_target_dir(repo).join("release").join(format!("xs-wasm{}", std::env::consts::EXE_SUFFIX));
+    let cache = out.join("cli-cache");
+    crate::util::remove_dir_if_exists(&cache)?;
+    let time = |args: &[&str]| -> Result<f64> {
+        let start = Instant::now();
+        let output = std::process::Command::new(&exe).args(args).output().with_context(|| format!("running {}", exe.display()))?;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        if !output.status.success() || String::from_utf8_lossy(&output.stdout).trim() != "2" {
+            bail!("xs-wasm {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(ms)
+    };
+    let cache_arg = cache.to_string_lossy().into_owned();
+    let with_cache = ["--cache-dir", cache_arg.as_str(), "eval", "1+1"];
+    let cold_cache_ms = time(&with_cache)?;
+    let warm: Vec<f64> = (0..runs).map(|_| time(&with_cache)).collect::<Result<_>>()?;
+    let none: Vec<f64> = (0..3).map(|_| time(&["--no-cache", "eval", "1+1"])).collect::<Result<_>>()?;
+    let times = CliTimes { cold_cache_ms, warm_cache_ms: median(&warm), no_cache_ms: median(&none) };
+    progress.step(format!("bench: xs-wasm eval '1+1': {:.0} ms with an empty cache, {:.1} ms warm, {:.0} ms without a cache", times.cold_cache_ms, times.warm_cache_ms, times.no_cache_ms));
     Ok(times)
 }
 
@@ -409,6 +454,9 @@ fn print_table(report: &BenchReport) {
             print!(" {:>20}", report.geomean_vs_peer.get(t).map_or("-".to_owned(), |g| format!("{g:.2}x")));
         }
         println!();
+    }
+    if let Some(cli) = &report.cli {
+        println!("xs-wasm eval '1+1' (release CLI): {:.0} ms with an empty cache, {:.1} ms warm, {:.0} ms without a cache", cli.cold_cache_ms, cli.warm_cache_ms, cli.no_cache_ms);
     }
     for (label, field) in [("smoke run", 0), ("first machine", 1), ("create machine", 2)] {
         print!("{:<15}", format!("{label} ms"));

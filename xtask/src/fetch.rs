@@ -200,9 +200,36 @@ fn fetch_from(layout: &Layout, spec: &SourceSpec<'_>, mirror: &Mirror, progress:
     install(layout, spec, &archive, mirror.root(), progress)
 }
 
+/// A file mirror given by bare file name: the first file of that name in
+/// the directories of `$XS_WASM_MIRRORS` (a path list), else in any
+/// directory up to two levels below the repository's parent (offline
+/// machines keep their mirrors beside the checkout). The archive's sha256 is
+/// checked afterwards like any mirror's, so where it was found does not
+/// matter for trust.
+fn find_local_mirror(repo: &Path, name: &Path, listed: Option<&std::ffi::OsStr>) -> Result<PathBuf> {
+    let mut dirs: Vec<PathBuf> = listed.map(|v| std::env::split_paths(v).collect()).unwrap_or_default();
+    if dirs.is_empty() {
+        if let Some(parent) = repo.parent() {
+            let below = |dir: &Path| -> Vec<PathBuf> {
+                let mut found: Vec<PathBuf> = fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+                found.sort();
+                found
+            };
+            for child in below(parent) {
+                dirs.extend(below(&child));
+                dirs.push(child);
+            }
+        }
+    }
+    dirs.iter().map(|dir| dir.join(name)).find(|path| path.is_file()).with_context(|| {
+        format!("no {} found in $XS_WASM_MIRRORS or beside the repository (searched {} directories)", name.display(), dirs.len())
+    })
+}
+
 /// Download (or locate) a mirror's archive; returns its path.
 fn obtain_archive(layout: &Layout, mirror: &Mirror, progress: &Progress) -> Result<PathBuf> {
     match mirror {
+        Mirror::File { path, .. } if path.components().count() == 1 => find_local_mirror(&layout.repo, path, std::env::var_os("XS_WASM_MIRRORS").as_deref()),
         Mirror::File { path, .. } => {
             let path = layout.repo.join(path);
             if !path.is_file() {
@@ -483,6 +510,26 @@ impl NpmFiles<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_mirror_by_name_is_found_beside_the_repository_or_in_the_listed_directories() {
+        let root = std::env::temp_dir().join(format!("xs-wasm-mirror-{}", std::process::id()));
+        let repo = root.join("checkout");
+        let mirrors = root.join("shared").join("test262");
+        fs::create_dir_all(&repo).unwrap();
+        fs::create_dir_all(&mirrors).unwrap();
+        let name = Path::new("suite.tar.gz");
+        assert!(find_local_mirror(&repo, name, None).is_err(), "nothing there yet");
+        fs::write(mirrors.join(name), b"archive").unwrap();
+        assert_eq!(find_local_mirror(&repo, name, None).unwrap(), mirrors.join(name));
+        let elsewhere = root.join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        let listed = std::env::join_paths([&elsewhere]).unwrap();
+        assert!(find_local_mirror(&repo, name, Some(&listed)).is_err(), "the listed directories replace the search");
+        fs::write(elsewhere.join(name), b"archive").unwrap();
+        assert_eq!(find_local_mirror(&repo, name, Some(&listed)).unwrap(), elsewhere.join(name));
+        fs::remove_dir_all(&root).unwrap();
+    }
     use crate::config::{Engine, ModdableConfig};
     use crate::progress::Verbosity;
     use std::collections::BTreeMap;

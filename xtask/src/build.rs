@@ -245,8 +245,8 @@ fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_paths: bool) -
             ldflags.push(format!("-Wl,-z,stack-size={}", common.stack_size));
             ldflags.extend(common.exports.iter().map(|e| format!("-Wl,--export={e}")));
             ldflags.extend(s(&variant.ldflags));
-            let features = &tcflags.wasi.wasm_opt_features;
-            (WASI_FILE.to_owned(), vec![WASI_FILE.to_owned()], wasm_opt_flags(variant, features))
+            let features: Vec<String> = tcflags.wasi.wasm_opt_features.iter().chain(&tcflags.wasi.wasm_opt_flags).cloned().collect();
+            (WASI_FILE.to_owned(), vec![WASI_FILE.to_owned()], wasm_opt_flags(variant, &features))
         }
         ToolchainKind::Emscripten => {
             let form = variant.form.expect("validated: emscripten variants have a form");

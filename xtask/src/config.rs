@@ -418,6 +418,9 @@ pub struct WasiFlags {
     pub libs: Vec<String>,
     /// wasm-opt feature flags for the release pass over WASI modules.
     pub wasm_opt_features: Vec<String>,
+    /// Other wasm-opt flags for that pass, before the variant's level.
+    #[serde(default)]
+    pub wasm_opt_flags: Vec<String>,
 }
 
 /// Which C toolchain builds a variant.

@@ -3,9 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use wasmtime::{Caller, Instance, InstancePre, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
 
-use crate::runtime::Runtime;
+use crate::runtime::{Flavor, Runtime};
 use crate::{Error, Result};
 
 /// Exports the module must have (see `port/xs_wasm.h`).
@@ -174,6 +174,9 @@ pub(crate) struct HostState {
     on_log: LogHandler,
     real_clock: bool,
     reply: Vec<u8>,
+    /// The instance's exported memory, once known (saves host functions a
+    /// lookup by name per call).
+    memory: Option<Memory>,
 }
 
 fn default_log(level: LogLevel, text: &str) {
@@ -185,7 +188,7 @@ fn default_log(level: LogLevel, text: &str) {
 }
 
 fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
-    caller.get_export("memory").and_then(|e| e.into_memory())
+    caller.data().memory.or_else(|| caller.get_export("memory").and_then(|e| e.into_memory()))
 }
 
 fn read_guest(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8>> {
@@ -286,6 +289,60 @@ pub(crate) fn instantiate_pre(runtime_engine: &wasmtime::Engine, module: &wasmti
     linker.instantiate_pre(module)
 }
 
+/// The exports machines use, looked up by name once per module
+/// ([`Module::get_export_index`]) instead of once per machine.
+pub(crate) struct ExportIndices {
+    memory: ModuleExport,
+    initialize: Option<ModuleExport>,
+    take: Option<ModuleExport>,
+    abi_version: ModuleExport,
+    alloc: ModuleExport,
+    free: ModuleExport,
+    create: ModuleExport,
+    eval: ModuleExport,
+    send: ModuleExport,
+    set_meter: ModuleExport,
+    meter: ModuleExport,
+    result: ModuleExport,
+    result_length: ModuleExport,
+    snapshot: ModuleExport,
+    restore: ModuleExport,
+    last_error: ModuleExport,
+}
+
+impl ExportIndices {
+    /// Errors: [`Error::Incompatible`] naming the first missing export
+    /// (`_initialize` may be missing from a pre-initialized module, and only
+    /// pre-initialized modules need `xs_wasm_take`).
+    pub(crate) fn new(module: &Module, preinit: bool) -> Result<Self> {
+        let get = |name: &str| module.get_export_index(name).ok_or_else(|| Error::Incompatible(format!("module has no export {name:?}")));
+        Ok(ExportIndices {
+            memory: get("memory")?,
+            initialize: if preinit { None } else { Some(get("_initialize")?) },
+            take: if preinit { Some(get("xs_wasm_take")?) } else { None },
+            abi_version: get("xs_wasm_abi_version")?,
+            alloc: get("xs_wasm_alloc")?,
+            free: get("xs_wasm_free")?,
+            create: get("xs_wasm_create")?,
+            eval: get("xs_wasm_eval")?,
+            send: get("xs_wasm_send")?,
+            set_meter: get("xs_wasm_set_meter")?,
+            meter: get("xs_wasm_meter")?,
+            result: get("xs_wasm_result")?,
+            result_length: get("xs_wasm_result_length")?,
+            snapshot: get("xs_wasm_snapshot")?,
+            restore: get("xs_wasm_restore")?,
+            last_error: get("xs_wasm_last_error")?,
+        })
+    }
+}
+
+/// The typed function `export` (named `name` in errors) of `instance`.
+fn typed_export<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(store: &mut Store<HostState>, instance: &Instance, export: &ModuleExport, name: &str) -> Result<TypedFunc<P, R>> {
+    let func = instance.get_module_export(&mut *store, export).and_then(Extern::into_func).ok_or_else(|| Error::Incompatible(format!("export {name} is not a function")))?;
+    func.typed::<P, R>(&*store).map_err(|e| Error::Incompatible(format!("export {name}: {e}")))
+}
+
 struct Exports {
     memory: Memory,
     alloc: TypedFunc<u32, u32>,
@@ -300,33 +357,43 @@ struct Exports {
     snapshot: TypedFunc<u32, i32>,
     restore: TypedFunc<(u32, u32, u32), u32>,
     last_error: TypedFunc<(), u32>,
+    /// `xs_wasm_take`, in a pre-initialized module.
+    take: Option<TypedFunc<u32, u32>>,
 }
 
 impl Exports {
-    fn new(store: &mut Store<HostState>, instance: &Instance) -> Result<Self> {
-        fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(store: &mut Store<HostState>, instance: &Instance, name: &str) -> Result<TypedFunc<P, R>> {
-            instance.get_typed_func::<P, R>(&mut *store, name).map_err(|e| Error::Incompatible(format!("export {name}: {e}")))
-        }
-        let memory = instance.get_memory(&mut *store, "memory").ok_or_else(|| Error::Incompatible("no exported memory".into()))?;
-        let abi: TypedFunc<(), u32> = get(store, instance, "xs_wasm_abi_version")?;
-        let abi = abi.run(&mut *store, ()).map_err(Error::wasm)?;
-        if abi != ABI_VERSION {
-            return Err(Error::Incompatible(format!("module speaks port ABI {abi}, this crate speaks {ABI_VERSION}")));
+    /// The exports of `instance`, checking the port ABI the first time a
+    /// machine of `flavor`'s module is made.
+    fn new(store: &mut Store<HostState>, instance: &Instance, flavor: &Flavor) -> Result<Self> {
+        use std::sync::atomic::Ordering;
+        let idx = &flavor.exports;
+        let memory = instance.get_module_export(&mut *store, &idx.memory).and_then(Extern::into_memory).ok_or_else(|| Error::Incompatible("no exported memory".into()))?;
+        if !flavor.abi_checked.load(Ordering::Relaxed) {
+            let abi: TypedFunc<(), u32> = typed_export(store, instance, &idx.abi_version, "xs_wasm_abi_version")?;
+            let abi = abi.run(&mut *store, ()).map_err(Error::wasm)?;
+            if abi != ABI_VERSION {
+                return Err(Error::Incompatible(format!("module speaks port ABI {abi}, this crate speaks {ABI_VERSION}")));
+            }
+            flavor.abi_checked.store(true, Ordering::Relaxed);
         }
         Ok(Exports {
             memory,
-            alloc: get(store, instance, "xs_wasm_alloc")?,
-            free: get(store, instance, "xs_wasm_free")?,
-            create: get(store, instance, "xs_wasm_create")?,
-            eval: get(store, instance, "xs_wasm_eval")?,
-            send: get(store, instance, "xs_wasm_send")?,
-            set_meter: get(store, instance, "xs_wasm_set_meter")?,
-            meter: get(store, instance, "xs_wasm_meter")?,
-            result: get(store, instance, "xs_wasm_result")?,
-            result_length: get(store, instance, "xs_wasm_result_length")?,
-            snapshot: get(store, instance, "xs_wasm_snapshot")?,
-            restore: get(store, instance, "xs_wasm_restore")?,
-            last_error: get(store, instance, "xs_wasm_last_error")?,
+            alloc: typed_export(store, instance, &idx.alloc, "xs_wasm_alloc")?,
+            free: typed_export(store, instance, &idx.free, "xs_wasm_free")?,
+            create: typed_export(store, instance, &idx.create, "xs_wasm_create")?,
+            eval: typed_export(store, instance, &idx.eval, "xs_wasm_eval")?,
+            send: typed_export(store, instance, &idx.send, "xs_wasm_send")?,
+            set_meter: typed_export(store, instance, &idx.set_meter, "xs_wasm_set_meter")?,
+            meter: typed_export(store, instance, &idx.meter, "xs_wasm_meter")?,
+            result: typed_export(store, instance, &idx.result, "xs_wasm_result")?,
+            result_length: typed_export(store, instance, &idx.result_length, "xs_wasm_result_length")?,
+            snapshot: typed_export(store, instance, &idx.snapshot, "xs_wasm_snapshot")?,
+            restore: typed_export(store, instance, &idx.restore, "xs_wasm_restore")?,
+            last_error: typed_export(store, instance, &idx.last_error, "xs_wasm_last_error")?,
+            take: match &idx.take {
+                Some(take) => Some(typed_export(store, instance, take, "xs_wasm_take")?),
+                None => None,
+            },
         })
     }
 }
@@ -360,35 +427,53 @@ impl std::fmt::Debug for Machine {
 }
 
 impl Machine {
-    fn instantiate(runtime: &Runtime, options: &Options) -> Result<(Store<HostState>, Instance, Exports)> {
+    fn store(flavor: &Flavor, options: &Options) -> Store<HostState> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.memory_limit.saturating_add(MEMORY_HEADROOM))
             .instances(1)
             .trap_on_grow_failure(false)
             .build();
-        let state = HostState { limits, on_message: None, on_log: Box::new(default_log), real_clock: options.real_clock, reply: Vec::new() };
-        let mut store = Store::new(&runtime.inner.engine, state);
+        let state = HostState { limits, on_message: None, on_log: Box::new(default_log), real_clock: options.real_clock, reply: Vec::new(), memory: None };
+        let mut store = Store::new(&flavor.engine, state);
         store.limiter(|state| &mut state.limits);
-        let instance = block_on(runtime.inner.pre.instantiate_async(&mut store)).map_err(Error::wasm)?;
+        store
+    }
+
+    /// A new instance of the runtime's module, in the pool when it has room,
+    /// else in the unpooled overflow engine, with its exports (and
+    /// `_initialize` run, in a plain module).
+    fn instantiate(runtime: &Runtime, options: &Options) -> Result<(Store<HostState>, Instance, Exports)> {
+        let main = &runtime.inner.main;
+        let mut store = Self::store(main, options);
+        let overflow;
+        let (instance, flavor) = match block_on(main.pre.instantiate_async(&mut store)) {
+            Ok(instance) => (instance, main),
+            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                overflow = runtime.overflow()?;
+                store = Self::store(&overflow, options);
+                (block_on(overflow.pre.instantiate_async(&mut store)).map_err(Error::wasm)?, &*overflow)
+            }
+            Err(e) => return Err(Error::wasm(e)),
+        };
         // A pre-initialized module's memory was initialized when it was made:
         // wasi-libc's `_initialize` ran then and must not run twice.
-        if runtime.inner.preinit.is_none() {
-            let init: TypedFunc<(), ()> = instance.get_typed_func(&mut store, "_initialize").map_err(|e| Error::Incompatible(format!("export _initialize: {e}")))?;
+        if let Some(initialize) = &flavor.exports.initialize {
+            let init: TypedFunc<(), ()> = typed_export(&mut store, &instance, initialize, "_initialize")?;
             init.run(&mut store, ()).map_err(Error::wasm)?;
         }
-        let exports = Exports::new(&mut store, &instance)?;
+        let exports = Exports::new(&mut store, &instance, flavor)?;
+        store.data_mut().memory = Some(exports.memory);
         Ok((store, instance, exports))
     }
 
     /// The machine kept in a pre-initialized module's memory, when `options`
     /// ask for the machine it holds (same creation, no test262 host): its
     /// handle, with the memory limit applied. `None` otherwise.
-    fn take_preinitialized(runtime: &Runtime, store: &mut Store<HostState>, instance: &Instance, options: &Options) -> Result<Option<u32>> {
-        let Some(record) = &runtime.inner.preinit else { return Ok(None) };
+    fn take_preinitialized(runtime: &Runtime, store: &mut Store<HostState>, exports: &Exports, options: &Options) -> Result<Option<u32>> {
+        let (Some(record), Some(take)) = (&runtime.inner.preinit, &exports.take) else { return Ok(None) };
         if record.creation != options.creation.fields() || options.test262_host {
             return Ok(None);
         }
-        let take: TypedFunc<u32, u32> = instance.get_typed_func(&mut *store, "xs_wasm_take").map_err(|e| Error::Incompatible(format!("export xs_wasm_take: {e}")))?;
         let limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
         let handle = take.run(store, limit).map_err(Error::wasm)?;
         Ok((handle != 0).then_some(handle))
@@ -454,7 +539,7 @@ impl Machine {
     /// a new machine, [`Error::Wasm`] on a wasmtime failure.
     pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
-        if let Some(handle) = Self::take_preinitialized(runtime, &mut store, &instance, &options)? {
+        if let Some(handle) = Self::take_preinitialized(runtime, &mut store, &exports, &options)? {
             return Self::finish(runtime, store, instance, exports, handle, &options);
         }
         let creation = Self::write_creation(&mut store, &exports, &options)?;

@@ -1,7 +1,7 @@
 //! The compiled module, shared by every machine of a process.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmtime::{Config, Engine, Module};
 
@@ -25,7 +25,8 @@ pub const MAX_WASM_STACK: usize = 8 << 20;
 pub const FIBER_STACK: usize = MAX_WASM_STACK + (2 << 20);
 
 /// How a [`Runtime`] is made. `RuntimeOptions::default()` uses the default
-/// module cache ([`ModuleCache::Default`]).
+/// module cache ([`ModuleCache::Default`]). The machine pool is chosen
+/// separately ([`Pooling`], [`Runtime::from_bytes_with_pooling`]).
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeOptions {
     /// Where compiled modules are cached (see [`ModuleCache`]). A cache that
@@ -34,30 +35,131 @@ pub struct RuntimeOptions {
     pub module_cache: ModuleCache,
 }
 
+/// The machine pool of a [`Runtime`]: wasm resources (linear memory slot,
+/// stack, instance and table storage) reserved when the runtime is made and
+/// reused from one machine to the next, so creating, restoring and dropping a
+/// machine maps and unmaps nothing (wasmtime's pooling allocator).
+///
+/// - Up to [`max_machines`](Pooling::max_machines) machines of the runtime
+///   can be alive at once in the pool. More still work: they are made
+///   without it (as with no pool at all: slower to create and to drop, same
+///   behaviour), from an unpooled copy of the module made the first time the
+///   pool is full (a few milliseconds, once).
+/// - Address space: each pooled machine reserves two 4 GiB regions (plus
+///   32 MiB guards) for its linear memory and wasmtime's GC heap, and a
+///   10 MiB stack ([`FIBER_STACK`]), whether or not it is in use: the default
+///   100 machines reserve about 0.8 TiB of the 128 TiB of virtual address space
+///   of an x86-64 / aarch64 Linux process. Nothing is resident until used. If
+///   the reservation fails (`ulimit -v`, a 32-bit host), the runtime works
+///   without a pool ([`Runtime::pooling`] is then `None`).
+/// - Memory kept: when a machine is dropped, up to
+///   [`keep_resident`](Pooling::keep_resident) bytes of the pages it wrote
+///   are reset in place and stay resident for the next machine (fewer page
+///   faults: restoring a small snapshot takes less than half the time), plus up to
+///   64 KiB of its stack; the rest is returned to the system. So a process
+///   that once had N machines of a runtime alive keeps up to
+///   N × (`keep_resident` + 64 KiB) after dropping them, N at most
+///   `max_machines`, until the runtime is dropped. Keeping pages needs
+///   Linux 6.7 or later (`PAGEMAP_SCAN`); elsewhere nothing is kept.
+///
+/// [`Pooling::from_env`] is the default: `XS_WASM_POOL=off` (also `0`,
+/// `false`, `no`) for no pool, `XS_WASM_POOL=N` for a pool of N machines,
+/// otherwise `Pooling::default()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pooling {
+    /// Machines alive at once in the pool (default 100). At least 1.
+    pub max_machines: u32,
+    /// Bytes of written linear memory a pool slot keeps resident for the next
+    /// machine (default 4 MiB; 0 returns every page to the system).
+    pub keep_resident: usize,
+}
+
+impl Pooling {
+    /// [`Pooling::max_machines`] of `Pooling::default()`.
+    pub const DEFAULT_MAX_MACHINES: u32 = 100;
+    /// [`Pooling::keep_resident`] of `Pooling::default()`.
+    pub const DEFAULT_KEEP_RESIDENT: usize = 4 << 20;
+
+    /// The default setting, from the environment: `XS_WASM_POOL=off` (also
+    /// `0`, `false`, `no`; any case) gives `None` (no pool),
+    /// `XS_WASM_POOL=N` a pool of N machines, anything else (or unset)
+    /// `Some(Pooling::default())`.
+    pub fn from_env() -> Option<Pooling> {
+        Self::from_env_value(std::env::var_os("XS_WASM_POOL").as_deref())
+    }
+
+    fn from_env_value(value: Option<&std::ffi::OsStr>) -> Option<Pooling> {
+        let Some(value) = value else { return Some(Pooling::default()) };
+        let value = value.to_string_lossy().trim().to_ascii_lowercase();
+        if matches!(value.as_str(), "off" | "0" | "false" | "no") {
+            return None;
+        }
+        match value.parse::<u32>() {
+            Ok(max_machines) => Some(Pooling { max_machines, ..Pooling::default() }),
+            Err(_) => Some(Pooling::default()),
+        }
+    }
+}
+
+impl Default for Pooling {
+    fn default() -> Self {
+        Pooling { max_machines: Self::DEFAULT_MAX_MACHINES, keep_resident: Self::DEFAULT_KEEP_RESIDENT }
+    }
+}
+
 /// A compiled xs-wasm module plus the engine that runs it.
 ///
 /// Create one per process and share it (it is `Clone`, `Send` and `Sync`;
 /// clones share the compiled code). Compiling takes about a second (release
 /// build), so by default the compiled module is kept in a per-user cache
 /// directory ([`ModuleCache`]) and later processes load it in milliseconds.
-/// Creating a [`Machine`](crate::Machine) from a `Runtime` takes milliseconds.
+/// Creating a [`Machine`](crate::Machine) from the embedded (pre-initialized)
+/// module takes microseconds: machine resources come from the runtime's
+/// machine pool ([`Pooling`], on by default) and the module's memory already
+/// holds a created machine (see [`crate::preinit`]).
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
 }
 
 pub(crate) struct RuntimeInner {
-    pub(crate) engine: Engine,
-    pub(crate) pre: wasmtime::InstancePre<crate::machine::HostState>,
+    /// The engine machines are made in (pooled, unless pooling is off or
+    /// could not be set up) and its copy of the module.
+    pub(crate) main: Flavor,
+    /// An unpooled engine and copy of the module for machines beyond the
+    /// pool, made the first time the pool is full.
+    overflow: Mutex<Option<Arc<Flavor>>>,
+    /// The pool of `main`, if it has one.
+    pooling: Option<Pooling>,
+    /// The pooling asked for (what [`Runtime::from_preinitialized`] passes on).
+    requested_pooling: Option<Pooling>,
     pub(crate) info: ArtifactInfo,
     pub(crate) cache: CacheOutcome,
     /// The record of a pre-initialized module (see [`crate::preinit`]).
     pub(crate) preinit: Option<crate::preinit::PreinitInfo>,
 }
 
+/// An engine, the module compiled for it, and what machines look up in it
+/// once instead of per machine.
+pub(crate) struct Flavor {
+    pub(crate) engine: Engine,
+    pub(crate) pre: wasmtime::InstancePre<crate::machine::HostState>,
+    pub(crate) exports: crate::machine::ExportIndices,
+    /// Whether a machine of this module already passed the port-ABI check.
+    pub(crate) abi_checked: std::sync::atomic::AtomicBool,
+}
+
+impl Flavor {
+    fn new(engine: Engine, module: &Module, preinit: bool) -> Result<Self> {
+        let pre = crate::machine::instantiate_pre(&engine, module).map_err(Error::wasm)?;
+        let exports = crate::machine::ExportIndices::new(module, preinit)?;
+        Ok(Flavor { engine, pre, exports, abi_checked: std::sync::atomic::AtomicBool::new(false) })
+    }
+}
+
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("artifact", &self.inner.info).field("cache", &self.inner.cache).finish_non_exhaustive()
+        f.debug_struct("Runtime").field("artifact", &self.inner.info).field("cache", &self.inner.cache).field("pooling", &self.inner.pooling).finish_non_exhaustive()
     }
 }
 
@@ -82,7 +184,16 @@ impl Runtime {
     /// Errors: as [`Runtime::new`].
     #[cfg(feature = "embed")]
     pub fn new_with(options: &RuntimeOptions) -> Result<Self> {
-        Self::from_bytes_with(crate::embedded::MODULE, &Self::embedded_artifact()?, options)
+        Self::new_with_pooling(options, Pooling::from_env())
+    }
+
+    /// [`Runtime::new_with`] with an explicit machine pool (`None`: no pool;
+    /// see [`Pooling`]).
+    ///
+    /// Errors: as [`Runtime::new`].
+    #[cfg(feature = "embed")]
+    pub fn new_with_pooling(options: &RuntimeOptions, pooling: Option<Pooling>) -> Result<Self> {
+        Self::from_bytes_with_pooling(crate::embedded::MODULE, &Self::embedded_artifact()?, options, pooling)
     }
 
     /// The bytes of the embedded module (feature `embed`): what
@@ -119,11 +230,23 @@ impl Runtime {
     /// payload length) and the sha256 of its payload check out; a missing,
     /// corrupt or foreign entry is replaced by a fresh compilation.
     ///
+    /// The machine pool is [`Pooling::from_env`] (by default a pool of 100
+    /// machines).
+    ///
     /// Errors: as [`Runtime::from_bytes`]; never because of the cache.
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
+        Self::from_bytes_with_pooling(bytes, info, options, Pooling::from_env())
+    }
+
+    /// [`Runtime::from_bytes_with`] with an explicit machine pool (`None`: no
+    /// pool; see [`Pooling`]). A pool that cannot be reserved is not an error:
+    /// the runtime works without one ([`Runtime::pooling`] says which).
+    ///
+    /// Errors: as [`Runtime::from_bytes`]; never because of the cache or the pool.
+    pub fn from_bytes_with_pooling(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions, pooling: Option<Pooling>) -> Result<Self> {
         info.verify(bytes)?;
         let preinit = crate::preinit::record(bytes)?;
-        let engine = Engine::new(&Self::config()).map_err(Error::wasm)?;
+        let (engine, pooled) = Self::engine(pooling.as_ref())?;
         let (module, cache) = match options.module_cache.resolve() {
             None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
             Some(dir) => {
@@ -147,8 +270,9 @@ impl Runtime {
                 }
             }
         };
-        let pre = crate::machine::instantiate_pre(&engine, &module).map_err(Error::wasm)?;
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone(), cache, preinit }) })
+        let main = Flavor::new(engine, &module, preinit.is_some())?;
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, requested_pooling: pooling, info: info.clone(), cache, preinit };
+        Ok(Runtime { inner: Arc::new(inner) })
     }
 
     /// A runtime for a pre-initialized module made from this runtime's
@@ -161,7 +285,8 @@ impl Runtime {
     /// recorded when it was made: a module made from another artifact, or
     /// changed after it was made (a flipped byte, another data segment), is
     /// refused before anything is compiled. The record is not a signature: keep
-    /// such files where only you can write them, like any program.
+    /// such files where only you can write them, like any program. The new
+    /// runtime asks for the machine pool this one asked for.
     ///
     /// Errors: [`Error::ArtifactMismatch`] when `base` is not this runtime's
     /// module; [`Error::Incompatible`] naming the check that failed; those of
@@ -172,7 +297,7 @@ impl Runtime {
         let digest = crate::preinit::digest(module)?;
         crate::preinit::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
         let info = ArtifactInfo { sha256: crate::artifact::sha256_hex(module), bytes: module.len() as u64, ..self.inner.info.clone() };
-        Self::from_bytes_with(module, &info, options)
+        Self::from_bytes_with_pooling(module, &info, options, self.inner.requested_pooling)
     }
 
     /// A runtime for wizer's instrumented copy of an artifact (no cache, no
@@ -181,10 +306,12 @@ impl Runtime {
     /// so machines take its kept machine as usual.
     #[cfg(feature = "preinit")]
     pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
-        let engine = Engine::new(&Self::config()).map_err(Error::wasm)?;
+        // One machine: no pool.
+        let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
         let module = compile(&engine, bytes, base_preinit.is_some())?;
-        let pre = crate::machine::instantiate_pre(&engine, &module).map_err(Error::wasm)?;
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, pre, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit }) })
+        let main = Flavor::new(engine, &module, base_preinit.is_some())?;
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, requested_pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit };
+        Ok(Runtime { inner: Arc::new(inner) })
     }
 
     /// The pre-initialization record of this runtime's module: `None` for a
@@ -225,10 +352,49 @@ impl Runtime {
         &self.inner.info
     }
 
+    /// The machine pool this runtime has: `None` when pooling is off or its
+    /// address space could not be reserved (see [`Pooling`]).
+    pub fn pooling(&self) -> Option<&Pooling> {
+        self.inner.pooling.as_ref()
+    }
+
+    /// The engine and module for machines the pool has no room for: an
+    /// unpooled copy of the module, made on first use.
+    pub(crate) fn overflow(&self) -> Result<Arc<Flavor>> {
+        let mut slot = self.inner.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(flavor) = &*slot {
+            return Ok(flavor.clone());
+        }
+        let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
+        let bytes = self.inner.main.pre.module().serialize().map_err(Error::wasm)?;
+        // SAFETY: wasmtime serialized these bytes just now, in this process,
+        // from a module it compiled or loaded (after the cache's checks);
+        // the engine settings that shape compiled code are the same, and
+        // wasmtime checks them again.
+        let module = unsafe { Module::deserialize(&engine, &bytes) }.map_err(Error::wasm)?;
+        let flavor = Arc::new(Flavor::new(engine, &module, self.inner.preinit.is_some())?);
+        *slot = Some(flavor.clone());
+        Ok(flavor)
+    }
+
+    /// A pooled engine for `pooling`, or an unpooled one (when `pooling` is
+    /// `None` or the pool's address space cannot be reserved), and the pool
+    /// it has.
+    fn engine(pooling: Option<&Pooling>) -> Result<(Engine, Option<Pooling>)> {
+        if let Some(pooling) = pooling {
+            let pooling = Pooling { max_machines: pooling.max_machines.max(1), ..*pooling };
+            if let Ok(engine) = Engine::new(&Self::config(Some(&pooling))) {
+                return Ok((engine, Some(pooling)));
+            }
+        }
+        Ok((Engine::new(&Self::config(None)).map_err(Error::wasm)?, None))
+    }
+
     /// The engine configuration. Anything set here that changes compiled
     /// code is covered by wasmtime's compatibility hash, and so by the
-    /// module cache's key.
-    fn config() -> Config {
+    /// module cache's key. The allocation strategy does not change compiled
+    /// code: pooled and unpooled engines share cache entries.
+    fn config(pooling: Option<&Pooling>) -> Config {
         let mut config = Config::new();
         // setjmp/longjmp in the WASI builds use the exception-handling
         // proposal (standard exnref form); on by default since wasmtime 47,
@@ -236,8 +402,54 @@ impl Runtime {
         config.wasm_exceptions(true);
         config.max_wasm_stack(MAX_WASM_STACK);
         config.async_stack_size(FIBER_STACK);
+        if let Some(pooling) = pooling {
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool_config(pooling)));
+            // A pooled stack is zeroed when its machine is dropped: the first
+            // 64 KiB with memset (they stay resident), the rest given back to
+            // the system, so a deep recursion does not pin 10 MiB per slot.
+            config.async_stack_zeroing(true);
+        }
         config
     }
+}
+
+/// wasmtime's pool for `pooling.max_machines` machines. Each machine holds
+/// one instance, one table, one linear memory, one GC heap (exceptions use
+/// wasmtime's GC heap; it takes a memory slot) and one fiber stack.
+fn pool_config(pooling: &Pooling) -> wasmtime::PoolingAllocationConfig {
+    let machines = pooling.max_machines.max(1);
+    let keep_resident = if pagemap_scan_supported() { pooling.keep_resident } else { 0 };
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_core_instances(machines)
+        .total_tables(machines)
+        .total_memories(machines.saturating_mul(2))
+        .total_gc_heaps(machines)
+        // A store gives its stack back when it is dropped, a moment after its
+        // memory: the slack keeps a machine made in that moment (another
+        // thread) from finding memory but no stack.
+        .total_stacks(machines.saturating_add(machines / 4).saturating_add(16))
+        // Pages kept resident are found with PAGEMAP_SCAN (only the pages
+        // written are reset); without it wasmtime would memset the lowest
+        // `keep_resident` bytes, which a machine mostly does not use.
+        .linear_memory_keep_resident(keep_resident)
+        .pagemap_scan(if keep_resident > 0 { wasmtime::Enabled::Auto } else { wasmtime::Enabled::No })
+        // The module's table (about 1,000 function references) stays resident.
+        .table_keep_resident(16 << 10)
+        .async_stack_keep_resident(64 << 10);
+    pool
+}
+
+/// Whether the kernel has the `PAGEMAP_SCAN` ioctl (Linux 6.7 or later),
+/// which [`Pooling::keep_resident`] needs.
+fn pagemap_scan_supported() -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else { return false };
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor) >= (6, 7)
 }
 
 /// Compile `bytes` and check the exports.
@@ -256,4 +468,21 @@ fn check_exports(module: &Module, preinit: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xs_wasm_pool_values() {
+        let value = |v: &str| Pooling::from_env_value(Some(std::ffi::OsStr::new(v)));
+        assert_eq!(Pooling::from_env_value(None), Some(Pooling::default()));
+        for off in ["off", "OFF", "0", "false", "no", " off "] {
+            assert_eq!(value(off), None, "{off:?}");
+        }
+        assert_eq!(value("8"), Some(Pooling { max_machines: 8, keep_resident: Pooling::DEFAULT_KEEP_RESIDENT }));
+        assert_eq!(value("lots"), Some(Pooling::default()));
+        assert_eq!(value(""), Some(Pooling::default()));
+    }
 }

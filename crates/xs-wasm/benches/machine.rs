@@ -42,20 +42,20 @@ fn runtime() -> Runtime {
 }
 
 fn unpooled() -> Runtime {
-    Runtime::new_with_pooling(&RuntimeOptions::default(), None).unwrap()
+    Runtime::new_with(&RuntimeOptions { pooling: None, ..RuntimeOptions::default() }).unwrap()
 }
 
 fn startup(c: &mut Criterion) {
     let mut group = c.benchmark_group("runtime");
     group.sample_size(10);
-    let off = RuntimeOptions { module_cache: ModuleCache::Off };
+    let off = RuntimeOptions { module_cache: ModuleCache::Off, ..RuntimeOptions::default() };
     group.bench_function("Runtime::new, no cache (compile)", |b| b.iter(|| Runtime::new_with(&off).unwrap()));
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xs-wasm-bench-cache");
-    let cached = RuntimeOptions { module_cache: ModuleCache::Dir(dir) };
+    let cached = RuntimeOptions { module_cache: ModuleCache::Dir(dir), ..RuntimeOptions::default() };
     Runtime::new_with(&cached).unwrap();
     group.sample_size(30);
     group.bench_function("Runtime::new, from the cache", |b| b.iter(|| Runtime::new_with(&cached).unwrap()));
-    group.bench_function("Runtime::new, from the cache, no pool", |b| b.iter(|| Runtime::new_with_pooling(&cached, None).unwrap()));
+    group.bench_function("Runtime::new, from the cache, no pool", |b| b.iter(|| Runtime::new_with(&RuntimeOptions { pooling: None, ..cached.clone() }).unwrap()));
     group.finish();
 }
 
@@ -82,7 +82,7 @@ fn machines(c: &mut Criterion) {
         group.bench_function("restore lodash snapshot, no pool", |b| b.iter(|| Machine::restore(&no_pool, &lodash, Options::default()).unwrap()));
         // The pool slot the lodash machines used, now restoring the empty
         // snapshot: the pages kept resident are lodash's.
-        let after_lodash = Runtime::new_with_pooling(&RuntimeOptions::default(), Some(Pooling { max_machines: 1, ..Pooling::default() })).unwrap();
+        let after_lodash = Runtime::new_with(&RuntimeOptions { pooling: Some(Pooling { max_machines: 1, ..Pooling::default() }), ..RuntimeOptions::default() }).unwrap();
         for _ in 0..3 {
             Machine::restore(&after_lodash, &lodash, Options::default()).unwrap();
         }

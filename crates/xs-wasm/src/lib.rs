@@ -82,7 +82,7 @@
 //!   ([`ModuleCache::Dir`] or [`ModuleCache::Off`]; these ignore the variables).
 //!
 //! One entry per artifact sha256 and engine configuration (wasmtime version,
-//! target, CPU features, settings); each records its key and the sha256 of
+//! target, CPU features, settings); each records its key and a CRC-32 of
 //! the compiled code, checked before wasmtime loads it. A missing, corrupt
 //! or foreign entry is replaced by a fresh compilation (written to a
 //! temporary file, then renamed); a cache that cannot be written (read-only

@@ -25,14 +25,25 @@ pub const MAX_WASM_STACK: usize = 8 << 20;
 pub const FIBER_STACK: usize = MAX_WASM_STACK + (2 << 20);
 
 /// How a [`Runtime`] is made. `RuntimeOptions::default()` uses the default
-/// module cache ([`ModuleCache::Default`]). The machine pool is chosen
-/// separately ([`Pooling`], [`Runtime::from_bytes_with_pooling`]).
-#[derive(Debug, Clone, Default)]
+/// module cache ([`ModuleCache::Default`]) and the default machine pool
+/// ([`Pooling::from_env`]).
+#[derive(Debug, Clone)]
 pub struct RuntimeOptions {
     /// Where compiled modules are cached (see [`ModuleCache`]). A cache that
     /// cannot be read or written never makes creation fail: the module is
     /// compiled instead, and [`Runtime::cache_outcome`] says what happened.
     pub module_cache: ModuleCache,
+    /// The machine pool (see [`Pooling`]); `None` for no pool. Default:
+    /// [`Pooling::from_env`] (a pool of 100 machines unless `XS_WASM_POOL`
+    /// says otherwise). A pool that cannot be reserved is not an error: the
+    /// runtime works without one ([`Runtime::pooling`] says which).
+    pub pooling: Option<Pooling>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions { module_cache: ModuleCache::default(), pooling: Pooling::from_env() }
+    }
 }
 
 /// The machine pool of a [`Runtime`]: wasm resources (linear memory slot,
@@ -131,8 +142,6 @@ pub(crate) struct RuntimeInner {
     overflow: Mutex<Option<Arc<Flavor>>>,
     /// The pool of `main`, if it has one.
     pooling: Option<Pooling>,
-    /// The pooling asked for (what [`Runtime::from_preinitialized`] passes on).
-    requested_pooling: Option<Pooling>,
     pub(crate) info: ArtifactInfo,
     pub(crate) cache: CacheOutcome,
     /// The record of a pre-initialized module (see [`crate::preinit`]).
@@ -179,21 +188,12 @@ impl Runtime {
     }
 
     /// [`Runtime::new`] with explicit options (e.g. another cache directory,
-    /// or no cache).
+    /// no cache, another machine pool or none).
     ///
     /// Errors: as [`Runtime::new`].
     #[cfg(feature = "embed")]
     pub fn new_with(options: &RuntimeOptions) -> Result<Self> {
-        Self::new_with_pooling(options, Pooling::from_env())
-    }
-
-    /// [`Runtime::new_with`] with an explicit machine pool (`None`: no pool;
-    /// see [`Pooling`]).
-    ///
-    /// Errors: as [`Runtime::new`].
-    #[cfg(feature = "embed")]
-    pub fn new_with_pooling(options: &RuntimeOptions, pooling: Option<Pooling>) -> Result<Self> {
-        Self::from_bytes_with_pooling(crate::embedded::MODULE, &Self::embedded_artifact()?, options, pooling)
+        Self::from_bytes_with(crate::embedded::MODULE, &Self::embedded_artifact()?, options)
     }
 
     /// The bytes of the embedded module (feature `embed`): what
@@ -227,26 +227,16 @@ impl Runtime {
     ///
     /// A cache entry is used only after its header (entry format, a key made
     /// of the artifact's sha256 and wasmtime's engine-compatibility hash, the
-    /// payload length) and the sha256 of its payload check out; a missing,
+    /// payload length) and the CRC-32 of its payload check out; a missing,
     /// corrupt or foreign entry is replaced by a fresh compilation.
     ///
-    /// The machine pool is [`Pooling::from_env`] (by default a pool of 100
-    /// machines).
-    ///
-    /// Errors: as [`Runtime::from_bytes`]; never because of the cache.
-    pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
-        Self::from_bytes_with_pooling(bytes, info, options, Pooling::from_env())
-    }
-
-    /// [`Runtime::from_bytes_with`] with an explicit machine pool (`None`: no
-    /// pool; see [`Pooling`]). A pool that cannot be reserved is not an error:
-    /// the runtime works without one ([`Runtime::pooling`] says which).
+    /// The machine pool is `options.pooling` (see [`Pooling`]).
     ///
     /// Errors: as [`Runtime::from_bytes`]; never because of the cache or the pool.
-    pub fn from_bytes_with_pooling(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions, pooling: Option<Pooling>) -> Result<Self> {
+    pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
         let preinit = crate::preinit::record(bytes)?;
-        let (engine, pooled) = Self::engine(pooling.as_ref())?;
+        let (engine, pooled) = Self::engine(options.pooling.as_ref())?;
         let (module, cache) = match options.module_cache.resolve() {
             None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
             Some(dir) => {
@@ -271,7 +261,7 @@ impl Runtime {
             }
         };
         let main = Flavor::new(engine, &module, preinit.is_some())?;
-        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, requested_pooling: pooling, info: info.clone(), cache, preinit };
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, info: info.clone(), cache, preinit };
         Ok(Runtime { inner: Arc::new(inner) })
     }
 
@@ -286,7 +276,7 @@ impl Runtime {
     /// changed after it was made (a flipped byte, another data segment), is
     /// refused before anything is compiled. The record is not a signature: keep
     /// such files where only you can write them, like any program. The new
-    /// runtime asks for the machine pool this one asked for.
+    /// runtime's cache and machine pool are `options`'.
     ///
     /// Errors: [`Error::ArtifactMismatch`] when `base` is not this runtime's
     /// module; [`Error::Incompatible`] naming the check that failed; those of
@@ -297,7 +287,7 @@ impl Runtime {
         let digest = crate::preinit::digest(module)?;
         crate::preinit::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
         let info = ArtifactInfo { sha256: crate::artifact::sha256_hex(module), bytes: module.len() as u64, ..self.inner.info.clone() };
-        Self::from_bytes_with_pooling(module, &info, options, self.inner.requested_pooling)
+        Self::from_bytes_with(module, &info, options)
     }
 
     /// A runtime for wizer's instrumented copy of an artifact (no cache, no
@@ -310,7 +300,7 @@ impl Runtime {
         let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
         let module = compile(&engine, bytes, base_preinit.is_some())?;
         let main = Flavor::new(engine, &module, base_preinit.is_some())?;
-        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, requested_pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit };
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit };
         Ok(Runtime { inner: Arc::new(inner) })
     }
 

@@ -35,7 +35,7 @@ impl Drop for TempDir {
 }
 
 fn options(dir: &Path) -> RuntimeOptions {
-    RuntimeOptions { module_cache: ModuleCache::Dir(dir.to_owned()) }
+    RuntimeOptions { module_cache: ModuleCache::Dir(dir.to_owned()), ..RuntimeOptions::default() }
 }
 
 /// The runtime works: a machine evaluates `1+1`.
@@ -265,7 +265,7 @@ fn a_read_only_cache_directory_is_used_and_never_breaks_creation() {
 fn an_off_cache_reads_and_writes_nothing() {
     assert_eq!(ModuleCache::Off.resolve(), None);
     assert_eq!(ModuleCache::Dir("/x".into()).resolve(), Some(PathBuf::from("/x")));
-    let runtime = Runtime::new_with(&RuntimeOptions { module_cache: ModuleCache::Off }).unwrap();
+    let runtime = Runtime::new_with(&RuntimeOptions { module_cache: ModuleCache::Off, ..RuntimeOptions::default() }).unwrap();
     assert_eq!(runtime.cache_outcome(), &CacheOutcome::Off);
     assert_works(&runtime);
 }

@@ -8,12 +8,12 @@ use serde_json::json;
 use xs_wasm::{Error, Machine, ModuleCache, Options, Pooling, Runtime, RuntimeOptions};
 
 fn options() -> RuntimeOptions {
-    RuntimeOptions { module_cache: ModuleCache::Default }
+    RuntimeOptions { module_cache: ModuleCache::Default, ..RuntimeOptions::default() }
 }
 
 /// The embedded runtime with a pool of `max_machines`.
 fn pooled(max_machines: u32) -> Runtime {
-    let runtime = Runtime::new_with_pooling(&options(), Some(Pooling { max_machines, ..Pooling::default() })).expect("pooled runtime");
+    let runtime = Runtime::new_with(&RuntimeOptions { pooling: Some(Pooling { max_machines, ..Pooling::default() }), ..options() }).expect("pooled runtime");
     if cfg!(target_pointer_width = "64") {
         assert_eq!(runtime.pooling().map(|p| p.max_machines), Some(max_machines), "the pool is reserved on a 64-bit host");
     }
@@ -24,7 +24,7 @@ fn pooled(max_machines: u32) -> Runtime {
 fn unpooled() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let runtime = Runtime::new_with_pooling(&options(), None).expect("unpooled runtime");
+        let runtime = Runtime::new_with(&RuntimeOptions { pooling: None, ..options() }).expect("unpooled runtime");
         assert!(runtime.pooling().is_none());
         runtime
     })

@@ -9,7 +9,7 @@ use xs_wasm::preinit::{preinitialize, PreinitInfo};
 use xs_wasm::{Creation, Error, Machine, Manifest, ModuleCache, Options, Runtime, RuntimeOptions};
 
 fn uncached() -> RuntimeOptions {
-    RuntimeOptions { module_cache: ModuleCache::Off }
+    RuntimeOptions { module_cache: ModuleCache::Off, ..RuntimeOptions::default() }
 }
 
 /// The repository's (or the packaged crate's) artifacts directory.

@@ -40,7 +40,7 @@ const BUILD_LOGIC_VERSION: u32 = 2;
 /// Stands for the repository's absolute path in recorded flags.
 const REPO_PLACEHOLDER: &str = "{repo}";
 /// The WASI module's file name.
-const WASI_FILE: &str = "xs-wasm.wasm";
+pub(crate) const WASI_FILE: &str = "xs-wasm.wasm";
 /// The pre-initialized WASI module's file name (release variants).
 const PREINIT_FILE: &str = xs_wasm::WASI_PREINIT_FILE;
 
@@ -181,25 +181,25 @@ pub fn cargo_target_dir(repo: &Path) -> PathBuf {
 
 /// The flags and files of one variant, derived from the configuration.
 #[derive(Debug, Clone)]
-struct Plan {
-    flags: FlagsRecord,
+pub(crate) struct Plan {
+    pub(crate) flags: FlagsRecord,
     /// (repo-relative source, object file name, per-class flags)
-    sources: Vec<(String, String, SourceClass)>,
+    pub(crate) sources: Vec<(String, String, SourceClass)>,
     /// Files the link writes, by name (emscripten cjs: js + wasm).
-    link_outputs: Vec<String>,
+    pub(crate) link_outputs: Vec<String>,
     /// The file emcc/zig is told to write (`-o`).
-    link_main: String,
+    pub(crate) link_main: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SourceClass {
+pub(crate) enum SourceClass {
     Xs,
     Port,
     Asm,
 }
 
 /// `map_paths`: add the prefix-map flags (always, except for verify's perturbation knob).
-fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_paths: bool) -> Plan {
+pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_paths: bool) -> Plan {
     let common = &configs.variants.common;
     let tcflags = &configs.variants.toolchain;
     let s = |v: &[String]| v.iter().map(|f| expand(f)).collect::<Vec<_>>();
@@ -274,6 +274,21 @@ fn wasm_opt_flags(variant: &Variant, features: &[String]) -> Vec<String> {
     }
 }
 
+/// The arguments of a variant's link after the program (`{program} {args...}`,
+/// run in the repository with [`CCompiler::shell`]): the driver arguments, the
+/// link flags, `extra` (e.g. the profiling flags of `cargo xtask size`), `-o
+/// main_out`, the objects, the libraries.
+pub(crate) fn link_args(cc: &CCompiler, plan: &Plan, repo: &Path, extra: &[String], main_out: &Path, objects: &[PathBuf]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = cc.driver_args.iter().map(OsString::from).collect();
+    args.extend(concrete(&plan.flags.ldflags, repo).into_iter().map(OsString::from));
+    args.extend(extra.iter().map(OsString::from));
+    args.push("-o".into());
+    args.push(main_out.into());
+    args.extend(objects.iter().map(OsString::from));
+    args.extend(plan.flags.libs.iter().map(OsString::from));
+    args
+}
+
 /// Replace `{repo}` by the repository's absolute path, for the real command line.
 fn concrete(flags: &[String], repo: &Path) -> Vec<String> {
     let repo = repo.to_string_lossy();
@@ -341,9 +356,9 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
     progress.step(format!("{name}: link {} objects ({})", objects.len(), cc.label));
     let env = ctx.options.tool_env();
     let sh = cc.shell(&ctx.repo, &env)?;
-    let (program, driver, ldflags, libs) = (&cc.program, &cc.driver_args, concrete(&plan.flags.ldflags, &ctx.repo), &plan.flags.libs);
-    let main_out = link_dir.join(&plan.link_main);
-    let link = sanitized(cmd!(sh, "{program} {driver...} {ldflags...} -o {main_out} {objects...} {libs...}"));
+    let program = &cc.program;
+    let args = link_args(cc, &plan, &ctx.repo, &[], &link_dir.join(&plan.link_main), &objects);
+    let link = sanitized(cmd!(sh, "{program} {args...}"));
     progress.detail(link.to_string());
     run_captured(link, &format!("{name}: linking"))?;
     for f in &plan.link_outputs {
@@ -463,23 +478,9 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
 /// objects there, or in another variant's directory, have the same compile key.
 /// Returns the object paths, sorted.
 fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -> Result<Vec<PathBuf>> {
-    let key = sha256_hex(
-        json!({
-            "build_logic": BUILD_LOGIC_VERSION,
-            "compiler": &cc.tools,
-            "program": cc.label,
-            "flags": [&plan.flags.cflags, &plan.flags.cflags_xs, &plan.flags.cflags_port, &plan.flags.asmflags],
-            "sources": plan.sources.iter().map(|(s, o, _)| format!("{s}:{o}")).collect::<Vec<_>>(),
-            "tree_sha256": &ctx.fetched.tree_sha256,
-            "port": &ctx.port_hash,
-            "repo": ctx.repo.to_string_lossy(),
-        })
-        .to_string()
-        .as_bytes(),
-    );
-    let mut objects: Vec<PathBuf> = plan.sources.iter().map(|(_, o, _)| obj_dir.join(o)).collect();
-    objects.sort();
-    let key_file = ".compile-sha256";
+    let key = compile_key(cc, plan, &ctx.fetched.tree_sha256, &ctx.port_hash, &ctx.repo);
+    let objects = object_paths(plan, obj_dir);
+    let key_file = COMPILE_KEY_FILE;
     let complete = |dir: &Path| fs::read_to_string(dir.join(key_file)).is_ok_and(|k| k.trim() == key) && plan.sources.iter().all(|(_, o, _)| dir.join(o).is_file());
     if !ctx.options.force {
         if complete(obj_dir) {
@@ -561,6 +562,35 @@ fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -
     Ok(objects)
 }
 
+/// The file in an object directory that holds the [`compile_key`] of its objects.
+pub(crate) const COMPILE_KEY_FILE: &str = ".compile-sha256";
+
+/// What the objects of a plan depend on (compiler, flags, sources, the
+/// engine tree, the port, the repository's place): objects are reused while it matches.
+pub(crate) fn compile_key(cc: &CCompiler, plan: &Plan, tree_sha256: &str, port_hash: &str, repo: &Path) -> String {
+    sha256_hex(
+        json!({
+            "build_logic": BUILD_LOGIC_VERSION,
+            "compiler": &cc.tools,
+            "program": cc.label,
+            "flags": [&plan.flags.cflags, &plan.flags.cflags_xs, &plan.flags.cflags_port, &plan.flags.asmflags],
+            "sources": plan.sources.iter().map(|(s, o, _)| format!("{s}:{o}")).collect::<Vec<_>>(),
+            "tree_sha256": tree_sha256,
+            "port": port_hash,
+            "repo": repo.to_string_lossy(),
+        })
+        .to_string()
+        .as_bytes(),
+    )
+}
+
+/// The object files of a plan in `obj_dir`, sorted (the link order).
+pub(crate) fn object_paths(plan: &Plan, obj_dir: &Path) -> Vec<PathBuf> {
+    let mut objects: Vec<PathBuf> = plan.sources.iter().map(|(_, o, _)| obj_dir.join(o)).collect();
+    objects.sort();
+    objects
+}
+
 /// Whether every file of a manifest entry exists in `dir` with its recorded sha256.
 fn files_match(dir: &Path, record: &VariantRecord) -> Result<bool> {
     for (file, rec) in &record.files {
@@ -593,7 +623,7 @@ pub fn check_no_absolute_paths(file: &Path, repo: &Path, build_dir: &Path) -> Re
 
 /// The tree hash of `port/` without `port/native/` (the native reference
 /// runner, which no variant compiles).
-fn port_hash(dir: &Path) -> Result<String> {
+pub(crate) fn port_hash(dir: &Path) -> Result<String> {
     let mut files = crate::util::relative_files(dir, true).with_context(|| format!("hashing {}", dir.display()))?;
     files.retain(|f| !f.starts_with("native/"));
     fetch::files_sha256(dir, &files)
@@ -666,6 +696,24 @@ mod tests {
         assert!(exported.starts_with("-sEXPORTED_FUNCTIONS=[\"_malloc\",\"_free\",\"_xs_wasm_abi_version\""), "{exported}");
         assert!(p.flags.ldflags.contains(&"--js-library=port/xs_wasm_library.js".to_owned()));
         assert!(get("emcc-o0").flags.wasm_opt.is_empty(), "debug variants get no wasm-opt pass");
+    }
+
+    #[test]
+    fn the_link_command_is_driver_flags_extra_output_objects_libraries() {
+        let c = configs();
+        let v = c.variants.variants.iter().find(|v| v.name == "wasi-oz").unwrap();
+        let p = plan(&c, v, &zig(), true);
+        let objects = object_paths(&p, Path::new("/t/obj"));
+        assert!(objects.windows(2).all(|w| w[0] < w[1]) && objects.len() == p.sources.len());
+        let args = link_args(&zig(), &p, Path::new("/repo"), &["-v".to_owned()], Path::new("/t/link/xs-wasm.wasm"), &objects);
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(args[0], "cc");
+        assert_eq!(&args[1..=p.flags.ldflags.len()], &p.flags.ldflags[..]);
+        let at = 1 + p.flags.ldflags.len();
+        assert_eq!(&args[at..at + 3], ["-v", "-o", "/t/link/xs-wasm.wasm"]);
+        assert_eq!(args[at + 3], "/t/obj/wasi_sjlj.o");
+        assert_eq!(args.last().unwrap(), "-lsetjmp");
+        assert_eq!(args.len(), at + 3 + objects.len() + p.flags.libs.len());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest), `test`
 //! (build if needed, then every test suite), `verify` (build twice in two
 //! places, compare bytes and the committed manifest), `test262` (conformance),
-//! `bench` (engine speed) and `dist` (release files). Run `cargo xtask help`
+//! `bench` (engine speed), `size` (where the bytes go) and `dist` (release
+//! files). Run `cargo xtask help`
 //! (or `cargo xtask help <command>`) for the flags.
 
 mod bench;
@@ -19,6 +20,7 @@ mod measure;
 mod native;
 mod optimize;
 mod progress;
+mod size;
 mod smoke;
 mod test;
 mod test262;
@@ -108,6 +110,15 @@ enum Command {
     /// workload) on native XS and every variant, interleaved, medians and
     /// ratios to native; writes target/bench/bench.json and bench.svg.
     Bench(BenchArgs),
+    /// Bytes of each variant by wasm section and by source file, with gzip and brotli; --against compares with a manifest
+    ///
+    /// Bytes of each variant (default: the release variants) by file, by wasm
+    /// section and by source file (attributed through a profiling link of the
+    /// same objects with names and a linker map, through the same wasm-opt
+    /// pass), with gzip and brotli; writes target/size/size.json and a treemap
+    /// target/size/<variant>.svg. `--against` compares every file's sizes
+    /// with a manifest, e.g. the committed one (HEAD:artifacts/manifest.json).
+    Size(SizeArgs),
     /// Release files in target/dist/
     ///
     /// Release files in target/dist/: a .tar.gz per toolchain, manifest.json,
@@ -158,6 +169,7 @@ impl Command {
             Command::Verify(a) => &a.output,
             Command::Test262(a) => &a.output,
             Command::Bench(a) => &a.output,
+            Command::Size(a) => &a.output,
             Command::Dist(a) => &a.output,
         }
     }
@@ -246,6 +258,18 @@ struct BenchArgs {
 }
 
 #[derive(Debug, Args)]
+struct SizeArgs {
+    /// Only these variants (default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    /// Compare each file's sizes with this manifest: a file, or REV:PATH read with git (e.g. HEAD:artifacts/manifest.json)
+    #[arg(long, value_name = "MANIFEST")]
+    against: Option<String>,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
 struct DistArgs {
     /// Then `cargo publish` the crate (needs CARGO_REGISTRY_TOKEN)
     #[arg(long)]
@@ -283,6 +307,7 @@ fn run(cli: Cli) -> Result<()> {
             let options = bench::BenchOptions { variants: selected(args.variants), quick: args.quick, update_docs: args.update_docs, peer: !args.no_peer, jobs: args.jobs.get() };
             bench::bench(&repo, &options, &progress)?;
         }
+        Command::Size(args) => size::size(&repo, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
         Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
     }
     Ok(())
@@ -377,7 +402,7 @@ mod tests {
     #[test]
     fn the_help_names_every_command_and_flag() {
         let help = Cli::command().render_long_help().to_string();
-        for name in ["fetch", "build", "test", "verify", "test262", "bench", "dist", "help", "--quiet", "--verbose"] {
+        for name in ["fetch", "build", "test", "verify", "test262", "bench", "size", "dist", "help", "--quiet", "--verbose"] {
             assert!(help.contains(name), "{name} missing from:\n{help}");
         }
         let flags: &[(&str, &[&str])] = &[
@@ -386,6 +411,7 @@ mod tests {
             ("verify", &["--variants <A,B>", "--jobs <N>", "--keep"]),
             ("test262", &["--variants <A,B>", "--filter <GLOB>", "--sample <N>", "--update-expected", "--jobs <N>"]),
             ("bench", &["--variants <A,B>", "--quick", "--update-docs", "--no-peer", "--jobs <N>"]),
+            ("size", &["--variants <A,B>", "--against <MANIFEST>"]),
             ("dist", &["--publish"]),
         ];
         let mut cli = Cli::command();
@@ -439,6 +465,20 @@ mod tests {
             for other in ["build", "test", "verify", "test262", "dist", "fetch"] {
                 assert!(refused(&[other, flag]).contains(flag), "{other} {flag}");
             }
+        }
+    }
+
+    #[test]
+    fn size_flags_parse_and_belong_to_size() {
+        let Command::Size(args) = command(&["size", "--variants", "emcc-oz,wasi-oz", "--against", "HEAD:artifacts/manifest.json", "-q"]) else { panic!() };
+        assert_eq!(selected(args.variants).unwrap(), ["emcc-oz", "wasi-oz"]);
+        assert_eq!(args.against.as_deref(), Some("HEAD:artifacts/manifest.json"));
+        let Command::Size(args) = command(&["size"]) else { panic!() };
+        assert_eq!((selected(args.variants), args.against), (None, None));
+        assert!(refused(&["size", "--against"]).contains("--against"));
+        assert!(refused(&["size", "--jobs", "2"]).contains("--jobs"));
+        for other in ["build", "test", "verify", "test262", "bench", "dist", "fetch"] {
+            assert!(refused(&[other, "--against", "x.json"]).contains("--against"), "{other}");
         }
     }
 
@@ -525,7 +565,7 @@ mod tests {
         }
         // The scan did find them: every command, and invocations with flags.
         let lines: Vec<String> = found.iter().map(|(_, args)| args.join(" ")).collect();
-        for name in ["fetch", "build", "test", "verify", "test262", "bench", "dist", "help"] {
+        for name in ["fetch", "build", "test", "verify", "test262", "bench", "size", "dist", "help"] {
             assert!(lines.iter().any(|l| l.split(' ').next() == Some(name)), "no documented `cargo xtask {name}` found in: {lines:#?}");
         }
         let with_flags = lines.iter().filter(|l| l.contains(" --")).count();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use xshell::{cmd, Shell};
 
 use crate::config::{self, Configs, ToolchainKind};
 use crate::fetch::NpmFiles;
@@ -141,6 +142,7 @@ const NATIVE: &str = "native";
 
 /// Run the benchmarks (see the module docs).
 pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result<()> {
+    let sh = Shell::new()?;
     let configs = Configs::load(repo)?;
     let bench: BenchConfig = config::load(&repo.join("configs/bench.toml"))?;
     // Default: the release variants (a debug build measures nothing a user runs).
@@ -148,7 +150,7 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| v.release || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
     crate::build::build(repo, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
     let runner = crate::native::build_runner(repo, &configs, progress)?;
-    let scripts = kernel_scripts(repo, &bench, progress)?;
+    let scripts = kernel_scripts(&sh, repo, &bench, progress)?;
     let out = crate::build::cargo_target_dir(repo).join("bench");
     std::fs::create_dir_all(&out)?;
 
@@ -164,7 +166,7 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
         }
     }
     if options.peer {
-        let dir = install_peer(repo, progress)?;
+        let dir = install_peer(&sh, repo, progress)?;
         let protocol = NodeProtocol { script: repo.join(PEER_DIR).join("worker.mjs"), artifacts: dir, variant: "quickjs".into() };
         targets.push((PEER.into(), Box::new(ProcessLoader::new(protocol, TIMEOUT, out.join(format!("{PEER}.stderr"))))));
     }
@@ -174,7 +176,7 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     drop(targets);
     let mut report = summarize(&bench.kernels, &names, samples, repetitions);
     report.startup = startup(creates, &compile_ms, smoke_ms(repo, &configs, &selected, &chosen, progress)?);
-    report.cli = Some(cli_times(repo, &out, if options.quick { 3 } else { 11 }, progress)?);
+    report.cli = Some(cli_times(&sh, repo, &out, if options.quick { 3 } else { 11 }, progress)?);
     print_table(&report);
     let json = serde_json::to_string_pretty(&report)? + "\n";
     let svg = chart(&report);
@@ -195,7 +197,7 @@ const PEER_DIR: &str = "xtask/bench/quickjs";
 /// Install the peer's locked npm packages into `.cache/bench/quickjs/` with
 /// `npm ci` (npm checks every tarball against the lock's sha512 integrity),
 /// unless that lock is already installed there. Returns the directory.
-fn install_peer(repo: &Path, progress: &Progress) -> Result<PathBuf> {
+fn install_peer(sh: &Shell, repo: &Path, progress: &Progress) -> Result<PathBuf> {
     let source = repo.join(PEER_DIR);
     let dir = repo.join(".cache/bench/quickjs");
     let lock = std::fs::read(source.join("package-lock.json")).context("reading the peer's package-lock.json")?;
@@ -206,9 +208,8 @@ fn install_peer(repo: &Path, progress: &Progress) -> Result<PathBuf> {
         for file in ["package.json", "package-lock.json"] {
             std::fs::copy(source.join(file), dir.join(file)).with_context(|| format!("copying {file} to {}", dir.display()))?;
         }
-        let sh = xshell::Shell::new()?;
-        sh.change_dir(&dir);
-        xshell::cmd!(sh, "npm ci --ignore-scripts --no-audit --no-fund").quiet().run().context("installing the QuickJS-wasm peer (`--no-peer` leaves it out)")?;
+        let _dir = sh.push_dir(&dir);
+        cmd!(sh, "npm ci --ignore-scripts --no-audit --no-fund").quiet().run().context("installing the QuickJS-wasm peer (`--no-peer` leaves it out)")?;
     }
     Ok(dir)
 }
@@ -244,17 +245,18 @@ fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant]
 
 /// Build the release `xs-wasm` CLI and time `eval '1+1'`: once with an empty
 /// cache directory, `runs` times with it warm, and a few times with `--no-cache`.
-fn cli_times(repo: &Path, out: &Path, runs: usize, progress: &Progress) -> Result<CliTimes> {
+fn cli_times(sh: &Shell, repo: &Path, out: &Path, runs: usize, progress: &Progress) -> Result<CliTimes> {
     progress.step("bench: building the release xs-wasm CLI (cargo build --release -p xs-wasm)");
-    let sh = xshell::Shell::new()?;
-    sh.change_dir(repo);
-    xshell::cmd!(sh, "cargo build --release --quiet --locked -p xs-wasm --bin xs-wasm").run().context("building the release xs-wasm CLI")?;
+    {
+        let _dir = sh.push_dir(repo);
+        cmd!(sh, "cargo build --release --quiet --locked -p xs-wasm --bin xs-wasm").run().context("building the release xs-wasm CLI")?;
+    }
     let exe = crate::build::cargo_target_dir(repo).join("release").join(format!("xs-wasm{}", std::env::consts::EXE_SUFFIX));
     let cache = out.join("cli-cache");
     crate::util::remove_dir_if_exists(&cache)?;
     let time = |args: &[&str]| -> Result<f64> {
         let start = Instant::now();
-        let output = std::process::Command::new(&exe).args(args).output().with_context(|| format!("running {}", exe.display()))?;
+        let output = cmd!(sh, "{exe} {args...}").quiet().ignore_status().output().with_context(|| format!("running {}", exe.display()))?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         if !output.status.success() || String::from_utf8_lossy(&output.stdout).trim() != "2" {
             bail!("xs-wasm {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -301,8 +303,8 @@ fn loader(repo: &Path, variant: &str, toolchain: ToolchainKind, out: &Path) -> R
 }
 
 /// Each kernel's scripts: its set-up files, then the timed loop.
-fn kernel_scripts(repo: &Path, bench: &BenchConfig, progress: &Progress) -> Result<Vec<Vec<String>>> {
-    let files = resolve_all(repo, bench, progress)?;
+fn kernel_scripts(sh: &Shell, repo: &Path, bench: &BenchConfig, progress: &Progress) -> Result<Vec<Vec<String>>> {
+    let files = resolve_all(sh, repo, bench, progress)?;
     let mut scripts = Vec::new();
     for kernel in &bench.kernels {
         let mut list = Vec::new();
@@ -319,7 +321,7 @@ fn kernel_scripts(repo: &Path, bench: &BenchConfig, progress: &Progress) -> Resu
 /// Every `files` entry of every kernel as a path: `<package>:<path>`
 /// (extracted from the pinned tarball, one extraction per package) or
 /// `bench:<file>` (xtask/bench/).
-fn resolve_all<'a>(repo: &Path, bench: &'a BenchConfig, progress: &Progress) -> Result<BTreeMap<&'a str, PathBuf>> {
+fn resolve_all<'a>(sh: &Shell, repo: &Path, bench: &'a BenchConfig, progress: &Progress) -> Result<BTreeMap<&'a str, PathBuf>> {
     let mut by_origin: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for file in bench.kernels.iter().flat_map(|k| &k.files) {
         let (origin, path) = file.split_once(':').with_context(|| format!("{file:?} is not <package>:<path>"))?;
@@ -335,7 +337,7 @@ fn resolve_all<'a>(repo: &Path, bench: &'a BenchConfig, progress: &Progress) -> 
         } else {
             let Some(p) = bench.packages.iter().find(|p| p.name == origin) else { bail!("no [[package]] named {origin:?} in configs/bench.toml") };
             let npm = NpmFiles { package: &p.npm_package, version: &p.version, sha256: &p.sha256, config_file: "configs/bench.toml" };
-            npm.extract(&repo.join(".cache/bench"), &paths, progress)?
+            npm.extract(sh, &repo.join(".cache/bench"), &paths, progress)?
         };
         for file in bench.kernels.iter().flat_map(|k| &k.files) {
             if let Some(i) = file.split_once(':').filter(|(o, _)| *o == origin).and_then(|(_, path)| paths.iter().position(|p| *p == path)) {

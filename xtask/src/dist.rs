@@ -19,9 +19,9 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
 
 use crate::build::cargo_target_dir;
 use crate::config::Configs;
@@ -50,6 +50,7 @@ pub struct DistOptions {
 
 /// Make `<target>/dist/`; see the module documentation.
 pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<()> {
+    let sh = Shell::new()?;
     let configs = Configs::load(repo)?;
     let artifacts = repo.join("artifacts");
     let manifest_path = artifacts.join("manifest.json");
@@ -93,8 +94,8 @@ pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<(
 
     // ---- the crate, packaged and tested from the .crate alone
     let variant = std::env::var("XS_WASM_VARIANT").unwrap_or_else(|_| DEFAULT_EMBEDDED_VARIANT.to_owned());
-    let crate_file = package_crate(repo, &target, &version, &variant, &manifest, progress)?;
-    test_packaged_crate(repo, &target, &crate_file, &version, progress)?;
+    let crate_file = package_crate(&sh, repo, &target, &version, &variant, &manifest, progress)?;
+    test_packaged_crate(&sh, repo, &target, &crate_file, &version, progress)?;
     let crate_name = format!("{CRATE_NAME}-{version}.crate");
     fs::copy(&crate_file, dist.join(&crate_name))?;
 
@@ -108,10 +109,12 @@ pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<(
         progress.step(format!("dist: cargo publish -p {CRATE_NAME}"));
         let _staged = Staged::new(repo, &variant)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo).current_dir(repo).args(["publish", "-p", CRATE_NAME, "--allow-dirty", "--no-verify", "--locked"]).status()?;
-        if !status.success() {
-            bail!("cargo publish -p {CRATE_NAME} failed ({status}); target/dist/ is complete");
-        }
+        let _dir = sh.push_dir(repo);
+        // cargo's output goes to the terminal; stdin is /dev/null (cargo publish asks nothing).
+        cmd!(sh, "{cargo} publish -p {CRATE_NAME} --allow-dirty --no-verify --locked")
+            .quiet()
+            .run()
+            .with_context(|| format!("cargo publish -p {CRATE_NAME} failed; target/dist/ is complete"))?;
     }
 
     println!("{}", dist.display());
@@ -233,14 +236,15 @@ impl Drop for Staged {
 
 /// `cargo package` the crate with the manifest and the embedded variant staged
 /// inside it; checks that both are in the .crate. Returns the .crate's path.
-fn package_crate(repo: &Path, target: &Path, version: &str, variant: &str, manifest: &Manifest, progress: &Progress) -> Result<PathBuf> {
+fn package_crate(sh: &Shell, repo: &Path, target: &Path, version: &str, variant: &str, manifest: &Manifest, progress: &Progress) -> Result<PathBuf> {
     progress.step(format!("dist: cargo package -p {CRATE_NAME} (embedding {variant})"));
     let record = manifest.variants.get(variant).with_context(|| format!("the manifest has no variant {variant} to embed"))?;
     let module_sha = &record.files.get(WASI_FILE).with_context(|| format!("{variant} has no {WASI_FILE}: the crate embeds a WASI variant"))?.sha256;
     let output = {
         let _staged = Staged::new(repo, variant)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        Command::new(cargo).current_dir(repo).args(["package", "-p", CRATE_NAME, "--allow-dirty", "--no-verify", "--locked"]).output().context("running cargo package")?
+        let _dir = sh.push_dir(repo);
+        cmd!(sh, "{cargo} package -p {CRATE_NAME} --allow-dirty --no-verify --locked").quiet().ignore_status().output().context("running cargo package")?
     };
     if !output.status.success() {
         bail!("cargo package -p {CRATE_NAME} failed ({}):\n{}", output.status, tail_of_output(&output));
@@ -283,7 +287,7 @@ fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
 /// not exist) and run `cargo test --locked` there, with the shared target
 /// directory and the workspace's `[profile]` settings (optimisation levels
 /// only: they let the already compiled dependencies be reused).
-fn test_packaged_crate(repo: &Path, target: &Path, crate_file: &Path, version: &str, progress: &Progress) -> Result<()> {
+fn test_packaged_crate(sh: &Shell, repo: &Path, target: &Path, crate_file: &Path, version: &str, progress: &Progress) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("xs-wasm-dist-check-{}", std::process::id()));
     remove_dir_if_exists(&dir)?;
     let unpacked = dir.join("unpacked");
@@ -301,14 +305,17 @@ fn test_packaged_crate(repo: &Path, target: &Path, crate_file: &Path, version: &
     }
     progress.step(format!("dist: cargo test in the unpacked {} ({})", crate_file.file_name().unwrap_or_default().to_string_lossy(), package.display()));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(&package)
-        .args(&args)
-        .env("CARGO_TARGET_DIR", target)
-        .env_remove("XS_WASM_ARTIFACTS")
-        .env_remove("XS_WASM_VARIANT")
-        .output()
-        .context("running cargo test on the packaged crate")?;
+    let output = {
+        let _dir = sh.push_dir(&package);
+        cmd!(sh, "{cargo} {args...}")
+            .env("CARGO_TARGET_DIR", target)
+            .env_remove("XS_WASM_ARTIFACTS")
+            .env_remove("XS_WASM_VARIANT")
+            .quiet()
+            .ignore_status()
+            .output()
+            .context("running cargo test on the packaged crate")?
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let results: Vec<&str> = stdout.lines().filter(|l| l.starts_with("test result:")).collect();
     if !output.status.success() {

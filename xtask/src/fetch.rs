@@ -180,10 +180,11 @@ pub fn fetch(layout: &Layout, spec: &SourceSpec<'_>, progress: &Progress) -> Res
         progress.step(format!("vendor/{} up to date (tree sha256 {})", spec.dir, done.tree_sha256));
         return Ok(done);
     }
+    let sh = Shell::new()?;
     let mut failures = Vec::new();
     for mirror in spec.mirrors {
         progress.step(format!("fetch {}: trying mirror {:?}", spec.dir, mirror.name()));
-        match fetch_from(layout, spec, mirror, progress) {
+        match fetch_from(&sh, layout, spec, mirror, progress) {
             Ok(fetched) => return Ok(fetched),
             Err(e) => {
                 progress.warn(format!("mirror {:?} failed: {e}", mirror.name()));
@@ -194,10 +195,10 @@ pub fn fetch(layout: &Layout, spec: &SourceSpec<'_>, progress: &Progress) -> Res
     bail!("could not fetch {} {} from any mirror ({}); vendor/ is unchanged:\n{}", spec.name, spec.commit, spec.config_file, failures.join("\n"))
 }
 
-fn fetch_from(layout: &Layout, spec: &SourceSpec<'_>, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
-    let archive = obtain_archive(layout, mirror, progress)?;
+fn fetch_from(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
+    let archive = obtain_archive(sh, layout, mirror, progress)?;
     verify_archive(&archive, mirror)?;
-    install(layout, spec, &archive, mirror.root(), progress)
+    install(sh, layout, spec, &archive, mirror.root(), progress)
 }
 
 /// A file mirror given by bare file name: the first file of that name in
@@ -227,7 +228,7 @@ fn find_local_mirror(repo: &Path, name: &Path, listed: Option<&std::ffi::OsStr>)
 }
 
 /// Download (or locate) a mirror's archive; returns its path.
-fn obtain_archive(layout: &Layout, mirror: &Mirror, progress: &Progress) -> Result<PathBuf> {
+fn obtain_archive(sh: &Shell, layout: &Layout, mirror: &Mirror, progress: &Progress) -> Result<PathBuf> {
     match mirror {
         Mirror::File { path, .. } if path.components().count() == 1 => find_local_mirror(&layout.repo, path, std::env::var_os("XS_WASM_MIRRORS").as_deref()),
         Mirror::File { path, .. } => {
@@ -245,13 +246,12 @@ fn obtain_archive(layout: &Layout, mirror: &Mirror, progress: &Progress) -> Resu
             }
             let spec = format!("{package}@{version}");
             progress.step(format!("fetch: npm pack {spec} (no scripts run)"));
-            npm_pack(&spec, &layout.downloads)
+            npm_pack(sh, &spec, &layout.downloads)
         }
         Mirror::Url { name, url, .. } => {
             fs::create_dir_all(&layout.downloads).with_context(|| format!("cannot create {}", layout.downloads.display()))?;
             let dest = layout.downloads.join(format!("{name}.tar.gz"));
             let partial = layout.downloads.join(format!("{name}.tar.gz.partial"));
-            let sh = Shell::new()?;
             if crate::toolchain::which("curl").is_none() {
                 bail!("`curl` is not installed; install it (apt-get install curl) or use another mirror");
             }
@@ -274,10 +274,9 @@ pub fn npm_tarball_name(package: &str, version: &str) -> String {
 
 /// `npm pack <spec>` into `dest` (the ordinary npm client; the package's
 /// scripts never run). Returns the tarball's path.
-pub fn npm_pack(spec: &str, dest: &Path) -> Result<PathBuf> {
+pub fn npm_pack(sh: &Shell, spec: &str, dest: &Path) -> Result<PathBuf> {
     fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
-    let sh = Shell::new()?;
-    sh.change_dir(dest);
+    let _dir = sh.push_dir(dest);
     let output = run_captured(cmd!(sh, "npm pack {spec} --ignore-scripts --json --pack-destination {dest}"), &format!("downloading the npm package {spec} (is the npm registry reachable?)"))?;
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).with_context(|| format!("`npm pack {spec} --json` printed no JSON"))?;
     let name = json.get(0).and_then(|e| e.get("filename")).and_then(|f| f.as_str()).with_context(|| format!("`npm pack {spec} --json` named no file"))?;
@@ -312,18 +311,18 @@ pub fn verify_archive(archive: &Path, mirror: &Mirror) -> Result<()> {
 }
 
 /// Extract, verify, patch and atomically install an archive as `vendor/<dir>`.
-fn install(layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
+fn install(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
     fs::create_dir_all(&layout.vendor).with_context(|| format!("cannot create {}", layout.vendor.display()))?;
     let staging = layout.vendor.join(format!(".staging-{}", std::process::id()));
     remove_dir_if_exists(&staging)?;
-    let result = install_staged(layout, spec, archive, root, &staging, progress);
+    let result = install_staged(sh, layout, spec, archive, root, &staging, progress);
     if result.is_err() {
         let _ = remove_dir_if_exists(&staging);
     }
     result
 }
 
-fn install_staged(layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
+fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
     let count = extract(archive, root, spec.include, staging)?;
     let source_tree = tree_sha256(staging)?;
     progress.step(format!("fetch {}: extracted {count} files, tree sha256 {source_tree}", spec.dir));
@@ -336,7 +335,7 @@ fn install_staged(layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: 
     let (patches, patches_sha256) = patches_of(layout, spec)?;
     for patch in &patches {
         progress.step(format!("fetch: apply {}", display_relative(patch, &layout.repo)));
-        apply_patch(staging, patch)?;
+        apply_patch(sh, staging, patch)?;
     }
     let tree = if patches.is_empty() { source_tree.clone() } else { tree_sha256(staging)? };
     let stamp = Stamp { source_tree: source_tree.clone(), patches: patches_sha256, tree: tree.clone() };
@@ -405,8 +404,7 @@ pub fn extract(archive: &Path, root: &str, include: &[String], dest: &Path) -> R
 
 /// Apply one `patch -p1` patch (paths relative to the moddable root) strictly:
 /// no fuzz, no reversed hunks, no backup or reject files.
-fn apply_patch(dir: &Path, patch: &Path) -> Result<()> {
-    let sh = Shell::new()?;
+fn apply_patch(sh: &Shell, dir: &Path, patch: &Path) -> Result<()> {
     run_captured(
         cmd!(sh, "patch -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch --reject-file=- --quiet -d {dir} -i {patch}"),
         &format!("applying {} (is GNU patch installed? does the patch still apply?)", patch.display()),
@@ -428,7 +426,7 @@ pub struct SmokeFiles {
 /// are in `.cache/smoke/<package>-<version>/`; returns their paths.
 pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -> Result<SmokeFiles> {
     let package = NpmFiles { package: &smoke.npm_package, version: &smoke.version, sha256: &smoke.sha256, config_file: "configs/variants.toml [smoke]" };
-    let mut files = package.extract(&layout.smoke, &[&smoke.bundle, &smoke.parse_input], progress)?;
+    let mut files = package.extract(&Shell::new()?, &layout.smoke, &[&smoke.bundle, &smoke.parse_input], progress)?;
     Ok(SmokeFiles { parse_input: files.pop().expect("two files"), bundle: files.pop().expect("two files") })
 }
 
@@ -451,7 +449,7 @@ impl NpmFiles<'_> {
     /// prefix); returns their paths in the same order. The tarball comes from
     /// `npm pack` (no scripts run) and must have the pinned sha256; the
     /// extracted files are re-hashed against a stamp on every call.
-    pub fn extract(&self, cache: &Path, files: &[&str], progress: &Progress) -> Result<Vec<PathBuf>> {
+    pub fn extract(&self, sh: &Shell, cache: &Path, files: &[&str], progress: &Progress) -> Result<Vec<PathBuf>> {
         let dir = cache.join(format!("{}-{}", self.package.trim_start_matches('@').replace('/', "-"), self.version));
         let local = |inner: &str| dir.join(inner.strip_prefix("package/").unwrap_or(inner));
         let paths: Vec<PathBuf> = files.iter().map(|f| local(f)).collect();
@@ -469,7 +467,7 @@ impl NpmFiles<'_> {
                 return Ok(paths);
             }
         }
-        let tarball = self.tarball(cache, progress)?;
+        let tarball = self.tarball(sh, cache, progress)?;
         remove_dir_if_exists(&dir)?;
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(&tarball)?));
         let mut found = 0;
@@ -491,14 +489,14 @@ impl NpmFiles<'_> {
     }
 
     /// The verified tarball in `cache` (downloaded with `npm pack` when missing).
-    fn tarball(&self, cache: &Path, progress: &Progress) -> Result<PathBuf> {
+    fn tarball(&self, sh: &Shell, cache: &Path, progress: &Progress) -> Result<PathBuf> {
         let tarball = cache.join(npm_tarball_name(self.package, self.version));
         if tarball.is_file() && sha256_file(&tarball)? == self.sha256 {
             return Ok(tarball);
         }
         let spec = format!("{}@{}", self.package, self.version);
         progress.step(format!("npm pack {spec} (no scripts run)"));
-        let got = npm_pack(&spec, cache)?;
+        let got = npm_pack(sh, &spec, cache)?;
         let actual = sha256_file(&got)?;
         if actual != self.sha256 {
             bail!("{} has the wrong sha256: expected {} ({}), actual {actual}; refusing it", got.display(), self.sha256, self.config_file);

@@ -10,6 +10,9 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+// std::process::Command, not xshell as elsewhere in the xtask: the workers
+// are long-lived children fed through piped stdin and read through piped
+// stdout, which xshell's run-to-completion commands cannot do.
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
+use xshell::{cmd, Shell};
 
 /// What the smoke run needs to know about one artifact.
 #[derive(Debug, Clone)]
@@ -57,15 +58,13 @@ fn run_emscripten(input: &SmokeInput) -> Result<SmokeReport> {
     let script = crate::util::xtask_dir().join("smoke/emscripten.cjs");
     let form = input.form.as_deref().unwrap_or("cjs");
     let wasm = input.wasm_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".to_owned());
-    let output = std::process::Command::new(&input.node)
-        .arg(&script)
-        .arg(form)
-        .arg(&input.main_file)
-        .arg(&wasm)
-        .arg(&input.bundle)
-        .arg(&input.parse_input)
+    let sh = Shell::new()?;
+    let SmokeInput { node, main_file, bundle, parse_input, .. } = input;
+    let output = cmd!(sh, "{node} {script} {form} {main_file} {wasm} {bundle} {parse_input}")
+        .quiet()
+        .ignore_status()
         .output()
-        .with_context(|| format!("running {} {}", input.node.display(), script.display()))?;
+        .with_context(|| format!("running {} {}", node.display(), script.display()))?;
     if !output.status.success() {
         bail!("{}", String::from_utf8_lossy(&output.stderr).trim());
     }

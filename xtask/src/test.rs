@@ -17,20 +17,18 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use xshell::{cmd, Cmd, Shell};
 
 use crate::build::{build, BuildOptions};
 use crate::progress::Progress;
 use crate::test262::{test262, Test262Options};
 
-fn run(mut command: Command, what: &str) -> Result<()> {
-    let status = command.status().with_context(|| format!("starting {what}"))?;
-    if !status.success() {
-        bail!("{what} failed ({status})");
-    }
-    Ok(())
+/// Run `command` with its output going to the terminal (as it comes; not
+/// echoed: the progress line names it). Errors say `what` failed and how.
+fn run(command: Cmd<'_>, what: &str) -> Result<()> {
+    command.quiet().run().with_context(|| format!("{what} failed"))
 }
 
 /// Run every test suite; the first failing suite is the error.
@@ -42,47 +40,39 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
     let options = Test262Options { variants: Some(vec!["wasi-os".into(), "emcc-os".into()]), sample: Some(sample), jobs, ..Test262Options::default() };
     test262(repo, &options, progress)?;
 
+    let sh = Shell::new()?;
+    sh.change_dir(repo);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cargo_test = Command::new(&cargo);
-    cargo_test.current_dir(repo).args(["test", "--workspace", "--locked"]);
     progress.step("tests: cargo test --workspace");
-    run(cargo_test, "cargo test --workspace")?;
+    run(cmd!(sh, "{cargo} test --workspace --locked"), "cargo test --workspace")?;
 
     let js = repo.join("js");
     if js.join("package.json").is_file() {
         let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
-        let mut install = Command::new(npm);
-        install.current_dir(&js);
-        if js.join("package-lock.json").is_file() {
-            install.args(["ci", "--no-audit", "--no-fund"]);
-        } else {
-            install.args(["install", "--no-audit", "--no-fund"]);
-        }
+        let install = if js.join("package-lock.json").is_file() { "ci" } else { "install" };
         progress.step("tests: npm install (js/)");
-        run(install, "npm install in js/")?;
+        {
+            let _js = sh.push_dir(&js);
+            run(cmd!(sh, "{npm} {install} --no-audit --no-fund"), "npm install in js/")?;
+        }
         progress.step("tests: cargo build -p xs-wasm --bin xs-wasm (the CLI the cross-build tests use)");
-        let cli = build_cli(&cargo, repo)?;
-        let mut npm_test = Command::new(npm);
-        npm_test.current_dir(&js).arg("test").env("XS_WASM_CLI", &cli);
+        let cli = build_cli(&sh, &cargo)?;
         progress.step("tests: npm test (js/)");
-        run(npm_test, "npm test in js/")?;
+        let _js = sh.push_dir(&js);
+        run(cmd!(sh, "{npm} test").env("XS_WASM_CLI", &cli), "npm test in js/")?;
     }
     Ok(())
 }
 
 /// Build the crate's `xs-wasm` CLI (default features, as `cargo test` built
-/// it: usually nothing to do); its path as cargo reports it.
-fn build_cli(cargo: &OsStr, repo: &Path) -> Result<PathBuf> {
-    let output = Command::new(cargo)
-        .current_dir(repo)
-        .args(["build", "--locked", "-p", "xs-wasm", "--bin", "xs-wasm", "--message-format=json-render-diagnostics"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("starting cargo build -p xs-wasm --bin xs-wasm")?;
-    if !output.status.success() {
-        bail!("cargo build -p xs-wasm --bin xs-wasm failed ({})", output.status);
-    }
-    executable(&String::from_utf8_lossy(&output.stdout), "xs-wasm").context("cargo build -p xs-wasm --bin xs-wasm named no executable")
+/// it: usually nothing to do), with `sh` in the repository; its path as
+/// cargo reports it.
+fn build_cli(sh: &Shell, cargo: &OsStr) -> Result<PathBuf> {
+    // stdout (cargo's JSON messages) is read; stderr (the rendered diagnostics) goes to the terminal.
+    let output = cmd!(sh, "{cargo} build --locked -p xs-wasm --bin xs-wasm --message-format=json-render-diagnostics")
+        .read()
+        .context("cargo build -p xs-wasm --bin xs-wasm failed")?;
+    executable(&output, "xs-wasm").context("cargo build -p xs-wasm --bin xs-wasm named no executable")
 }
 
 /// The executable of binary target `name` in cargo's JSON messages

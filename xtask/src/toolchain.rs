@@ -84,6 +84,7 @@ pub fn node(config: &ToolchainsConfig) -> Result<Node> {
 
 /// Find or install emcc (announced when installing).
 pub fn emscripten(config: &ToolchainsConfig, progress: &Progress) -> Result<CCompiler> {
+    let sh = Shell::new()?;
     let mut env: Vec<(OsString, OsString)> = Vec::new();
     let emcc = if let Some(emsdk) = std::env::var_os("EMSDK") {
         let emcc = PathBuf::from(emsdk).join("upstream/emscripten/emcc");
@@ -94,9 +95,9 @@ pub fn emscripten(config: &ToolchainsConfig, progress: &Progress) -> Result<CCom
     } else {
         let emcc = match which("emcc") {
             Some(emcc) => emcc,
-            None => install_debian_emscripten(config, progress)?,
+            None => install_debian_emscripten(&sh, config, progress)?,
         };
-        check_debian_version(&emcc, config, progress);
+        check_debian_version(&sh, &emcc, config, progress);
         // Debian's emcc needs acorn & co. from Debian's node modules, which node does not search.
         let debian_modules = Path::new("/usr/share/nodejs");
         if debian_modules.join("acorn").is_dir() {
@@ -112,10 +113,7 @@ pub fn emscripten(config: &ToolchainsConfig, progress: &Progress) -> Result<CCom
     // a complete prebuilt cache in /usr/share/emscripten/cache (read-only use,
     // no writes); pointing EM_CACHE elsewhere makes it fail ("FROZEN_CACHE is
     // set, but cache file is missing"). emsdk keeps its cache inside $EMSDK.
-    let sh = Shell::new()?;
-    for (k, v) in &env {
-        sh.set_var(k, v);
-    }
+    crate::util::apply_env(&sh, &env);
     let version_out = run_captured(cmd!(sh, "{emcc} --version"), "asking emcc for its version")?;
     let version_line = first_line(&version_out.stdout);
     let version = version_line
@@ -148,9 +146,8 @@ fn emcc_binaryen_version(emcc: &Path, sh: &Shell) -> Option<String> {
     Some(first_line(&out.stdout))
 }
 
-fn install_debian_emscripten(config: &ToolchainsConfig, progress: &Progress) -> Result<PathBuf> {
+fn install_debian_emscripten(sh: &Shell, config: &ToolchainsConfig, progress: &Progress) -> Result<PathBuf> {
     let package = &config.emscripten.debian_package;
-    let sh = Shell::new()?;
     let uid = run_captured(cmd!(sh, "id -u"), "checking for root").map(|o| first_line(&o.stdout)).unwrap_or_default();
     if uid != "0" || which("apt-get").is_none() {
         bail!(
@@ -178,13 +175,12 @@ fn install_debian_emscripten(config: &ToolchainsConfig, progress: &Progress) -> 
 /// and dpkg knows the package), warn unless the package is at the
 /// pinned version: another version may make other bytes than the committed
 /// manifest records.
-fn check_debian_version(emcc: &Path, config: &ToolchainsConfig, progress: &Progress) {
+fn check_debian_version(sh: &Shell, emcc: &Path, config: &ToolchainsConfig, progress: &Progress) {
     let Ok(real) = fs::canonicalize(emcc) else { return };
     if !real.starts_with("/usr/share/emscripten") && !real.starts_with("/usr/bin") {
         return;
     }
     let package = &config.emscripten.debian_package;
-    let Ok(sh) = Shell::new() else { return };
     let format = "-f=${Version}";
     let Ok(out) = run_captured(cmd!(sh, "dpkg-query -W {format} {package}"), "dpkg-query") else { return };
     let found = first_line(&out.stdout);
@@ -200,13 +196,13 @@ fn check_debian_version(emcc: &Path, config: &ToolchainsConfig, progress: &Progr
 /// is set, else `zig cc` from the PyPI `ziglang` wheel (installed once into
 /// `.cache/toolchains`, announced).
 pub fn wasi(repo: &Path, config: &ToolchainsConfig, progress: &Progress) -> Result<CCompiler> {
+    let sh = Shell::new()?;
     if let Some(sdk) = std::env::var_os("WASI_SDK_PATH") {
         // Untested flavour (no wasi-sdk on the dev machine); same flags, wasip1 triple.
         let clang = PathBuf::from(&sdk).join("bin/clang");
         if !clang.is_file() {
             bail!("$WASI_SDK_PATH is set but {} does not exist (install wasi-sdk {} or unset it)", clang.display(), config.wasi.wasi_sdk_version);
         }
-        let sh = Shell::new()?;
         let line = first_line(&run_captured(cmd!(sh, "{clang} --version"), "asking wasi-sdk's clang for its version")?.stdout);
         let mut tools = BTreeMap::new();
         tools.insert("clang".to_owned(), line.clone());
@@ -233,7 +229,6 @@ pub fn wasi(repo: &Path, config: &ToolchainsConfig, progress: &Progress) -> Resu
         fs::create_dir_all(&toolchains)?;
         let python = which("python3").context("`python3` is not on PATH: install python3 and pip (apt-get install python3-pip), or set WASI_SDK_PATH")?;
         let spec = format!("ziglang=={version}");
-        let sh = Shell::new()?;
         run_captured(
             cmd!(sh, "{python} -m pip install --disable-pip-version-check --no-input --no-deps --only-binary=:all: --target {partial} {spec}"),
             &format!("installing {spec} with pip (is PyPI reachable? is pip installed: apt-get install python3-pip?)"),
@@ -242,7 +237,6 @@ pub fn wasi(repo: &Path, config: &ToolchainsConfig, progress: &Progress) -> Resu
     }
     let cache = repo.join(".cache/zig");
     let env: Vec<(OsString, OsString)> = vec![("ZIG_GLOBAL_CACHE_DIR".into(), cache.clone().into()), ("ZIG_LOCAL_CACHE_DIR".into(), cache.into())];
-    let sh = Shell::new()?;
     let got = first_line(&run_captured(cmd!(sh, "{zig} version"), "asking zig for its version")?.stdout);
     if got != *version {
         bail!("{} reports version {got}, configs/toolchains.toml pins {version}: remove {} and rerun", zig.display(), dir.display());
@@ -263,6 +257,7 @@ pub fn wasi(repo: &Path, config: &ToolchainsConfig, progress: &Progress) -> Resu
 /// not run) the pinned binaryen's Node-run `wasm-opt`.
 pub fn binaryen(repo: &Path, config: &ToolchainsConfig, node: &Node, progress: &Progress) -> Result<Binaryen> {
     let b = &config.binaryen;
+    let sh = Shell::new()?;
     let dir = repo.join(".cache/toolchains").join(format!("{}-{}", b.npm_package, b.version));
     let package_dir = dir.join("node_modules").join(&b.npm_package);
     let installed_version = fs::read_to_string(package_dir.join("package.json"))
@@ -273,7 +268,6 @@ pub fn binaryen(repo: &Path, config: &ToolchainsConfig, node: &Node, progress: &
         progress.step(format!("toolchain: installing {}@{} from npm into {} (once)", b.npm_package, b.version, display_relative(&dir, repo)));
         fs::create_dir_all(&dir)?;
         let spec = format!("{}@{}", b.npm_package, b.version);
-        let sh = Shell::new()?;
         run_captured(
             cmd!(sh, "npm install --prefix {dir} --no-save --ignore-scripts --no-audit --no-fund {spec}"),
             &format!("installing {spec} with npm (is the npm registry reachable?)"),
@@ -282,7 +276,6 @@ pub fn binaryen(repo: &Path, config: &ToolchainsConfig, node: &Node, progress: &
     let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(package_dir.join("package.json"))?)?;
     let bin = manifest.get("bin").and_then(|bin| bin.get("wasm-opt")).and_then(|p| p.as_str()).with_context(|| format!("{} names no wasm-opt in `bin`", package_dir.join("package.json").display()))?;
     let wasm_opt = package_dir.join(bin);
-    let sh = Shell::new()?;
     let node_path = &node.path;
     let version = first_line(&run_captured(cmd!(sh, "{node_path} {wasm_opt} --version"), "asking wasm-opt for its version")?.stdout);
     Ok(Binaryen { node: node.path.clone(), wasm_opt, version })

@@ -23,7 +23,8 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use xshell::cmd;
+use xs_wasm::WASI_MODULE_FILE;
+use xshell::{cmd, Shell};
 
 use crate::config::{expand, Configs, Form, ToolchainKind, Variant, PORT_DIR, XS_DIR};
 use crate::fetch::{self, Fetched, Layout};
@@ -39,8 +40,6 @@ use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_
 const BUILD_LOGIC_VERSION: u32 = 2;
 /// Stands for the repository's absolute path in recorded flags.
 const REPO_PLACEHOLDER: &str = "{repo}";
-/// The WASI module's file name.
-pub(crate) const WASI_FILE: &str = "xs-wasm.wasm";
 /// The pre-initialized WASI module's file name (release variants).
 const PREINIT_FILE: &str = xs_wasm::WASI_PREINIT_FILE;
 
@@ -51,7 +50,7 @@ const PREINIT_FILE: &str = xs_wasm::WASI_PREINIT_FILE;
 /// a fresh machine of the plain module, and evaluates. Returns its record.
 fn preinitialize(name: &str, out_dir: &Path, wasm: &FileRecord) -> Result<FileRecord> {
     use xs_wasm::{ArtifactInfo, Machine, ModuleCache, Options, Runtime, RuntimeOptions};
-    let base = fs::read(out_dir.join(WASI_FILE))?;
+    let base = fs::read(out_dir.join(WASI_MODULE_FILE))?;
     let info = ArtifactInfo::new(name, &wasm.sha256);
     let bytes = xs_wasm::preinit::preinitialize(&base, &info, xs_wasm::Creation::default(), &[])?;
     let uncached = RuntimeOptions { module_cache: ModuleCache::Off, pooling: None };
@@ -80,6 +79,12 @@ pub struct BuildOptions {
     pub jobs: usize,
     /// Rebuild even when up to date (for reproducibility checks).
     pub force: bool,
+}
+
+/// What `verify` changes in each of its two builds; `cargo xtask build` uses
+/// the default. Passed to [`build_with`].
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOverrides {
     /// Where objects and link outputs go (default: `<cargo target dir>/xs-wasm-build`).
     pub build_dir: Option<PathBuf>,
     /// Extra environment for every tool, set before the reproducible settings
@@ -94,8 +99,8 @@ pub struct BuildOptions {
     pub no_table: bool,
 }
 
-impl BuildOptions {
-    /// The environment every tool gets: [`BuildOptions::env`], then [`reproducible_env`].
+impl VerifyOverrides {
+    /// The environment every tool gets: [`VerifyOverrides::env`], then [`reproducible_env`].
     fn tool_env(&self) -> Vec<(OsString, OsString)> {
         self.env.iter().cloned().chain(reproducible_env()).collect()
     }
@@ -116,11 +121,17 @@ struct Ctx<'a> {
     port_hash: String,
     abi_version: u32,
     options: &'a BuildOptions,
+    overrides: &'a VerifyOverrides,
     progress: &'a Progress,
 }
 
 /// Run the whole pipeline for the selected variants; prints the size table.
 pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result<()> {
+    build_with(repo, options, &VerifyOverrides::default(), progress)
+}
+
+/// [`build`] with `verify`'s overrides.
+pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
     let layout = Layout::of_repo(repo);
@@ -138,7 +149,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
     labels.extend(binaryen.iter().map(|b| b.version.clone()));
     progress.step(format!("toolchains: {}", labels.join(", ")));
 
-    let build_dir = options.build_dir.clone().unwrap_or_else(|| cargo_target_dir(repo).join("xs-wasm-build"));
+    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| cargo_target_dir(repo).join("xs-wasm-build"));
     let ctx = Ctx {
         repo: repo.to_owned(),
         configs: &configs,
@@ -153,6 +164,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
         port_hash: port_hash(&repo.join(PORT_DIR))?,
         abi_version: abi_version(&repo.join(PORT_DIR).join("xs_wasm.h"))?,
         options,
+        overrides,
         progress,
     };
 
@@ -167,7 +179,7 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
     }
     let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
     progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
-    if !options.no_table {
+    if !overrides.no_table {
         print!("{}", measure::table(&manifest, &names));
     }
     Ok(())
@@ -246,7 +258,7 @@ pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_pat
             ldflags.extend(common.exports.iter().map(|e| format!("-Wl,--export={e}")));
             ldflags.extend(s(&variant.ldflags));
             let features: Vec<String> = tcflags.wasi.wasm_opt_features.iter().chain(&tcflags.wasi.wasm_opt_flags).cloned().collect();
-            (WASI_FILE.to_owned(), vec![WASI_FILE.to_owned()], wasm_opt_flags(variant, &features))
+            (WASI_MODULE_FILE.to_owned(), vec![WASI_MODULE_FILE.to_owned()], wasm_opt_flags(variant, &features))
         }
         ToolchainKind::Emscripten => {
             let form = variant.form.expect("validated: emscripten variants have a form");
@@ -258,7 +270,7 @@ pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_pat
             let js = form.js_file().to_owned();
             let mut outputs = vec![js.clone()];
             if form == Form::Cjs {
-                outputs.push(WASI_FILE.to_owned());
+                outputs.push(WASI_MODULE_FILE.to_owned());
             }
             (js, outputs, wasm_opt_flags(variant, &tcflags.emscripten.wasm_opt_features))
         }
@@ -295,35 +307,90 @@ fn concrete(flags: &[String], repo: &Path) -> Vec<String> {
     flags.iter().map(|f| f.replace(REPO_PLACEHOLDER, &repo)).collect()
 }
 
+/// One variant through the pipeline: up-to-date check, compile, link,
+/// optimize, check, install (and measure), smoke run, pre-initialize, stamp.
+/// Returns its manifest record.
 fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>) -> Result<VariantRecord> {
     let name = &variant.name;
-    let progress = ctx.progress;
-    let cc = match variant.toolchain {
+    let cc = compiler_for(ctx, variant);
+    let plan = plan(ctx.configs, variant, cc, !ctx.overrides.unmapped_paths);
+    let tools = tool_versions(ctx, variant, cc);
+
+    let out_dir = ctx.artifacts.join(name);
+    let stamp = out_dir.join(".inputs-sha256");
+    let inputs = inputs_hash(ctx, variant, &plan, &tools);
+    let same_inputs = fs::read_to_string(&stamp).ok().map(|s| s.trim().to_owned()).as_deref() == Some(inputs.as_str());
+    if let Some(prev) = up_to_date(ctx, name, &out_dir, same_inputs, previous)? {
+        return Ok(prev);
+    }
+    remove_file_if_exists(&stamp)?;
+
+    let work = ctx.build_dir.join(name);
+    let objects = compile(ctx, name, cc, &plan, &work.join("obj"))?;
+    link(ctx, name, cc, &plan, &work, &objects)?;
+    let before = optimize_outputs(ctx, variant, &plan, &work)?;
+    check_outputs(ctx, name, &plan, &work.join("out"))?;
+    let mut files = install(&plan, &work.join("out"), &out_dir, &before)?;
+    if same_inputs {
+        warn_if_not_reproducible(ctx, name, &files, previous);
+    }
+    let report = smoke_run(ctx, variant, &plan, &out_dir)?;
+    if variant.toolchain == ToolchainKind::Wasi && variant.release {
+        pre_initialize_step(ctx, name, &out_dir, &mut files)?;
+    }
+    write_atomic(&stamp, format!("{inputs}\n").as_bytes())?;
+    Ok(VariantRecord {
+        toolchain: variant.toolchain.to_string(),
+        tools,
+        flags: plan.flags,
+        release: variant.release,
+        form: variant.form.map(|f| f.as_str().to_owned()),
+        files,
+        snapshot: SnapshotRecord { empty_bytes: report.empty_snapshot_bytes, bundle_bytes: report.bundle_snapshot_bytes },
+        abi_version: ctx.abi_version,
+    })
+}
+
+/// The C compiler of a variant's toolchain.
+fn compiler_for<'a>(ctx: &'a Ctx, variant: &Variant) -> &'a CCompiler {
+    match variant.toolchain {
         ToolchainKind::Emscripten => ctx.emcc.as_ref(),
         ToolchainKind::Wasi => ctx.wasi.as_ref(),
     }
-    .expect("toolchain provisioned for every selected variant");
-    let plan = plan(ctx.configs, variant, cc, !ctx.options.unmapped_paths);
+    .expect("toolchain provisioned for every selected variant")
+}
 
+/// The binaryen of a release variant (`None` for debug variants, which get no wasm-opt pass).
+fn binaryen_for<'a>(ctx: &'a Ctx, variant: &Variant) -> Option<&'a Binaryen> {
+    if variant.release {
+        Some(ctx.binaryen.as_ref().expect("binaryen provisioned for release variants"))
+    } else {
+        None
+    }
+}
+
+/// The tool versions recorded for a variant: the compiler's, node's (release
+/// and emscripten variants), binaryen's (release variants).
+fn tool_versions(ctx: &Ctx, variant: &Variant, cc: &CCompiler) -> BTreeMap<String, String> {
     let mut tools = cc.tools.clone();
     if variant.release || variant.toolchain == ToolchainKind::Emscripten {
         tools.insert("node".into(), ctx.node.version.clone());
     }
-    let binaryen = if variant.release { Some(ctx.binaryen.as_ref().expect("binaryen provisioned for release variants")) } else { None };
-    if let Some(b) = binaryen {
+    if let Some(b) = binaryen_for(ctx, variant) {
         tools.insert("binaryen".into(), b.version.clone());
     }
+    tools
+}
 
-    // ---- inputs hash, up-to-date check
-    let out_dir = ctx.artifacts.join(name);
-    let stamp = out_dir.join(".inputs-sha256");
-    let inputs = sha256_hex(
+/// The hash of everything a variant's outputs depend on (its `.inputs-sha256` stamp).
+fn inputs_hash(ctx: &Ctx, variant: &Variant, plan: &Plan, tools: &BTreeMap<String, String>) -> String {
+    sha256_hex(
         json!({
             "build_logic": BUILD_LOGIC_VERSION,
             "variant": variant,
             "common": &ctx.configs.variants.common,
             "flags": &plan.flags,
-            "tools": &tools,
+            "tools": tools,
             "tree_sha256": &ctx.fetched.tree_sha256,
             "port": &ctx.port_hash,
             "smoke": &ctx.configs.variants.smoke,
@@ -331,88 +398,104 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
         })
         .to_string()
         .as_bytes(),
-    );
-    let previous_inputs = fs::read_to_string(&stamp).ok().map(|s| s.trim().to_owned());
-    let same_inputs = previous_inputs.as_deref() == Some(inputs.as_str());
+    )
+}
+
+/// The previous record, when the inputs are the same, the build is not
+/// forced and the installed files match it.
+fn up_to_date(ctx: &Ctx, name: &str, out_dir: &Path, same_inputs: bool, previous: Option<&VariantRecord>) -> Result<Option<VariantRecord>> {
     if same_inputs && !ctx.options.force {
         if let Some(prev) = previous {
-            if files_match(&out_dir, prev)? {
-                progress.step(format!("{name}: up to date"));
-                return Ok(prev.clone());
+            if files_match(out_dir, prev)? {
+                ctx.progress.step(format!("{name}: up to date"));
+                return Ok(Some(prev.clone()));
             }
         }
     }
-    remove_file_if_exists(&stamp)?;
+    Ok(None)
+}
 
-    // ---- compile
-    let work = ctx.build_dir.join(name);
-    let obj_dir = work.join("obj");
-    let objects = compile(ctx, name, cc, &plan, &obj_dir)?;
-
-    // ---- link
+/// Link the objects into `<work>/link`; fails unless every link output is there.
+fn link(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, work: &Path, objects: &[PathBuf]) -> Result<()> {
     let link_dir = work.join("link");
     remove_dir_if_exists(&link_dir)?;
     fs::create_dir_all(&link_dir)?;
-    progress.step(format!("{name}: link {} objects ({})", objects.len(), cc.label));
-    let env = ctx.options.tool_env();
+    ctx.progress.step(format!("{name}: link {} objects ({})", objects.len(), cc.label));
+    let env = ctx.overrides.tool_env();
     let sh = cc.shell(&ctx.repo, &env)?;
     let program = &cc.program;
-    let args = link_args(cc, &plan, &ctx.repo, &[], &link_dir.join(&plan.link_main), &objects);
+    let args = link_args(cc, plan, &ctx.repo, &[], &link_dir.join(&plan.link_main), objects);
     let link = sanitized(cmd!(sh, "{program} {args...}"));
-    progress.detail(link.to_string());
+    ctx.progress.detail(link.to_string());
     run_captured(link, &format!("{name}: linking"))?;
     for f in &plan.link_outputs {
         if !link_dir.join(f).is_file() {
             bail!("{name}: the link did not write {f}");
         }
     }
+    Ok(())
+}
 
-    // ---- wasm-opt (release), into the staging directory
-    let staged = work.join("out");
+/// Copy the link outputs from `<work>/link` into the staging directory
+/// `<work>/out`, through wasm-opt for release variants (also the module
+/// inlined in a single-file JS). Returns the sizes before wasm-opt of the optimized files.
+fn optimize_outputs(ctx: &Ctx, variant: &Variant, plan: &Plan, work: &Path) -> Result<BTreeMap<String, measure::Sizes>> {
+    let (link_dir, staged) = (work.join("link"), work.join("out"));
     remove_dir_if_exists(&staged)?;
     fs::create_dir_all(&staged)?;
-    let mut before: BTreeMap<String, measure::Sizes> = BTreeMap::new();
-    match binaryen {
-        None => {
-            for f in &plan.link_outputs {
-                fs::copy(link_dir.join(f), staged.join(f))?;
-            }
+    let mut before = BTreeMap::new();
+    let Some(b) = binaryen_for(ctx, variant) else {
+        for f in &plan.link_outputs {
+            fs::copy(link_dir.join(f), staged.join(f))?;
         }
-        Some(b) => {
-            progress.step(format!("{name}: wasm-opt {} ({})", plan.flags.wasm_opt.join(" "), b.version));
-            let single = variant.form.is_some_and(Form::is_single_file);
-            for f in &plan.link_outputs {
-                let input = link_dir.join(f);
-                if f.ends_with(".wasm") {
-                    optimize::wasm_opt(b, &input, &staged.join(f), &plan.flags.wasm_opt, &env)?;
-                    before.insert(f.clone(), measure::sizes(&fs::read(&input)?)?);
-                } else if single {
-                    let js = fs::read_to_string(&input).with_context(|| format!("cannot read {}", input.display()))?;
-                    let inline = optimize::find_inline_wasm(&js).with_context(|| format!("{name}: {f}"))?;
-                    let raw = work.join("inline.wasm");
-                    let opt = work.join("inline.opt.wasm");
-                    fs::write(&raw, &inline.wasm)?;
-                    optimize::wasm_opt(b, &raw, &opt, &plan.flags.wasm_opt, &env)?;
-                    let js_out = optimize::replace_inline_wasm(&js, &inline, &fs::read(&opt)?);
-                    fs::write(staged.join(f), js_out)?;
-                    before.insert(f.clone(), measure::sizes(js.as_bytes())?);
-                } else {
-                    fs::copy(&input, staged.join(f))?;
-                }
-            }
+        return Ok(before);
+    };
+    let name = &variant.name;
+    ctx.progress.step(format!("{name}: wasm-opt {} ({})", plan.flags.wasm_opt.join(" "), b.version));
+    let env = ctx.overrides.tool_env();
+    let single = variant.form.is_some_and(Form::is_single_file);
+    for f in &plan.link_outputs {
+        let input = link_dir.join(f);
+        if f.ends_with(".wasm") {
+            optimize::wasm_opt(b, &input, &staged.join(f), &plan.flags.wasm_opt, &env)?;
+            before.insert(f.clone(), measure::sizes(&fs::read(&input)?)?);
+        } else if single {
+            let js = fs::read_to_string(&input).with_context(|| format!("cannot read {}", input.display()))?;
+            fs::write(staged.join(f), optimize_inline_wasm(b, name, f, &js, work, &plan.flags.wasm_opt, &env)?)?;
+            before.insert(f.clone(), measure::sizes(js.as_bytes())?);
+        } else {
+            fs::copy(&input, staged.join(f))?;
         }
     }
+    Ok(before)
+}
 
-    // ---- no absolute paths in the outputs
-    if !ctx.options.unmapped_paths {
+/// A single-file JS (`file`) with its inlined module run through wasm-opt
+/// (via `<work>/inline.wasm` and `<work>/inline.opt.wasm`).
+fn optimize_inline_wasm(b: &Binaryen, name: &str, file: &str, js: &str, work: &Path, flags: &[String], env: &[(OsString, OsString)]) -> Result<String> {
+    let inline = optimize::find_inline_wasm(js).with_context(|| format!("{name}: {file}"))?;
+    let raw = work.join("inline.wasm");
+    let opt = work.join("inline.opt.wasm");
+    fs::write(&raw, &inline.wasm)?;
+    optimize::wasm_opt(b, &raw, &opt, flags, env)?;
+    Ok(optimize::replace_inline_wasm(js, &inline, &fs::read(&opt)?))
+}
+
+/// No staged output may contain an absolute path (skipped only for verify's perturbation knob).
+fn check_outputs(ctx: &Ctx, name: &str, plan: &Plan, staged: &Path) -> Result<()> {
+    if !ctx.overrides.unmapped_paths {
         for f in &plan.link_outputs {
             check_no_absolute_paths(&staged.join(f), &ctx.repo, &ctx.build_dir).with_context(|| format!("{name}: {f}"))?;
         }
     }
+    Ok(())
+}
 
-    // ---- install into artifacts/<variant>/
-    fs::create_dir_all(&out_dir)?;
-    for entry in fs::read_dir(&out_dir)? {
+/// Install the staged outputs into `artifacts/<variant>/` (removing any other
+/// file there) and measure them. Returns their records.
+fn install(plan: &Plan, staged: &Path, out_dir: &Path, before: &BTreeMap<String, measure::Sizes>) -> Result<BTreeMap<String, FileRecord>> {
+    fs::create_dir_all(out_dir)?;
+    for entry in fs::read_dir(out_dir)? {
         let entry = entry?;
         let file = entry.file_name().to_string_lossy().into_owned();
         if entry.file_type()?.is_file() && !plan.link_outputs.contains(&file) {
@@ -426,52 +509,47 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
         let sizes = measure::sizes(&bytes)?;
         files.insert(f.clone(), FileRecord { bytes: sizes.bytes, gzip: sizes.gzip, brotli: sizes.brotli, sha256: sha256_hex(&bytes), before_wasm_opt: before.get(f).copied() });
     }
-    if same_inputs {
-        if let Some(prev) = previous {
-            let changed: Vec<&String> = files.iter().filter(|(f, r)| prev.files.get(*f).map(|p| &p.sha256) != Some(&r.sha256)).map(|(f, _)| f).collect();
-            if !changed.is_empty() {
-                progress.warn(format!("{name}: not reproducible: {changed:?} differ from the previous build with the same inputs"));
-            }
+    Ok(files)
+}
+
+/// Warn when a rebuild with the same inputs gave different files.
+fn warn_if_not_reproducible(ctx: &Ctx, name: &str, files: &BTreeMap<String, FileRecord>, previous: Option<&VariantRecord>) {
+    if let Some(prev) = previous {
+        let changed: Vec<&String> = files.iter().filter(|(f, r)| prev.files.get(*f).map(|p| &p.sha256) != Some(&r.sha256)).map(|(f, _)| f).collect();
+        if !changed.is_empty() {
+            ctx.progress.warn(format!("{name}: not reproducible: {changed:?} differ from the previous build with the same inputs"));
         }
     }
+}
 
-    // ---- smoke run
-    progress.step(format!("{name}: smoke run"));
-    let form = variant.form.map(|f| f.as_str().to_owned());
+/// Run the smoke checks on the installed artifact.
+fn smoke_run(ctx: &Ctx, variant: &Variant, plan: &Plan, out_dir: &Path) -> Result<smoke::SmokeReport> {
+    let name = &variant.name;
+    ctx.progress.step(format!("{name}: smoke run"));
     let input = SmokeInput {
         toolchain: variant.toolchain.to_string(),
-        form: form.clone(),
+        form: variant.form.map(|f| f.as_str().to_owned()),
         main_file: out_dir.join(&plan.link_main),
-        wasm_file: (variant.form == Some(Form::Cjs)).then(|| out_dir.join(WASI_FILE)),
+        wasm_file: (variant.form == Some(Form::Cjs)).then(|| out_dir.join(WASI_MODULE_FILE)),
         bundle: ctx.smoke_files.bundle.clone(),
         parse_input: ctx.smoke_files.parse_input.clone(),
         node: ctx.node.path.clone(),
     };
     let report = smoke::run(&input).with_context(|| {
-        format!("{name}: the smoke run failed; the artifact is in {} but the manifest was not updated", display_relative(&out_dir, &ctx.repo))
+        format!("{name}: the smoke run failed; the artifact is in {} but the manifest was not updated", display_relative(out_dir, &ctx.repo))
     })?;
     for check in &report.checks {
-        progress.detail(format!("{name}: ok: {check}"));
+        ctx.progress.detail(format!("{name}: ok: {check}"));
     }
+    Ok(report)
+}
 
-    // ---- pre-initialized module (WASI release variants)
-    if variant.toolchain == ToolchainKind::Wasi && variant.release {
-        progress.step(format!("{name}: pre-initialize ({PREINIT_FILE}: a machine created at build time, wasmtime-wizer)"));
-        let record = preinitialize(name, &out_dir, &files[WASI_FILE]).with_context(|| format!("{name}: pre-initialization"))?;
-        files.insert(PREINIT_FILE.to_owned(), record);
-    }
-
-    write_atomic(&stamp, format!("{inputs}\n").as_bytes())?;
-    Ok(VariantRecord {
-        toolchain: variant.toolchain.to_string(),
-        tools,
-        flags: plan.flags,
-        release: variant.release,
-        form,
-        files,
-        snapshot: SnapshotRecord { empty_bytes: report.empty_snapshot_bytes, bundle_bytes: report.bundle_snapshot_bytes },
-        abi_version: ctx.abi_version,
-    })
+/// Write and record the pre-initialized module (WASI release variants).
+fn pre_initialize_step(ctx: &Ctx, name: &str, out_dir: &Path, files: &mut BTreeMap<String, FileRecord>) -> Result<()> {
+    ctx.progress.step(format!("{name}: pre-initialize ({PREINIT_FILE}: a machine created at build time, wasmtime-wizer)"));
+    let record = preinitialize(name, out_dir, &files[WASI_MODULE_FILE]).with_context(|| format!("{name}: pre-initialization"))?;
+    files.insert(PREINIT_FILE.to_owned(), record);
+    Ok(())
 }
 
 /// Compile every source of the plan into `obj_dir` (in parallel), unless the
@@ -480,39 +558,57 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
 fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -> Result<Vec<PathBuf>> {
     let key = compile_key(cc, plan, &ctx.fetched.tree_sha256, &ctx.port_hash, &ctx.repo);
     let objects = object_paths(plan, obj_dir);
-    let key_file = COMPILE_KEY_FILE;
-    let complete = |dir: &Path| fs::read_to_string(dir.join(key_file)).is_ok_and(|k| k.trim() == key) && plan.sources.iter().all(|(_, o, _)| dir.join(o).is_file());
-    if !ctx.options.force {
-        if complete(obj_dir) {
-            ctx.progress.step(format!("{name}: {} objects up to date", objects.len()));
-            return Ok(objects);
-        }
-        // Another variant with the same compile flags (e.g. emcc-os and emcc-os-single-esm).
-        if let Ok(entries) = fs::read_dir(&ctx.build_dir) {
-            let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("obj")).collect();
-            dirs.sort();
-            if let Some(other) = dirs.into_iter().find(|d| d != obj_dir && complete(d)) {
-                remove_dir_if_exists(obj_dir)?;
-                fs::create_dir_all(obj_dir)?;
-                for (_, o, _) in &plan.sources {
-                    fs::copy(other.join(o), obj_dir.join(o))?;
-                }
-                fs::write(obj_dir.join(key_file), format!("{key}\n"))?;
-                ctx.progress.step(format!("{name}: {} objects reused from {}", objects.len(), display_relative(&other, &ctx.repo)));
-                return Ok(objects);
-            }
-        }
+    if !ctx.options.force && reuse_objects(ctx, name, plan, obj_dir, &key)? {
+        return Ok(objects);
     }
     remove_dir_if_exists(obj_dir)?;
     fs::create_dir_all(obj_dir).with_context(|| format!("cannot create {}", obj_dir.display()))?;
     let jobs = ctx.options.jobs.max(1);
     ctx.progress.step(format!("{name}: compile {} files ({}, {jobs} jobs)", plan.sources.len(), cc.label));
+    let errors = compile_sources(ctx, cc, plan, obj_dir, jobs);
+    if !errors.is_empty() {
+        bail!("{name}: compile failed:\n{}", errors.join("\n"));
+    }
+    fs::write(obj_dir.join(COMPILE_KEY_FILE), format!("{key}\n"))?;
+    Ok(objects)
+}
 
+/// Whether `obj_dir` holds the plan's objects with compile key `key`, as it
+/// is or after copying them from another variant with the same compile flags
+/// (e.g. emcc-os and emcc-os-single-esm).
+fn reuse_objects(ctx: &Ctx, name: &str, plan: &Plan, obj_dir: &Path, key: &str) -> Result<bool> {
+    let count = plan.sources.len();
+    let complete = |dir: &Path| fs::read_to_string(dir.join(COMPILE_KEY_FILE)).is_ok_and(|k| k.trim() == key) && plan.sources.iter().all(|(_, o, _)| dir.join(o).is_file());
+    if complete(obj_dir) {
+        ctx.progress.step(format!("{name}: {count} objects up to date"));
+        return Ok(true);
+    }
+    let Ok(entries) = fs::read_dir(&ctx.build_dir) else {
+        return Ok(false);
+    };
+    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("obj")).collect();
+    dirs.sort();
+    let Some(other) = dirs.into_iter().find(|d| d != obj_dir && complete(d)) else {
+        return Ok(false);
+    };
+    remove_dir_if_exists(obj_dir)?;
+    fs::create_dir_all(obj_dir)?;
+    for (_, o, _) in &plan.sources {
+        fs::copy(other.join(o), obj_dir.join(o))?;
+    }
+    fs::write(obj_dir.join(COMPILE_KEY_FILE), format!("{key}\n"))?;
+    ctx.progress.step(format!("{name}: {count} objects reused from {}", display_relative(&other, &ctx.repo)));
+    Ok(true)
+}
+
+/// Compile the plan's sources into `obj_dir` on `jobs` threads; the first
+/// failure stops the others. Returns the errors.
+fn compile_sources(ctx: &Ctx, cc: &CCompiler, plan: &Plan, obj_dir: &Path, jobs: usize) -> Vec<String> {
     let cflags = concrete(&plan.flags.cflags, &ctx.repo);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let errors = Mutex::new(Vec::<String>::new());
-    let env = ctx.options.tool_env();
+    let env = ctx.overrides.tool_env();
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(plan.sources.len()) {
             scope.spawn(|| {
@@ -525,41 +621,40 @@ fn compile(ctx: &Ctx, name: &str, cc: &CCompiler, plan: &Plan, obj_dir: &Path) -
                     if i >= plan.sources.len() || stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    let (src, obj, class) = &plan.sources[i];
-                    let obj = obj_dir.join(obj);
-                    let flags: Vec<String> = match class {
-                        SourceClass::Xs => cflags.iter().chain(&plan.flags.cflags_xs).cloned().collect(),
-                        SourceClass::Port => cflags.iter().chain(&plan.flags.cflags_port).cloned().collect(),
-                        SourceClass::Asm => plan.flags.asmflags.clone(),
-                    };
-                    let (program, driver) = (&cc.program, &cc.driver_args);
-                    let c = sanitized(cmd!(sh, "{program} {driver...} {flags...} -c {src} -o {obj}"));
-                    ctx.progress.detail(c.to_string());
-                    match c.quiet().ignore_status().output() {
-                        Ok(out) if out.status.success() => {
-                            if !out.stderr.is_empty() && ctx.progress.verbosity() >= Verbosity::Normal {
-                                eprintln!("{src}: compiler output:\n{}", String::from_utf8_lossy(&out.stderr).trim_end());
-                            }
-                        }
-                        Ok(out) => {
-                            stop.store(true, Ordering::SeqCst);
-                            errors.lock().unwrap().push(format!("compiling {src} failed ({}):\n{}", out.status, tail_of_output(&out)));
-                        }
-                        Err(e) => {
-                            stop.store(true, Ordering::SeqCst);
-                            errors.lock().unwrap().push(format!("cannot run {} for {src}: {e}", cc.program.display()));
-                        }
+                    if let Err(e) = compile_one(ctx, &sh, cc, plan, &cflags, &plan.sources[i], obj_dir) {
+                        stop.store(true, Ordering::SeqCst);
+                        errors.lock().unwrap().push(e);
                     }
                 }
             });
         }
     });
-    let errors = errors.into_inner().unwrap();
-    if !errors.is_empty() {
-        bail!("{name}: compile failed:\n{}", errors.join("\n"));
+    errors.into_inner().unwrap()
+}
+
+/// Compile one source (`(source, object, class)` of the plan) into `obj_dir`;
+/// prints the compiler's output when it succeeds with some.
+fn compile_one(ctx: &Ctx, sh: &Shell, cc: &CCompiler, plan: &Plan, cflags: &[String], source: &(String, String, SourceClass), obj_dir: &Path) -> Result<(), String> {
+    let (src, obj, class) = source;
+    let obj = obj_dir.join(obj);
+    let flags: Vec<String> = match class {
+        SourceClass::Xs => cflags.iter().chain(&plan.flags.cflags_xs).cloned().collect(),
+        SourceClass::Port => cflags.iter().chain(&plan.flags.cflags_port).cloned().collect(),
+        SourceClass::Asm => plan.flags.asmflags.clone(),
+    };
+    let (program, driver) = (&cc.program, &cc.driver_args);
+    let c = sanitized(cmd!(sh, "{program} {driver...} {flags...} -c {src} -o {obj}"));
+    ctx.progress.detail(c.to_string());
+    match c.quiet().ignore_status().output() {
+        Ok(out) if out.status.success() => {
+            if !out.stderr.is_empty() && ctx.progress.verbosity() >= Verbosity::Normal {
+                eprintln!("{src}: compiler output:\n{}", String::from_utf8_lossy(&out.stderr).trim_end());
+            }
+            Ok(())
+        }
+        Ok(out) => Err(format!("compiling {src} failed ({}):\n{}", out.status, tail_of_output(&out))),
+        Err(e) => Err(format!("cannot run {} for {src}: {e}", cc.program.display())),
     }
-    fs::write(obj_dir.join(key_file), format!("{key}\n"))?;
-    Ok(objects)
 }
 
 /// The file in an object directory that holds the [`compile_key`] of its objects.
@@ -678,7 +773,7 @@ mod tests {
         assert!(!p.flags.wasm_opt.iter().any(|f| f == "--all-features"));
         assert_eq!(p.flags.libs, ["-lsetjmp"]);
         assert!(p.sources.iter().any(|(s, o, k)| s == "port/wasi_sjlj.s" && o == "wasi_sjlj.o" && *k == SourceClass::Asm));
-        assert_eq!(p.link_outputs, [WASI_FILE]);
+        assert_eq!(p.link_outputs, [WASI_MODULE_FILE]);
         let json = serde_json::to_string(&p.flags).unwrap();
         assert!(!json.contains(crate::util::xtask_dir().to_str().unwrap()), "no absolute path in recorded flags");
     }

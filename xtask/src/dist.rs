@@ -21,6 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use xs_wasm::WASI_MODULE_FILE;
 use xshell::{cmd, Shell};
 
 use crate::build::cargo_target_dir;
@@ -37,8 +38,6 @@ const CRATE_NAME: &str = "xs-wasm";
 /// The variant the crate embeds: crates/xs-wasm/build.rs's default
 /// (`$XS_WASM_VARIANT` overrides both).
 const DEFAULT_EMBEDDED_VARIANT: &str = "wasi-os";
-/// The module file of a WASI variant.
-const WASI_FILE: &str = "xs-wasm.wasm";
 
 /// Options of `cargo xtask dist`.
 #[derive(Debug, Clone, Default)]
@@ -218,8 +217,8 @@ impl Staged {
         let staged = Staged(dir.clone());
         fs::create_dir_all(dir.join(variant))?;
         fs::copy(repo.join("artifacts/manifest.json"), dir.join("manifest.json"))?;
-        let module = repo.join("artifacts").join(variant).join(WASI_FILE);
-        fs::copy(&module, dir.join(variant).join(WASI_FILE)).with_context(|| format!("cannot copy {} (is {variant} a WASI variant?)", module.display()))?;
+        let module = repo.join("artifacts").join(variant).join(WASI_MODULE_FILE);
+        fs::copy(&module, dir.join(variant).join(WASI_MODULE_FILE)).with_context(|| format!("cannot copy {} (is {variant} a WASI variant?)", module.display()))?;
         let preinit = repo.join("artifacts").join(variant).join(xs_wasm::WASI_PREINIT_FILE);
         if preinit.is_file() {
             fs::copy(&preinit, dir.join(variant).join(xs_wasm::WASI_PREINIT_FILE))?;
@@ -239,7 +238,7 @@ impl Drop for Staged {
 fn package_crate(sh: &Shell, repo: &Path, target: &Path, version: &str, variant: &str, manifest: &Manifest, progress: &Progress) -> Result<PathBuf> {
     progress.step(format!("dist: cargo package -p {CRATE_NAME} (embedding {variant})"));
     let record = manifest.variants.get(variant).with_context(|| format!("the manifest has no variant {variant} to embed"))?;
-    let module_sha = &record.files.get(WASI_FILE).with_context(|| format!("{variant} has no {WASI_FILE}: the crate embeds a WASI variant"))?.sha256;
+    let module_sha = &record.files.get(WASI_MODULE_FILE).with_context(|| format!("{variant} has no {WASI_MODULE_FILE}: the crate embeds a WASI variant"))?.sha256;
     let output = {
         let _staged = Staged::new(repo, variant)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -252,7 +251,7 @@ fn package_crate(sh: &Shell, repo: &Path, target: &Path, version: &str, variant:
     let crate_file = target.join("package").join(format!("{CRATE_NAME}-{version}.crate"));
     let top = format!("{CRATE_NAME}-{version}");
     let contents = read_tar_gz(&crate_file)?;
-    let mut expect = vec![(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(repo.join("artifacts/manifest.json"))?)), (format!("{top}/artifacts/{variant}/{WASI_FILE}"), module_sha.clone())];
+    let mut expect = vec![(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(repo.join("artifacts/manifest.json"))?)), (format!("{top}/artifacts/{variant}/{WASI_MODULE_FILE}"), module_sha.clone())];
     if let Some(preinit) = record.files.get(xs_wasm::WASI_PREINIT_FILE) {
         expect.push((format!("{top}/artifacts/{variant}/{}", xs_wasm::WASI_PREINIT_FILE), preinit.sha256.clone()));
     }

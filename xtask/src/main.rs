@@ -291,7 +291,7 @@ fn run(cli: Cli) -> Result<()> {
             fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable.source(), &progress)?;
         }
         Command::Build(args) => {
-            let options = build::BuildOptions { variants: selected(args.variants), jobs: args.jobs.get(), force: args.force, ..build::BuildOptions::default() };
+            let options = build::BuildOptions { variants: selected(args.variants), jobs: args.jobs.get(), force: args.force };
             build::build(&repo, &options, &progress)?;
         }
         Command::Test(args) => test::test(&repo, args.jobs.get(), &progress)?,

@@ -45,6 +45,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::json;
 use wasmparser::{DataKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef};
+use xs_wasm::WASI_MODULE_FILE;
 use xshell::cmd;
 
 use crate::build::{self, SourceClass};
@@ -1155,7 +1156,7 @@ fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &build::Pl
                 let js = fs::read_to_string(&main_out).with_context(|| format!("cannot read {}", main_out.display()))?;
                 optimize::find_inline_wasm(&js)?.wasm
             } else {
-                fs::read(link_dir.join(build::WASI_FILE))?
+                fs::read(link_dir.join(WASI_MODULE_FILE))?
             }
         }
         ToolchainKind::Wasi => {
@@ -1361,11 +1362,11 @@ fn variant_report(env: &Env, variant: &Variant, record: &VariantRecord) -> Resul
             let js = fs::read_to_string(dir.join(form.js_file()))?;
             (format!("{} (inlined wasm)", form.js_file()), optimize::find_inline_wasm(&js).with_context(|| format!("{name}: {}", form.js_file()))?.wasm)
         }
-        _ => (build::WASI_FILE.to_owned(), fs::read(dir.join(build::WASI_FILE))?),
+        _ => (WASI_MODULE_FILE.to_owned(), fs::read(dir.join(WASI_MODULE_FILE))?),
     };
     let mut modules = Vec::new();
     for (label, bytes) in std::iter::once((main_label.clone(), main.clone())).chain(
-        record.files.keys().filter(|f| f.ends_with(".wasm") && f.as_str() != build::WASI_FILE).map(|f| Ok::<_, anyhow::Error>((f.clone(), fs::read(dir.join(f))?))).collect::<Result<Vec<_>>>()?,
+        record.files.keys().filter(|f| f.ends_with(".wasm") && f.as_str() != WASI_MODULE_FILE).map(|f| Ok::<_, anyhow::Error>((f.clone(), fs::read(dir.join(f))?))).collect::<Result<Vec<_>>>()?,
     ) {
         let mut sections = section_rows(&bytes)?;
         compress_sections(&bytes, &mut sections)?;

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::{self, BuildOptions};
+use crate::build::{self, BuildOptions, VerifyOverrides};
 use crate::config::{Configs, ToolchainKind};
 use crate::diff::{self, DiffKind};
 use crate::fetch::{self, Layout};
@@ -243,13 +243,15 @@ fn build_side(side: &Side, options: &VerifyOptions, progress: &Progress) -> Resu
         // The root is new: nothing in it is up to date, and objects are
         // only reused between variants of this same build.
         force: false,
+    };
+    let overrides = VerifyOverrides {
         build_dir: Some(side.root.join("target/xs-wasm-build")),
         env,
         unmapped_paths: second && options.perturb == Some(Perturbation::PrefixMap),
         no_table: true,
     };
     let t = Instant::now();
-    build::build(&side.root, &build_options, progress)?;
+    build::build_with(&side.root, &build_options, &overrides, progress)?;
     Ok(t.elapsed())
 }
 

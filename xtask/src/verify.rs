@@ -111,62 +111,16 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     if let Some(p) = options.perturb {
         progress.warn(format!("{}: build B is perturbed ({p:?}): verify is expected to fail", Perturbation::VAR));
     }
-
-    // Sources and toolchains are fetched and provisioned once, in the
-    // repository (so the two builds never install anything at the same time),
-    // then copied into each root.
-    let layout = Layout::of_repo(repo);
-    fetch::fetch(&layout, &configs.moddable.source(), progress)?;
-    fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
-    let tc = &configs.toolchains;
-    let node = toolchain::node(tc)?;
-    if selected.iter().any(|v| v.toolchain == ToolchainKind::Emscripten) {
-        toolchain::emscripten(tc, progress)?;
-    }
-    if selected.iter().any(|v| v.toolchain == ToolchainKind::Wasi) {
-        toolchain::wasi(repo, tc, progress)?;
-    }
-    if selected.iter().any(|v| v.release) {
-        toolchain::binaryen(repo, tc, &node, progress)?;
-    }
-
-    // Both builds at once: they share nothing, and most of a build is
-    // single-threaded (smoke runs, wasm-opt), so two use both cores.
-    for side in &sides {
-        remove_dir_if_exists(&side.top)?;
-        populate(repo, &side.root).with_context(|| format!("preparing build {} in {}", side.label, side.root.display()))?;
-        progress.step(format!("verify: build {} of {} variant(s) in {}", side.label, names.len(), side.root.display()));
-    }
-    let results: Vec<Result<Duration>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sides.iter().map(|side| scope.spawn(|| build_side(side, options, &progress.labelled(&format!("{}: ", side.label))))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the build thread panicked")))).collect()
-    });
-    let mut times = Vec::new();
-    for (side, result) in sides.iter().zip(results) {
-        times.push(result.with_context(|| format!("verify: build {} in {} failed (kept for inspection)", side.label, side.root.display()))?);
-    }
-
-    // ---- A against B
+    provision(repo, &configs, &selected, progress)?;
+    let times = build_both(repo, &sides, options, names.len(), progress)?;
     let (a, b) = (&sides[0].root, &sides[1].root);
     let comparison = diff::compare_trees(&a.join("artifacts"), &b.join("artifacts"))?;
-    let mut failures: Vec<String> = Vec::new();
-    for d in &comparison.diffs {
-        let mut line = format!("artifacts/{d}");
-        if let (DiffKind::Content { .. }, Some((variant, _))) = (&d.kind, d.path.split_once('/')) {
-            for hint in differing_objects(&a.join("target/xs-wasm-build").join(variant).join("obj"), &b.join("target/xs-wasm-build").join(variant).join("obj"))? {
-                line.push_str(&format!("\n      object {hint}"));
-            }
-        }
-        failures.push(line);
-    }
-
-    // ---- the fresh build against the committed manifest
+    let failures = describe_differences(a, b, &comparison)?;
     let fresh = Manifest::load(&a.join("artifacts/manifest.json"))?.context("build A wrote no manifest")?;
     let committed_path = repo.join("artifacts/manifest.json");
     let committed = Manifest::load(&committed_path)?;
     let report = against_committed(&fresh, committed.as_ref(), &names);
 
-    // ---- the report
     println!();
     println!("verify: build A {} ({}), build B {} ({}), run side by side", a.display(), minutes(times[0]), b.display(), minutes(times[1]));
     println!("verify: A against B: {} file(s) identical, {} differ", comparison.same.len(), comparison.diffs.len());
@@ -176,29 +130,7 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     for f in &failures {
         println!("  DIFFERS {f}");
     }
-    println!("verify: against {}:", display_relative(&committed_path, repo));
-    for line in &report.header {
-        println!("  DIFFERS {line}");
-    }
-    for (name, check) in &report.variants {
-        match check {
-            Committed::Matches { files } => println!("  {name}: same tools, {files} file(s) match the committed sha256"),
-            Committed::NotRecorded => println!("  {name}: NOT COMPARED: the committed manifest has no entry for it"),
-            Committed::ToolsDiffer(lines) => println!("  {name}: NOT COMPARED: the tool versions differ from the recorded ones ({})", lines.join("; ")),
-            Committed::Differs(lines) => {
-                for line in lines {
-                    let mut line = format!("{name}/{line}");
-                    if let Some(detail) = committed_file_detail(repo, a, name, line.as_str()) {
-                        line.push_str(&format!(": {detail}"));
-                    }
-                    println!("  DIFFERS {line}");
-                }
-            }
-        }
-    }
-    if committed.is_none() {
-        println!("  NOT COMPARED: {} does not exist", committed_path.display());
-    }
+    print_committed_report(repo, a, &committed_path, committed.is_some(), &report);
     let committed_failures = report.header.len() + report.variants.iter().map(|(_, c)| if let Committed::Differs(l) = c { l.len() } else { 0 }).sum::<usize>();
     let not_compared = report.variants.iter().filter(|(_, c)| matches!(c, Committed::NotRecorded | Committed::ToolsDiffer(_))).count();
 
@@ -223,6 +155,90 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     let note = if not_compared > 0 { format!("; {not_compared} variant(s) not compared with the committed manifest (see above)") } else { String::new() };
     println!("verify: OK in {}: {} variant(s) reproducible, {} file(s) identical{note}", minutes(total), names.len(), comparison.same.len());
     Ok(())
+}
+
+/// Fetch the sources and provision the toolchains once, in the repository
+/// (so the two builds never install anything at the same time); `populate`
+/// then copies them into each root.
+fn provision(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant], progress: &Progress) -> Result<()> {
+    let layout = Layout::of_repo(repo);
+    fetch::fetch(&layout, &configs.moddable.source(), progress)?;
+    fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
+    let tc = &configs.toolchains;
+    let node = toolchain::node(tc)?;
+    if selected.iter().any(|v| v.toolchain == ToolchainKind::Emscripten) {
+        toolchain::emscripten(tc, progress)?;
+    }
+    if selected.iter().any(|v| v.toolchain == ToolchainKind::Wasi) {
+        toolchain::wasi(repo, tc, progress)?;
+    }
+    if selected.iter().any(|v| v.release) {
+        toolchain::binaryen(repo, tc, &node, progress)?;
+    }
+    Ok(())
+}
+
+/// Prepare both roots and run both builds at once: they share nothing, and
+/// most of a build is single-threaded (smoke runs, wasm-opt), so two use both
+/// cores. Returns how long each took.
+fn build_both(repo: &Path, sides: &[Side; 2], options: &VerifyOptions, variants: usize, progress: &Progress) -> Result<Vec<Duration>> {
+    for side in sides {
+        remove_dir_if_exists(&side.top)?;
+        populate(repo, &side.root).with_context(|| format!("preparing build {} in {}", side.label, side.root.display()))?;
+        progress.step(format!("verify: build {} of {variants} variant(s) in {}", side.label, side.root.display()));
+    }
+    let results: Vec<Result<Duration>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sides.iter().map(|side| scope.spawn(|| build_side(side, options, &progress.labelled(&format!("{}: ", side.label))))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the build thread panicked")))).collect()
+    });
+    let mut times = Vec::new();
+    for (side, result) in sides.iter().zip(results) {
+        times.push(result.with_context(|| format!("verify: build {} in {} failed (kept for inspection)", side.label, side.root.display()))?);
+    }
+    Ok(times)
+}
+
+/// One line per file that differs between the builds in roots `a` and `b`,
+/// naming the compiled objects that differ too.
+fn describe_differences(a: &Path, b: &Path, comparison: &diff::Comparison) -> Result<Vec<String>> {
+    let mut failures: Vec<String> = Vec::new();
+    for d in &comparison.diffs {
+        let mut line = format!("artifacts/{d}");
+        if let (DiffKind::Content { .. }, Some((variant, _))) = (&d.kind, d.path.split_once('/')) {
+            for hint in differing_objects(&a.join("target/xs-wasm-build").join(variant).join("obj"), &b.join("target/xs-wasm-build").join(variant).join("obj"))? {
+                line.push_str(&format!("\n      object {hint}"));
+            }
+        }
+        failures.push(line);
+    }
+    Ok(failures)
+}
+
+/// Print the comparison of build A (in `fresh_root`) with the committed manifest.
+fn print_committed_report(repo: &Path, fresh_root: &Path, committed_path: &Path, committed_exists: bool, report: &CommittedReport) {
+    println!("verify: against {}:", display_relative(committed_path, repo));
+    for line in &report.header {
+        println!("  DIFFERS {line}");
+    }
+    for (name, check) in &report.variants {
+        match check {
+            Committed::Matches { files } => println!("  {name}: same tools, {files} file(s) match the committed sha256"),
+            Committed::NotRecorded => println!("  {name}: NOT COMPARED: the committed manifest has no entry for it"),
+            Committed::ToolsDiffer(lines) => println!("  {name}: NOT COMPARED: the tool versions differ from the recorded ones ({})", lines.join("; ")),
+            Committed::Differs(lines) => {
+                for line in lines {
+                    let mut line = format!("{name}/{line}");
+                    if let Some(detail) = committed_file_detail(repo, fresh_root, name, line.as_str()) {
+                        line.push_str(&format!(": {detail}"));
+                    }
+                    println!("  DIFFERS {line}");
+                }
+            }
+        }
+    }
+    if !committed_exists {
+        println!("  NOT COMPARED: {} does not exist", committed_path.display());
+    }
 }
 
 /// Run one side's build with its own HOME and TMPDIR (and, for B, the noise

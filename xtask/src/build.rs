@@ -219,28 +219,9 @@ pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_pat
         ToolchainKind::Emscripten => (s(&tcflags.emscripten.cflags), s(&tcflags.emscripten.ldflags)),
         ToolchainKind::Wasi => (s(&tcflags.wasi.cflags), s(&tcflags.wasi.ldflags)),
     };
-    let mut cflags = cc.target_args.clone();
-    cflags.push(variant.opt.clone());
-    cflags.extend(tc_cflags.iter().cloned());
-    cflags.extend(s(&variant.cflags));
-    cflags.extend(common.defines.iter().map(|d| format!("-D{d}")));
-    cflags.extend(common.include_dirs.iter().map(|d| format!("-I{}", expand(d))));
-    // No absolute path may reach an object: sources are passed repo-relative
-    // and anything else under the repository (toolchain headers in .cache) is remapped.
-    if map_paths {
-        cflags.push(format!("-ffile-prefix-map={REPO_PLACEHOLDER}=."));
-        cflags.push(format!("-fdebug-prefix-map={REPO_PLACEHOLDER}=."));
-        cflags.push("-fdebug-compilation-dir=.".into());
-    }
-
-    let mut sources: Vec<(String, String, SourceClass)> = Vec::new();
-    let obj = |src: &str| format!("{}.o", Path::new(src).file_stem().unwrap().to_string_lossy());
-    for src in &common.xs_sources {
-        sources.push((format!("{XS_DIR}/sources/{src}"), obj(src), SourceClass::Xs));
-    }
-    for src in &common.port_sources {
-        sources.push((format!("{PORT_DIR}/{src}"), obj(src), SourceClass::Port));
-    }
+    let cflags = compile_flags(common, variant, cc, &tc_cflags, map_paths);
+    let mut sources = c_sources(common);
+    let obj = object_name;
     let mut asmflags = Vec::new();
     let mut libs = Vec::new();
     let mut ldflags = cc.target_args.clone();
@@ -277,6 +258,44 @@ pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_pat
     };
     let flags = FlagsRecord { cflags, cflags_xs: s(&common.xs_cflags), cflags_port: s(&common.port_cflags), asmflags, ldflags, libs, wasm_opt };
     Plan { flags, sources, link_outputs, link_main }
+}
+
+/// The C compile flags of a variant: target, level, toolchain and variant
+/// flags, XS's feature switches, include directories and (`map_paths`) the
+/// prefix maps that keep absolute paths out of the objects.
+fn compile_flags(common: &crate::config::Common, variant: &Variant, cc: &CCompiler, tc_cflags: &[String], map_paths: bool) -> Vec<String> {
+    let mut cflags = cc.target_args.clone();
+    cflags.push(variant.opt.clone());
+    cflags.extend(tc_cflags.iter().cloned());
+    cflags.extend(variant.cflags.iter().map(|f| expand(f)));
+    cflags.extend(common.defines.iter().map(|d| format!("-D{d}")));
+    cflags.extend(common.include_dirs.iter().map(|d| format!("-I{}", expand(d))));
+    // No absolute path may reach an object: sources are passed repo-relative
+    // and anything else under the repository (toolchain headers in .cache) is remapped.
+    if map_paths {
+        cflags.push(format!("-ffile-prefix-map={REPO_PLACEHOLDER}=."));
+        cflags.push(format!("-fdebug-prefix-map={REPO_PLACEHOLDER}=."));
+        cflags.push("-fdebug-compilation-dir=.".into());
+    }
+    cflags
+}
+
+/// `<stem>.o` for a source file.
+fn object_name(src: &str) -> String {
+    format!("{}.o", Path::new(src).file_stem().unwrap().to_string_lossy())
+}
+
+/// The C sources every variant compiles (XS's, then the port's), with their
+/// object names and classes.
+fn c_sources(common: &crate::config::Common) -> Vec<(String, String, SourceClass)> {
+    let mut sources = Vec::new();
+    for src in &common.xs_sources {
+        sources.push((format!("{XS_DIR}/sources/{src}"), object_name(src), SourceClass::Xs));
+    }
+    for src in &common.port_sources {
+        sources.push((format!("{PORT_DIR}/{src}"), object_name(src), SourceClass::Port));
+    }
+    sources
 }
 
 fn wasm_opt_flags(variant: &Variant, features: &[String]) -> Vec<String> {

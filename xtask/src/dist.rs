@@ -63,32 +63,7 @@ pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<(
     fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
     let manifest_bytes = fs::read(&manifest_path)?;
 
-    // ---- one tarball per toolchain group
-    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for v in &configs.variants.variants {
-        groups.entry(v.toolchain.to_string()).or_default().push(v.name.as_str());
-    }
-    for (group, variants) in &groups {
-        let top = format!("xs-wasm-{group}-{version}");
-        let mut files: Vec<(String, Vec<u8>)> = vec![(format!("{top}/manifest.json"), manifest_bytes.clone())];
-        let mut sums = String::new();
-        let mut listed: Vec<(String, String)> = Vec::new();
-        for variant in variants {
-            for (file, rec) in &manifest.variants[*variant].files {
-                let rel = format!("{variant}/{file}");
-                files.push((format!("{top}/{rel}"), fs::read(artifacts.join(&rel))?));
-                listed.push((rel, rec.sha256.clone()));
-            }
-        }
-        listed.sort();
-        for (rel, sha) in &listed {
-            sums.push_str(&format!("{sha}  {rel}\n"));
-        }
-        files.push((format!("{top}/SHA256SUMS"), sums.into_bytes()));
-        let archive = tar_gz(&files, mtime)?;
-        fs::write(dist.join(format!("{top}.tar.gz")), &archive)?;
-        progress.step(format!("dist: {top}.tar.gz ({} variants, {} bytes)", variants.len(), thousands(archive.len() as u64)));
-    }
+    write_tarballs(&configs, &manifest, &manifest_bytes, &artifacts, &dist, &version, mtime, progress)?;
     fs::write(dist.join("manifest.json"), &manifest_bytes)?;
 
     // ---- the crate, packaged and tested from the .crate alone
@@ -119,6 +94,38 @@ pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<(
     println!("{}", dist.display());
     for (name, bytes, sha) in release_files(&dist)? {
         println!("  {name:<40} {:>12}  {sha}", thousands(bytes));
+    }
+    Ok(())
+}
+
+/// One `xs-wasm-<group>-<version>.tar.gz` per toolchain group in `dist`,
+/// each with the manifest, the group's variants' files and their SHA256SUMS.
+#[allow(clippy::too_many_arguments)]
+fn write_tarballs(configs: &Configs, manifest: &Manifest, manifest_bytes: &[u8], artifacts: &Path, dist: &Path, version: &str, mtime: u64, progress: &Progress) -> Result<()> {
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for v in &configs.variants.variants {
+        groups.entry(v.toolchain.to_string()).or_default().push(v.name.as_str());
+    }
+    for (group, variants) in &groups {
+        let top = format!("xs-wasm-{group}-{version}");
+        let mut files: Vec<(String, Vec<u8>)> = vec![(format!("{top}/manifest.json"), manifest_bytes.to_vec())];
+        let mut sums = String::new();
+        let mut listed: Vec<(String, String)> = Vec::new();
+        for variant in variants {
+            for (file, rec) in &manifest.variants[*variant].files {
+                let rel = format!("{variant}/{file}");
+                files.push((format!("{top}/{rel}"), fs::read(artifacts.join(&rel))?));
+                listed.push((rel, rec.sha256.clone()));
+            }
+        }
+        listed.sort();
+        for (rel, sha) in &listed {
+            sums.push_str(&format!("{sha}  {rel}\n"));
+        }
+        files.push((format!("{top}/SHA256SUMS"), sums.into_bytes()));
+        let archive = tar_gz(&files, mtime)?;
+        fs::write(dist.join(format!("{top}.tar.gz")), &archive)?;
+        progress.step(format!("dist: {top}.tar.gz ({} variants, {} bytes)", variants.len(), thousands(archive.len() as u64)));
     }
     Ok(())
 }

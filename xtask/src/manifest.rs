@@ -284,14 +284,8 @@ mod tests {
         assert_eq!(back.to_json(), json);
     }
 
-    #[test]
-    fn manifest_json_is_exactly_this_text() {
-        let mut m = manifest();
-        let mut r = record("aa");
-        r.tools.clear();
-        r.form = Some("esm \"single\" file".into());
-        m.merge("wasi-os", r);
-        let expected = r#"{
+    /// The exact text `manifest_json_is_exactly_this_text` expects.
+    const EXPECTED_MANIFEST: &str = r#"{
   "engine": {
     "commit": "c",
     "license": "LGPL-3.0-or-later",
@@ -352,6 +346,15 @@ mod tests {
   }
 }
 "#;
+
+    #[test]
+    fn manifest_json_is_exactly_this_text() {
+        let mut m = manifest();
+        let mut r = record("aa");
+        r.tools.clear();
+        r.form = Some("esm \"single\" file".into());
+        m.merge("wasi-os", r);
+        let expected = EXPECTED_MANIFEST;
         assert_eq!(m.to_json(), expected);
     }
 

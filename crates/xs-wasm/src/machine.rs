@@ -203,32 +203,7 @@ fn read_guest(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32) -> Option<
 /// stdio references (stubbed: no file system, output goes to the log).
 pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    linker.func_wrap("xs_wasm", "host_send", |mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32| -> i32 {
-        let request = read_guest(&mut caller, ptr, len).unwrap_or_default();
-        let outcome = match caller.data_mut().on_message.take() {
-            None => Err("no message handler: the host did not set one (Machine::set_message_handler)".to_owned()),
-            Some(mut handler) => {
-                let outcome = match serde_json::from_slice::<Value>(&request) {
-                    Ok(message) => handler(message),
-                    Err(e) => Err(format!("invalid JSON from sendMessage: {e}")),
-                };
-                caller.data_mut().on_message = Some(handler);
-                outcome
-            }
-        };
-        let (reply, ok) = match outcome {
-            Ok(Value::Null) => (Vec::new(), true),
-            Ok(value) => (serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()), true),
-            Err(message) => (message.into_bytes(), false),
-        };
-        let len = reply.len().min(i32::MAX as usize - 1) as i32;
-        caller.data_mut().reply = reply;
-        if ok {
-            len
-        } else {
-            -len - 1
-        }
-    })?;
+    linker.func_wrap("xs_wasm", "host_send", host_send)?;
     linker.func_wrap("xs_wasm", "host_reply", |mut caller: Caller<'_, HostState>, _m: u32, buffer: u32| {
         let reply = std::mem::take(&mut caller.data_mut().reply);
         if let Some(memory) = memory_of(&mut caller) {
@@ -248,38 +223,73 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
             0.0
         }
     })?;
-    const WASI: &str = "wasi_snapshot_preview1";
-    const ERRNO_BADF: i32 = 8;
-    linker.func_wrap(WASI, "fd_write", |mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, written: u32| -> i32 {
-        let Some(memory) = memory_of(&mut caller) else { return ERRNO_BADF };
-        let mut out = Vec::new();
-        for i in 0..count.min(1024) {
-            let mut iov = [0u8; 8];
-            if memory.read(&caller, iovs as usize + i as usize * 8, &mut iov).is_err() {
-                return ERRNO_BADF;
-            }
-            let ptr = u32::from_le_bytes(iov[0..4].try_into().unwrap()) as usize;
-            let len = u32::from_le_bytes(iov[4..8].try_into().unwrap()) as usize;
-            match memory.data(&caller).get(ptr..ptr.saturating_add(len)) {
-                Some(bytes) => out.extend_from_slice(bytes),
-                None => return ERRNO_BADF,
-            }
-        }
-        let n = out.len() as u32;
-        if fd == 1 || fd == 2 {
-            let text = String::from_utf8_lossy(&out).trim_end().to_owned();
-            if !text.is_empty() {
-                (caller.data_mut().on_log)(if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
-            }
-        }
-        if memory.write(&mut caller, written as usize, &n.to_le_bytes()).is_err() {
-            return ERRNO_BADF;
-        }
-        0
-    })?;
+    linker.func_wrap(WASI, "fd_write", fd_write)?;
     linker.func_wrap(WASI, "fd_close", |_fd: i32| -> i32 { ERRNO_BADF })?;
     linker.func_wrap(WASI, "fd_seek", |_fd: i32, _offset: i64, _whence: i32, _out: u32| -> i32 { ERRNO_BADF })?;
     Ok(linker)
+}
+
+const WASI: &str = "wasi_snapshot_preview1";
+const ERRNO_BADF: i32 = 8;
+
+/// `host_send` (port/xs_wasm.h): the guest's `sendMessage(json)` through the
+/// message handler; returns the reply's length, or `-length - 1` for an error
+/// message (the reply waits in `HostState::reply` for `host_reply`).
+fn host_send(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32) -> i32 {
+    let request = read_guest(&mut caller, ptr, len).unwrap_or_default();
+    let outcome = match caller.data_mut().on_message.take() {
+        None => Err("no message handler: the host did not set one (Machine::set_message_handler)".to_owned()),
+        Some(mut handler) => {
+            let outcome = match serde_json::from_slice::<Value>(&request) {
+                Ok(message) => handler(message),
+                Err(e) => Err(format!("invalid JSON from sendMessage: {e}")),
+            };
+            caller.data_mut().on_message = Some(handler);
+            outcome
+        }
+    };
+    let (reply, ok) = match outcome {
+        Ok(Value::Null) => (Vec::new(), true),
+        Ok(value) => (serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()), true),
+        Err(message) => (message.into_bytes(), false),
+    };
+    let len = reply.len().min(i32::MAX as usize - 1) as i32;
+    caller.data_mut().reply = reply;
+    if ok {
+        len
+    } else {
+        -len - 1
+    }
+}
+
+/// WASI `fd_write`: stdout and stderr lines go to the log handler (`Log`,
+/// `Error`); other descriptors are accepted and dropped.
+fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, written: u32) -> i32 {
+    let Some(memory) = memory_of(&mut caller) else { return ERRNO_BADF };
+    let mut out = Vec::new();
+    for i in 0..count.min(1024) {
+        let mut iov = [0u8; 8];
+        if memory.read(&caller, iovs as usize + i as usize * 8, &mut iov).is_err() {
+            return ERRNO_BADF;
+        }
+        let ptr = u32::from_le_bytes(iov[0..4].try_into().unwrap()) as usize;
+        let len = u32::from_le_bytes(iov[4..8].try_into().unwrap()) as usize;
+        match memory.data(&caller).get(ptr..ptr.saturating_add(len)) {
+            Some(bytes) => out.extend_from_slice(bytes),
+            None => return ERRNO_BADF,
+        }
+    }
+    let n = out.len() as u32;
+    if fd == 1 || fd == 2 {
+        let text = String::from_utf8_lossy(&out).trim_end().to_owned();
+        if !text.is_empty() {
+            (caller.data_mut().on_log)(if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
+        }
+    }
+    if memory.write(&mut caller, written as usize, &n.to_le_bytes()).is_err() {
+        return ERRNO_BADF;
+    }
+    0
 }
 
 pub(crate) fn instantiate_pre(runtime_engine: &wasmtime::Engine, module: &wasmtime::Module) -> wasmtime::Result<InstancePre<HostState>> {

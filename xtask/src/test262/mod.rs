@@ -218,14 +218,7 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
         }
         Ok(())
     })?;
-    let outcomes = outcomes.into_inner().expect("outcomes lock");
-    let mut failures = BTreeMap::new();
-    for (case, outcome) in cases.iter().zip(outcomes) {
-        let outcome = outcome.expect("every case ran");
-        if let Some(reason) = results::verdict(case, &outcome) {
-            failures.insert(case.id.clone(), reason);
-        }
-    }
+    let failures = failures_of(cases, outcomes.into_inner().expect("outcomes lock"));
     let elapsed = start.elapsed().as_secs_f64();
     env.progress.step(format!(
         "test262 {}: {} passed, {} failed in {elapsed:.0} s ({:.0} cases/s)",
@@ -244,6 +237,18 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
         failures: failures.keys().cloned().collect(),
     };
     Ok((result, failures))
+}
+
+/// The failing cases (id to reason) among `cases` and their outcomes.
+fn failures_of(cases: &[Case], outcomes: Vec<Option<Outcome>>) -> BTreeMap<String, String> {
+    let mut failures = BTreeMap::new();
+    for (case, outcome) in cases.iter().zip(outcomes) {
+        let outcome = outcome.expect("every case ran");
+        if let Some(reason) = results::verdict(case, &outcome) {
+            failures.insert(case.id.clone(), reason);
+        }
+    }
+    failures
 }
 
 /// One progress line at every tenth of the cases.

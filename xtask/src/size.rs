@@ -216,12 +216,6 @@ pub fn module_layout(wasm: &[u8]) -> Result<ModuleLayout> {
     let mut layout = ModuleLayout::default();
     let mut imported_functions = 0u32;
     let mut names: HashMap<u32, String> = HashMap::new();
-    let offset_of = |slice: &[u8]| slice.as_ptr() as usize - wasm.as_ptr() as usize;
-    let whole = |range: &Range<usize>| {
-        // The id byte and the size field before a section's contents.
-        let len = (range.end - range.start) as u64;
-        range.start - 1 - leb_len(len)..range.end
-    };
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.context("cannot parse the wasm module")? {
             Payload::ImportSection(reader) => {
@@ -231,40 +225,15 @@ pub fn module_layout(wasm: &[u8]) -> Result<ModuleLayout> {
                     }
                 }
             }
-            Payload::CodeSectionStart { range, .. } => layout.code_section = Some(whole(&range)),
-            Payload::CodeSectionEntry(body) => {
-                let range = body.range();
-                let start = range.start - leb_len((range.end - range.start) as u64);
-                let shape = shape(wasm, &body).with_context(|| format!("function body at offset {}", range.start))?;
-                layout.functions.push(FunctionBody { name: None, range: start..range.end, shape });
-            }
+            Payload::CodeSectionStart { range, .. } => layout.code_section = Some(whole_section(&range)),
+            Payload::CodeSectionEntry(body) => layout.functions.push(function_body(wasm, &body)?),
             Payload::DataSection(reader) => {
-                layout.data_section = Some(whole(&reader.range()));
+                layout.data_section = Some(whole_section(&reader.range()));
                 for data in reader {
-                    let data = data?;
-                    let address = match &data.kind {
-                        DataKind::Active { offset_expr, .. } => match offset_expr.get_operators_reader().read()? {
-                            Operator::I32Const { value } => Some(value as u32 as u64),
-                            Operator::I64Const { value } => Some(value as u64),
-                            _ => None,
-                        },
-                        DataKind::Passive => None,
-                    };
-                    let start = offset_of(data.data);
-                    layout.data.push(DataSegment { address, data: start..start + data.data.len() });
+                    layout.data.push(data_segment(wasm, &data?)?);
                 }
             }
-            Payload::CustomSection(custom) => {
-                if let KnownCustom::Name(reader) = custom.as_known() {
-                    for sub in reader {
-                        // A malformed name section is ignored (names are a debugging aid).
-                        let Ok(Name::Function(map)) = sub else { continue };
-                        for naming in map.into_iter().flatten() {
-                            names.insert(naming.index, naming.name.to_owned());
-                        }
-                    }
-                }
-            }
+            Payload::CustomSection(custom) => function_names(&custom, &mut names),
             _ => {}
         }
     }
@@ -272,6 +241,48 @@ pub fn module_layout(wasm: &[u8]) -> Result<ModuleLayout> {
         f.name = names.get(&(imported_functions + i as u32)).cloned();
     }
     Ok(layout)
+}
+
+/// A section's range with the id byte and the size field before its contents.
+fn whole_section(range: &Range<usize>) -> Range<usize> {
+    let len = (range.end - range.start) as u64;
+    range.start - 1 - leb_len(len)..range.end
+}
+
+/// One function body (its size field included), still unnamed.
+fn function_body(wasm: &[u8], body: &wasmparser::FunctionBody) -> Result<FunctionBody> {
+    let range = body.range();
+    let start = range.start - leb_len((range.end - range.start) as u64);
+    let shape = shape(wasm, body).with_context(|| format!("function body at offset {}", range.start))?;
+    Ok(FunctionBody { name: None, range: start..range.end, shape })
+}
+
+/// One data segment: its memory address (active segments with a constant
+/// offset) and where its bytes are in the module.
+fn data_segment(wasm: &[u8], data: &wasmparser::Data) -> Result<DataSegment> {
+    let address = match &data.kind {
+        DataKind::Active { offset_expr, .. } => match offset_expr.get_operators_reader().read()? {
+            Operator::I32Const { value } => Some(value as u32 as u64),
+            Operator::I64Const { value } => Some(value as u64),
+            _ => None,
+        },
+        DataKind::Passive => None,
+    };
+    let start = data.data.as_ptr() as usize - wasm.as_ptr() as usize;
+    Ok(DataSegment { address, data: start..start + data.data.len() })
+}
+
+/// The function names of a name section, by function index.
+fn function_names(custom: &wasmparser::CustomSectionReader, names: &mut HashMap<u32, String>) {
+    if let KnownCustom::Name(reader) = custom.as_known() {
+        for sub in reader {
+            // A malformed name section is ignored (names are a debugging aid).
+            let Ok(Name::Function(map)) = sub else { continue };
+            for naming in map.into_iter().flatten() {
+                names.insert(naming.index, naming.name.to_owned());
+            }
+        }
+    }
 }
 
 // ------------------------------------------------------------ link maps --
@@ -307,63 +318,24 @@ pub struct LinkMap {
 /// symbols at 2. Text before the `Addr` header (other output of the linker
 /// driver) is skipped.
 pub fn parse_link_map(text: &str) -> Result<LinkMap> {
-    #[derive(PartialEq)]
-    enum In {
-        Code,
-        Data,
-        Other,
-    }
     let mut map = LinkMap::default();
     let mut lines = text.lines().enumerate().skip_while(|(_, l)| !(l.trim_start().starts_with("Addr") && l.contains("Symbol")));
     if lines.next().is_none() {
         bail!("no wasm-ld map in the linker output (no `Addr Off Size Out In Symbol` header)");
     }
-    let mut section = In::Other;
+    let mut section = MapSection::Other;
     let mut last: Option<(bool, usize)> = None; // (is data, index) of the last input chunk
     for (n, line) in lines {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = || format!("line {} of the link map is not `Addr Off Size Name`: {line:?}", n + 1);
-        let mut rest = line;
-        let mut fields = [""; 3];
-        for field in &mut fields {
-            rest = rest.trim_start_matches(' ');
-            let end = rest.find(' ').with_context(bad)?;
-            *field = &rest[..end];
-            rest = &rest[end + 1..];
-        }
-        let hex = |f: &str| u64::from_str_radix(f, 16).with_context(bad);
-        let address = if fields[0] == "-" { None } else { Some(hex(fields[0])?) };
-        hex(fields[1])?;
-        let size = hex(fields[2])?;
-        let name = rest.trim_start_matches(' ');
-        let depth = (rest.len() - name.len()) / 8;
+        let MapLine { address, size, name, depth } = map_line(n, line)?;
         match depth {
             0 => {
-                if name == "CODE" {
-                    section = In::Code;
-                } else if name == "DATA" || (name.starts_with('.') && section == In::Data) {
-                    section = In::Data;
-                } else {
-                    section = In::Other;
-                }
+                section = output_section(name, section);
                 last = None;
             }
-            1 if section != In::Other => {
-                let (input, chunk) = match name.rfind(":(") {
-                    Some(at) if name.ends_with(')') => (&name[..at], &name[at + 2..name.len() - 1]),
-                    _ => (name, ""),
-                };
-                let entry = MapEntry { input: input.to_owned(), name: chunk.to_owned(), symbols: Vec::new(), address, size };
-                if section == In::Code {
-                    map.functions.push(entry);
-                    last = Some((false, map.functions.len() - 1));
-                } else {
-                    map.data.push(entry);
-                    last = Some((true, map.data.len() - 1));
-                }
-            }
+            1 if section != MapSection::Other => last = Some(push_input_chunk(&mut map, section == MapSection::Code, name, address, size)),
             2 => {
                 if let Some((data, i)) = last {
                     let list = if data { &mut map.data } else { &mut map.functions };
@@ -377,6 +349,72 @@ pub fn parse_link_map(text: &str) -> Result<LinkMap> {
         bail!("the link map lists no functions (no CODE section)");
     }
     Ok(map)
+}
+
+/// The output section a link map line is in.
+#[derive(Clone, Copy, PartialEq)]
+enum MapSection {
+    Code,
+    Data,
+    Other,
+}
+
+/// One line of a link map: `Addr Off Size` then the indented name.
+struct MapLine<'a> {
+    address: Option<u64>,
+    size: u64,
+    name: &'a str,
+    /// The indentation level (8 spaces each).
+    depth: usize,
+}
+
+/// Split line `n` (0-based) of a link map into its fields.
+fn map_line(n: usize, line: &str) -> Result<MapLine<'_>> {
+    let bad = || format!("line {} of the link map is not `Addr Off Size Name`: {line:?}", n + 1);
+    let mut rest = line;
+    let mut fields = [""; 3];
+    for field in &mut fields {
+        rest = rest.trim_start_matches(' ');
+        let end = rest.find(' ').with_context(bad)?;
+        *field = &rest[..end];
+        rest = &rest[end + 1..];
+    }
+    let hex = |f: &str| u64::from_str_radix(f, 16).with_context(bad);
+    let address = if fields[0] == "-" { None } else { Some(hex(fields[0])?) };
+    hex(fields[1])?;
+    let size = hex(fields[2])?;
+    let name = rest.trim_start_matches(' ');
+    let depth = (rest.len() - name.len()) / 8;
+    Ok(MapLine { address, size, name, depth })
+}
+
+/// The section a level-0 line (an output section or data output segment)
+/// starts, given the section before it.
+fn output_section(name: &str, section: MapSection) -> MapSection {
+    if name == "CODE" {
+        MapSection::Code
+    } else if name == "DATA" || (name.starts_with('.') && section == MapSection::Data) {
+        MapSection::Data
+    } else {
+        MapSection::Other
+    }
+}
+
+/// Add a level-1 line (`file:(name)`) to the functions (`code`) or the data
+/// of the map; returns (is data, index) of the new entry.
+fn push_input_chunk(map: &mut LinkMap, code: bool, name: &str, address: Option<u64>, size: u64) -> (bool, usize) {
+    let (input, chunk) = match name.rfind(":(") {
+        Some(at) if name.ends_with(')') => (&name[..at], &name[at + 2..name.len() - 1]),
+        _ => (name, ""),
+    };
+    let entry = MapEntry { input: input.to_owned(), name: chunk.to_owned(), symbols: Vec::new(), address, size };
+    if code {
+        map.functions.push(entry);
+        (false, map.functions.len() - 1)
+    } else {
+        map.data.push(entry);
+        (true, map.data.len() - 1)
+    }
 }
 
 // ------------------------------------------------------------- origins --
@@ -643,30 +681,93 @@ pub fn attribute(shipped: &[u8], profiled: &[u8], map: &LinkMap, objects: &Objec
     let lp = module_layout(profiled).context("the profiling copy")?;
     let origins = Origins::new(map, objects);
     let mut parts: BTreeMap<String, Part> = BTreeMap::new();
-    // The same label is always the same kind (labels of structure are bracketed).
-    fn part<'a>(parts: &'a mut BTreeMap<String, Part>, label: &str, kind: PartKind) -> &'a mut Part {
-        parts.entry(label.to_owned()).or_insert_with(|| Part::new(label, kind))
-    }
 
     // ---- code: match the shipped bodies to the profiling copy's by content
-    let traced: Vec<(String, PartKind)> = lp
-        .functions
+    let traced = traced_functions(&lp, &origins);
+    let shipped_code: u64 = ls.functions.iter().map(FunctionBody::bytes).sum();
+    let code = attribute_code(&ls, &lp, &traced, &mut parts);
+
+    // ---- data, by address
+    let shipped_data = attribute_data(&ls, map, objects, &mut parts);
+    let data_exact = match (&ls.data_section, &lp.data_section) {
+        (Some(a), Some(b)) => shipped[a.clone()] == profiled[b.clone()],
+        (None, None) => true,
+        _ => false,
+    };
+
+    // ---- structure: the other sections, and the headers of code and data
+    attribute_structure(shipped, &ls, shipped_code, shipped_data, &mut parts)?;
+
+    let parts = sorted_parts(parts, shipped.len())?;
+    let CodeMatch { top, matched, shared, unmatched_bytes, code_exact } = code;
+    Ok(Attribution { parts, code_exact, data_exact, functions: (ls.functions.len(), lp.functions.len()), matched, shared, unmatched_bytes, top_functions: top })
+}
+
+/// The part labelled `label`, created empty if need be. The same label is
+/// always the same kind (labels of structure are bracketed).
+fn part<'a>(parts: &'a mut BTreeMap<String, Part>, label: &str, kind: PartKind) -> &'a mut Part {
+    parts.entry(label.to_owned()).or_insert_with(|| Part::new(label, kind))
+}
+
+/// The part (label and kind) of each function of the profiling copy.
+fn traced_functions(lp: &ModuleLayout, origins: &Origins) -> Vec<(String, PartKind)> {
+    lp.functions
         .iter()
         .map(|f| match origins.trace(f.name.as_deref()) {
             Traced::One(label, kind) => (label, kind),
             Traced::Several => (SEVERAL.to_owned(), PartKind::Generated),
             Traced::Unknown => (GENERATED.to_owned(), PartKind::Generated),
         })
-        .collect();
-    let shipped_code: u64 = ls.functions.iter().map(FunctionBody::bytes).sum();
+        .collect()
+}
+
+/// How the shipped function bodies were attributed.
+struct CodeMatch {
+    /// The largest functions (at most 50).
+    top: Vec<FunctionRow>,
+    matched: usize,
+    shared: usize,
+    unmatched_bytes: u64,
+    code_exact: bool,
+}
+
+/// Attribute the shipped function bodies of `ls`: each one matched by
+/// content to a function of the profiling copy `lp` (whose parts are
+/// `traced`) counts in that function's part; the bytes of the others are
+/// shared among the profiling copy's unmatched functions.
+fn attribute_code(ls: &ModuleLayout, lp: &ModuleLayout, traced: &[(String, PartKind)], parts: &mut BTreeMap<String, Part>) -> CodeMatch {
+    let mut top = Vec::new();
+    let mut used = vec![false; lp.functions.len()];
+    let (matched, shared, unmatched_bytes) = match_bodies(ls, lp, traced, parts, &mut top, &mut used);
+    let left: Vec<usize> = (0..lp.functions.len()).filter(|&j| !used[j]).collect();
+    if unmatched_bytes > 0 && left.is_empty() {
+        part(parts, GENERATED, PartKind::Generated).code += unmatched_bytes;
+    } else if !left.is_empty() {
+        apportion_unmatched(lp, traced, &left, unmatched_bytes, parts, &mut top);
+    }
+    let code_exact = matched == ls.functions.len() && left.is_empty();
+    top.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    top.truncate(50);
+    CodeMatch { top, matched, shared, unmatched_bytes, code_exact }
+}
+
+/// Match each shipped body to the first unused profiling-copy function of
+/// the same shape and count it in that function's part (marked in `used`).
+/// Returns (matched, shared, unmatched bytes).
+fn match_bodies(
+    ls: &ModuleLayout,
+    lp: &ModuleLayout,
+    traced: &[(String, PartKind)],
+    parts: &mut BTreeMap<String, Part>,
+    top: &mut Vec<FunctionRow>,
+    used: &mut [bool],
+) -> (usize, usize, u64) {
     let mut pool: HashMap<u64, std::collections::VecDeque<usize>> = HashMap::new();
     let mut shape_labels: HashMap<u64, BTreeSet<&str>> = HashMap::new();
     for (j, f) in lp.functions.iter().enumerate() {
         pool.entry(f.shape).or_default().push_back(j);
         shape_labels.entry(f.shape).or_default().insert(traced[j].0.as_str());
     }
-    let mut top = Vec::new();
-    let mut used = vec![false; lp.functions.len()];
     let (mut matched, mut shared, mut unmatched_bytes) = (0, 0, 0u64);
     for f in &ls.functions {
         match pool.get_mut(&f.shape).and_then(|q| q.pop_front()) {
@@ -677,7 +778,7 @@ pub fn attribute(shipped: &[u8], profiled: &[u8], map: &LinkMap, objects: &Objec
                     shared += 1;
                 }
                 let (label, kind) = &traced[j];
-                let p = part(&mut parts, label, *kind);
+                let p = part(parts, label, *kind);
                 p.code += f.bytes();
                 p.functions += 1;
                 p.ranges.push((false, f.range.clone()));
@@ -686,87 +787,104 @@ pub fn attribute(shipped: &[u8], profiled: &[u8], map: &LinkMap, objects: &Objec
             None => unmatched_bytes += f.bytes(),
         }
     }
-    let left: Vec<usize> = (0..lp.functions.len()).filter(|&j| !used[j]).collect();
-    if unmatched_bytes > 0 && left.is_empty() {
-        part(&mut parts, GENERATED, PartKind::Generated).code += unmatched_bytes;
-    } else if !left.is_empty() {
-        let shares = apportion(&left.iter().map(|&j| lp.functions[j].bytes()).collect::<Vec<_>>(), unmatched_bytes);
-        for (&j, share) in left.iter().zip(shares) {
-            let (label, kind) = &traced[j];
-            let p = part(&mut parts, label, *kind);
-            p.code += share;
-            p.functions += 1;
-            p.ranges.push((true, lp.functions[j].range.clone()));
-            top.push(FunctionRow { name: lp.functions[j].name.clone().unwrap_or_else(|| format!("#{j}")), part: label.clone(), bytes: share });
-        }
-    }
-    let code_exact = matched == ls.functions.len() && left.is_empty();
-    top.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-    top.truncate(50);
+    (matched, shared, unmatched_bytes)
+}
 
-    // ---- data, by address
+/// Share `unmatched_bytes` among the `left` (unmatched) functions of the
+/// profiling copy, in proportion to their sizes.
+fn apportion_unmatched(
+    lp: &ModuleLayout,
+    traced: &[(String, PartKind)],
+    left: &[usize],
+    unmatched_bytes: u64,
+    parts: &mut BTreeMap<String, Part>,
+    top: &mut Vec<FunctionRow>,
+) {
+    let shares = apportion(&left.iter().map(|&j| lp.functions[j].bytes()).collect::<Vec<_>>(), unmatched_bytes);
+    for (&j, share) in left.iter().zip(shares) {
+        let (label, kind) = &traced[j];
+        let p = part(parts, label, *kind);
+        p.code += share;
+        p.functions += 1;
+        p.ranges.push((true, lp.functions[j].range.clone()));
+        top.push(FunctionRow { name: lp.functions[j].name.clone().unwrap_or_else(|| format!("#{j}")), part: label.clone(), bytes: share });
+    }
+}
+
+/// Attribute the shipped data segments by address to the input data
+/// segments of `map`; returns the bytes of the shipped segments.
+fn attribute_data(ls: &ModuleLayout, map: &LinkMap, objects: &Objects, parts: &mut BTreeMap<String, Part>) -> u64 {
     let mut inputs: Vec<(u64, u64, (String, PartKind))> =
         map.data.iter().filter_map(|d| d.address.map(|a| (a, a + d.size, data_origin(d, objects)))).filter(|(a, b, _)| b > a).collect();
     inputs.sort_by_key(|(a, _, _)| *a);
     let mut shipped_data = 0u64;
     for seg in &ls.data {
-        let len = (seg.data.end - seg.data.start) as u64;
-        shipped_data += len;
-        let Some(start) = seg.address else {
-            let p = part(&mut parts, BETWEEN, PartKind::Generated);
-            p.data += len;
-            p.ranges.push((false, seg.data.clone()));
-            continue;
-        };
-        let end = start + len;
-        let mut covered = 0u64;
-        let first = inputs.partition_point(|(_, e, _)| *e <= start);
-        for (a, b, (label, kind)) in &inputs[first..] {
-            if *a >= end {
-                break;
-            }
-            let (lo, hi) = ((*a).max(start), (*b).min(end));
-            if hi > lo {
-                let p = part(&mut parts, label, *kind);
-                p.data += hi - lo;
-                let off = seg.data.start + (lo - start) as usize;
-                p.ranges.push((false, off..off + (hi - lo) as usize));
-                covered += hi - lo;
-            }
+        shipped_data += attribute_segment(seg, &inputs, parts);
+    }
+    shipped_data
+}
+
+/// Attribute one shipped data segment to the address-sorted `inputs` (start,
+/// end, part) it overlaps, the rest to [between]; returns its length.
+fn attribute_segment(seg: &DataSegment, inputs: &[(u64, u64, (String, PartKind))], parts: &mut BTreeMap<String, Part>) -> u64 {
+    let len = (seg.data.end - seg.data.start) as u64;
+    let Some(start) = seg.address else {
+        let p = part(parts, BETWEEN, PartKind::Generated);
+        p.data += len;
+        p.ranges.push((false, seg.data.clone()));
+        return len;
+    };
+    let end = start + len;
+    let mut covered = 0u64;
+    let first = inputs.partition_point(|(_, e, _)| *e <= start);
+    for (a, b, (label, kind)) in &inputs[first..] {
+        if *a >= end {
+            break;
         }
-        if covered < len {
-            part(&mut parts, BETWEEN, PartKind::Generated).data += len - covered;
+        let (lo, hi) = ((*a).max(start), (*b).min(end));
+        if hi > lo {
+            let p = part(parts, label, *kind);
+            p.data += hi - lo;
+            let off = seg.data.start + (lo - start) as usize;
+            p.ranges.push((false, off..off + (hi - lo) as usize));
+            covered += hi - lo;
         }
     }
-    let data_exact = match (&ls.data_section, &lp.data_section) {
-        (Some(a), Some(b)) => shipped[a.clone()] == profiled[b.clone()],
-        (None, None) => true,
-        _ => false,
-    };
+    if covered < len {
+        part(parts, BETWEEN, PartKind::Generated).data += len - covered;
+    }
+    len
+}
 
-    // ---- structure: the other sections, and the headers of code and data
-    part(&mut parts, "[header]", PartKind::Structure).other += WASM_MAGIC.len() as u64;
+/// Attribute the header, the other sections, and the parts of the code and
+/// data sections that are not function bodies or segment contents.
+fn attribute_structure(shipped: &[u8], ls: &ModuleLayout, shipped_code: u64, shipped_data: u64, parts: &mut BTreeMap<String, Part>) -> Result<()> {
+    part(parts, "[header]", PartKind::Structure).other += WASM_MAGIC.len() as u64;
     for s in sections(shipped)? {
         let bytes = (s.end - s.start) as u64;
         let range = s.start..s.end;
         if Some(&range) == ls.code_section.as_ref() {
-            part(&mut parts, "[code section: size fields]", PartKind::Structure).other += bytes - shipped_code;
+            part(parts, "[code section: size fields]", PartKind::Structure).other += bytes - shipped_code;
         } else if Some(&range) == ls.data_section.as_ref() {
-            part(&mut parts, "[data section: segment headers]", PartKind::Structure).other += bytes - shipped_data;
+            part(parts, "[data section: segment headers]", PartKind::Structure).other += bytes - shipped_data;
         } else {
-            let p = part(&mut parts, &format!("[{} section]", section_label(s.id, s.name.as_deref())), PartKind::Structure);
+            let p = part(parts, &format!("[{} section]", section_label(s.id, s.name.as_deref())), PartKind::Structure);
             p.other += bytes;
             p.ranges.push((false, range));
         }
     }
+    Ok(())
+}
 
+/// The non-empty parts, largest first; checks they add up to the module.
+fn sorted_parts(parts: BTreeMap<String, Part>, module_len: usize) -> Result<Vec<Part>> {
     let mut parts: Vec<Part> = parts.into_values().filter(|p| p.total() > 0).collect();
     parts.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.label.cmp(&b.label)));
     let total: u64 = parts.iter().map(Part::total).sum();
-    if total != shipped.len() as u64 {
-        bail!("internal error: the parts add up to {total} bytes, the module has {}", shipped.len());
+    if total != module_len as u64 {
+        bail!("internal error: the parts add up to {total} bytes, the module has {module_len}");
     }
-    Ok(Attribution { parts, code_exact, data_exact, functions: (ls.functions.len(), lp.functions.len()), matched, shared, unmatched_bytes, top_functions: top })
+    Ok(parts)
 }
 
 /// Fill in the compressed sizes of the parts: each part's bytes, concatenated
@@ -1104,31 +1222,13 @@ fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &build::Pl
     let obj_dir = env.build_dir.join(name).join("obj");
     let key = build::compile_key(cc, plan, &env.tree_sha256, &env.port_hash, &env.repo);
     let objects = build::object_paths(plan, &obj_dir);
-    let have = fs::read_to_string(obj_dir.join(build::COMPILE_KEY_FILE)).unwrap_or_default();
-    if have.trim() != key || !objects.iter().all(|o| o.is_file()) {
-        bail!(
-            "{name}: the build's objects ({}) are missing or were compiled for another configuration: run `cargo xtask build --variants {name}` first",
-            display_relative(&obj_dir, &env.repo)
-        );
-    }
+    check_objects(env, name, &obj_dir, &key, &objects)?;
     let binaryen = if variant.release { Some(env.binaryen.as_ref().expect("binaryen provisioned for release variants")) } else { None };
     let mut wasm_opt = plan.flags.wasm_opt.clone();
     if binaryen.is_some() {
         wasm_opt.push("-g".into());
     }
-    let stamp = sha256_hex(
-        json!({
-            "logic": SIZE_LOGIC_VERSION,
-            "objects": key,
-            "ldflags": &plan.flags.ldflags,
-            "libs": &plan.flags.libs,
-            "tools": &cc.tools,
-            "wasm_opt": wasm_opt,
-            "binaryen": binaryen.map(|b| &b.version),
-        })
-        .to_string()
-        .as_bytes(),
-    );
+    let stamp = profiling_stamp(&key, cc, plan, &wasm_opt, binaryen);
     let work = env.work.join(name);
     let (profile, map_file, stamp_file) = (work.join("profile.wasm"), work.join("link.map"), work.join(".inputs-sha256"));
     if fs::read_to_string(&stamp_file).is_ok_and(|s| s.trim() == stamp) && profile.is_file() && map_file.is_file() {
@@ -1141,45 +1241,12 @@ fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &build::Pl
     fs::create_dir_all(&link_dir)?;
     let tool_env = reproducible_env();
     let sh = cc.shell(&env.repo, &tool_env)?;
-    let program = &cc.program;
     let main_out = link_dir.join(&plan.link_main);
     env.progress.step(format!("{name}: profiling link of {} objects ({}, names and a link map)", objects.len(), cc.label));
+    let link = ProfilingLink { env, name, cc, plan, objects: &objects, sh: &sh, link_dir: &link_dir, main_out: &main_out, map_file: &map_file };
     let linked: Vec<u8> = match variant.toolchain {
-        ToolchainKind::Emscripten => {
-            let extra = ["--profiling-funcs".to_owned(), "-Wl,--print-map".to_owned()];
-            let args = build::link_args(cc, plan, &env.repo, &extra, &main_out, &objects);
-            let c = sanitized(cmd!(sh, "{program} {args...}"));
-            env.progress.detail(c.to_string());
-            let out = run_captured(c, &format!("{name}: profiling link"))?;
-            fs::write(&map_file, &out.stdout)?;
-            if variant.form.is_some_and(Form::is_single_file) {
-                let js = fs::read_to_string(&main_out).with_context(|| format!("cannot read {}", main_out.display()))?;
-                optimize::find_inline_wasm(&js)?.wasm
-            } else {
-                fs::read(link_dir.join(WASI_MODULE_FILE))?
-            }
-        }
-        ToolchainKind::Wasi => {
-            let linked = link_dir.join("profile.wasm");
-            if program.file_stem().is_some_and(|s| s == "zig") {
-                // zig cc strips the name section (`-s`) and takes no map flag:
-                // run the wasm-ld command it prints, changed.
-                let args = build::link_args(cc, plan, &env.repo, &["-v".to_owned()], &main_out, &objects);
-                let out = run_captured(sanitized(cmd!(sh, "{program} {args...}")), &format!("{name}: link with -v"))?;
-                let printed = format!("{}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
-                let ld = profiling_wasm_ld_args(&printed, &linked, &map_file)?;
-                let c = sanitized(cmd!(sh, "{program} wasm-ld {ld...}"));
-                env.progress.detail(c.to_string());
-                run_captured(c, &format!("{name}: profiling link (zig wasm-ld)"))?;
-            } else {
-                let extra = [format!("-Wl,--Map={}", map_file.display())];
-                let args = build::link_args(cc, plan, &env.repo, &extra, &linked, &objects);
-                let c = sanitized(cmd!(sh, "{program} {args...}"));
-                env.progress.detail(c.to_string());
-                run_captured(c, &format!("{name}: profiling link"))?;
-            }
-            fs::read(&linked)?
-        }
+        ToolchainKind::Emscripten => link.emscripten(variant.form.is_some_and(Form::is_single_file))?,
+        ToolchainKind::Wasi => link.wasi()?,
     };
     let map = parse_link_map(&fs::read_to_string(&map_file)?).with_context(|| format!("{name}: the profiling link's map"))?;
     match binaryen {
@@ -1193,6 +1260,93 @@ fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &build::Pl
     }
     fs::write(&stamp_file, format!("{stamp}\n"))?;
     Ok((fs::read(&profile)?, map))
+}
+
+/// Fail unless the build's objects are all there and were compiled with `key`.
+fn check_objects(env: &Env, name: &str, obj_dir: &Path, key: &str, objects: &[PathBuf]) -> Result<()> {
+    let have = fs::read_to_string(obj_dir.join(build::COMPILE_KEY_FILE)).unwrap_or_default();
+    if have.trim() != key || !objects.iter().all(|o| o.is_file()) {
+        bail!(
+            "{name}: the build's objects ({}) are missing or were compiled for another configuration: run `cargo xtask build --variants {name}` first",
+            display_relative(obj_dir, &env.repo)
+        );
+    }
+    Ok(())
+}
+
+/// The hash of everything a profiling copy is made from.
+fn profiling_stamp(key: &str, cc: &CCompiler, plan: &build::Plan, wasm_opt: &[String], binaryen: Option<&Binaryen>) -> String {
+    sha256_hex(
+        json!({
+            "logic": SIZE_LOGIC_VERSION,
+            "objects": key,
+            "ldflags": &plan.flags.ldflags,
+            "libs": &plan.flags.libs,
+            "tools": &cc.tools,
+            "wasm_opt": wasm_opt,
+            "binaryen": binaryen.map(|b| &b.version),
+        })
+        .to_string()
+        .as_bytes(),
+    )
+}
+
+/// The profiling link of one variant: its inputs and where it writes.
+struct ProfilingLink<'a> {
+    env: &'a Env<'a>,
+    name: &'a str,
+    cc: &'a CCompiler,
+    plan: &'a build::Plan,
+    objects: &'a [PathBuf],
+    sh: &'a xshell::Shell,
+    link_dir: &'a Path,
+    main_out: &'a Path,
+    map_file: &'a Path,
+}
+
+impl ProfilingLink<'_> {
+    /// Link with emcc (`--profiling-funcs`, map on stdout); returns the main
+    /// module (inlined in the JS for `single_file`).
+    fn emscripten(&self, single_file: bool) -> Result<Vec<u8>> {
+        let (sh, program, name) = (self.sh, &self.cc.program, self.name);
+        let extra = ["--profiling-funcs".to_owned(), "-Wl,--print-map".to_owned()];
+        let args = build::link_args(self.cc, self.plan, &self.env.repo, &extra, self.main_out, self.objects);
+        let c = sanitized(cmd!(sh, "{program} {args...}"));
+        self.env.progress.detail(c.to_string());
+        let out = run_captured(c, &format!("{name}: profiling link"))?;
+        fs::write(self.map_file, &out.stdout)?;
+        if single_file {
+            let js = fs::read_to_string(self.main_out).with_context(|| format!("cannot read {}", self.main_out.display()))?;
+            Ok(optimize::find_inline_wasm(&js)?.wasm)
+        } else {
+            Ok(fs::read(self.link_dir.join(WASI_MODULE_FILE))?)
+        }
+    }
+
+    /// Link with a WASI toolchain (zig cc through its wasm-ld command);
+    /// returns the module.
+    fn wasi(&self) -> Result<Vec<u8>> {
+        let (sh, program, name) = (self.sh, &self.cc.program, self.name);
+        let linked = self.link_dir.join("profile.wasm");
+        if program.file_stem().is_some_and(|s| s == "zig") {
+            // zig cc strips the name section (`-s`) and takes no map flag:
+            // run the wasm-ld command it prints, changed.
+            let args = build::link_args(self.cc, self.plan, &self.env.repo, &["-v".to_owned()], self.main_out, self.objects);
+            let out = run_captured(sanitized(cmd!(sh, "{program} {args...}")), &format!("{name}: link with -v"))?;
+            let printed = format!("{}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+            let ld = profiling_wasm_ld_args(&printed, &linked, self.map_file)?;
+            let c = sanitized(cmd!(sh, "{program} wasm-ld {ld...}"));
+            self.env.progress.detail(c.to_string());
+            run_captured(c, &format!("{name}: profiling link (zig wasm-ld)"))?;
+        } else {
+            let extra = [format!("-Wl,--Map={}", self.map_file.display())];
+            let args = build::link_args(self.cc, self.plan, &self.env.repo, &extra, &linked, self.objects);
+            let c = sanitized(cmd!(sh, "{program} {args...}"));
+            self.env.progress.detail(c.to_string());
+            run_captured(c, &format!("{name}: profiling link"))?;
+        }
+        Ok(fs::read(&linked)?)
+    }
 }
 
 // --------------------------------------------------------------- report --
@@ -1293,15 +1447,31 @@ pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<(
         }
     }
 
+    let out_dir = build::cargo_target_dir(repo).join("size");
+    let env = size_env(repo, &configs, &selected, progress)?;
+    let mut reports = Vec::new();
+    for variant in &selected {
+        let report = variant_report(&env, variant, &manifest.variants[&variant.name]).with_context(|| format!("size of {}", variant.name))?;
+        write_treemap(&out_dir, &report)?;
+        println!("{}", report_text(&report));
+        reports.push(report);
+    }
+    write_size_json(&out_dir, &reports, against.as_ref().map(|(name, old)| (*name, old)))?;
+    progress.step(format!("wrote {} and {} treemap(s) (<variant>.svg)", display_relative(&out_dir.join("size.json"), repo), reports.len()));
+    Ok(())
+}
+
+/// Fetch the sources and provision the toolchains the `selected` variants need.
+fn size_env<'a>(repo: &Path, configs: &'a Configs, selected: &[&Variant], progress: &'a Progress) -> Result<Env<'a>> {
     let fetched = fetch::fetch(&Layout::of_repo(repo), &configs.moddable.source(), progress)?;
     let tc = &configs.toolchains;
     let node = toolchain::node(tc)?;
     let needs = |k: ToolchainKind| selected.iter().any(|v| v.toolchain == k);
     let target = build::cargo_target_dir(repo);
     let out_dir = target.join("size");
-    let env = Env {
+    Ok(Env {
         repo: repo.to_owned(),
-        configs: &configs,
+        configs,
         tree_sha256: fetched.tree_sha256,
         port_hash: build::port_hash(&repo.join(crate::config::PORT_DIR))?,
         emcc: if needs(ToolchainKind::Emscripten) { Some(toolchain::emscripten(tc, progress)?) } else { None },
@@ -1310,27 +1480,28 @@ pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<(
         build_dir: target.join("xs-wasm-build"),
         work: out_dir.join("work"),
         progress,
-    };
+    })
+}
 
-    let mut reports = Vec::new();
-    for variant in &selected {
-        let report = variant_report(&env, variant, &manifest.variants[&variant.name]).with_context(|| format!("size of {}", variant.name))?;
-        let main = &report.modules[0];
-        let title = format!(
-            "xs-wasm {}: {} ({} bytes, gzip {}, brotli {}) by source file; lighter band: data; kB = 1000 bytes",
-            report.variant,
-            main.module,
-            thousands(main.sizes.bytes),
-            thousands(main.sizes.gzip),
-            thousands(main.sizes.brotli)
-        );
-        write_atomic(&out_dir.join(format!("{}.svg", report.variant)), treemap_svg(&title, &report.sources.attribution.parts).as_bytes())?;
-        println!("{}", report_text(&report));
-        reports.push(report);
-    }
+/// Write `<out_dir>/<variant>.svg`, the treemap of the variant's main module.
+fn write_treemap(out_dir: &Path, report: &VariantReport) -> Result<()> {
+    let main = &report.modules[0];
+    let title = format!(
+        "xs-wasm {}: {} ({} bytes, gzip {}, brotli {}) by source file; lighter band: data; kB = 1000 bytes",
+        report.variant,
+        main.module,
+        thousands(main.sizes.bytes),
+        thousands(main.sizes.gzip),
+        thousands(main.sizes.brotli)
+    );
+    write_atomic(&out_dir.join(format!("{}.svg", report.variant)), treemap_svg(&title, &report.sources.attribution.parts).as_bytes())
+}
 
+/// Print the comparison with `against` (name, manifest) if any, and write
+/// `<out_dir>/size.json`.
+fn write_size_json(out_dir: &Path, reports: &[VariantReport], against: Option<(&str, &Manifest)>) -> Result<()> {
     let mut json = json!({ "variants": reports });
-    if let Some((name, old)) = &against {
+    if let Some((name, old)) = against {
         let now: BTreeMap<String, BTreeMap<String, Sizes>> = reports.iter().map(|r| (r.variant.clone(), r.files.clone())).collect();
         let deltas = compare(old, &now);
         println!("compared with {name}:");
@@ -1339,9 +1510,7 @@ pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<(
     }
     let mut text = serde_json::to_string_pretty(&json)?;
     text.push('\n');
-    write_atomic(&out_dir.join("size.json"), text.as_bytes())?;
-    progress.step(format!("wrote {} and {} treemap(s) (<variant>.svg)", display_relative(&out_dir.join("size.json"), repo), reports.len()));
-    Ok(())
+    write_atomic(&out_dir.join("size.json"), text.as_bytes())
 }
 
 /// Measure one variant's files and modules and attribute its main module.

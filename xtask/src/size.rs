@@ -1589,14 +1589,12 @@ mod tests {
             }
             m.section(&section);
         }
-        let mut functions = FunctionSection::new();
-        for _ in bodies {
-            functions.function(0);
-        }
-        m.section(&functions);
-        let mut memories = MemorySection::new();
-        memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
-        m.section(&memories);
+        // Every function has type 0; one page of memory for the data.
+        m.section(&bodies.iter().fold(FunctionSection::new(), |mut section, _| {
+            section.function(0);
+            section
+        }));
+        m.section(MemorySection::new().memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None }));
         let mut code = CodeSection::new();
         for (_, nops, calls) in bodies {
             let mut body = Function::new([]);

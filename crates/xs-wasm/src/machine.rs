@@ -546,7 +546,7 @@ impl Machine {
     /// not run. Otherwise XS creates the machine.
     ///
     /// Errors: [`Error::OutOfMemory`] when `options.memory_limit` cannot hold
-    /// a new machine, [`Error::Wasm`] on a wasmtime failure.
+    /// a new machine, [`Error::Wasmtime`] on a wasmtime failure.
     pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         if let Some(handle) = Self::take_preinitialized(runtime, &mut store, &exports, &options)? {
@@ -568,7 +568,7 @@ impl Machine {
     ///
     /// Errors: [`Error::Snapshot`] for empty, truncated, corrupt or garbage
     /// bytes and snapshots of incompatible builds (the reason says which);
-    /// [`Error::Wasm`] on a wasmtime failure.
+    /// [`Error::Wasmtime`] on a wasmtime failure.
     pub fn restore(runtime: &Runtime, snapshot: &[u8], options: Options) -> Result<Machine> {
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         let creation = Self::write_creation(&mut store, &exports, &options)?;
@@ -612,7 +612,7 @@ impl Machine {
     ///
     /// Errors: [`Error::Js`] when the script throws (the machine stays
     /// usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
-    /// [`Error::StackOverflow`], [`Error::Wasm`] (a trap) stop the machine;
+    /// [`Error::StackOverflow`], [`Error::Wasmtime`] (a trap: see [`Error::trap`]) and [`Error::Wasm`] (another engine failure) stop the machine;
     /// [`Error::Dead`] after that; [`Error::InvalidJson`] when the guest's
     /// `JSON.stringify` was tampered with.
     pub fn eval(&mut self, source: &str) -> Result<Value> {

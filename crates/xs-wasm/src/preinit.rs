@@ -148,7 +148,7 @@ pub(crate) fn digest(bytes: &[u8]) -> Result<ModuleDigest> {
 ///
 /// Errors: [`Error::ArtifactMismatch`] when `base` is not the artifact of
 /// `info`; [`Error::Js`] (and the other errors of `Machine::eval`) when a
-/// setup script fails; [`Error::Wasm`] when wizer cannot instrument or
+/// setup script fails; [`Error::Wasmtime`] when wizer cannot instrument or
 /// snapshot the module.
 #[cfg(feature = "preinit")]
 pub fn preinitialize(base: &[u8], info: &crate::ArtifactInfo, creation: Creation, setup: &[&str]) -> Result<Vec<u8>> {

@@ -180,7 +180,7 @@ impl Runtime {
     /// (and cached).
     ///
     /// Errors: [`Error::ArtifactMismatch`] (cannot happen unless the binary was
-    /// tampered with), [`Error::Wasm`] when compilation fails. Never fails
+    /// tampered with), [`Error::Wasmtime`] when compilation fails. Never fails
     /// because of the cache.
     #[cfg(feature = "embed")]
     pub fn new() -> Result<Self> {
@@ -216,7 +216,7 @@ impl Runtime {
     /// default module cache ([`Runtime::from_bytes_with`] with default options).
     ///
     /// Errors: [`Error::ArtifactMismatch`] when the hash differs,
-    /// [`Error::Wasm`] when wasmtime cannot compile the module,
+    /// [`Error::Wasmtime`] when wasmtime cannot compile the module,
     /// [`Error::Incompatible`] when it lacks the xs-wasm exports.
     pub fn from_bytes(bytes: &[u8], info: &ArtifactInfo) -> Result<Self> {
         Self::from_bytes_with(bytes, info, &RuntimeOptions::default())

@@ -8,25 +8,6 @@ use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, Mo
 use crate::runtime::{Flavor, Runtime};
 use crate::{Error, Result};
 
-/// Exports the module must have (see `port/xs_wasm.h`).
-pub(crate) const REQUIRED_EXPORTS: &[&str] = &[
-    "memory",
-    "_initialize",
-    "xs_wasm_abi_version",
-    "xs_wasm_alloc",
-    "xs_wasm_free",
-    "xs_wasm_create",
-    "xs_wasm_eval",
-    "xs_wasm_send",
-    "xs_wasm_set_meter",
-    "xs_wasm_meter",
-    "xs_wasm_result",
-    "xs_wasm_result_length",
-    "xs_wasm_snapshot",
-    "xs_wasm_restore",
-    "xs_wasm_last_error",
-];
-
 /// Drive a wasmtime future to completion on this thread. Guest code runs on
 /// a wasmtime fiber stack (see [`crate::MAX_WASM_STACK`]); nothing in this
 /// crate suspends, so the first poll completes and no executor is needed.

@@ -449,15 +449,10 @@ fn compile(engine: &Engine, bytes: &[u8], preinit: bool) -> Result<Module> {
     Ok(module)
 }
 
-/// Errors: [`Error::Incompatible`] naming the first missing export.
+/// Errors: [`Error::Incompatible`] naming the first missing export (the
+/// list is [`crate::machine::ExportIndices`]'s).
 fn check_exports(module: &Module, preinit: bool) -> Result<()> {
-    // wizer drops `_initialize` from a pre-initialized module: it ran when the module was made.
-    for name in crate::machine::REQUIRED_EXPORTS.iter().filter(|name| !(preinit && **name == "_initialize")) {
-        if module.get_export(name).is_none() {
-            return Err(Error::Incompatible(format!("module has no export {name:?}")));
-        }
-    }
-    Ok(())
+    crate::machine::ExportIndices::new(module, preinit).map(|_| ())
 }
 
 #[cfg(test)]

@@ -220,20 +220,7 @@ fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant]
     let node = crate::toolchain::node(&configs.toolchains)?;
     let mut times = BTreeMap::new();
     for variant in selected.iter().filter(|v| chosen.iter().any(|(n, _)| *n == v.name)) {
-        let dir = repo.join("artifacts").join(&variant.name);
-        let main = match variant.form {
-            Some(form) => form.js_file(),
-            None => xs_wasm::WASI_MODULE_FILE,
-        };
-        let input = crate::smoke::SmokeInput {
-            toolchain: variant.toolchain.to_string(),
-            form: variant.form.map(|f| f.as_str().to_owned()),
-            main_file: dir.join(main),
-            wasm_file: (variant.form == Some(crate::config::Form::Cjs)).then(|| dir.join(xs_wasm::WASI_MODULE_FILE)),
-            bundle: files.bundle.clone(),
-            parse_input: files.parse_input.clone(),
-            node: node.path.clone(),
-        };
+        let input = crate::smoke::SmokeInput::for_variant(variant, &repo.join("artifacts").join(&variant.name), &files, &node.path);
         let start = Instant::now();
         crate::smoke::run(&input).with_context(|| format!("{}: smoke run", variant.name))?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;

@@ -545,15 +545,8 @@ fn warn_if_not_reproducible(ctx: &Ctx, name: &str, files: &BTreeMap<String, File
 fn smoke_run(ctx: &Ctx, variant: &Variant, plan: &Plan, out_dir: &Path) -> Result<smoke::SmokeReport> {
     let name = &variant.name;
     ctx.progress.step(format!("{name}: smoke run"));
-    let input = SmokeInput {
-        toolchain: variant.toolchain.to_string(),
-        form: variant.form.map(|f| f.as_str().to_owned()),
-        main_file: out_dir.join(&plan.link_main),
-        wasm_file: (variant.form == Some(Form::Cjs)).then(|| out_dir.join(WASI_MODULE_FILE)),
-        bundle: ctx.smoke_files.bundle.clone(),
-        parse_input: ctx.smoke_files.parse_input.clone(),
-        node: ctx.node.path.clone(),
-    };
+    let input = SmokeInput::for_variant(variant, out_dir, &ctx.smoke_files, &ctx.node.path);
+    debug_assert_eq!(input.main_file, out_dir.join(&plan.link_main));
     let report = smoke::run(&input).with_context(|| {
         format!("{name}: the smoke run failed; the artifact is in {} but the manifest was not updated", display_relative(out_dir, &ctx.repo))
     })?;

@@ -32,6 +32,23 @@ pub struct SmokeInput {
     pub node: PathBuf,
 }
 
+impl SmokeInput {
+    /// The input for `variant`'s files in `dir` (its staging directory, or
+    /// `artifacts/<variant>`), with the smoke bundle `files` and `node`.
+    pub fn for_variant(variant: &crate::config::Variant, dir: &Path, files: &crate::fetch::SmokeFiles, node: &Path) -> SmokeInput {
+        let main = variant.form.map_or(xs_wasm::WASI_MODULE_FILE, |form| form.js_file());
+        SmokeInput {
+            toolchain: variant.toolchain.to_string(),
+            form: variant.form.map(|f| f.as_str().to_owned()),
+            main_file: dir.join(main),
+            wasm_file: (variant.form == Some(crate::config::Form::Cjs)).then(|| dir.join(xs_wasm::WASI_MODULE_FILE)),
+            bundle: files.bundle.clone(),
+            parse_input: files.parse_input.clone(),
+            node: node.to_owned(),
+        }
+    }
+}
+
 /// What the smoke run measured. Sizes in bytes; deterministic for the same artifact.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SmokeReport {

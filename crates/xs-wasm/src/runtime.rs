@@ -392,6 +392,8 @@ impl Runtime {
         config.wasm_exceptions(true);
         config.max_wasm_stack(MAX_WASM_STACK);
         config.async_stack_size(FIBER_STACK);
+        #[cfg(feature = "profiling")]
+        config.profiler(profiler_from_env());
         if let Some(pooling) = pooling {
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool_config(pooling)));
             // A pooled stack is zeroed when its machine is dropped: the first
@@ -400,6 +402,20 @@ impl Runtime {
             config.async_stack_zeroing(true);
         }
         config
+    }
+}
+
+/// The profiler named by `XS_WASM_PROFILER` (builds with the `profiling`
+/// feature only): `perfmap` writes `/tmp/perf-<pid>.map` (function names
+/// for `perf report`), `jitdump` writes `jit-<pid>.dump` in the current
+/// directory (code too, for `perf inject --jit` and `perf annotate`);
+/// anything else, or unset, none. Profiling changes no compiled code.
+#[cfg(feature = "profiling")]
+fn profiler_from_env() -> wasmtime::ProfilingStrategy {
+    match std::env::var("XS_WASM_PROFILER").as_deref() {
+        Ok("perfmap") => wasmtime::ProfilingStrategy::PerfMap,
+        Ok("jitdump") => wasmtime::ProfilingStrategy::JitDump,
+        _ => wasmtime::ProfilingStrategy::None,
     }
 }
 

@@ -147,10 +147,15 @@ fn patch_set(dir: &Path) -> Result<(Vec<PathBuf>, String)> {
     Ok((patches, format!("{:x}", hasher.finalize())))
 }
 
-/// The patches a source gets: `configs/patches/*.patch` for the engine, none otherwise.
+/// The patches a source gets: `configs/patches/*.patch` for the engine, none
+/// otherwise. The engine's hash also covers the generator of the files made
+/// after patching (see [`crate::unicode_tables`]).
 fn patches_of(layout: &Layout, spec: &SourceSpec<'_>) -> Result<(Vec<PathBuf>, String)> {
     if spec.patched {
-        patch_set(&layout.patches)
+        let (patches, hash) = patch_set(&layout.patches)?;
+        let mut hasher = Sha256::new();
+        hasher.update(format!("{hash}\n{}\n", crate::unicode_tables::GENERATOR_VERSION));
+        Ok((patches, format!("{:x}", hasher.finalize())))
     } else {
         patch_set(Path::new(""))
     }
@@ -337,7 +342,18 @@ fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &
         progress.step(format!("fetch: apply {}", display_relative(patch, &layout.repo)));
         apply_patch(sh, staging, patch)?;
     }
-    let tree = if patches.is_empty() { source_tree.clone() } else { tree_sha256(staging)? };
+    if spec.patched {
+        if let Some(packed) = crate::unicode_tables::generate(staging)? {
+            progress.step(format!(
+                "fetch: generated {} ({} Unicode property tables, {} bytes as txInteger, packed in {})",
+                crate::unicode_tables::HEADER,
+                packed.tables,
+                packed.values * 4,
+                packed.packed_bytes
+            ));
+        }
+    }
+    let tree = if patches.is_empty() && !spec.patched { source_tree.clone() } else { tree_sha256(staging)? };
     let stamp = Stamp { source_tree: source_tree.clone(), patches: patches_sha256, tree: tree.clone() };
     fs::write(staging.join(STAMP_FILE), stamp.render())?;
 

@@ -25,6 +25,7 @@ mod smoke;
 mod test;
 mod test262;
 mod toolchain;
+mod unicode_tables;
 mod util;
 mod verify;
 

@@ -1,0 +1,325 @@
+//! The packed Unicode property tables of configs/patches/0004: generates
+//! `xs/sources/xsre_packed.h` from the character-set tables of the (patched)
+//! `xs/sources/xsre.c`, right after `cargo xtask fetch` applies the patches.
+//!
+//! XS's tables are `static const txInteger gxCharSet_<name>[mxCharSet_<name>]`
+//! arrays of ascending code-point boundaries (start, end, start, end...). The
+//! header stores each one as LEB128 differences from the previous boundary
+//! (the first from 0) in one byte array, `gxCharSetPacked`; tables with the
+//! same contents are stored once. It defines the same names the C uses:
+//! `mxCharSet_<name>` (the boundary count, unchanged) and `gxCharSet_<name>`
+//! (a `const txU1*` to the table's first byte), expanded by the patch's
+//! `fxUnpackCharSet`. The output is a pure function of xsre.c (same input,
+//! same bytes).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+/// The patched engine file the tables come from (relative to the moddable root).
+pub const SOURCE: &str = "xs/sources/xsre.c";
+/// The header written beside it.
+pub const HEADER: &str = "xs/sources/xsre_packed.h";
+/// Part of the fetch stamp: a vendor tree made by another version of this
+/// generator is made again.
+pub const GENERATOR_VERSION: &str = "unicode-tables 1";
+
+/// One character-set table of xsre.c.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// `<name>` of `gxCharSet_<name>` / `mxCharSet_<name>`.
+    pub name: String,
+    /// The boundaries, ascending (a boundary may repeat).
+    pub values: Vec<u32>,
+}
+
+/// What [`generate`] did, for the progress line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed {
+    /// Tables found (and named in the header).
+    pub tables: usize,
+    /// Their values, and their size as XS stores them (4 bytes each).
+    pub values: usize,
+    /// Bytes of the packed array.
+    pub packed_bytes: usize,
+}
+
+/// Write `<root>/xs/sources/xsre_packed.h` from `<root>/xs/sources/xsre.c`.
+/// Does nothing (returns `None`) when the tree has no xsre.c.
+///
+/// Errors: xsre.c unreadable, or its tables not in the shape this generator
+/// knows (a count that disagrees with the values, boundaries not ascending
+/// or beyond U+10FFFF+1, no table at all): XS changed, and so must this.
+pub fn generate(root: &Path) -> Result<Option<Packed>> {
+    let source = root.join(SOURCE);
+    if !source.is_file() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+    let tables = parse(&text).with_context(|| format!("reading the character-set tables of {SOURCE}"))?;
+    let (header, packed) = header(&tables)?;
+    let path = root.join(HEADER);
+    fs::write(&path, header).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Some(packed))
+}
+
+/// The `gxCharSet_*` tables of xsre.c that only `\p{...}` uses, in file
+/// order: those inside `#ifdef mxRegExpUnicodePropertyEscapes`. The others
+/// (Case_Ignorable and Cased, which case mapping searches as txInteger
+/// arrays) are left to the C.
+pub fn parse(text: &str) -> Result<Vec<Table>> {
+    const DECL: &str = "static const txInteger ICACHE_RODATA_ATTR gxCharSet_";
+    let mut tables = Vec::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    // One entry per open #if: whether it is `#ifdef mxRegExpUnicodePropertyEscapes`
+    // (false again after its #else).
+    let mut conditions: Vec<bool> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let directive = line.trim_start();
+        if directive.starts_with("#if") {
+            conditions.push(directive.split_whitespace().collect::<Vec<_>>() == ["#ifdef", "mxRegExpUnicodePropertyEscapes"]);
+            continue;
+        }
+        if directive.starts_with("#else") || directive.starts_with("#elif") {
+            if let Some(top) = conditions.last_mut() {
+                *top = false;
+            }
+            continue;
+        }
+        if directive.starts_with("#endif") {
+            conditions.pop();
+            continue;
+        }
+        if !conditions.contains(&true) {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("#define mxCharSet_") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(name), Some(count)) = (parts.next(), parts.next()) {
+                if let Ok(count) = count.parse() {
+                    counts.insert(name, count);
+                }
+            }
+            continue;
+        }
+        let Some(rest) = line.strip_prefix(DECL) else { continue };
+        let Some((name, _)) = rest.split_once('[') else { bail!("unexpected declaration: {line}") };
+        let mut values = Vec::new();
+        loop {
+            let Some(body) = lines.next() else { bail!("gxCharSet_{name}: no closing `}};`") };
+            let body = body.trim();
+            if body == "};" {
+                break;
+            }
+            for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let hex = item.strip_prefix("0x").with_context(|| format!("gxCharSet_{name}: {item:?} is not a 0x number"))?;
+                values.push(u32::from_str_radix(hex, 16).with_context(|| format!("gxCharSet_{name}: {item:?}"))?);
+            }
+        }
+        let Some(&count) = counts.get(name) else { bail!("gxCharSet_{name} has no #define mxCharSet_{name} before it") };
+        if count != values.len() {
+            bail!("gxCharSet_{name}: mxCharSet_{name} is {count} but the table holds {} values", values.len());
+        }
+        // Non-decreasing: XS's sets may repeat a boundary (an empty range,
+        // e.g. Any = 0, 0xdc00, 0xdc00, 0xe000, 0xe000, 0x110000).
+        if values.windows(2).any(|w| w[0] > w[1]) || values.last().is_some_and(|&v| v > 0x11_0000) {
+            bail!("gxCharSet_{name}: the boundaries are not ascending code points");
+        }
+        tables.push(Table { name: name.to_owned(), values });
+    }
+    if tables.is_empty() {
+        bail!("no `{DECL}<name>[...]` table found");
+    }
+    Ok(tables)
+}
+
+/// `values` as LEB128 differences (the first from 0).
+pub fn pack(values: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 2);
+    let mut previous = 0;
+    for &value in values {
+        let mut delta = value - previous;
+        previous = value;
+        loop {
+            let byte = (delta & 0x7F) as u8;
+            delta >>= 7;
+            if delta == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    out
+}
+
+/// The inverse of [`pack`] for `count` values (what the patch's
+/// fxUnpackCharSet does in C). `None` if `bytes` ends early.
+pub fn unpack(bytes: &[u8], count: usize) -> Option<Vec<u32>> {
+    let mut values = Vec::with_capacity(count);
+    let mut at = 0;
+    let mut value = 0u32;
+    for _ in 0..count {
+        let (mut delta, mut shift) = (0u32, 0);
+        loop {
+            let byte = *bytes.get(at)?;
+            at += 1;
+            delta |= u32::from(byte & 0x7F) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        value += delta;
+        values.push(value);
+    }
+    Some(values)
+}
+
+/// Every table packed into one array (equal tables once): the array and
+/// each table's offset in it.
+pub fn pack_all(tables: &[Table]) -> (Vec<u8>, Vec<usize>) {
+    let mut bytes = Vec::new();
+    let mut offsets: HashMap<&[u32], usize> = HashMap::new();
+    let mut placed = Vec::with_capacity(tables.len());
+    for table in tables {
+        let offset = *offsets.entry(&table.values).or_insert_with(|| {
+            let at = bytes.len();
+            bytes.extend(pack(&table.values));
+            at
+        });
+        placed.push(offset);
+    }
+    (bytes, placed)
+}
+
+/// The header's text and what it holds. Errors if a table does not unpack
+/// to its own values (a bug here, never silently shipped).
+pub fn header(tables: &[Table]) -> Result<(String, Packed)> {
+    let (bytes, placed) = pack_all(tables);
+    for (table, &offset) in tables.iter().zip(&placed) {
+        if unpack(&bytes[offset..], table.values.len()).as_deref() != Some(&table.values[..]) {
+            bail!("gxCharSet_{}: the packed table does not unpack to the original", table.name);
+        }
+    }
+    let values = tables.iter().map(|t| t.values.len()).sum();
+    let mut h = String::new();
+    let _ = writeln!(h, "/* Generated by `cargo xtask fetch` (xtask/src/unicode_tables.rs) from the");
+    let _ = writeln!(h, "   gxCharSet_* tables of xsre.c: see configs/patches/0004. Do not edit.");
+    let _ = writeln!(h, "   {} tables, {values} boundaries ({} bytes as txInteger), packed in {} bytes. */", tables.len(), values * 4, bytes.len());
+    let _ = writeln!(h);
+    for table in tables {
+        let _ = writeln!(h, "#define mxCharSet_{} {}", table.name, table.values.len());
+    }
+    let _ = writeln!(h);
+    let _ = writeln!(h, "static const txU1 ICACHE_RODATA_ATTR gxCharSetPacked[{}] = {{", bytes.len().max(1));
+    for chunk in bytes.chunks(24) {
+        let line: Vec<String> = chunk.iter().map(|b| format!("{b}")).collect();
+        let _ = writeln!(h, "\t{},", line.join(","));
+    }
+    let _ = writeln!(h, "}};");
+    let _ = writeln!(h);
+    for (table, offset) in tables.iter().zip(&placed) {
+        let _ = writeln!(h, "#define gxCharSet_{} (gxCharSetPacked + {offset})", table.name);
+    }
+    Ok((h, Packed { tables: tables.len(), values, packed_bytes: bytes.len() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+#ifdef mxRegExpUnicodePropertyEscapes
+typedef struct { char* id; txInteger length; const txInteger* data; } txCharSetUnicodeProperty;
+#ifdef mxPackedUnicodePropertyTables
+#include \"xsre_packed.h\"
+#else
+#define mxCharSet_Binary_Property_ASCII 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_ASCII[mxCharSet_Binary_Property_ASCII] = {
+\t0x000000, 0x000080, 
+};
+#define mxCharSet_Script_Yi 4
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Script_Yi[mxCharSet_Script_Yi] = {
+\t0x00a000, 0x00a48d, 
+\t0x00a490, 0x10ffff, 
+};
+#endif
+#endif
+#define mxCharSet_Binary_Property_Cased 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_Cased[mxCharSet_Binary_Property_Cased] = {
+\t0x000041, 0x00005b, 
+};
+#ifdef mxRegExpUnicodePropertyEscapes
+#ifndef mxPackedUnicodePropertyTables
+#define mxCharSet_General_Category_ASCII_Too 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_General_Category_ASCII_Too[mxCharSet_General_Category_ASCII_Too] = {
+\t0x000000, 0x000080, 
+};
+#endif
+#define mxCharSet_Binary_Property 1
+#else
+#define mxCharSet_Binary_Property_Elsewhere 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_Elsewhere[mxCharSet_Binary_Property_Elsewhere] = {
+\t0x000000, 0x000080, 
+};
+#endif
+";
+
+    #[test]
+    fn only_the_property_escape_tables_are_read_with_their_names_and_values() {
+        let tables = parse(SAMPLE).unwrap();
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["Binary_Property_ASCII", "Script_Yi", "General_Category_ASCII_Too"]);
+        assert_eq!(tables[1].values, [0xa000, 0xa48d, 0xa490, 0x10ffff]);
+    }
+
+    #[test]
+    fn packing_round_trips_every_width_of_difference() {
+        let values = [0, 1, 0x7f, 0x80, 0x3fff, 0x4000, 0x4000, 0x1f_ffff, 0x11_0000 - 1, 0x11_0000];
+        let mut ascending = values.to_vec();
+        ascending.sort_unstable();
+        let packed = pack(&ascending);
+        assert_eq!(unpack(&packed, ascending.len()).unwrap(), ascending);
+        assert_eq!(unpack(&packed[..packed.len() - 1], ascending.len()), None);
+        // Small differences take one byte each.
+        assert_eq!(pack(&[0x41, 0x5b, 0x61, 0x7b]), [0x41, 0x1a, 0x06, 0x1a]);
+    }
+
+    #[test]
+    fn the_header_defines_every_name_and_stores_equal_tables_once() {
+        let tables = parse(SAMPLE).unwrap();
+        let (text, packed) = header(&tables).unwrap();
+        // 0x00, 0x80 pack in 3 bytes: 0 then 0x80 as two LEB128 bytes.
+        assert_eq!(pack(&tables[0].values), [0x00, 0x80, 0x01]);
+        assert_eq!(packed, Packed { tables: 3, values: 8, packed_bytes: 3 + pack(&tables[1].values).len() });
+        assert!(text.contains("#define mxCharSet_Script_Yi 4\n"), "{text}");
+        assert!(text.contains("#define gxCharSet_Binary_Property_ASCII (gxCharSetPacked + 0)\n"), "{text}");
+        assert!(text.contains("#define gxCharSet_Script_Yi (gxCharSetPacked + 3)\n"), "{text}");
+        assert!(text.contains("#define gxCharSet_General_Category_ASCII_Too (gxCharSetPacked + 0)\n"), "{text}");
+        // Same input, same bytes.
+        assert_eq!(header(&tables).unwrap().0, text);
+    }
+
+    #[test]
+    fn tables_not_in_the_known_shape_are_refused() {
+        let wrong_count = SAMPLE.replace("#define mxCharSet_Script_Yi 4", "#define mxCharSet_Script_Yi 3");
+        assert!(format!("{:#}", parse(&wrong_count).unwrap_err()).contains("mxCharSet_Script_Yi is 3 but the table holds 4"));
+        let descending = SAMPLE.replace("0x00a490", "0x00a400");
+        assert!(format!("{:#}", parse(&descending).unwrap_err()).contains("not ascending"));
+        assert!(parse("int x;\n").is_err());
+    }
+
+    #[test]
+    fn a_tree_without_xsre_is_left_alone() {
+        let dir = std::env::temp_dir().join(format!("xs-wasm-unicode-tables-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        assert_eq!(generate(&dir).unwrap(), None);
+        assert!(!dir.join(HEADER).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { webcrypto } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { ArtifactError } from './errors.mjs';
 import { ABI_VERSION, Runtime, customRuntime, setPlatform, verifySha256 } from './sandbox.mjs';
 
@@ -107,7 +108,7 @@ async function loadBuild(dir, requested) {
 
 /**
  * The module a single-file build inlines (emscripten embeds it as a base64
- * data: URI), compiled once so that each sandbox only instantiates it;
+ * data: URI; release builds embed its gzip, which this inflates), compiled once so that each sandbox only instantiates it;
  * without this the glue decodes and compiles it again for every sandbox.
  * null when the glue embeds it some other way (the glue then does it itself).
  * @param {Uint8Array} glue the verified glue file
@@ -116,7 +117,11 @@ async function compileInlined(glue) {
   const text = new TextDecoder().decode(glue);
   const match = /["']data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)["']/.exec(text);
   if (!match) return null;
-  return WebAssembly.compile(Buffer.from(match[1], 'base64'));
+  const payload = Buffer.from(match[1], 'base64');
+  // Release single-file builds store the module gzip-compressed (their glue
+  // inflates it with DecompressionStream); the glue around it was verified.
+  const gzipped = payload[0] === 0x1f && payload[1] === 0x8b;
+  return WebAssembly.compile(gzipped ? gunzipSync(payload) : payload);
 }
 
 /** @param {string | URL} value */

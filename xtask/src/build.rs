@@ -490,14 +490,16 @@ fn optimize_outputs(ctx: &Ctx, variant: &Variant, plan: &Plan, work: &Path) -> R
 }
 
 /// A single-file JS (`file`) with its inlined module run through wasm-opt
-/// (via `<work>/inline.wasm` and `<work>/inline.opt.wasm`).
+/// (via `<work>/inline.wasm` and `<work>/inline.opt.wasm`), then stored as
+/// gzip with glue that inflates it ([`optimize::compress_inline_wasm`]).
 fn optimize_inline_wasm(b: &Binaryen, name: &str, file: &str, js: &str, work: &Path, flags: &[String], env: &[(OsString, OsString)]) -> Result<String> {
     let inline = optimize::find_inline_wasm(js).with_context(|| format!("{name}: {file}"))?;
     let raw = work.join("inline.wasm");
     let opt = work.join("inline.opt.wasm");
     fs::write(&raw, &inline.wasm)?;
     optimize::wasm_opt(b, &raw, &opt, flags, env)?;
-    Ok(optimize::replace_inline_wasm(js, &inline, &fs::read(&opt)?))
+    let js = optimize::replace_inline_wasm(js, &inline, &fs::read(&opt)?);
+    optimize::compress_inline_wasm(&js).with_context(|| format!("{name}: {file}"))
 }
 
 /// No staged output may contain an absolute path (skipped only for verify's perturbation knob).

@@ -8,14 +8,35 @@
 // which is then verified before it is compiled).
 
 import { ArtifactError } from './errors.mjs';
-import { Runtime, customRuntime, setPlatform } from './sandbox.mjs';
+import { Runtime, customRuntime, inlinedWasm, setPlatform } from './sandbox.mjs';
 
 /** @type {Promise<Runtime> | null} */
 let defaultRuntime = null;
 
+/**
+ * The default build's inlined module, compiled once for every sandbox of the
+ * page (the glue alone would compile it again for each, and the warm-up
+ * would have no shared code to warm). Reads the glue's text again by its URL
+ * (from the HTTP cache, normally). undefined when that is not possible (a
+ * bundler that rewrote the module, a fetch that fails): the glue then
+ * compiles the module itself, per sandbox, as it would without this.
+ * @param {string | undefined} url
+ */
+async function compileDefault(url) {
+  if (!url) return undefined;
+  try {
+    const response = await fetch(url);
+    if (!response.ok) return undefined;
+    const wasm = await inlinedWasm(await response.text());
+    return wasm ? await WebAssembly.compile(wasm) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function loadDefault() {
   return import('../dist/browser-build.mjs').then(
-    (mod) => new Runtime({ variant: mod.variant, form: 'single-esm', factory: mod.default }),
+    async (mod) => new Runtime({ variant: mod.variant, form: 'single-esm', factory: mod.default, wasmModule: await compileDefault(mod.url) }),
     (error) => {
       throw new ArtifactError(`cannot load the default browser build (dist/browser-build.mjs; run \`npm run build\` in the package): ${String(error)}`);
     },

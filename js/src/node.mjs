@@ -13,9 +13,8 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { webcrypto } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { ArtifactError } from './errors.mjs';
-import { ABI_VERSION, Runtime, customRuntime, setPlatform, verifySha256 } from './sandbox.mjs';
+import { ABI_VERSION, Runtime, customRuntime, inlinedWasm, setPlatform, verifySha256 } from './sandbox.mjs';
 
 const requireHere = createRequire(import.meta.url);
 const PACKAGE_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -114,14 +113,8 @@ async function loadBuild(dir, requested) {
  * @param {Uint8Array} glue the verified glue file
  */
 async function compileInlined(glue) {
-  const text = new TextDecoder().decode(glue);
-  const match = /["']data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)["']/.exec(text);
-  if (!match) return null;
-  const payload = Buffer.from(match[1], 'base64');
-  // Release single-file builds store the module gzip-compressed (their glue
-  // inflates it with DecompressionStream); the glue around it was verified.
-  const gzipped = payload[0] === 0x1f && payload[1] === 0x8b;
-  return WebAssembly.compile(gzipped ? gunzipSync(payload) : payload);
+  const wasm = await inlinedWasm(new TextDecoder().decode(glue));
+  return wasm ? WebAssembly.compile(wasm) : null;
 }
 
 /** @param {string | URL} value */

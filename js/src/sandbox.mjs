@@ -104,6 +104,25 @@ function currentPlatform() {
 }
 
 /**
+ * The wasm module a single-file emscripten build inlines in its glue (as a
+ * base64 data: URI): the module's bytes, inflated with DecompressionStream
+ * when the payload is a gzip member (release builds store it so, see
+ * configs/variants.toml). null when the glue inlines no module.
+ * @param {string} glue the glue's source text
+ * @returns {Promise<Uint8Array | null>}
+ */
+export async function inlinedWasm(glue) {
+  const match = /["']data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)["']/.exec(glue);
+  if (!match) return null;
+  const text = atob(match[1]);
+  const payload = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) payload[i] = text.charCodeAt(i);
+  if (payload[0] !== 0x1f || payload[1] !== 0x8b) return payload;
+  const inflated = new Blob([payload]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
+}
+
+/**
  * Hex sha256 of bytes with WebCrypto (browsers, workers, Node >= 18).
  * @param {Uint8Array} bytes
  * @returns {Promise<string>}
@@ -300,7 +319,7 @@ export function normalizeOptions(options) {
     onLog: o.onLog,
     realClock: o.realClock ?? false,
     test262Host: o.test262Host ?? false,
-    warmUp: o.warmUp ?? true,
+    warmUp: o.warmUp ?? false,
     build: o.build,
     artifacts: o.artifacts,
     factory: o.factory,
@@ -469,9 +488,11 @@ export class Sandbox {
    * with optimized code (TurboFan) only from their next call, with no
    * on-stack replacement; XS's interpreter loop runs a whole evaluate in one
    * call, so a long first evaluate would stay in baseline code. The warm-up
-   * calls the loop often enough for V8 to optimize it (measured in the
-   * README's "Engine speed" section). A warm-up that fails is ignored: the
-   * sandbox the caller asked for reports its own errors.
+   * calls the loop often enough for V8 to start optimizing it. Off by
+   * default: V8's optimizing compile of the loop takes longer than the
+   * warm-up (0.3-0.8 s here), so in Node 20 and Chromium 148 the first
+   * evaluate was no faster with it (README, "V8 warm-up"). A warm-up that
+   * fails is ignored: the sandbox the caller asked for reports its own errors.
    * @param {Runtime} runtime
    */
   static #warmUp(runtime) {

@@ -85,10 +85,27 @@ function render(results) {
   document.body.dataset.done = failed ? 'fail' : 'pass';
 }
 
+// How the page compiles wasm while the scenario runs: the browser entry
+// should compile the default build's module once (WebAssembly.compile) and
+// instantiate that module for every sandbox, never compile from bytes again.
+const compiles = { compile: 0, instantiateBytes: 0 };
+const { compile, instantiate } = WebAssembly;
+WebAssembly.compile = function (...args) {
+  compiles.compile++;
+  return compile.apply(this, args);
+};
+WebAssembly.instantiate = function (source, ...rest) {
+  if (!(source instanceof WebAssembly.Module)) compiles.instantiateBytes++;
+  return instantiate.call(this, source, ...rest);
+};
+
 window.xsWasmResults = (async () => {
   const results = [];
   try {
-    results.push(await run(xs, 'page'));
+    const page = await run(xs, 'page');
+    const ok = compiles.compile === 1 && compiles.instantiateBytes === 0;
+    page.checks.push({ name: "the default build's module is compiled once for every sandbox", ok, detail: JSON.stringify(compiles) });
+    results.push(page);
   } catch (error) {
     results.push({ where: 'page', checks: [{ name: 'page scenario', ok: false, detail: String(error && error.stack || error) }], timings: {} });
   }

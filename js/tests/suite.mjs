@@ -51,6 +51,25 @@ export function sandboxSuite(variant, api) {
       s.dispose();
     });
 
+    it('matches Unicode property escapes (packed tables, configs/patches/0004) and maps case and normalization', async () => {
+      const s = await create();
+      const source = `var r = [
+  /^\\p{Script=Greek}+$/u.test("αβγ"), /\\p{Script=Greek}/u.test("abc"),
+  /^\\p{L}+$/u.test("héllo"), /^\\P{L}$/u.test("1"),
+  /^\\p{Cased}$/u.test("A"), /^\\p{Cased}$/u.test("1"), /^\\p{Case_Ignorable}$/u.test("'"),
+  /^\\p{Any}$/u.test("\\u{10FFFF}"), /^\\p{ASCII_Hex_Digit}+$/u.test("09afAF"),
+  /^\\p{Emoji}$/u.test("😀"), /^\\p{scx=Hira}$/u.test("ー"),
+  "ΑΣ".toLowerCase(), "é".normalize("NFD").length,
+];
+try { new RegExp("\\\\p{Nope}", "u"); r.push("no error"); } catch (e) { r.push(e.name); }
+r`;
+      // Script, General_Category, Binary properties (Cased and Case_Ignorable are kept unpacked:
+      // case mapping searches them, as the final sigma of "ΑΣ" shows), the U+10FFFF boundary,
+      // Script_Extensions, an unknown name.
+      assert.deepEqual(s.evaluate(source), [true, false, true, true, true, false, true, true, true, true, true, 'ας', 2, 'SyntaxError']);
+      s.dispose();
+    });
+
     it('runs each source as a global script: var, let, const, class and globalThis persist between calls', async () => {
       const s = await create();
       assert.equal(s.evaluate('var counter = 1; globalThis.other = 2; let lexical = 3; const constant = 4; class Klass {}; lexical + constant'), 7);

@@ -42,6 +42,26 @@ fn eval_returns_completion_values_as_json() {
     assert_eq!(m.eval("++counter").unwrap(), json!(11));
 }
 
+/// `\p{...}` sets come from packed tables (configs/patches/0004): Script,
+/// General_Category and binary properties, the U+10FFFF boundary,
+/// Script_Extensions; Cased and Case_Ignorable stay unpacked for case
+/// mapping (the final sigma of "ΑΣ"); an unknown name is a SyntaxError.
+#[test]
+fn unicode_property_escapes_case_mapping_and_normalization_work() {
+    let mut m = machine();
+    let source = r#"var r = [
+  /^\p{Script=Greek}+$/u.test("αβγ"), /\p{Script=Greek}/u.test("abc"),
+  /^\p{L}+$/u.test("héllo"), /^\P{L}$/u.test("1"),
+  /^\p{Cased}$/u.test("A"), /^\p{Cased}$/u.test("1"), /^\p{Case_Ignorable}$/u.test("'"),
+  /^\p{Any}$/u.test("\u{10FFFF}"), /^\p{ASCII_Hex_Digit}+$/u.test("09afAF"),
+  /^\p{Emoji}$/u.test("😀"), /^\p{scx=Hira}$/u.test("ー"),
+  "ΑΣ".toLowerCase(), "é".normalize("NFD").length,
+];
+try { new RegExp("\\p{Nope}", "u"); r.push("no error"); } catch (e) { r.push(e.name); }
+r"#;
+    assert_eq!(m.eval(source).unwrap(), json!([true, false, true, true, true, false, true, true, true, true, true, "ας", 2, "SyntaxError"]));
+}
+
 #[test]
 fn js_exceptions_are_typed_errors_and_the_machine_survives() {
     let mut m = machine();

@@ -51,7 +51,7 @@ export function sandboxSuite(variant, api) {
       s.dispose();
     });
 
-    it('matches Unicode property escapes (packed tables, configs/patches/0004) and maps case and normalization', async () => {
+    it('matches Unicode property escapes and normalizes (packed tables, configs/patches/0004 and 0005) and maps case', async () => {
       const s = await create();
       const source = `var r = [
   /^\\p{Script=Greek}+$/u.test("αβγ"), /\\p{Script=Greek}/u.test("abc"),
@@ -60,13 +60,15 @@ export function sandboxSuite(variant, api) {
   /^\\p{Any}$/u.test("\\u{10FFFF}"), /^\\p{ASCII_Hex_Digit}+$/u.test("09afAF"),
   /^\\p{Emoji}$/u.test("😀"), /^\\p{scx=Hira}$/u.test("ー"),
   "ΑΣ".toLowerCase(), "é".normalize("NFD").length,
+  "\\uFB01".normalize("NFKD"), "\\uFB01".normalize("NFD"), "\\u{1D400}".normalize("NFKC"), "\\u{2F800}".normalize("NFC").codePointAt(0),
 ];
 try { new RegExp("\\\\p{Nope}", "u"); r.push("no error"); } catch (e) { r.push(e.name); }
 r`;
       // Script, General_Category, Binary properties (Cased and Case_Ignorable are kept unpacked:
       // case mapping searches them, as the final sigma of "ΑΣ" shows), the U+10FFFF boundary,
-      // Script_Extensions, an unknown name.
-      assert.deepEqual(s.evaluate(source), [true, false, true, true, true, false, true, true, true, true, true, 'ας', 2, 'SyntaxError']);
+      // Script_Extensions, an unknown name; normalization (patch 0005): one character from each
+      // decomposition index (planes 0, 1, 2), a compatibility-only decomposition (U+FB01).
+      assert.deepEqual(s.evaluate(source), [true, false, true, true, true, false, true, true, true, true, true, 'ας', 2, 'fi', '\uFB01', 'A', 0x4e3d, 'SyntaxError']);
       s.dispose();
     });
 

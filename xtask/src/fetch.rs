@@ -343,7 +343,8 @@ fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &
         apply_patch(sh, staging, patch)?;
     }
     if spec.patched {
-        if let Some(packed) = crate::unicode_tables::generate(staging)? {
+        let generated = crate::unicode_tables::generate(staging)?;
+        if let Some(packed) = generated.property_tables {
             progress.step(format!(
                 "fetch: generated {} ({} Unicode property tables, {} bytes as txInteger, packed in {})",
                 crate::unicode_tables::HEADER,
@@ -351,6 +352,9 @@ fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &
                 packed.values * 4,
                 packed.packed_bytes
             ));
+        }
+        if let Some((values, packed)) = generated.decomposition_indexes {
+            progress.step(format!("fetch: generated {} (decomposition indexes, {} bytes as txU2, packed in {packed})", crate::unicode_tables::STRING_HEADER, values * 2));
         }
     }
     let tree = if patches.is_empty() && !spec.patched { source_tree.clone() } else { tree_sha256(staging)? };

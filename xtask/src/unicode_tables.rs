@@ -1,6 +1,9 @@
-//! The packed Unicode property tables of configs/patches/0004: generates
-//! `xs/sources/xsre_packed.h` from the character-set tables of the (patched)
-//! `xs/sources/xsre.c`, right after `cargo xtask fetch` applies the patches.
+//! The packed Unicode tables of configs/patches/0004 and 0005, generated
+//! right after `cargo xtask fetch` applies the patches:
+//! - `xs/sources/xsre_packed.h` from the character-set tables of the
+//!   (patched) `xs/sources/xsre.c` (0004, below);
+//! - `xs/sources/xsString_packed.h` from the decomposition indexes of
+//!   `xs/sources/xsString.c` (0005, [`parse_decomposition_indexes`]).
 //!
 //! XS's tables are `static const txInteger gxCharSet_<name>[mxCharSet_<name>]`
 //! arrays of ascending code-point boundaries (start, end, start, end...). The
@@ -23,9 +26,13 @@ use anyhow::{bail, Context, Result};
 pub const SOURCE: &str = "xs/sources/xsre.c";
 /// The header written beside it.
 pub const HEADER: &str = "xs/sources/xsre_packed.h";
+/// The engine file the decomposition indexes come from.
+pub const STRING_SOURCE: &str = "xs/sources/xsString.c";
+/// The header written beside it.
+pub const STRING_HEADER: &str = "xs/sources/xsString_packed.h";
 /// Part of the fetch stamp: a vendor tree made by another version of this
 /// generator is made again.
-pub const GENERATOR_VERSION: &str = "unicode-tables 1";
+pub const GENERATOR_VERSION: &str = "unicode-tables 2";
 
 /// One character-set table of xsre.c.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +43,17 @@ pub struct Table {
     pub values: Vec<u32>,
 }
 
-/// What [`generate`] did, for the progress line.
+/// What [`generate`] wrote, for the progress lines.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Generated {
+    /// The property tables (xsre.c), when the tree has the file.
+    pub property_tables: Option<Packed>,
+    /// The decomposition indexes (xsString.c), when the tree has the file:
+    /// their values (u16) and the packed bytes.
+    pub decomposition_indexes: Option<(usize, usize)>,
+}
+
+/// What [`header`] packed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packed {
     /// Tables found (and named in the header).
@@ -47,23 +64,151 @@ pub struct Packed {
     pub packed_bytes: usize,
 }
 
-/// Write `<root>/xs/sources/xsre_packed.h` from `<root>/xs/sources/xsre.c`.
-/// Does nothing (returns `None`) when the tree has no xsre.c.
+/// Write `<root>/xs/sources/xsre_packed.h` from `<root>/xs/sources/xsre.c`
+/// and `<root>/xs/sources/xsString_packed.h` from
+/// `<root>/xs/sources/xsString.c`; a file the tree does not have is skipped.
 ///
-/// Errors: xsre.c unreadable, or its tables not in the shape this generator
-/// knows (a count that disagrees with the values, boundaries not ascending
-/// or beyond U+10FFFF+1, no table at all): XS changed, and so must this.
-pub fn generate(root: &Path) -> Result<Option<Packed>> {
+/// Errors: a source unreadable, or its tables not in the shape this
+/// generator knows (a count that disagrees with the values, boundaries not
+/// ascending or beyond U+10FFFF+1, a missing table): XS changed, and so must
+/// this.
+pub fn generate(root: &Path) -> Result<Generated> {
+    let mut generated = Generated::default();
     let source = root.join(SOURCE);
-    if !source.is_file() {
-        return Ok(None);
+    if source.is_file() {
+        let text = fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+        let tables = parse(&text).with_context(|| format!("reading the character-set tables of {SOURCE}"))?;
+        let (header, packed) = header(&tables)?;
+        let path = root.join(HEADER);
+        fs::write(&path, header).with_context(|| format!("cannot write {}", path.display()))?;
+        generated.property_tables = Some(packed);
     }
-    let text = fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
-    let tables = parse(&text).with_context(|| format!("reading the character-set tables of {SOURCE}"))?;
-    let (header, packed) = header(&tables)?;
-    let path = root.join(HEADER);
-    fs::write(&path, header).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(Some(packed))
+    let source = root.join(STRING_SOURCE);
+    if source.is_file() {
+        let text = fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+        let indexes = parse_decomposition_indexes(&text).with_context(|| format!("reading the decomposition indexes of {STRING_SOURCE}"))?;
+        let (header, values, packed) = decomposition_header(&indexes)?;
+        let path = root.join(STRING_HEADER);
+        fs::write(&path, header).with_context(|| format!("cannot write {}", path.display()))?;
+        generated.decomposition_indexes = Some((values, packed));
+    }
+    Ok(generated)
+}
+
+/// The three `gxDecompositionIndex<n>` tables of xsString.c (n = 0, 1, 2,
+/// in order): u16 pairs (code, offset with 0x8000 as the compatibility
+/// flag), each table's count from its `#define mxDecompositionCount<n>`.
+pub fn parse_decomposition_indexes(text: &str) -> Result<Vec<Vec<u16>>> {
+    let mut tables = Vec::new();
+    for n in 0..3 {
+        let define = format!("#define mxDecompositionCount{n} ");
+        let count: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&define))
+            .with_context(|| format!("no `{define}<count>`"))?
+            .trim()
+            .parse()
+            .with_context(|| format!("`{define}` is not a number"))?;
+        let decl = format!("static const txU2 gxDecompositionIndex{n}[mxDecompositionCount{n}] ICACHE_XS6RO_ATTR = {{");
+        let start = text.find(&decl).with_context(|| format!("no `{decl}`"))? + decl.len();
+        let end = start + text[start..].find("};").with_context(|| format!("gxDecompositionIndex{n}: no closing `}};`"))?;
+        let values = text[start..end]
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                let hex = v.strip_prefix("0x").with_context(|| format!("gxDecompositionIndex{n}: {v:?} is not a 0x number"))?;
+                u16::from_str_radix(hex, 16).with_context(|| format!("gxDecompositionIndex{n}: {v:?}"))
+            })
+            .collect::<Result<Vec<u16>>>()?;
+        if values.len() != count || count % 2 != 0 {
+            bail!("gxDecompositionIndex{n}: mxDecompositionCount{n} is {count} but the table holds {} values (pairs expected)", values.len());
+        }
+        tables.push(values);
+    }
+    Ok(tables)
+}
+
+fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7F) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A decomposition index as the patch's fxUnpackDecompositionIndex reads it:
+/// per pair, the code's difference from the previous code (modulo 0x10000),
+/// then the offset's difference (modulo 0x8000) times two plus the flag, both
+/// LEB128.
+pub fn pack_pairs(values: &[u16]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len());
+    let (mut code, mut offset) = (0u16, 0u16);
+    for pair in values.chunks_exact(2) {
+        push_leb128(&mut out, u32::from(pair[0].wrapping_sub(code)));
+        code = pair[0];
+        let (flag, value) = (pair[1] >> 15, pair[1] & 0x7FFF);
+        push_leb128(&mut out, (u32::from(value.wrapping_sub(offset) & 0x7FFF) << 1) | u32::from(flag));
+        offset = value;
+    }
+    out
+}
+
+/// The inverse of [`pack_pairs`] for `count` values. `None` if `bytes` ends early.
+pub fn unpack_pairs(bytes: &[u8], count: usize) -> Option<Vec<u16>> {
+    let mut at = 0;
+    let mut next = || {
+        let (mut value, mut shift) = (0u32, 0);
+        loop {
+            let byte = *bytes.get(at)?;
+            at += 1;
+            value |= u32::from(byte & 0x7F) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+    };
+    let (mut code, mut offset) = (0u32, 0u32);
+    let mut values = Vec::with_capacity(count);
+    for _ in 0..count / 2 {
+        code = (code + next()?) & 0xFFFF;
+        let delta = next()?;
+        offset = (offset + (delta >> 1)) & 0x7FFF;
+        values.push(code as u16);
+        values.push((offset | ((delta & 1) << 15)) as u16);
+    }
+    Some(values)
+}
+
+/// The text of xsString_packed.h, the number of values and the packed bytes.
+/// Errors if an index does not unpack to itself.
+pub fn decomposition_header(indexes: &[Vec<u16>]) -> Result<(String, usize, usize)> {
+    let mut h = String::new();
+    let _ = writeln!(h, "/* Generated by `cargo xtask fetch` (xtask/src/unicode_tables.rs) from the");
+    let _ = writeln!(h, "   gxDecompositionIndex* tables of xsString.c: see configs/patches/0005. Do not edit. */");
+    let (mut values, mut packed) = (0, 0);
+    for (n, index) in indexes.iter().enumerate() {
+        let bytes = pack_pairs(index);
+        if unpack_pairs(&bytes, index.len()).as_deref() != Some(&index[..]) {
+            bail!("gxDecompositionIndex{n}: the packed index does not unpack to the original");
+        }
+        values += index.len();
+        packed += bytes.len();
+        let _ = writeln!(h);
+        let _ = writeln!(h, "/* {} values ({} bytes as txU2) in {} bytes */", index.len(), index.len() * 2, bytes.len());
+        let _ = writeln!(h, "static const txU1 ICACHE_RODATA_ATTR gxDecompositionIndexPacked{n}[{}] = {{", bytes.len().max(1));
+        for chunk in bytes.chunks(24) {
+            let line: Vec<String> = chunk.iter().map(|b| format!("{b}")).collect();
+            let _ = writeln!(h, "\t{},", line.join(","));
+        }
+        let _ = writeln!(h, "}};");
+    }
+    Ok((h, values, packed))
 }
 
 /// The `gxCharSet_*` tables of xsre.c that only `\p{...}` uses, in file
@@ -315,11 +460,50 @@ static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_Elsewhere[mx
     }
 
     #[test]
-    fn a_tree_without_xsre_is_left_alone() {
+    fn a_tree_without_the_sources_is_left_alone() {
         let dir = std::env::temp_dir().join(format!("xs-wasm-unicode-tables-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        assert_eq!(generate(&dir).unwrap(), None);
-        assert!(!dir.join(HEADER).exists());
+        assert_eq!(generate(&dir).unwrap(), Generated::default());
+        assert!(!dir.join(HEADER).exists() && !dir.join(STRING_HEADER).exists());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn decomposition_sample(count1: usize) -> String {
+        format!(
+            "#define mxDecompositionCount0 6\n#ifndef mxPackedDecompositionIndex\n\
+             static const txU2 gxDecompositionIndex0[mxDecompositionCount0] ICACHE_XS6RO_ATTR = {{\n\
+             \t0x00A0,0x8000,0x00A8,0x8001,\n\t0xFFFF,0x0003,\n}};\n#endif\n\
+             #define mxDecompositionCount1 {count1}\n\
+             static const txU2 gxDecompositionIndex1[mxDecompositionCount1] ICACHE_XS6RO_ATTR = {{\n\t0x0781,0x8000,0xFFFF,0x0912,\n}};\n\
+             #define mxDecompositionCount2 2\n\
+             static const txU2 gxDecompositionIndex2[mxDecompositionCount2] ICACHE_XS6RO_ATTR = {{\n\t0xFFFF,0x06C3,\n}};\n"
+        )
+    }
+
+    #[test]
+    fn decomposition_indexes_are_read_packed_and_unpacked_exactly() {
+        let indexes = parse_decomposition_indexes(&decomposition_sample(4)).unwrap();
+        assert_eq!(indexes[0], [0x00A0, 0x8000, 0x00A8, 0x8001, 0xFFFF, 0x0003]);
+        assert_eq!(indexes[1], [0x0781, 0x8000, 0xFFFF, 0x0912]);
+        // Differences: code 0xA0, offset 0 with the flag; code +8, offset +1 with the flag...
+        assert_eq!(pack_pairs(&indexes[0][..4]), [0xA0, 0x01, 0x01, 0x08, 0x03]);
+        for index in &indexes {
+            assert_eq!(unpack_pairs(&pack_pairs(index), index.len()).as_ref(), Some(index));
+        }
+        // Codes that go down and offsets that wrap still round-trip (modular differences).
+        let odd = [0xFFF0, 0x7FFF, 0x0010, 0x8001, 0x0005, 0x0000];
+        assert_eq!(unpack_pairs(&pack_pairs(&odd), odd.len()).unwrap(), odd);
+        assert_eq!(unpack_pairs(&pack_pairs(&odd)[..2], odd.len()), None);
+        let (text, values, packed) = decomposition_header(&indexes).unwrap();
+        assert_eq!(values, 12);
+        assert!(text.contains("static const txU1 ICACHE_RODATA_ATTR gxDecompositionIndexPacked1["), "{text}");
+        assert_eq!(packed, indexes.iter().map(|i| pack_pairs(i).len()).sum::<usize>());
+    }
+
+    #[test]
+    fn decomposition_indexes_not_in_the_known_shape_are_refused() {
+        let err = parse_decomposition_indexes(&decomposition_sample(6)).unwrap_err();
+        assert!(format!("{err:#}").contains("mxDecompositionCount1 is 6 but the table holds 4 values"), "{err:#}");
+        assert!(parse_decomposition_indexes("#define mxDecompositionCount0 2\n").is_err());
     }
 }

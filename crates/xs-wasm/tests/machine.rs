@@ -46,6 +46,9 @@ fn eval_returns_completion_values_as_json() {
 /// General_Category and binary properties, the U+10FFFF boundary,
 /// Script_Extensions; Cased and Case_Ignorable stay unpacked for case
 /// mapping (the final sigma of "ΑΣ"); an unknown name is a SyntaxError.
+/// Normalization's decomposition indexes are packed too (0005): one
+/// character from each of the three (planes 0, 1, 2), a compatibility
+/// decomposition (U+FB01 decomposes under NFKD only).
 #[test]
 fn unicode_property_escapes_case_mapping_and_normalization_work() {
     let mut m = machine();
@@ -56,10 +59,11 @@ fn unicode_property_escapes_case_mapping_and_normalization_work() {
   /^\p{Any}$/u.test("\u{10FFFF}"), /^\p{ASCII_Hex_Digit}+$/u.test("09afAF"),
   /^\p{Emoji}$/u.test("😀"), /^\p{scx=Hira}$/u.test("ー"),
   "ΑΣ".toLowerCase(), "é".normalize("NFD").length,
+  "\uFB01".normalize("NFKD"), "\uFB01".normalize("NFD"), "\u{1D400}".normalize("NFKC"), "\u{2F800}".normalize("NFC").codePointAt(0),
 ];
 try { new RegExp("\\p{Nope}", "u"); r.push("no error"); } catch (e) { r.push(e.name); }
 r"#;
-    assert_eq!(m.eval(source).unwrap(), json!([true, false, true, true, true, false, true, true, true, true, true, "ας", 2, "SyntaxError"]));
+    assert_eq!(m.eval(source).unwrap(), json!([true, false, true, true, true, false, true, true, true, true, true, "ας", 2, "fi", "\u{FB01}", "A", 0x4E3D, "SyntaxError"]));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //!
 //! The `wasm-opt` crate (binaryen 116) cannot read the exnref
 //! exception-handling form the WASI variants use, so the pass runs the npm
-//! package's newer binaryen instead (see shared/TOOLCHAINS.md).
+//! package's newer binaryen instead (README, "The two commands").
 
 use std::ffi::OsString;
 use std::path::Path;

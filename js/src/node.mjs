@@ -107,8 +107,9 @@ async function loadBuild(dir, requested) {
 
 /**
  * The module a single-file build inlines (emscripten embeds it as a base64
- * data: URI; release builds embed its gzip, which this inflates), compiled once so that each sandbox only instantiates it;
- * without this the glue decodes and compiles it again for every sandbox.
+ * data: URI; release builds embed its gzip, which this inflates), compiled
+ * once so that each sandbox only instantiates it; without this the glue
+ * decodes and compiles it again for every sandbox.
  * null when the glue embeds it some other way (the glue then does it itself).
  * @param {Uint8Array} glue the verified glue file
  */

@@ -129,18 +129,6 @@ pub fn parse_decomposition_indexes(text: &str) -> Result<Vec<Vec<u16>>> {
     Ok(tables)
 }
 
-fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
-    loop {
-        let byte = (value & 0x7F) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// A decomposition index as the patch's fxUnpackDecompositionIndex reads it:
 /// per pair, the code's difference from the previous code (modulo 0x10000),
 /// then the offset's difference (modulo 0x8000) times two plus the flag, both
@@ -161,23 +149,11 @@ pub fn pack_pairs(values: &[u16]) -> Vec<u8> {
 /// The inverse of [`pack_pairs`] for `count` values. `None` if `bytes` ends early.
 pub fn unpack_pairs(bytes: &[u8], count: usize) -> Option<Vec<u16>> {
     let mut at = 0;
-    let mut next = || {
-        let (mut value, mut shift) = (0u32, 0);
-        loop {
-            let byte = *bytes.get(at)?;
-            at += 1;
-            value |= u32::from(byte & 0x7F) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-    };
     let (mut code, mut offset) = (0u32, 0u32);
     let mut values = Vec::with_capacity(count);
     for _ in 0..count / 2 {
-        code = (code + next()?) & 0xFFFF;
-        let delta = next()?;
+        code = (code + read_leb128(bytes, &mut at)?) & 0xFFFF;
+        let delta = read_leb128(bytes, &mut at)?;
         offset = (offset + (delta >> 1)) & 0x7FFF;
         values.push(code as u16);
         values.push((offset | ((delta & 1) << 15)) as u16);
@@ -287,17 +263,8 @@ pub fn pack(values: &[u32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 2);
     let mut previous = 0;
     for &value in values {
-        let mut delta = value - previous;
+        push_leb128(&mut out, value - previous);
         previous = value;
-        loop {
-            let byte = (delta & 0x7F) as u8;
-            delta >>= 7;
-            if delta == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
     }
     out
 }
@@ -309,20 +276,38 @@ pub fn unpack(bytes: &[u8], count: usize) -> Option<Vec<u32>> {
     let mut at = 0;
     let mut value = 0u32;
     for _ in 0..count {
-        let (mut delta, mut shift) = (0u32, 0);
-        loop {
-            let byte = *bytes.get(at)?;
-            at += 1;
-            delta |= u32::from(byte & 0x7F) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
-        value += delta;
+        value += read_leb128(bytes, &mut at)?;
         values.push(value);
     }
     Some(values)
+}
+
+/// One unsigned LEB128 number (at most 32 bits) appended to `out`.
+fn push_leb128(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7F) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The unsigned LEB128 number at `bytes[*at..]`, moving `at` past it. `None`
+/// if `bytes` ends first.
+fn read_leb128(bytes: &[u8], at: &mut usize) -> Option<u32> {
+    let (mut value, mut shift) = (0u32, 0);
+    loop {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u32::from(byte & 0x7F) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
 }
 
 /// Every table packed into one array (equal tables once): the array and

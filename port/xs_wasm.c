@@ -654,6 +654,28 @@ static uint32_t xs_wasm_get32(const uint8_t* p)
 
 static const uint8_t xs_wasm_magic[8] = { 'X', 'S', 'W', 'A', 'S', 'M', '\r', '\n' };
 
+/* The XS_WASM_LACKS_* set of this build, from XS's own switches. */
+static const uint32_t xs_wasm_lacks_set = 0
+#ifndef mxRegExpUnicodePropertyEscapes
+	| XS_WASM_LACKS_REGEXP_PROPERTY_ESCAPES
+#endif
+#ifndef mxStringNormalize
+	| XS_WASM_LACKS_STRING_NORMALIZE
+#endif
+	;
+
+XS_WASM_EXPORT(xs_wasm_lacks) uint32_t xs_wasm_lacks(void)
+{
+	return xs_wasm_lacks_set;
+}
+
+/* A XS_WASM_LACKS_* set as the manifest's `lacks` list. */
+static const char* xs_wasm_lacks_names(uint32_t lacks)
+{
+	static const char* const names[4] = { "", "regexp-property-escapes", "string-normalize", "regexp-property-escapes, string-normalize" };
+	return lacks < 4 ? names[lacks] : "features unknown here";
+}
+
 typedef struct {
 	xs_wasm_machine* machine;
 	size_t length;
@@ -735,7 +757,7 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 		return XS_WASM_SNAPSHOT_ERROR;
 	}
 	memcpy(header, xs_wasm_magic, 8);
-	xs_wasm_put32(header + 8, XS_WASM_SNAPSHOT_FORMAT);
+	xs_wasm_put32(header + 8, XS_WASM_SNAPSHOT_FORMAT | (xs_wasm_lacks_set << 16));
 	xs_wasm_put32(header + 12, XS_WASM_ABI_VERSION);
 	xs_wasm_put32(header + 16, xs_wasm_xs_version());
 	xs_wasm_put32(header + 20, xs_wasm_fnv1a((const uint8_t*)xs_wasm_signature_text, sizeof(xs_wasm_signature_text) - 1));
@@ -748,14 +770,15 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 
 static const char* xs_wasm_check_snapshot(const uint8_t* bytes, size_t length)
 {
-	uint32_t payload;
+	static char mismatch[200];
+	uint32_t payload, lacks;
 	if (!bytes || length == 0)
 		return "snapshot is empty";
 	if (length < XS_WASM_SNAPSHOT_HEADER_SIZE)
 		return "snapshot is truncated: shorter than its header";
 	if (memcmp(bytes, xs_wasm_magic, 8) != 0)
 		return "not an xs-wasm snapshot (bad magic)";
-	if (xs_wasm_get32(bytes + 8) != XS_WASM_SNAPSHOT_FORMAT)
+	if ((xs_wasm_get32(bytes + 8) & 0xFFFF) != XS_WASM_SNAPSHOT_FORMAT)
 		return "unsupported snapshot header format version";
 	if (xs_wasm_get32(bytes + 12) != XS_WASM_ABI_VERSION)
 		return "snapshot was written by another port ABI version";
@@ -763,6 +786,13 @@ static const char* xs_wasm_check_snapshot(const uint8_t* bytes, size_t length)
 		return "snapshot was written by another XS version";
 	if (xs_wasm_get32(bytes + 20) != xs_wasm_fnv1a((const uint8_t*)xs_wasm_signature_text, sizeof(xs_wasm_signature_text) - 1))
 		return "snapshot was written with another callbacks list (signature mismatch)";
+	lacks = xs_wasm_get32(bytes + 8) >> 16;
+	if (lacks != xs_wasm_lacks_set) {
+		snprintf(mismatch, sizeof(mismatch), "snapshot was written by %s%s; this is %s%s (snapshots move only between builds with the same features)",
+			lacks ? "a build without " : "a full build", xs_wasm_lacks_names(lacks),
+			xs_wasm_lacks_set ? "a build without " : "a full build", xs_wasm_lacks_names(xs_wasm_lacks_set));
+		return mismatch;
+	}
 	payload = xs_wasm_get32(bytes + 24);
 	if ((size_t)payload != length - XS_WASM_SNAPSHOT_HEADER_SIZE)
 		return (size_t)payload > length - XS_WASM_SNAPSHOT_HEADER_SIZE ? "snapshot is truncated" : "snapshot has trailing bytes";

@@ -23,15 +23,18 @@
  * Snapshot format (written by xs_wasm_snapshot, checked by xs_wasm_restore):
  *   offset size  field
  *   0      8     magic "XSWASM\r\n"
- *   8      4     header format version (XS_WASM_SNAPSHOT_FORMAT)
+ *   8      4     low 16 bits: header format version (XS_WASM_SNAPSHOT_FORMAT);
+ *                high 16 bits: the XS_WASM_LACKS_* features the writing
+ *                build lacks (0 for a full build)
  *   12     4     port ABI version (XS_WASM_ABI_VERSION)
  *   16     4     XS version: major<<16 | minor<<8 | patch
  *   20     4     FNV-1a 32 of the snapshot signature string (callbacks list)
  *   24     4     payload length in bytes
  *   28     4     FNV-1a 32 of the payload
  *   32     ...   payload: the XS snapshot as written by fxWriteSnapshot
- * Anything else (garbage, truncated, another ABI or callbacks list) is refused
- * with XS_WASM_SNAPSHOT_ERROR before XS reads a byte of it.
+ * Anything else (garbage, truncated, another ABI or callbacks list, a build
+ * that lacks other features) is refused with XS_WASM_SNAPSHOT_ERROR before XS
+ * reads a byte of it.
  */
 #ifndef XS_WASM_H
 #define XS_WASM_H
@@ -49,6 +52,14 @@ extern "C" {
 #define XS_WASM_ABI_VERSION 2
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
+
+/* Engine features a build can be made without (the -lite variants; the
+   manifest's `lacks` list names them). A snapshot records the writer's set
+   in the high half of its format field and is refused by a build whose set
+   differs: a compiled \p{...} pattern or the behaviour of normalize() must
+   not change under a machine that moves between builds. */
+#define XS_WASM_LACKS_REGEXP_PROPERTY_ESCAPES 0x1 /* no mxRegExpUnicodePropertyEscapes */
+#define XS_WASM_LACKS_STRING_NORMALIZE 0x2        /* no mxStringNormalize */
 
 typedef enum {
 	XS_WASM_OK = 0,
@@ -97,6 +108,9 @@ uint32_t xs_wasm_abi_version(void);
 uint32_t xs_wasm_xs_version(void);
 /* NUL-terminated snapshot signature: changes whenever the callbacks list does. */
 const char* xs_wasm_signature(void);
+/* The XS_WASM_LACKS_* features this build is made without (0: a full
+   build). Optional: hosts look it up by name (builds before it are full). */
+uint32_t xs_wasm_lacks(void);
 
 /* Buffers the host fills before a call (source text, messages, snapshots). */
 void* xs_wasm_alloc(size_t size);

@@ -83,6 +83,8 @@ function buildDist() {
       form: v.form,
       abi_version: v.abi_version,
       description: v.description,
+      // Features a -lite build lacks (absent for full builds).
+      lacks: v.lacks,
       files,
       tools: v.tools,
     };

@@ -155,6 +155,9 @@ export async function verifySha256(file, bytes, expected) {
  * .wasm, the compiled (and verified) WebAssembly.Module, shared by every
  * sandbox of that build. Each sandbox gets its own instance.
  */
+/** XS_WASM_LACKS_* bit i of port/xs_wasm.h is LACKS_NAMES[i]. */
+const LACKS_NAMES = Object.freeze(['regexp-property-escapes', 'string-normalize']);
+
 export class Runtime {
   /**
    * @param {{ variant: string, form: string, factory: Function, wasmModule?: WebAssembly.Module | null }} parts
@@ -404,6 +407,8 @@ export class Sandbox {
   #M = null;
   /** @type {number} xs_wasm_machine pointer */
   #handle = 0;
+  /** @type {number} the build's XS_WASM_LACKS_* bits (its xs_wasm_lacks export) */
+  #lacks = 0;
   /** @type {Runtime} */
   #runtime;
   /** @type {NormalizedOptions} */
@@ -516,6 +521,7 @@ export class Sandbox {
   async #start(snapshot) {
     const M = await this.#runtime.instantiate(this.#hostHooks(), (level, text) => this.#log(level, text));
     this.#M = M;
+    this.#lacks = typeof M._xs_wasm_lacks === 'function' ? M._xs_wasm_lacks() >>> 0 : 0;
     try {
       const creation = this.#writeCreation();
       let handle = 0;
@@ -828,6 +834,19 @@ export class Sandbox {
     if (!this.#M) return '';
     const v = this.#M._xs_wasm_xs_version() >>> 0;
     return `${v >>> 16}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+  }
+
+  /**
+   * Engine features the build is made without, as the manifest names them:
+   * `[]` for a full build; `['regexp-property-escapes', 'string-normalize']`
+   * for a -lite build (`\p{...}` is a SyntaxError there, and normalize()
+   * throws a RangeError beyond ASCII, or Latin-1 in NFC). Read from the
+   * engine itself (its optional `xs_wasm_lacks` export; builds without it are
+   * full). Snapshots restore only in builds with the same list.
+   * @returns {string[]}
+   */
+  get lacks() {
+    return LACKS_NAMES.filter((_, i) => this.#lacks & (1 << i));
   }
 
   /** Whether a call stopped the sandbox (or it was disposed). */

@@ -46,9 +46,9 @@ const skip = !cli
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'xs-wasm-cross-'));
 after(() => fs.rmSync(temp, { recursive: true, force: true }));
 
-/** Run the Rust CLI on the WASI variant; returns its parsed stdout. */
-function wasi(code, { snapshotIn, snapshotOut } = {}) {
-  const args = ['--artifacts', ARTIFACTS_DIR, '--variant', wasiVariant, 'eval', code];
+/** Run the Rust CLI on a WASI variant (default: the one chosen above); returns its parsed stdout. */
+function wasi(code, { snapshotIn, snapshotOut, variant = wasiVariant } = {}) {
+  const args = ['--artifacts', ARTIFACTS_DIR, '--variant', variant, 'eval', code];
   if (snapshotIn) args.push('--snapshot-in', snapshotIn);
   if (snapshotOut) args.push('--snapshot-out', snapshotOut);
   const run = spawnSync(cli, args, { encoding: 'utf8', timeout: 120000 });
@@ -61,7 +61,8 @@ const SCRIPT = 'var state = { n: 41, words: ["snap", "shot"] }; let lexical = "k
 // The skip is per test: a skipped describe() counts as neither passed nor
 // skipped in node:test's summary, so a run without the CLI looked complete.
 describe('cross-build snapshots (emscripten <-> WASI through the Rust CLI)', () => {
-  const emcc = emscriptenVariants().filter((v) => !v.slow);
+  // Full-featured builds here; the -lite pair has its own tests below.
+  const emcc = emscriptenVariants().filter((v) => !v.slow && v.lacks.length === 0);
 
   it('restores a WASI snapshot in every emscripten build', { skip }, async () => {
     const file = path.join(temp, 'from-wasi.snapshot');
@@ -90,7 +91,7 @@ describe('cross-build snapshots (emscripten <-> WASI through the Rust CLI)', () 
     const file = path.join(temp, 'same.snapshot');
     wasi(SCRIPT, { snapshotOut: file });
     const reference = new Uint8Array(fs.readFileSync(file));
-    for (const variant of emscriptenVariants()) {
+    for (const variant of emscriptenVariants().filter((v) => v.lacks.length === 0)) {
       const s = await Sandbox.create({ ...variant.options, onLog() {} });
       s.evaluate(SCRIPT);
       const bytes = s.snapshot();
@@ -111,5 +112,37 @@ describe('cross-build snapshots (emscripten <-> WASI through the Rust CLI)', () 
     assert.equal(run.status, 3, run.stderr);
     assert.match(run.stderr, /corrupt|checksum/);
   });
-});
 
+  // The -lite pair (manifest `lacks`): snapshots move between the emscripten
+  // and the WASI lite builds with the same bytes, and never into a full build.
+  const liteEmcc = emscriptenVariants().find((v) => v.release && v.lacks.length > 0);
+  const liteWasi = Object.keys(manifest().variants).find((name) => manifest().variants[name].toolchain === 'wasi' && (manifest().variants[name].lacks ?? []).length > 0);
+  const liteSkip = skip || (!liteEmcc || !liteWasi ? 'no -lite pair in the manifest' : false);
+
+  it('moves snapshots between the -lite builds byte for byte, and refuses them across lite and full', { skip: liteSkip }, async () => {
+    assert.deepEqual(liteEmcc.lacks, manifest().variants[liteWasi].lacks);
+    const fromWasi = path.join(temp, 'from-lite-wasi.snapshot');
+    assert.equal(wasi(SCRIPT, { snapshotOut: fromWasi, variant: liteWasi }), 42);
+    const reference = new Uint8Array(fs.readFileSync(fromWasi));
+    const s = await Sandbox.restore(reference, { ...liteEmcc.options, onLog() {} });
+    assert.deepEqual(s.evaluate('[state.n, lexical]'), [42, 'kept']);
+    s.dispose();
+    const e = await Sandbox.create({ ...liteEmcc.options, onLog() {} });
+    e.evaluate(SCRIPT);
+    const bytes = e.snapshot();
+    e.dispose();
+    assert.equal(bytes.findIndex((b, i) => b !== reference[i]), -1, `${liteEmcc.name} and ${liteWasi} write the same bytes`);
+    // A full build's snapshot differs only in the header's feature field (bytes 8-11).
+    const fromFull = path.join(temp, 'from-full-wasi.snapshot');
+    wasi(SCRIPT, { snapshotOut: fromFull });
+    const full = new Uint8Array(fs.readFileSync(fromFull));
+    assert.equal(full.length, bytes.length);
+    assert.deepEqual([...bytes.keys()].filter((i) => bytes[i] !== full[i]), [10]);
+    // Lite into full (emscripten and WASI), full into lite: refused, naming both sides.
+    await assert.rejects(Sandbox.restore(bytes, { ...emcc[0].options, onLog() {} }), (error) => /written by a build without regexp-property-escapes, string-normalize; this is a full build/.test(error.reason));
+    await assert.rejects(Sandbox.restore(full, { ...liteEmcc.options, onLog() {} }), (error) => /written by a full build; this is a build without regexp-property-escapes, string-normalize/.test(error.reason));
+    const run = spawnSync(cli, ['--artifacts', ARTIFACTS_DIR, '--variant', wasiVariant, 'eval', '1', '--snapshot-in', fromWasi], { encoding: 'utf8' });
+    assert.equal(run.status, 3, run.stderr);
+    assert.match(run.stderr, /this is a full build/);
+  });
+});

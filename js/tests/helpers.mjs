@@ -35,6 +35,7 @@ export function emscriptenVariants() {
       release: v.release === true,
       slow: v.release !== true,
       shipped: name in shipped,
+      lacks: v.lacks ?? [],
       options: name in shipped ? { build: name } : { build: name, artifacts: ARTIFACTS_DIR },
     }));
 }

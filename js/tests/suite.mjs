@@ -37,6 +37,7 @@ export function sandboxSuite(variant, api) {
     it('evaluates scripts and returns JSON completion values', async () => {
       const s = await create();
       assert.equal(s.build, variant.name);
+      assert.deepEqual(s.lacks, variant.lacks, 'the engine reports what the manifest says it lacks');
       assert.equal(s.evaluate('1 + 1'), 2);
       assert.deepEqual(s.evaluate('({ a: [1, "two", null, true], b: { c: 1.5 } })'), { a: [1, 'two', null, true], b: { c: 1.5 } });
       assert.equal(s.evaluate('"héllo wörld ✓ 😀"'), 'héllo wörld ✓ 😀');
@@ -51,7 +52,8 @@ export function sandboxSuite(variant, api) {
       s.dispose();
     });
 
-    it('matches Unicode property escapes and normalizes (packed tables, configs/patches/0004 and 0005) and maps case', async () => {
+    // A -lite build (manifest `lacks`) gets the second test instead of the first.
+    if (variant.lacks.length === 0) it('matches Unicode property escapes and normalizes (packed tables, configs/patches/0004 and 0005) and maps case', async () => {
       const s = await create();
       const source = `var r = [
   /^\\p{Script=Greek}+$/u.test("αβγ"), /\\p{Script=Greek}/u.test("abc"),
@@ -69,6 +71,18 @@ r`;
       // Script_Extensions, an unknown name; normalization (patch 0005): one character from each
       // decomposition index (planes 0, 1, 2), a compatibility-only decomposition (U+FB01).
       assert.deepEqual(s.evaluate(source), [true, false, true, true, true, false, true, true, true, true, true, 'ας', 2, 'fi', '\uFB01', 'A', 0x4e3d, 'SyntaxError']);
+      s.dispose();
+    });
+
+    else it('lacks what a -lite build lacks: \\p{...} is a SyntaxError, normalize() keeps ASCII (Latin-1 for NFC) and throws beyond', async () => {
+      const s = await create();
+      const source = String.raw`const r = [];
+try { new RegExp("\\p{L}", "u"); r.push("compiled"); } catch (e) { r.push(e.name); }
+r.push(/^\w+$/u.test("abc"), /σ/iu.test("Σ"), "ΑΣ".toLowerCase(), "abc".normalize("NFKD"), "é".normalize());
+try { "é".normalize("NFD"); r.push("normalized"); } catch (e) { r.push(e.name); }
+r`;
+      assert.deepEqual(variant.lacks, ['regexp-property-escapes', 'string-normalize']);
+      assert.deepEqual(s.evaluate(source), ['SyntaxError', true, true, 'ας', 'abc', 'é', 'RangeError']);
       s.dispose();
     });
 
@@ -446,7 +460,7 @@ r`;
       const corrupt = bytes.slice();
       corrupt[bytes.length >> 1] ^= 0x40;
       cases.push(['corrupt payload', corrupt, /corrupt|checksum/]);
-      for (const [offset, what, pattern] of [[8, 'format version', /format/], [12, 'ABI', /ABI/], [16, 'XS version', /XS version/], [20, 'signature', /callbacks|signature/]]) {
+      for (const [offset, what, pattern] of [[8, 'format version', /format/], [12, 'ABI', /ABI/], [16, 'XS version', /XS version/], [20, 'signature', /callbacks|signature/], [10, 'feature set (a -lite build)', /^snapshot was written by a build without .*; this is (a full build|a build without)/]]) {
         const changed = bytes.slice();
         changed[offset] ^= 0x7f;
         cases.push([`another ${what}`, changed, pattern]);

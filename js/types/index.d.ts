@@ -183,6 +183,8 @@ export declare class Sandbox {
   readonly memoryBytes: number;
   /** XS version, "major.minor.patch" ("" once released). */
   readonly xsVersion: string;
+  /** Engine features the build lacks: `[]` for full builds, `['regexp-property-escapes', 'string-normalize']` for -lite builds. */
+  readonly lacks: string[];
   /** Whether a call stopped the sandbox or it was disposed. */
   readonly stopped: boolean;
   /** Why it is stopped ("disposed", "meter limit of ..."), or null. */

@@ -65,7 +65,7 @@ pub struct Kernel {
 /// What `cargo xtask bench` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct BenchOptions {
-    /// Only these variants (default: every release variant; native always runs: ratios are to it).
+    /// Only these variants (default: every full-featured release variant; native always runs: ratios are to it).
     pub variants: Option<Vec<String>>,
     /// One repetition instead of five.
     pub quick: bool,
@@ -145,9 +145,11 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     let sh = Shell::new()?;
     let configs = Configs::load(repo)?;
     let bench: BenchConfig = config::load(&repo.join("configs/bench.toml"))?;
-    // Default: the release variants (a debug build measures nothing a user runs).
+    // Default: the full-featured release variants (a debug build measures
+    // nothing a user runs; a -lite build runs the same code as its full
+    // sibling). Named variants always run.
     let selected = configs.variants.select(options.variants.as_deref())?;
-    let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| v.release || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
+    let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| (v.release && v.lacks.is_empty()) || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
     crate::build::build(repo, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
     let runner = crate::native::build_runner(repo, &configs, progress)?;
     let scripts = kernel_scripts(&sh, repo, &bench, progress)?;

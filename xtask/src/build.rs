@@ -268,7 +268,7 @@ fn compile_flags(common: &crate::config::Common, variant: &Variant, cc: &CCompil
     cflags.push(variant.opt.clone());
     cflags.extend(tc_cflags.iter().cloned());
     cflags.extend(variant.cflags.iter().map(|f| expand(f)));
-    cflags.extend(common.defines.iter().map(|d| format!("-D{d}")));
+    cflags.extend(common.defines_without(&variant.lacks).iter().map(|d| format!("-D{d}")));
     cflags.extend(common.include_dirs.iter().map(|d| format!("-I{}", expand(d))));
     // No absolute path may reach an object: sources are passed repo-relative
     // and anything else under the repository (toolchain headers in .cache) is remapped.
@@ -367,6 +367,7 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
         files,
         snapshot: SnapshotRecord { empty_bytes: report.empty_snapshot_bytes, bundle_bytes: report.bundle_snapshot_bytes },
         abi_version: ctx.abi_version,
+        lacks: variant.lacks.iter().map(|f| f.as_str().to_owned()).collect(),
     })
 }
 

@@ -500,6 +500,55 @@ pub struct Variant {
     pub ldflags: Vec<String>,
     /// One line for humans.
     pub description: Option<String>,
+    /// Engine features this variant is built without (a `-lite` variant):
+    /// their XS switches are left out of `[common] defines`. Recorded in the
+    /// manifest; the engine refuses snapshots across builds that differ here.
+    #[serde(default)]
+    pub lacks: Vec<Feature>,
+}
+
+/// An engine feature a variant can be built without, named as in the
+/// manifest's `lacks` list. Each is one of XS's switches in `[common] defines`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// `\p{...}` / `\P{...}` in `u`/`v` patterns (`mxRegExpUnicodePropertyEscapes`;
+    /// without it such a pattern is a SyntaxError).
+    RegexpPropertyEscapes,
+    /// `String.prototype.normalize` beyond Latin-1 (`mxStringNormalize`;
+    /// without it, strings of other characters throw a RangeError).
+    StringNormalize,
+}
+
+impl Feature {
+    /// The name in `variants.toml` and the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::RegexpPropertyEscapes => "regexp-property-escapes",
+            Feature::StringNormalize => "string-normalize",
+        }
+    }
+    /// The XS switch (a `[common] defines` entry, before any `=`) that builds the feature.
+    pub fn xs_define(self) -> &'static str {
+        match self {
+            Feature::RegexpPropertyEscapes => "mxRegExpUnicodePropertyEscapes",
+            Feature::StringNormalize => "mxStringNormalize",
+        }
+    }
+}
+
+impl Common {
+    /// `defines` without the switches of the features in `lacks`.
+    pub fn defines_without(&self, lacks: &[Feature]) -> Vec<String> {
+        self.defines
+            .iter()
+            .filter(|d| {
+                let name = d.split('=').next().unwrap_or(d);
+                !lacks.iter().any(|f| f.xs_define() == name)
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 /// `[smoke]` of `variants.toml`: the npm package whose bundle the smoke run loads.
@@ -540,6 +589,11 @@ impl VariantsConfig {
                 (ToolchainKind::Emscripten, None) => bail!("{}: emscripten variants need `form`", ctx()),
                 (ToolchainKind::Wasi, Some(_)) => bail!("{}: `form` is for emscripten variants only", ctx()),
                 _ => {}
+            }
+            for feature in &v.lacks {
+                if !self.common.defines.iter().any(|d| d.split('=').next() == Some(feature.xs_define())) {
+                    bail!("{}: lacks {:?}, but [common] defines has no {} to leave out", ctx(), feature.as_str(), feature.xs_define());
+                }
             }
         }
         check_hex(&self.smoke.sha256, 64).with_context(|| format!("{}: [smoke] sha256", origin.display()))?;
@@ -630,6 +684,27 @@ mod tests {
         let bad = text.replacen("[node]", "[node]\nmaximum_major = 99", 1);
         let err = parse::<ToolchainsConfig>(&bad, Path::new("configs/toolchains.toml")).unwrap_err().to_string();
         assert!(err.contains("maximum_major") && err.contains("configs/toolchains.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_lite_variant_leaves_out_the_switches_of_what_it_lacks() {
+        let c = Configs::load(&repo()).unwrap();
+        let lite = c.variants.variants.iter().find(|v| v.name == "emcc-oz-lite").unwrap();
+        assert_eq!(lite.lacks, [Feature::RegexpPropertyEscapes, Feature::StringNormalize]);
+        let defines = c.variants.common.defines_without(&lite.lacks);
+        assert_eq!(defines.len(), c.variants.common.defines.len() - 2);
+        assert!(!defines.iter().any(|d| d == "mxRegExpUnicodePropertyEscapes=1" || d == "mxStringNormalize=1"));
+        assert!(defines.iter().any(|d| d == "mxPackedUnicodePropertyTables=1"), "other switches stay");
+        assert_eq!(c.variants.common.defines_without(&[]), c.variants.common.defines);
+
+        let text = std::fs::read_to_string(repo().join("configs/variants.toml")).unwrap();
+        let bad = text.replacen("lacks = [\"regexp-property-escapes\", \"string-normalize\"]", "lacks = [\"regexp-lookbehind\"]", 1);
+        let err = parse::<VariantsConfig>(&bad, Path::new("configs/variants.toml")).unwrap_err().to_string();
+        assert!(err.contains("regexp-lookbehind"), "an unknown feature is named: {err}");
+        let no_switch = text.replacen("  \"mxStringNormalize=1\",\n", "", 1);
+        let parsed: VariantsConfig = parse(&no_switch, Path::new("configs/variants.toml")).unwrap();
+        let err = parsed.validate(Path::new("configs/variants.toml")).unwrap_err().to_string();
+        assert!(err.contains("emcc-oz-lite") && err.contains("mxStringNormalize"), "{err}");
     }
 
     #[test]

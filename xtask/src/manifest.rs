@@ -81,6 +81,12 @@ pub struct VariantRecord {
     pub snapshot: SnapshotRecord,
     /// `XS_WASM_ABI_VERSION` of the port.
     pub abi_version: u32,
+    /// Engine features the variant is built without (`-lite` variants, e.g.
+    /// `["regexp-property-escapes", "string-normalize"]`); absent for
+    /// full-featured variants. Snapshots do not move between variants whose
+    /// lists differ: restore refuses them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lacks: Vec<String>,
 }
 
 /// The flags of one variant, in command-line order.
@@ -243,6 +249,7 @@ mod tests {
             files,
             snapshot: SnapshotRecord { empty_bytes: 100, bundle_bytes: 200 },
             abi_version: 1,
+            lacks: vec![],
         }
     }
 
@@ -404,5 +411,19 @@ mod tests {
         let info = parsed.wasi_artifact("wasi-os").unwrap();
         assert_eq!(info.sha256, "1".repeat(64));
         assert_eq!(info.snapshot.map(|s| s.bundle_bytes), Some(200));
+        assert!(info.lacks.is_empty());
+    }
+
+    #[test]
+    fn lacks_is_written_only_for_lite_variants_and_reaches_the_loader_crate() {
+        let mut m = manifest();
+        m.merge("wasi-os", record(&"1".repeat(64)));
+        m.merge("wasi-oz-lite", VariantRecord { lacks: vec!["regexp-property-escapes".into(), "string-normalize".into()], ..record(&"2".repeat(64)) });
+        let json = m.to_json();
+        assert_eq!(json.matches("\"lacks\"").count(), 1, "only the lite entry has the key: {json}");
+        assert!(json.contains("\"lacks\": [\n        \"regexp-property-escapes\",\n        \"string-normalize\"\n      ]"), "{json}");
+        let parsed = xs_wasm::Manifest::from_json(&json).unwrap();
+        assert_eq!(parsed.wasi_artifact("wasi-oz-lite").unwrap().lacks, ["regexp-property-escapes", "string-normalize"]);
+        assert!(parsed.wasi_artifact("wasi-os").unwrap().lacks.is_empty());
     }
 }

@@ -472,6 +472,7 @@ mod tests {
             files,
             snapshot: SnapshotRecord { empty_bytes: 1, bundle_bytes: 2 },
             abi_version: 1,
+            lacks: vec![],
         }
     }
 

@@ -62,6 +62,13 @@ pub struct VariantInfo {
     /// The port ABI version (`XS_WASM_ABI_VERSION`).
     #[serde(default)]
     pub abi_version: Option<u32>,
+    /// Engine features the variant is built without (the `-lite` variants):
+    /// `"regexp-property-escapes"` (`\p{...}` in patterns is a SyntaxError),
+    /// `"string-normalize"` (`normalize()` throws a RangeError beyond
+    /// Latin-1). Empty for full-featured variants. A snapshot restores only in
+    /// a build with the same list: others refuse it with [`Error::Snapshot`](crate::Error::Snapshot).
+    #[serde(default)]
+    pub lacks: Vec<String>,
 }
 
 /// One file of an artifact.
@@ -131,6 +138,7 @@ impl Manifest {
             engine_commit: Some(self.engine.commit.clone()),
             tools: entry.tools.clone(),
             snapshot: entry.snapshot,
+            lacks: entry.lacks.clone(),
         })
     }
 }
@@ -154,6 +162,9 @@ pub struct ArtifactInfo {
     pub tools: BTreeMap<String, String>,
     /// Snapshot sizes measured by the build, when known.
     pub snapshot: Option<SnapshotSizes>,
+    /// Engine features the module is built without (see
+    /// [`VariantInfo::lacks`]); empty for full-featured builds and when unknown.
+    pub lacks: Vec<String>,
 }
 
 impl PartialEq for SnapshotSizes {
@@ -174,6 +185,7 @@ impl ArtifactInfo {
             engine_commit: None,
             tools: BTreeMap::new(),
             snapshot: None,
+            lacks: Vec::new(),
         }
     }
 

@@ -349,6 +349,11 @@ fn bad_snapshots_are_refused_with_a_reason() {
             b[20] ^= 1;
             b
         }, "signature"),
+        ("a build without property escapes", {
+            let mut b = good.clone();
+            b[10] ^= 1;
+            b
+        }, "snapshot was written by a build without regexp-property-escapes; this is a full build"),
     ];
     for (label, bytes, reason_part) in cases {
         match Machine::restore(&rt, &bytes, Options::default()) {
@@ -412,6 +417,43 @@ fn snapshots_move_between_wasi_variants() {
     assert_eq!(r.eval("moved.length").unwrap(), json!(3));
     let mut back = Machine::restore(&runtime(), &r.snapshot().unwrap(), Options::default()).unwrap();
     assert_eq!(back.eval("moved[2]").unwrap(), json!(3));
+}
+
+#[test]
+fn the_lite_variant_lacks_its_features_and_keeps_its_snapshots_apart() {
+    let (dir, packaged) = artifacts_dir();
+    if packaged && !dir.join("wasi-oz-lite").is_dir() {
+        eprintln!("skipped: the packaged crate ships only its embedded variant, not wasi-oz-lite");
+        return;
+    }
+    let lite = Runtime::from_artifacts_dir(&dir, "wasi-oz-lite").unwrap();
+    assert_eq!(lite.artifact().lacks, ["regexp-property-escapes", "string-normalize"]);
+    assert!(Runtime::from_artifacts_dir(&dir, "wasi-oz").unwrap().artifact().lacks.is_empty());
+    let mut m = Machine::new(&lite, Options::default()).unwrap();
+    // \p{...} is a SyntaxError (other u patterns and case-insensitive matching still work);
+    // normalize() keeps ASCII for every form and Latin-1 for NFC, and throws beyond.
+    let source = r#"const r = [];
+try { new RegExp("\\p{L}", "u"); r.push("compiled"); } catch (e) { r.push(e.name); }
+r.push(/^\w+$/u.test("abc"), /σ/iu.test("Σ"), "ΑΣ".toLowerCase(), "abc".normalize("NFKD"), "é".normalize());
+try { "é".normalize("NFD"); r.push("normalized"); } catch (e) { r.push(e.name); }
+r"#;
+    assert_eq!(m.eval(source).unwrap(), json!(["SyntaxError", true, true, "ας", "abc", "é", "RangeError"]));
+    // Lite snapshots move between lite machines, never into a full build, nor the reverse.
+    m.eval("var kept = 7").unwrap();
+    let lite_snapshot = m.snapshot().unwrap();
+    assert_eq!(Machine::restore(&lite, &lite_snapshot, Options::default()).unwrap().eval("kept").unwrap(), json!(7));
+    let full_snapshot = machine().snapshot().unwrap();
+    for (label, rt, bytes, reason_part) in [
+        ("lite into full", runtime(), &lite_snapshot, "written by a build without regexp-property-escapes, string-normalize; this is a full build"),
+        ("full into lite", lite.clone(), &full_snapshot, "written by a full build; this is a build without regexp-property-escapes, string-normalize"),
+    ] {
+        match Machine::restore(&rt, bytes, Options::default()) {
+            Err(Error::Snapshot { reason }) => assert!(reason.contains(reason_part), "{label}: reason {reason:?}"),
+            other => panic!("{label}: expected a snapshot error, got {other:?}"),
+        }
+    }
+    // The refusals cost nothing: both runtimes still make machines.
+    assert_eq!(Machine::new(&lite, Options::default()).unwrap().eval("1 + 1").unwrap(), json!(2));
 }
 
 #[test]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::{Configs, Test262Config, ToolchainKind};
+use crate::config::{Configs, Feature, Test262Config, ToolchainKind};
 use crate::fetch::{self, Layout};
 use crate::progress::Progress;
 use crate::loaders::{CrateLoader, Loader, NativeProtocol, NodeProtocol, Outcome, ProcessLoader, Request};
@@ -62,6 +62,35 @@ struct Target {
     name: String,
     toolchain: Option<ToolchainKind>,
     sample: u32,
+    /// Features the variant is built without: their tests are skipped.
+    lacks: Vec<Feature>,
+}
+
+/// Whether `case` needs `feature`: test262 marks property escapes with a
+/// feature tag; normalize() has its own directory and no tag.
+fn needs(case: &Case, feature: Feature) -> bool {
+    match feature {
+        Feature::RegexpPropertyEscapes => case.features.iter().any(|f| f == "regexp-unicode-property-escapes"),
+        Feature::StringNormalize => case.id.starts_with("test/built-ins/String/prototype/normalize/"),
+    }
+}
+
+/// The cases of `selection` a target runs, and how many test files it skips
+/// (the selection's, plus those of the features the target lacks).
+fn cases_for<'a>(target: &Target, selection: &'a Selection) -> (Vec<&'a Case>, usize) {
+    let mut left_out = BTreeSet::new();
+    let cases = selection
+        .cases
+        .iter()
+        .filter(|case| {
+            let lacked = target.lacks.iter().any(|&f| needs(case, f));
+            if lacked {
+                left_out.insert(case.id.rsplit_once(':').map_or(case.id.as_str(), |(path, _)| path));
+            }
+            !lacked
+        })
+        .collect();
+    (cases, selection.skipped + left_out.len())
 }
 
 /// The cases of one sample, plus the skipped files.
@@ -118,7 +147,7 @@ fn targets(configs: &Configs, options: &Test262Options) -> Result<Vec<Target>> {
         .iter()
         .map(|v| {
             let default = if options.variants.is_some() || FULL_VARIANTS.contains(&v.name.as_str()) { 1 } else { DEFAULT_OTHER_SAMPLE };
-            Target { name: v.name.clone(), toolchain: Some(v.toolchain), sample: options.sample.unwrap_or(default) }
+            Target { name: v.name.clone(), toolchain: Some(v.toolchain), sample: options.sample.unwrap_or(default), lacks: v.lacks.clone() }
         })
         .collect();
     let native_sample = targets.iter().map(|t| t.sample).min().unwrap_or(options.sample.unwrap_or(1));
@@ -127,7 +156,7 @@ fn targets(configs: &Configs, options: &Test262Options) -> Result<Vec<Target>> {
             bail!("sample {} of {} is not a multiple of native's {native_sample}: its cases would not all have a native result", t.sample, t.name);
         }
     }
-    targets.insert(0, Target { name: NATIVE.into(), toolchain: None, sample: native_sample });
+    targets.insert(0, Target { name: NATIVE.into(), toolchain: None, sample: native_sample, lacks: Vec::new() });
     Ok(targets)
 }
 
@@ -185,7 +214,8 @@ fn loader_for(env: &RunEnv<'_>, target: &Target, index: usize, runtime: Option<&
 
 /// Run one target's cases on `jobs` workers; returns its result and each failure's message.
 fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Result<(TargetResult, BTreeMap<String, String>)> {
-    let cases = &selection.cases;
+    let (cases, skipped) = cases_for(target, selection);
+    let cases = &cases;
     let runtime = match target.toolchain {
         Some(ToolchainKind::Wasi) => Some(CrateLoader::runtime(&env.repo.join("artifacts"), &target.name)?),
         _ => None,
@@ -233,14 +263,14 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
         run: cases.len(),
         passed: cases.len() - failures.len(),
         failed: failures.len(),
-        skipped: selection.skipped,
+        skipped,
         failures: failures.keys().cloned().collect(),
     };
     Ok((result, failures))
 }
 
 /// The failing cases (id to reason) among `cases` and their outcomes.
-fn failures_of(cases: &[Case], outcomes: Vec<Option<Outcome>>) -> BTreeMap<String, String> {
+fn failures_of(cases: &[&Case], outcomes: Vec<Option<Outcome>>) -> BTreeMap<String, String> {
     let mut failures = BTreeMap::new();
     for (case, outcome) in cases.iter().zip(outcomes) {
         let outcome = outcome.expect("every case ran");
@@ -345,3 +375,35 @@ const EXPECTED_HEADER: &str = "\
 # these; `cargo xtask test262 --update-expected` rewrites this list from a
 # full run, keeping the reason of every case already listed.
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str, features: &[&str]) -> Case {
+        Case { id: id.into(), scripts: vec![], is_async: false, negative: None, features: features.iter().map(|f| f.to_string()).collect() }
+    }
+
+    #[test]
+    fn a_target_lacking_features_skips_their_tests_and_counts_the_files() {
+        let selection = Selection {
+            cases: vec![
+                case("test/built-ins/RegExp/property-escapes/a.js:sloppy", &["regexp-unicode-property-escapes"]),
+                case("test/built-ins/RegExp/property-escapes/a.js:strict", &["regexp-unicode-property-escapes"]),
+                case("test/built-ins/String/prototype/matchAll/b.js:strict", &["regexp-v-flag", "regexp-unicode-property-escapes"]),
+                case("test/built-ins/String/prototype/normalize/c.js:strict", &[]),
+                case("test/built-ins/String/prototype/padEnd/d.js:strict", &[]),
+            ],
+            skipped: 4,
+        };
+        let full = Target { name: "wasi-oz".into(), toolchain: Some(ToolchainKind::Wasi), sample: 1, lacks: vec![] };
+        let (cases, skipped) = cases_for(&full, &selection);
+        assert_eq!((cases.len(), skipped), (5, 4));
+        let lite = Target { lacks: vec![Feature::RegexpPropertyEscapes, Feature::StringNormalize], ..full.clone() };
+        let (cases, skipped) = cases_for(&lite, &selection);
+        assert_eq!(cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["test/built-ins/String/prototype/padEnd/d.js:strict"]);
+        assert_eq!(skipped, 4 + 3, "three more files: a.js (both modes), b.js, c.js");
+        let no_normalize = Target { lacks: vec![Feature::StringNormalize], ..full };
+        assert_eq!(cases_for(&no_normalize, &selection).0.len(), 4);
+    }
+}

@@ -169,14 +169,40 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
     };
 
     let manifest_path = ctx.artifacts.join("manifest.json");
-    let mut manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(&configs, &ctx.fetched.tree_sha256));
-    for variant in &selected {
-        let previous = manifest.variants.get(&variant.name).cloned();
-        let record = build_variant(&ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name))?;
-        manifest.set_header(&configs, &ctx.fetched.tree_sha256);
-        manifest.merge(&variant.name, record);
-        manifest.write(&ctx.artifacts)?;
-    }
+    let manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(&configs, &ctx.fetched.tree_sha256));
+    let manifest = Mutex::new(manifest);
+    // Two lanes side by side, one per toolchain: they share no tool, object
+    // or output, and most of a variant's time is single-threaded (emcc's
+    // link, the smoke run, pre-initialization). Within a lane variants keep
+    // their config order, so one reuses the objects of an earlier one with
+    // the same compile flags (emcc-os, then its single-file forms).
+    let lanes: Vec<Vec<&Variant>> = if options.jobs > 1 {
+        [ToolchainKind::Emscripten, ToolchainKind::Wasi].iter().map(|&k| selected.iter().copied().filter(|v| v.toolchain == k).collect()).filter(|l: &Vec<&Variant>| !l.is_empty()).collect()
+    } else {
+        vec![selected.clone()]
+    };
+    let failed = AtomicBool::new(false);
+    let run_lane = |lane: &[&Variant]| -> Result<()> {
+        for variant in lane {
+            if failed.load(Ordering::SeqCst) {
+                break;
+            }
+            let previous = manifest.lock().expect("manifest lock").variants.get(&variant.name).cloned();
+            let record = build_variant(&ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name));
+            let record = record.inspect_err(|_| failed.store(true, Ordering::SeqCst))?;
+            let mut manifest = manifest.lock().expect("manifest lock");
+            manifest.set_header(&configs, &ctx.fetched.tree_sha256);
+            manifest.merge(&variant.name, record);
+            manifest.write(&ctx.artifacts)?;
+        }
+        Ok(())
+    };
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes.iter().map(|lane| scope.spawn(|| run_lane(lane))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a build lane panicked")))).collect()
+    });
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    let manifest = manifest.into_inner().expect("manifest lock");
     let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
     progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
     if !overrides.no_table {

@@ -34,10 +34,20 @@ typedef struct {
 
 extern xsMachine* fxReadSnapshot(xsWasmSnapshot* snapshot, xsStringValue name, void* context);
 extern int fxWriteSnapshot(xsMachine* the, xsWasmSnapshot* snapshot);
-extern void fx_ArrayBuffer_fromString(xsMachine* the);
-extern void fx_String_fromArrayBuffer(xsMachine* the);
 /* Declared in xsAll.h only; restated here with the same types. */
-extern void fxBeginMetering(xsMachine* the, xsBooleanValue (*callback)(xsMachine*, xsUnsignedValue), xsUnsignedValue interval);
+extern void fxBeginMetering(xsMachine* the, xsBooleanValue (*callback)(xsMachine*, uint64_t), uint64_t interval);
+
+/* XS 17 counts its meter in 64-bit units of 1/65,536 of a bytecode
+   (XS_CODE_METERING in xsCommon.h is 1 << 16; allocations, regexp steps and
+   built-in loops add fractions). The port's meter ticks stay what they were
+   with XS 13: one per bytecode, so the meter index is divided by this unit. */
+#define XS_WASM_METER_UNIT ((uint64_t)1 << 16)
+
+static uint32_t xs_wasm_ticks_of(uint64_t index)
+{
+	uint64_t ticks = index / XS_WASM_METER_UNIT;
+	return ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
+}
 extern void fxEndMetering(xsMachine* the);
 
 XS_WASM_IMPORT(host_send) extern int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length);
@@ -113,7 +123,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 2; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,ArrayBuffer.fromString,String.fromArrayBuffer,$262.evalScript,$262.gc,$262.detachArrayBuffer";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 2; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -254,11 +264,6 @@ static xsCallback xs_wasm_callbacks[] = {
 	xs_wasm_console_info,
 	xs_wasm_console_warn,
 	xs_wasm_console_error,
-	/* XS builds ArrayBuffer.fromString and String.fromArrayBuffer unless mxCESU8 is defined, but its
-	   snapshot table (gxCallbacks in xsSnapshot.c) lacks it. We keep strings
-	   in UTF-8 (no mxCESU8), so the port lists it. */
-	fx_ArrayBuffer_fromString,
-	fx_String_fromArrayBuffer,
 	/* test262 host hooks (XS_WASM_CREATE_TEST262_HOST) */
 	(xsCallback)xs_wasm_hook_eval_script,
 	(xsCallback)xs_wasm_hook_gc,
@@ -480,10 +485,10 @@ XS_WASM_EXPORT(xs_wasm_meter) uint32_t xs_wasm_meter(xs_wasm_machine* machine)
 
 /* ---------------------------------------------------------------- calls -- */
 
-static xsBooleanValue xs_wasm_meter_callback(xsMachine* the, xsUnsignedValue index)
+static xsBooleanValue xs_wasm_meter_callback(xsMachine* the, uint64_t index)
 {
 	xs_wasm_machine* machine = xs_wasm_host_of(the);
-	if (machine && machine->meter_limit && index > machine->meter_limit)
+	if (machine && machine->meter_limit && index / XS_WASM_METER_UNIT > machine->meter_limit)
 		return 0;
 	return 1;
 }
@@ -530,7 +535,8 @@ static int32_t xs_wasm_status_of_abort(int abort_status)
 	case 0: return XS_WASM_OK;
 	case xsTooMuchComputationExit: return XS_WASM_METER_LIMIT;
 	case xsNotEnoughMemoryExit: return XS_WASM_OUT_OF_MEMORY;
-	case xsStackOverflowExit: return XS_WASM_STACK_OVERFLOW;
+	case xsJavaScriptStackOverflowExit: return XS_WASM_STACK_OVERFLOW;
+	case xsNativeStackOverflowExit: return XS_WASM_STACK_OVERFLOW;
 	default: return XS_WASM_ABORTED;
 	}
 }
@@ -567,7 +573,7 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 	machine->in_call = 1;
 	machine->meter_used = 0;
 	machine->result_length = 0;
-	xsBeginMetering(the, xs_wasm_meter_callback, machine->meter_interval);
+	xsBeginMetering(the, xs_wasm_meter_callback, (uint64_t)machine->meter_interval * XS_WASM_METER_UNIT);
 	{
 		xsBeginHost(the);
 		{
@@ -606,11 +612,11 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 			}
 		}
 		xsEndHost(the);
-		machine->meter_used = xs_wasm_meter_index(the);
+		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
 	}
 	xsEndMetering(the);
 	if (xs_wasm_abort_status(the)) {
-		machine->meter_used = xs_wasm_meter_index(the);
+		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
 		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
 		machine->status = status;
 		xs_wasm_set_message(machine, xs_wasm_status_message(status));
@@ -771,7 +777,7 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 static const char* xs_wasm_check_snapshot(const uint8_t* bytes, size_t length)
 {
 	static char mismatch[200];
-	uint32_t payload, lacks;
+	uint32_t payload, lacks, version;
 	if (!bytes || length == 0)
 		return "snapshot is empty";
 	if (length < XS_WASM_SNAPSHOT_HEADER_SIZE)
@@ -780,10 +786,16 @@ static const char* xs_wasm_check_snapshot(const uint8_t* bytes, size_t length)
 		return "not an xs-wasm snapshot (bad magic)";
 	if ((xs_wasm_get32(bytes + 8) & 0xFFFF) != XS_WASM_SNAPSHOT_FORMAT)
 		return "unsupported snapshot header format version";
+	version = xs_wasm_get32(bytes + 16);
+	if (version != xs_wasm_xs_version()) {
+		uint32_t mine = xs_wasm_xs_version();
+		snprintf(mismatch, sizeof(mismatch), "snapshot was written by XS %u.%u.%u; this is XS %u.%u.%u (snapshots move only between builds of the same XS version)",
+			(unsigned)(version >> 16), (unsigned)((version >> 8) & 0xFF), (unsigned)(version & 0xFF),
+			(unsigned)(mine >> 16), (unsigned)((mine >> 8) & 0xFF), (unsigned)(mine & 0xFF));
+		return mismatch;
+	}
 	if (xs_wasm_get32(bytes + 12) != XS_WASM_ABI_VERSION)
 		return "snapshot was written by another port ABI version";
-	if (xs_wasm_get32(bytes + 16) != xs_wasm_xs_version())
-		return "snapshot was written by another XS version";
 	if (xs_wasm_get32(bytes + 20) != xs_wasm_fnv1a((const uint8_t*)xs_wasm_signature_text, sizeof(xs_wasm_signature_text) - 1))
 		return "snapshot was written with another callbacks list (signature mismatch)";
 	lacks = xs_wasm_get32(bytes + 8) >> 16;

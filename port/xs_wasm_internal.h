@@ -21,7 +21,8 @@
 /* xs_wasm_platform.c */
 int xs_wasm_abort_status(void* machine);
 unsigned int xs_wasm_engine_version(void);
-unsigned int xs_wasm_meter_index(void* machine);
+/* XS 17 meter index: 64-bit, XS_CODE_METERING (1 << 16) per bytecode */
+unsigned long long xs_wasm_meter_index(void* machine);
 void xs_wasm_run_jobs(void* machine);
 void xs_wasm_eval_slot(void* machine, void* source, void* result);
 void xs_wasm_set_machine_host(void* machine, void* host);

@@ -224,7 +224,8 @@ void fxQueuePromiseJobs(txMachine* the)
 void fxAbort(txMachine* the, int status)
 {
 	switch (status) {
-	case XS_STACK_OVERFLOW_EXIT:
+	case XS_JAVASCRIPT_STACK_OVERFLOW_EXIT:
+	case XS_NATIVE_STACK_OVERFLOW_EXIT:
 		/* The JS stack or our C-stack limit was reached. The limits keep a
 		   margin, so throw a catchable RangeError as test262 expects; only a
 		   second overflow while building that error stops the machine. */
@@ -246,7 +247,7 @@ void fxAbort(txMachine* the, int status)
 				fxJump(the);
 			}
 		}
-		the->abortStatus = XS_STACK_OVERFLOW_EXIT;
+		the->abortStatus = status;
 		fxExitToHost(the);
 		break;
 	case XS_UNHANDLED_EXCEPTION_EXIT:
@@ -355,7 +356,7 @@ int xs_wasm_promise_state(void* machine, void* value, void* result)
 	return 3;
 }
 
-unsigned int xs_wasm_meter_index(void* machine)
+unsigned long long xs_wasm_meter_index(void* machine)
 {
 	return ((txMachine*)machine)->meterIndex;
 }

@@ -134,8 +134,10 @@ int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length
    rejection as XS_WASM_JS_ERROR). */
 int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length);
 
-/* Metering, in XS meter ticks (one per bytecode executed, plus some for
-   built-ins; see XS's mxMeterOne and mxBreak in xsRun.c). The limit applies to each eval/send call separately;
+/* Metering, in XS meter ticks: one per bytecode executed, plus what XS 17
+   charges for allocations, regexp steps, string and BigInt work and
+   built-in loops (XS counts in 1/65,536 of a bytecode, XS_CODE_METERING in
+   xsCommon.h; the port divides). The limit applies to each eval/send call separately;
    0 means unlimited. `interval` is how often (in ticks) XS checks the limit;
    smaller is more precise and slower. Defaults: limit 0, interval 10000. */
 void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval);

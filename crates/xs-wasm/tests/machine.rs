@@ -365,6 +365,25 @@ fn bad_snapshots_are_refused_with_a_reason() {
     assert!(Machine::restore(&rt, &good, Options::default()).is_ok());
 }
 
+/// A snapshot written by the XS 13.3.0 builds of xs-wasm (before the engine
+/// upgrade; `tests/fixtures/xs-13.3.0.snapshot`, made with that build's CLI:
+/// `xs-wasm --snapshot-out F eval 'globalThis.written = "by XS 13.3.0"; 1'`)
+/// is refused with an error naming both XS versions, not read as a heap of
+/// another layout.
+#[test]
+fn a_snapshot_of_another_xs_version_is_refused_naming_both_versions() {
+    let old = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/xs-13.3.0.snapshot")).unwrap();
+    let rt = runtime();
+    let mine = rt.artifact().xs_version.clone().expect("the embedded artifact names its XS version");
+    match Machine::restore(&rt, &old, Options::default()) {
+        Err(Error::Snapshot { reason }) => {
+            assert!(reason.contains("snapshot was written by XS 13.3.0"), "{reason}");
+            assert!(reason.contains(&format!("this is XS {mine}")), "{reason}");
+        }
+        other => panic!("expected a snapshot error, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_stopped_machine_cannot_snapshot_but_its_earlier_snapshot_restores() {
     let mut m = Machine::new(&runtime(), Options { meter_limit: Some(10_000), ..Options::default() }).unwrap();
@@ -384,7 +403,7 @@ fn artifacts_are_checked_against_the_manifest() {
     let info = Runtime::embedded_artifact().unwrap();
     assert_eq!(info.variant, "wasi-os");
     assert_eq!(info.sha256.len(), 64);
-    assert_eq!(info.xs_version.as_deref(), Some("13.3.0"));
+    assert_eq!(info.xs_version.as_deref(), Some("17.9.1"));
     assert!(!info.tools.is_empty());
     let (dir, _) = artifacts_dir();
     let bytes = std::fs::read(dir.join("wasi-os/xs-wasm.wasm")).unwrap();

@@ -299,7 +299,9 @@ fn report(repo: &Path, options: &Test262Options, config: &Test262Config, run: &R
     let expected = ExpectedFailures::load(&expected_path)?;
     if options.update_expected {
         let lacking = results::lacking_features(native_cases, native);
-        let text = expected.render_for(native, EXPECTED_HEADER, |id, message| cases.get(id).map_or_else(|| "unknown case".to_owned(), |case| results::classify(case, message, &lacking)));
+        let xs = format!("XS {}", crate::config::Configs::load(repo)?.moddable.engine.xs_version);
+        let header = EXPECTED_HEADER.replace("{xs}", &xs);
+        let text = expected.render_for(native, &header, |id, message| cases.get(id).map_or_else(|| "unknown case".to_owned(), |case| results::classify(case, message, &lacking, &xs)));
         crate::util::write_atomic(&expected_path, text.as_bytes())?;
         progress.step(format!("wrote {EXPECTED_FILE} ({} cases)", native.len()));
     } else {
@@ -369,7 +371,7 @@ fn write_failure_logs(out_dir: &Path, messages: &BTreeMap<String, BTreeMap<Strin
 }
 
 const EXPECTED_HEADER: &str = "\
-# The test262 cases native XS 13.3.0 fails with our configuration (the
+# The test262 cases native {xs} fails with our configuration (the
 # native reference runner built by `cargo xtask test262`), grouped by reason.
 # Case ids are `path:mode` (mode: sloppy or strict). A variant may fail only
 # these; `cargo xtask test262 --update-expected` rewrites this list from a

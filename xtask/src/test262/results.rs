@@ -37,7 +37,7 @@ pub fn verdict(case: &Case, outcome: &Outcome) -> Option<String> {
 }
 
 /// Features most of whose cases native XS fails (at least 90%, and at least
-/// 4 cases): features XS 13.3.0 does not implement.
+/// 4 cases): features the pinned XS does not implement.
 pub fn lacking_features(cases: &[Case], native_failures: &BTreeMap<String, String>) -> BTreeSet<String> {
     let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for case in cases {
@@ -53,8 +53,9 @@ pub fn lacking_features(cases: &[Case], native_failures: &BTreeMap<String, Strin
 
 /// A one-line reason for a case native XS fails, for grouping new entries of
 /// the expected-failures list; classified from the failure message, the
-/// test's features (`lacking`: see [`lacking_features`]) and its directory.
-pub fn classify(case: &Case, message: &str, lacking: &BTreeSet<String>) -> String {
+/// test's features (`lacking`: see [`lacking_features`]) and its directory;
+/// `xs` names the engine in the reason (e.g. "XS 17.9.1").
+pub fn classify(case: &Case, message: &str, lacking: &BTreeSet<String>, xs: &str) -> String {
     let id = &case.id;
     if message.contains("module \"") && message.contains("not found") {
         return "imports a module: the sandbox has no module loader (a deliberate choice)".into();
@@ -63,16 +64,16 @@ pub fn classify(case: &Case, message: &str, lacking: &BTreeSet<String>) -> Strin
         return "runs past the per-case meter limit (configs/test262.toml)".into();
     }
     if let Some(feature) = case.features.iter().find(|f| lacking.contains(*f)) {
-        return format!("feature {feature}: not implemented by XS 13.3.0 (native XS fails at least 9 in 10 of its cases)");
+        return format!("feature {feature}: not implemented by {xs} (native XS fails at least 9 in 10 of its cases)");
     }
     if message.contains("stack overflow") {
         return "stack overflow: deep recursion in the test, or in XS's parser or RegExp compiler on a large input".into();
     }
     let area: Vec<&str> = id.split(':').next().unwrap_or(id).split('/').skip(1).take(2).collect();
     if message.starts_with("SyntaxError") || message.contains("expected SyntaxError") {
-        return format!("{}: XS 13.3.0's parser differs from the specification", area.join("/"));
+        return format!("{}: {xs}'s parser differs from the specification", area.join("/"));
     }
-    format!("{}: XS 13.3.0 differs from the specification", area.join("/"))
+    format!("{}: {xs} differs from the specification", area.join("/"))
 }
 
 /// What one target (a variant or `native`) did.
@@ -214,11 +215,11 @@ mod tests {
         let lacking = lacking_features(&cases, &failures);
         assert_eq!(lacking.into_iter().collect::<Vec<_>>(), ["Temporal"], "BigInt fails 1 in 15: implemented");
         let lacking = lacking_features(&cases, &failures);
-        assert!(classify(&cases[0], "TypeError: no function", &lacking).starts_with("feature Temporal: not implemented"));
-        assert!(classify(&cases[5], "Test262Error: x", &lacking).starts_with("built-ins/BigInt: XS 13.3.0 differs"));
+        assert!(classify(&cases[0], "TypeError: no function", &lacking, "XS 13.3.0").starts_with("feature Temporal: not implemented"));
+        assert!(classify(&cases[5], "Test262Error: x", &lacking, "XS 13.3.0").starts_with("built-ins/BigInt: XS 13.3.0 differs"));
         assert!(classify(&with("test/language/x.js:sloppy", &[]), "SyntaxError: missing ;", &lacking).starts_with("language/x.js: XS 13.3.0's parser"));
-        assert!(classify(&cases[5], "Test262:AsyncTestFailure:ReferenceError: module \"./a_FIXTURE.js\" not found", &lacking).contains("no module loader"));
-        assert!(classify(&cases[5], "stopped: meter limit reached", &lacking).contains("meter limit"));
+        assert!(classify(&cases[5], "Test262:AsyncTestFailure:ReferenceError: module \"./a_FIXTURE.js\" not found", &lacking, "XS 13.3.0").contains("no module loader"));
+        assert!(classify(&cases[5], "stopped: meter limit reached", &lacking, "XS 13.3.0").contains("meter limit"));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub struct EngineInfo {
     pub upstream: String,
     /// Upstream commit (40 hex digits).
     pub commit: String,
-    /// XS version, e.g. `"13.3.0"`.
+    /// XS version, e.g. `"17.9.1"`.
     pub xs_version: String,
     /// sha256 of the source tree (see configs/moddable.toml).
     pub tree_sha256: String,
@@ -154,7 +154,7 @@ pub struct ArtifactInfo {
     pub sha256: String,
     /// Expected size in bytes (informational).
     pub bytes: u64,
-    /// XS version, e.g. `"13.3.0"`, when known.
+    /// XS version, e.g. `"17.9.1"`, when known.
     pub xs_version: Option<String>,
     /// Upstream engine commit, when known.
     pub engine_commit: Option<String>,

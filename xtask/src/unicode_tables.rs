@@ -32,7 +32,7 @@ pub const STRING_SOURCE: &str = "xs/sources/xsString.c";
 pub const STRING_HEADER: &str = "xs/sources/xsString_packed.h";
 /// Part of the fetch stamp: a vendor tree made by another version of this
 /// generator is made again.
-pub const GENERATOR_VERSION: &str = "unicode-tables 2";
+pub const GENERATOR_VERSION: &str = "unicode-tables 3";
 
 /// One character-set table of xsre.c.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,21 +188,27 @@ pub fn decomposition_header(indexes: &[Vec<u16>]) -> Result<(String, usize, usiz
 }
 
 /// The `gxCharSet_*` tables of xsre.c that only `\p{...}` uses, in file
-/// order: those inside `#ifdef mxRegExpUnicodePropertyEscapes`. The others
-/// (Case_Ignorable and Cased, which case mapping searches as txInteger
-/// arrays) are left to the C.
+/// order: those inside `#ifdef mxRegExpUnicodePropertyEscapes` or
+/// `#if mxRegExpUnicodePropertyEscapes` (XS 17 has both), the boundaries of
+/// the properties of strings (`gxCharSet_Basic_Emoji`...) included. The
+/// others (Case_Ignorable and Cased, which case mapping searches as
+/// txInteger arrays) are left to the C, and so are the sets XS declares
+/// empty (`#define gxCharSet_<name> C_NULL`).
 pub fn parse(text: &str) -> Result<Vec<Table>> {
     const DECL: &str = "static const txInteger ICACHE_RODATA_ATTR gxCharSet_";
     let mut tables = Vec::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     // One entry per open #if: whether it is `#ifdef mxRegExpUnicodePropertyEscapes`
-    // (false again after its #else).
+    // or `#if mxRegExpUnicodePropertyEscapes` (false again after its #else).
     let mut conditions: Vec<bool> = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let directive = line.trim_start();
         if directive.starts_with("#if") {
-            conditions.push(directive.split_whitespace().collect::<Vec<_>>() == ["#ifdef", "mxRegExpUnicodePropertyEscapes"]);
+            conditions.push(matches!(
+                directive.split_whitespace().collect::<Vec<_>>()[..],
+                ["#ifdef" | "#if", "mxRegExpUnicodePropertyEscapes"]
+            ));
             continue;
         }
         if directive.starts_with("#else") || directive.starts_with("#elif") {
@@ -406,6 +412,66 @@ static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_Elsewhere[mx
         let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["Binary_Property_ASCII", "Script_Yi", "General_Category_ASCII_Too"]);
         assert_eq!(tables[1].values, [0xa000, 0xa48d, 0xa490, 0x10ffff]);
+    }
+
+    /// XS 17's shape: a second block under `#if` (not `#ifdef`), and the
+    /// properties of strings, some with boundaries, some declared empty.
+    const SAMPLE_XS17: &str = "\
+#ifdef mxRegExpUnicodePropertyEscapes
+#ifdef mxPackedUnicodePropertyTables
+#include \"xsre_packed.h\"
+#else
+#define mxCharSet_Binary_Property_ASCII 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_ASCII[mxCharSet_Binary_Property_ASCII] = {
+\t0x000000, 0x000080, 
+};
+#endif
+#endif
+#define mxCharSet_Binary_Property_Cased 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Binary_Property_Cased[mxCharSet_Binary_Property_Cased] = {
+\t0x000041, 0x00005b, 
+};
+#if mxRegExpUnicodePropertyEscapes
+#ifndef mxPackedUnicodePropertyTables
+#define mxCharSet_Script_Yi 2
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Script_Yi[mxCharSet_Script_Yi] = {
+\t0x00a000, 0x00a48d, 
+};
+#endif
+#define mxCharSet_Binary_Property 1
+#ifndef mxPackedUnicodePropertyTables
+#define mxCharSet_Basic_Emoji 4
+static const txInteger ICACHE_RODATA_ATTR gxCharSet_Basic_Emoji[mxCharSet_Basic_Emoji] = {
+\t0x00231a, 0x00231c,
+\t0x0023e9, 0x0023ed,
+};
+#endif
+#define mxStrings_Basic_Emoji 1
+static const txString ICACHE_RODATA_ATTR gxStrings_Basic_Emoji[mxStrings_Basic_Emoji] = {
+\t\"\\xF0\\x9F\\x9B\\xB3\\xEF\\xB8\\x8F\",
+};
+#define mxCharSet_Emoji_Keycap_Sequence 0
+#define gxCharSet_Emoji_Keycap_Sequence C_NULL
+#define mxStrings_Emoji_Keycap_Sequence 1
+static const txString ICACHE_RODATA_ATTR gxStrings_Emoji_Keycap_Sequence[mxStrings_Emoji_Keycap_Sequence] = {
+\t\"#\\xEF\\xB8\\x8F\\xE2\\x83\\xA3\",
+};
+#else
+void* fxCharSetUnicodeProperty(txPatternParser* parser);
+#endif
+";
+
+    #[test]
+    fn xs17_tables_under_if_and_the_boundaries_of_properties_of_strings_are_read() {
+        let tables = parse(SAMPLE_XS17).unwrap();
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["Binary_Property_ASCII", "Script_Yi", "Basic_Emoji"]);
+        assert_eq!(tables[2].values, [0x231a, 0x231c, 0x23e9, 0x23ed]);
+        let (text, packed) = header(&tables).unwrap();
+        assert_eq!(packed.tables, 3);
+        assert!(text.contains("#define mxCharSet_Basic_Emoji 4\n"), "{text}");
+        // An empty set stays XS's own C_NULL.
+        assert!(!text.contains("Emoji_Keycap_Sequence"), "{text}");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest), `test`
 //! (build if needed, then every test suite), `verify` (build twice in two
 //! places, compare bytes and the committed manifest), `test262` (conformance),
-//! `bench` (engine speed), `size` (where the bytes go) and `dist` (release
-//! files). Run `cargo xtask help`
+//! `bench` (engine speed), `libs` (real libraries against Node), `size`
+//! (where the bytes go) and `dist` (release files). Run `cargo xtask help`
 //! (or `cargo xtask help <command>`) for the flags.
 
 mod bench;
@@ -14,6 +14,7 @@ mod config;
 mod diff;
 mod dist;
 mod fetch;
+mod libs;
 mod loaders;
 mod manifest;
 mod measure;
@@ -111,6 +112,18 @@ enum Command {
     /// workload) on native XS and every variant, interleaved, medians and
     /// ratios to native; writes target/bench/bench.json and bench.svg.
     Bench(BenchArgs),
+    /// Real libraries: the jobs of configs/libraries.toml on every engine, checked against Node's output, timed against QuickJS-wasm
+    ///
+    /// Real libraries: the jobs of configs/libraries.toml (markdown, YAML,
+    /// parsers, templating, ...) on native XS, every release variant,
+    /// QuickJS-wasm and Node; each job's summary (length and hash of its
+    /// output) is compared with Node's (configs/libraries-expected.json,
+    /// `--record` rewrites it); fails when one differs. Writes
+    /// target/libs/libraries.json, .svg and .md.
+    Libs(LibsArgs),
+    /// Serve one WASI variant's machines over stdin/stdout for `libs` (internal)
+    #[command(hide = true)]
+    LibsWorker(LibsWorkerArgs),
     /// Bytes of each variant by wasm section and by source file, with gzip and brotli; --against compares with a manifest
     ///
     /// Bytes of each variant (default: the release variants) by file, by wasm
@@ -170,6 +183,8 @@ impl Command {
             Command::Verify(a) => &a.output,
             Command::Test262(a) => &a.output,
             Command::Bench(a) => &a.output,
+            Command::Libs(a) => &a.output,
+            Command::LibsWorker(a) => &a.output,
             Command::Size(a) => &a.output,
             Command::Dist(a) => &a.output,
         }
@@ -259,6 +274,47 @@ struct BenchArgs {
 }
 
 #[derive(Debug, Args)]
+struct LibsArgs {
+    /// Only these variants (native XS, QuickJS-wasm and Node always run; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    /// Only these jobs (names in configs/libraries.toml)
+    #[arg(long, alias = "jobs-filter", value_name = "NAME,NAME", value_delimiter = ',')]
+    only: Vec<String>,
+    /// One repetition instead of three
+    #[arg(long)]
+    quick: bool,
+    /// Run the jobs in Node only and rewrite configs/libraries-expected.json
+    #[arg(long)]
+    record: bool,
+    /// Also copy libraries.json and libraries.svg to docs/
+    #[arg(long)]
+    update_docs: bool,
+    /// Leave out the QuickJS-wasm peer
+    #[arg(long)]
+    no_peer: bool,
+    /// Seconds a job may run on a target before it is stopped and reported
+    #[arg(long, value_name = "SECONDS", default_value_t = libs::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    #[command(flatten)]
+    jobs: Jobs,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct LibsWorkerArgs {
+    /// The artifacts directory
+    #[arg(long)]
+    artifacts: std::path::PathBuf,
+    /// The WASI variant
+    #[arg(long)]
+    variant: String,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
 struct SizeArgs {
     /// Only these variants (default: every release variant)
     #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
@@ -308,6 +364,20 @@ fn run(cli: Cli) -> Result<()> {
             let options = bench::BenchOptions { variants: selected(args.variants), quick: args.quick, update_docs: args.update_docs, peer: !args.no_peer, jobs: args.jobs.get() };
             bench::bench(&repo, &options, &progress)?;
         }
+        Command::Libs(args) => {
+            let options = libs::LibsOptions {
+                variants: selected(args.variants),
+                only: (!args.only.is_empty()).then_some(args.only),
+                quick: args.quick,
+                record: args.record,
+                update_docs: args.update_docs,
+                peer: !args.no_peer,
+                timeout: std::time::Duration::from_secs(args.timeout),
+                jobs: args.jobs.get(),
+            };
+            libs::libs(&repo, &options, &progress)?;
+        }
+        Command::LibsWorker(args) => libs::worker(&args.artifacts, &args.variant)?,
         Command::Size(args) => size::size(&repo, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
         Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
     }

@@ -36,9 +36,10 @@ async function runRequest({ scripts }) {
     log += `1 ${args.map((a) => context.getString(a)).join(' ')}\n`;
   });
   context.setProp(context.global, 'print', print);
-  // console.log too (one line per call, like the XS sandboxes' console), for `cargo xtask libs`.
+  // console too (log, and debug/info/warn/error as log lines: libraries
+  // such as ajv check that they exist), for `cargo xtask libs`.
   const consoleObject = context.newObject();
-  context.setProp(consoleObject, 'log', print);
+  for (const level of ['debug', 'log', 'info', 'warn', 'error']) context.setProp(consoleObject, level, print);
   context.setProp(context.global, 'console', consoleObject);
   consoleObject.dispose();
   print.dispose();

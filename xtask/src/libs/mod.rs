@@ -18,7 +18,9 @@
 mod report;
 
 use std::collections::BTreeMap;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, ChildStdout, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -28,7 +30,7 @@ use xshell::Shell;
 
 use crate::config::{self, Configs, ToolchainKind};
 use crate::fetch::NpmFiles;
-use crate::loaders::{JsonLineProtocol, Loader, NativeProtocol, NodeProtocol, ProcessLoader, Request};
+use crate::loaders::{JsonLineProtocol, Loader, NativeProtocol, NodeProtocol, ProcessLoader, Protocol, Request};
 use crate::progress::Progress;
 pub use report::{LibsReport, Summary};
 use report::{JobInfo, Samples};
@@ -263,7 +265,8 @@ fn targets(sh: &Shell, repo: &Path, options: &LibsOptions, out: &Path, progress:
     let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| v.release || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
     crate::build::build(repo, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
     let runner = crate::native::build_runner(repo, &configs, progress)?;
-    let mut targets: Targets = vec![(NATIVE.into(), Box::new(ProcessLoader::new(NativeProtocol { exe: runner }, options.timeout, out.join("native.stderr"))))];
+    let native = CappedNative { runner: NativeProtocol { exe: runner }, kib: NATIVE_MEMORY_KIB };
+    let mut targets: Targets = vec![(NATIVE.into(), Box::new(ProcessLoader::new(native, options.timeout, out.join("native.stderr"))))];
     for (name, toolchain) in &chosen {
         targets.push((name.clone(), variant_loader(repo, name, *toolchain, options.timeout, out)?));
     }
@@ -274,6 +277,34 @@ fn targets(sh: &Shell, repo: &Path, options: &LibsOptions, out: &Path, progress:
     }
     targets.push((NODE.into(), Box::new(node_loader(repo, options.timeout, out))));
     Ok(targets)
+}
+
+/// The native runner's address space, KiB (`ulimit -v`): 4 GiB. Native XS
+/// has no memory limit of its own, and marked's job made it allocate until
+/// the kernel's OOM killer stopped it at 24 GB (docs/libraries.md); the wasm
+/// variants stop at their 256 MiB default.
+const NATIVE_MEMORY_KIB: u64 = 4 << 20;
+
+/// The native runner's protocol, started under `ulimit -v` by `sh`.
+struct CappedNative {
+    runner: NativeProtocol,
+    kib: u64,
+}
+
+impl Protocol for CappedNative {
+    fn command(&self) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!("ulimit -v {} && exec \"$0\"", self.kib)).arg(&self.runner.exe);
+        command
+    }
+
+    fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
+        self.runner.write(stdin, request)
+    }
+
+    fn read(reader: &mut BufReader<ChildStdout>) -> std::io::Result<crate::loaders::Outcome> {
+        NativeProtocol::read(reader)
+    }
 }
 
 /// A release variant's worker: `libs-worker` (this program, the crate) for

@@ -1,5 +1,5 @@
-// diff (jsdiff): line and word diffs of two revisions of a 50 kB document, and a unified patch.
-function setup() { return LibsInput.revisions(50000); }
+// diff (jsdiff): line and word diffs of two revisions of a 30 kB document, and a unified patch.
+function setup() { return LibsInput.revisions(30000); }
 function run(pair) {
   var patch = Diff.createTwoFilesPatch('a/doc.md', 'b/doc.md', pair[0], pair[1], 'before', 'after', { context: 3 });
   var lines = Diff.diffLines(pair[0], pair[1]);

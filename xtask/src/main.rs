@@ -293,6 +293,12 @@ struct LibsArgs {
     /// Leave out the QuickJS-wasm peer
     #[arg(long)]
     no_peer: bool,
+    /// Only the quick mode of `cargo xtask test`: every job once on wasi-os and emcc-os, failing on a regression against docs/libraries.json
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants"])]
+    check: bool,
+    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg (after a change to their format)
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants", "check"])]
+    render: bool,
     /// Seconds a job may run on a target before it is stopped and reported
     #[arg(long, value_name = "SECONDS", default_value_t = libs::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -373,6 +379,8 @@ fn run(cli: Cli) -> Result<()> {
                 update_docs: args.update_docs,
                 peer: !args.no_peer,
                 timeout: std::time::Duration::from_secs(args.timeout),
+                check: args.check,
+                render: args.render,
                 jobs: args.jobs.get(),
             };
             libs::libs(&repo, &options, &progress)?;
@@ -482,6 +490,7 @@ mod tests {
             ("verify", &["--variants <A,B>", "--jobs <N>", "--keep"]),
             ("test262", &["--variants <A,B>", "--filter <GLOB>", "--sample <N>", "--update-expected", "--jobs <N>"]),
             ("bench", &["--variants <A,B>", "--quick", "--update-docs", "--no-peer", "--jobs <N>"]),
+            ("libs", &["--variants <A,B>", "--only <NAME,NAME>", "--quick", "--record", "--update-docs", "--no-peer", "--check", "--render", "--timeout <SECONDS>"]),
             ("size", &["--variants <A,B>", "--against <MANIFEST>"]),
             ("dist", &["--publish"]),
         ];
@@ -523,6 +532,20 @@ mod tests {
                 assert!(refused(&args).contains(flag[0]), "{args:?}");
             }
         }
+    }
+
+    #[test]
+    fn libs_flags_parse_and_the_quick_mode_stands_alone() {
+        let Command::Libs(args) = command(&["libs", "--variants", "wasi-os", "--jobs-filter", "marked,lodash", "--quick", "--update-docs", "--no-peer", "--timeout", "30"]) else { panic!() };
+        assert_eq!(args.only, ["marked", "lodash"]);
+        assert!(args.quick && args.update_docs && args.no_peer && !args.record && !args.check && args.timeout == 30);
+        let Command::Libs(args) = command(&["libs", "--only", "acorn", "--record"]) else { panic!() };
+        assert!(args.record && args.only == ["acorn"]);
+        let Command::Libs(args) = command(&["libs"]) else { panic!() };
+        assert_eq!(args.timeout, libs::DEFAULT_TIMEOUT.as_secs());
+        assert!(refused(&["libs", "--check", "--record"]).contains("--record"));
+        assert!(refused(&["libs", "--timeout", "0"]).contains("--timeout"));
+        assert!(refused(&["bench", "--record"]).contains("--record"));
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub struct LibsOptions {
     pub peer: bool,
     /// Per-job timeout.
     pub timeout: Duration,
+    /// Only the quick mode of `cargo xtask test` ([`quick_check`]).
+    pub check: bool,
+    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg.
+    pub render: bool,
     /// Compile jobs for the build step.
     pub jobs: usize,
 }
@@ -125,6 +129,14 @@ pub struct Prepared {
 
 /// Run the suite (see the module docs).
 pub fn libs(repo: &Path, options: &LibsOptions, progress: &Progress) -> Result<()> {
+    if options.check {
+        return quick_check(repo, progress);
+    }
+    if options.render {
+        let report: LibsReport = serde_json::from_str(&std::fs::read_to_string(repo.join("docs/libraries.json")).context("reading docs/libraries.json")?)?;
+        print!("{}", report.markdown());
+        return crate::util::write_atomic(&repo.join("docs/libraries.svg"), report.chart().as_bytes());
+    }
     let sh = Shell::new()?;
     let config: LibrariesConfig = config::load(&repo.join(CONFIG))?;
     let prepared = prepare(&sh, repo, &config, options.only.as_deref(), progress)?;

@@ -299,7 +299,11 @@ impl LibsReport {
 }
 
 fn format_ratio(r: f64) -> String {
-    if r >= 10.0 { format!("{r:.0}x") } else { format!("{r:.1}x") }
+    match r {
+        r if r >= 10.0 => format!("{r:.0}x"),
+        r if r >= 0.1 => format!("{r:.1}x"),
+        r => format!("{r:.2}x"),
+    }
 }
 
 /// `1234.5` → `"1,235"`; under 10 ms one decimal.
@@ -386,5 +390,6 @@ mod tests {
         assert_eq!(report.cell("wasi-os", "j"), "timeout");
         assert_eq!(report.cell("other", "j"), "-");
         assert_eq!(thousands(1234567.0), "1,234,567");
+        assert_eq!((format_ratio(0.034), format_ratio(0.5), format_ratio(42.4)), ("0.03x".into(), "0.5x".into(), "42x".into()));
     }
 }

@@ -12,7 +12,8 @@
 // meter limit, 3 memory limit, 4 stack overflow, 8 anything else), log every
 // print/console line as "<level> <text>", micros the wall time of the last
 // script evaluated, createMicros that of Sandbox.create (the first request
-// also loads and compiles the module and runs the V8 warm-up).
+// also loads and compiles the module and runs the V8 warm-up), memoryBytes
+// the sandbox's wasm memory at the end (memories only grow: its peak).
 
 import * as readline from 'node:readline';
 import { Sandbox, SandboxError, MeterLimitError, MemoryLimitError, StackOverflowError } from '../src/node.mjs';
@@ -56,9 +57,9 @@ async function runRequest({ scripts, meterLimit, test262Host }) {
         micros = Number((process.hrtime.bigint() - start) / 1000n);
       }
     }
-    return { status: 0, payload: '', log, micros, createMicros };
+    return { status: 0, payload: '', log, micros, createMicros, memoryBytes: sandbox.memoryBytes };
   } catch (error) {
-    return { ...statusOf(error), log, micros, createMicros };
+    return { ...statusOf(error), log, micros, createMicros, memoryBytes: sandbox.memoryBytes };
   } finally {
     sandbox.dispose();
   }

@@ -194,12 +194,12 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
 }
 
 /// Where the peer's package.json, package-lock.json and worker live.
-const PEER_DIR: &str = "xtask/bench/quickjs";
+pub(crate) const PEER_DIR: &str = "xtask/bench/quickjs";
 
 /// Install the peer's locked npm packages into `.cache/bench/quickjs/` with
 /// `npm ci` (npm checks every tarball against the lock's sha512 integrity),
 /// unless that lock is already installed there. Returns the directory.
-fn install_peer(sh: &Shell, repo: &Path, progress: &Progress) -> Result<PathBuf> {
+pub(crate) fn install_peer(sh: &Shell, repo: &Path, progress: &Progress) -> Result<PathBuf> {
     let source = repo.join(PEER_DIR);
     let dir = repo.join(".cache/bench/quickjs");
     let lock = std::fs::read(source.join("package-lock.json")).context("reading the peer's package-lock.json")?;

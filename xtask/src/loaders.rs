@@ -57,11 +57,14 @@ pub struct Outcome {
     /// loader reports it. The first request of a fresh worker process also
     /// pays the module's load and compilation (and the JS package's V8 warm-up).
     pub create_micros: Option<u64>,
+    /// Bytes of wasm linear memory the machine had at the end (memories only
+    /// grow: its peak), when the loader can say.
+    pub memory_bytes: Option<u64>,
 }
 
 impl Outcome {
     fn stopped(reason: String) -> Outcome {
-        Outcome { ending: Ending::Stopped(reason), log: String::new(), micros: 0, create_micros: None }
+        Outcome { ending: Ending::Stopped(reason), log: String::new(), micros: 0, create_micros: None, memory_bytes: None }
     }
 }
 
@@ -89,6 +92,7 @@ fn ending_of_status(status: u32, payload: &str) -> Ending {
         2 => Ending::Stopped("meter limit reached".into()),
         3 => Ending::Stopped("memory limit reached".into()),
         4 => Ending::Stopped("stack overflow stopped the machine".into()),
+        STOPPED_STATUS => Ending::Stopped(payload.to_owned()),
         other => Ending::Stopped(format!("status {other}: {payload}")),
     }
 }
@@ -140,7 +144,7 @@ impl CrateLoader {
             break;
         }
         let log = sink.lock().expect("log lock").clone();
-        Outcome { ending, log, micros, create_micros }
+        Outcome { ending, log, micros, create_micros, memory_bytes: Some(machine.memory_bytes() as u64) }
     }
 }
 
@@ -292,7 +296,7 @@ impl Protocol for NativeProtocol {
         let micros = read_u32(reader)?;
         let payload = read_text(reader)?;
         let log = read_text(reader)?;
-        Ok(Outcome { ending: ending_of_status(status, &payload), log, micros: u64::from(micros), create_micros: None })
+        Ok(Outcome { ending: ending_of_status(status, &payload), log, micros: u64::from(micros), create_micros: None, memory_bytes: None })
     }
 }
 
@@ -308,22 +312,43 @@ pub struct NodeProtocol {
     pub variant: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NodeRequest<'a> {
-    scripts: &'a [String],
+    #[serde(borrow)]
+    scripts: std::borrow::Cow<'a, [String]>,
     meter_limit: u32,
     test262_host: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct NodeReply {
     status: u32,
     payload: String,
     log: String,
     micros: u64,
-    #[serde(default, rename = "createMicros")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     create_micros: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    memory_bytes: Option<u64>,
+}
+
+/// Write `request` as one JSON line (the worker protocol of `js/scripts/worker.mjs`).
+fn write_json_request(stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(&NodeRequest { scripts: std::borrow::Cow::Borrowed(&request.scripts), meter_limit: request.meter_limit, test262_host: request.test262_host })?;
+    line.push(b'\n');
+    stdin.write_all(&line)
+}
+
+/// Read one JSON reply line (the worker protocol of `js/scripts/worker.mjs`).
+fn read_json_reply(reader: &mut impl BufRead) -> std::io::Result<Outcome> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker closed its output"));
+    }
+    let reply: NodeReply = serde_json::from_str(&line).map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
+    Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log, micros: reply.micros, create_micros: reply.create_micros, memory_bytes: reply.memory_bytes })
 }
 
 impl Protocol for NodeProtocol {
@@ -334,24 +359,93 @@ impl Protocol for NodeProtocol {
     }
 
     fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(&NodeRequest { scripts: &request.scripts, meter_limit: request.meter_limit, test262_host: request.test262_host })?;
-        line.push(b'\n');
-        stdin.write_all(&line)
+        write_json_request(stdin, request)
     }
 
     fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome> {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker closed its output"));
-        }
-        let reply: NodeReply = serde_json::from_str(&line).map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
-        Ok(Outcome { ending: ending_of_status(reply.status, &reply.payload), log: reply.log, micros: reply.micros, create_micros: reply.create_micros })
+        read_json_reply(reader)
     }
 }
+
+/// Any worker command speaking `js/scripts/worker.mjs`'s JSON line protocol
+/// (`xtask/libs/node-worker.mjs`, or this program's own `libs-worker`, which
+/// serves a [`CrateLoader`] with [`serve_json_lines`]).
+pub struct JsonLineProtocol {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<std::ffi::OsString>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+impl Protocol for JsonLineProtocol {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
+        write_json_request(stdin, request)
+    }
+
+    fn read(reader: &mut BufReader<std::process::ChildStdout>) -> std::io::Result<Outcome> {
+        read_json_reply(reader)
+    }
+}
+
+/// The worker side of the JSON line protocol: run each request line of
+/// `input` on `loader` and write its reply line to `output`, until `input` ends.
+pub fn serve_json_lines(loader: &mut dyn Loader, input: impl BufRead, mut output: impl Write) -> Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let request: NodeRequest = serde_json::from_str(&line).context("bad request line")?;
+        let outcome = loader.run(&Request { scripts: request.scripts.into_owned(), meter_limit: request.meter_limit, test262_host: request.test262_host });
+        let (status, payload) = match outcome.ending {
+            Ending::Completed => (0, String::new()),
+            Ending::Threw { name, message } => (1, serde_json::json!({ "name": name, "message": message }).to_string()),
+            Ending::Stopped(reason) => (STOPPED_STATUS, reason),
+        };
+        let reply = NodeReply { status, payload, log: outcome.log, micros: outcome.micros, create_micros: outcome.create_micros, memory_bytes: outcome.memory_bytes };
+        writeln!(output, "{}", serde_json::to_string(&reply)?)?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+/// The status [`serve_json_lines`] gives a stopped machine: its payload is the reason, verbatim.
+const STOPPED_STATUS: u32 = 9;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_served_loader_answers_in_json_lines_that_read_back_as_its_outcomes() {
+        struct Fixed(Vec<Outcome>);
+        impl Loader for Fixed {
+            fn run(&mut self, request: &Request) -> Outcome {
+                assert_eq!(request.scripts, ["1+1".to_owned()]);
+                self.0.remove(0)
+            }
+        }
+        let threw = Ending::Threw { name: "TypeError".into(), message: "m".into() };
+        let outcomes = vec![
+            Outcome { ending: threw, log: "1 hi\n".into(), micros: 7, create_micros: Some(3), memory_bytes: Some(65536) },
+            Outcome::stopped("timed out".into()),
+        ];
+        let mut output = Vec::new();
+        let request = r#"{"scripts":["1+1"],"meterLimit":0,"test262Host":false}"#;
+        serve_json_lines(&mut Fixed(outcomes.clone()), format!("{request}\n\n{request}\n").as_bytes(), &mut output).unwrap();
+        let mut reader = &output[..];
+        assert_eq!(read_json_reply(&mut reader).unwrap(), outcomes[0]);
+        assert_eq!(read_json_reply(&mut reader).unwrap(), outcomes[1]);
+        assert!(read_json_reply(&mut reader).is_err(), "two requests, two replies");
+    }
 
     #[test]
     fn statuses_become_endings() {

@@ -4,8 +4,8 @@
 //! (fetch, toolchains, compile, link, wasm-opt, smoke run, manifest), `test`
 //! (build if needed, then every test suite), `verify` (build twice in two
 //! places, compare bytes and the committed manifest), `test262` (conformance),
-//! `bench` (engine speed), `size` (where the bytes go) and `dist` (release
-//! files). Run `cargo xtask help`
+//! `bench` (engine speed), `libs` (real libraries against Node), `size`
+//! (where the bytes go) and `dist` (release files). Run `cargo xtask help`
 //! (or `cargo xtask help <command>`) for the flags.
 
 mod bench;
@@ -14,6 +14,7 @@ mod config;
 mod diff;
 mod dist;
 mod fetch;
+mod libs;
 mod loaders;
 mod manifest;
 mod measure;
@@ -111,6 +112,18 @@ enum Command {
     /// workload) on native XS and every variant, interleaved, medians and
     /// ratios to native; writes target/bench/bench.json and bench.svg.
     Bench(BenchArgs),
+    /// Real libraries: the jobs of configs/libraries.toml on every engine, checked against Node's output, timed against QuickJS-wasm
+    ///
+    /// Real libraries: the jobs of configs/libraries.toml (markdown, YAML,
+    /// parsers, templating, ...) on native XS, every release variant,
+    /// QuickJS-wasm and Node; each job's summary (length and hash of its
+    /// output) is compared with Node's (configs/libraries-expected.json,
+    /// `--record` rewrites it); fails when one differs. Writes
+    /// target/libs/libraries.json, .svg and .md.
+    Libs(LibsArgs),
+    /// Serve one WASI variant's machines over stdin/stdout for `libs` (internal)
+    #[command(hide = true)]
+    LibsWorker(LibsWorkerArgs),
     /// Bytes of each variant by wasm section and by source file, with gzip and brotli; --against compares with a manifest
     ///
     /// Bytes of each variant (default: the release variants) by file, by wasm
@@ -170,6 +183,8 @@ impl Command {
             Command::Verify(a) => &a.output,
             Command::Test262(a) => &a.output,
             Command::Bench(a) => &a.output,
+            Command::Libs(a) => &a.output,
+            Command::LibsWorker(a) => &a.output,
             Command::Size(a) => &a.output,
             Command::Dist(a) => &a.output,
         }
@@ -259,6 +274,53 @@ struct BenchArgs {
 }
 
 #[derive(Debug, Args)]
+struct LibsArgs {
+    /// Only these variants (native XS, QuickJS-wasm and Node always run; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
+    variants: Vec<String>,
+    /// Only these jobs (names in configs/libraries.toml)
+    #[arg(long, alias = "jobs-filter", value_name = "NAME,NAME", value_delimiter = ',')]
+    only: Vec<String>,
+    /// One repetition instead of three
+    #[arg(long)]
+    quick: bool,
+    /// Run the jobs in Node only and rewrite configs/libraries-expected.json
+    #[arg(long)]
+    record: bool,
+    /// Also copy libraries.json and libraries.svg to docs/
+    #[arg(long)]
+    update_docs: bool,
+    /// Leave out the QuickJS-wasm peer
+    #[arg(long)]
+    no_peer: bool,
+    /// Only the quick mode of `cargo xtask test`: every job once on wasi-os and emcc-os, failing on a regression against docs/libraries.json
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants"])]
+    check: bool,
+    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg (after a change to their format)
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants", "check"])]
+    render: bool,
+    /// Seconds a job may run on a target before it is stopped and reported
+    #[arg(long, value_name = "SECONDS", default_value_t = libs::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    #[command(flatten)]
+    jobs: Jobs,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+struct LibsWorkerArgs {
+    /// The artifacts directory
+    #[arg(long)]
+    artifacts: std::path::PathBuf,
+    /// The WASI variant
+    #[arg(long)]
+    variant: String,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
 struct SizeArgs {
     /// Only these variants (default: every release variant)
     #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
@@ -308,6 +370,22 @@ fn run(cli: Cli) -> Result<()> {
             let options = bench::BenchOptions { variants: selected(args.variants), quick: args.quick, update_docs: args.update_docs, peer: !args.no_peer, jobs: args.jobs.get() };
             bench::bench(&repo, &options, &progress)?;
         }
+        Command::Libs(args) => {
+            let options = libs::LibsOptions {
+                variants: selected(args.variants),
+                only: (!args.only.is_empty()).then_some(args.only),
+                quick: args.quick,
+                record: args.record,
+                update_docs: args.update_docs,
+                peer: !args.no_peer,
+                timeout: std::time::Duration::from_secs(args.timeout),
+                check: args.check,
+                render: args.render,
+                jobs: args.jobs.get(),
+            };
+            libs::libs(&repo, &options, &progress)?;
+        }
+        Command::LibsWorker(args) => libs::worker(&args.artifacts, &args.variant)?,
         Command::Size(args) => size::size(&repo, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
         Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
     }
@@ -412,6 +490,7 @@ mod tests {
             ("verify", &["--variants <A,B>", "--jobs <N>", "--keep"]),
             ("test262", &["--variants <A,B>", "--filter <GLOB>", "--sample <N>", "--update-expected", "--jobs <N>"]),
             ("bench", &["--variants <A,B>", "--quick", "--update-docs", "--no-peer", "--jobs <N>"]),
+            ("libs", &["--variants <A,B>", "--only <NAME,NAME>", "--quick", "--record", "--update-docs", "--no-peer", "--check", "--render", "--timeout <SECONDS>"]),
             ("size", &["--variants <A,B>", "--against <MANIFEST>"]),
             ("dist", &["--publish"]),
         ];
@@ -453,6 +532,20 @@ mod tests {
                 assert!(refused(&args).contains(flag[0]), "{args:?}");
             }
         }
+    }
+
+    #[test]
+    fn libs_flags_parse_and_the_quick_mode_stands_alone() {
+        let Command::Libs(args) = command(&["libs", "--variants", "wasi-os", "--jobs-filter", "marked,lodash", "--quick", "--update-docs", "--no-peer", "--timeout", "30"]) else { panic!() };
+        assert_eq!(args.only, ["marked", "lodash"]);
+        assert!(args.quick && args.update_docs && args.no_peer && !args.record && !args.check && args.timeout == 30);
+        let Command::Libs(args) = command(&["libs", "--only", "acorn", "--record"]) else { panic!() };
+        assert!(args.record && args.only == ["acorn"]);
+        let Command::Libs(args) = command(&["libs"]) else { panic!() };
+        assert_eq!(args.timeout, libs::DEFAULT_TIMEOUT.as_secs());
+        assert!(refused(&["libs", "--check", "--record"]).contains("--record"));
+        assert!(refused(&["libs", "--timeout", "0"]).contains("--timeout"));
+        assert!(refused(&["bench", "--record"]).contains("--record"));
     }
 
     #[test]

@@ -6,9 +6,13 @@
 //! 2. the conformance gate on CI's sample: `cargo xtask test262 --variants
 //!    wasi-os,emcc-os --sample <ci_sample>` (configs/test262.toml), which
 //!    fails when a variant fails a test262 case native XS passes;
-//! 3. `cargo test --workspace` (unit tests, the `xs-wasm` crate's behaviour
+//! 3. the library suite's quick mode (`crate::libs::quick_check`): every
+//!    job of configs/libraries.toml once on wasi-os and emcc-os, side by
+//!    side; fails on a job that docs/libraries.json records as equal to
+//!    Node's output there and that no longer is;
+//! 4. `cargo test --workspace` (unit tests, the `xs-wasm` crate's behaviour
 //!    tests, its doctest);
-//! 4. the JS package's tests (`npm install` then `npm test` in `js/`:
+//! 5. the JS package's tests (`npm install` then `npm test` in `js/`:
 //!    Node's test runner over every emscripten variant, then headless Chromium).
 //!    The cross-build snapshot tests (js/tests/crossbuild.test.mjs) restore
 //!    snapshots through the crate's `xs-wasm` CLI: it is built first and
@@ -39,6 +43,9 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
     progress.step(format!("tests: test262, 1 in {sample}, on native XS, wasi-os and emcc-os"));
     let options = Test262Options { variants: Some(vec!["wasi-os".into(), "emcc-os".into()]), sample: Some(sample), jobs, ..Test262Options::default() };
     test262(repo, &options, progress)?;
+
+    progress.step("tests: library suite, quick mode (every job once on wasi-os and emcc-os; fails on a regression)");
+    crate::libs::quick_check(repo, progress)?;
 
     let sh = Shell::new()?;
     sh.change_dir(repo);

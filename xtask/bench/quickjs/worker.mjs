@@ -36,6 +36,12 @@ async function runRequest({ scripts }) {
     log += `1 ${args.map((a) => context.getString(a)).join(' ')}\n`;
   });
   context.setProp(context.global, 'print', print);
+  // console too (log, and debug/info/warn/error as log lines: libraries
+  // such as ajv check that they exist), for `cargo xtask libs`.
+  const consoleObject = context.newObject();
+  for (const level of ['debug', 'log', 'info', 'warn', 'error']) context.setProp(consoleObject, level, print);
+  context.setProp(context.global, 'console', consoleObject);
+  consoleObject.dispose();
   print.dispose();
   const createMicros = Number((process.hrtime.bigint() - created) / 1000n);
   let micros = 0;
@@ -52,6 +58,15 @@ async function runRequest({ scripts }) {
         return { status: 1, payload: JSON.stringify({ name, message }), log, micros, createMicros };
       }
       result.value.dispose();
+      // Run the promise jobs the script queued (XS's loaders do the same
+      // before a script counts as done); their time belongs to the script.
+      const jobs = runtime.executePendingJobs();
+      micros = Number((process.hrtime.bigint() - start) / 1000n);
+      if (jobs.error) {
+        const error = context.dump(jobs.error);
+        jobs.error.dispose();
+        return { status: 1, payload: JSON.stringify({ name: error?.name ?? 'Error', message: error?.message ?? String(error) }), log, micros, createMicros };
+      }
     }
     return { status: 0, payload: '', log, micros, createMicros };
   } catch (error) {

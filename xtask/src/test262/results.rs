@@ -185,7 +185,7 @@ mod tests {
     }
 
     fn outcome(ending: Ending, log: &str) -> Outcome {
-        Outcome { ending, log: log.into(), micros: 0, create_micros: None }
+        Outcome { ending, log: log.into(), micros: 0, create_micros: None, memory_bytes: None }
     }
 
     #[test]

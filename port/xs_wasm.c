@@ -503,6 +503,15 @@ static void xs_wasm_describe_exception(xsMachine* the, xs_wasm_machine* machine,
 		*v0 = xsNewObject();
 		if (xsIsInstanceOf(*exception, xsObjectPrototype)) {
 			*v1 = xsGet(*exception, xsID("name"));
+			if (xsTypeOf(*v1) == xsUndefinedType) {
+				/* no name anywhere on its chain (test262's Test262Error,
+				   classes that set none): its constructor's name */
+				*v1 = xsGet(*exception, xsID("constructor"));
+				if (xsTypeOf(*v1) == xsReferenceType)
+					*v1 = xsGet(*v1, xsID("name"));
+				if (xsTypeOf(*v1) != xsStringType)
+					*v1 = xsString("");
+			}
 			xsSet(*v0, xsID("name"), xsString(xsToString(*v1)));
 			*v1 = xsGet(*exception, xsID("message"));
 			xsSet(*v0, xsID("message"), xsString(xsToString(*v1)));

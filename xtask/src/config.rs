@@ -664,7 +664,7 @@ mod tests {
     fn the_repository_configs_parse_and_validate() {
         let c = Configs::load(&repo()).unwrap();
         assert!(c.variants.variants.iter().any(|v| v.name == "wasi-os"));
-        assert!(matches!(c.moddable.mirrors[0], Mirror::Npm { .. }));
+        assert!(matches!(&c.moddable.mirrors[0], Mirror::File { path, .. } if path.components().count() == 1), "the local mirror, found by file name, comes first");
     }
 
     #[test]
@@ -676,7 +676,7 @@ mod tests {
         assert!(err.contains("configs/variants.toml"), "{err}");
 
         let text = std::fs::read_to_string(repo().join("configs/moddable.toml")).unwrap();
-        let bad = text.replacen("root = \"package/moddable\"", "root = \"package/moddable\"\nmirrror = 1", 1);
+        let bad = text.replacen("kind = \"file\"", "kind = \"file\"\nmirrror = 1", 1);
         let err = parse::<ModdableConfig>(&bad, Path::new("configs/moddable.toml")).unwrap_err().to_string();
         assert!(err.contains("mirrror") && err.contains("configs/moddable.toml"), "{err}");
 

@@ -57,8 +57,15 @@ pub fn lacking_features(cases: &[Case], native_failures: &BTreeMap<String, Strin
 /// `xs` names the engine in the reason (e.g. "XS 17.9.1").
 pub fn classify(case: &Case, message: &str, lacking: &BTreeSet<String>, xs: &str) -> String {
     let id = &case.id;
-    if message.contains("module \"") && message.contains("not found") {
+    let source = case.scripts.last().map_or("", String::as_str);
+    if (message.contains("module \"") && message.contains("not found")) || (source.contains("import(") && source.contains("_FIXTURE")) {
         return "imports a module: the sandbox has no module loader (a deliberate choice)".into();
+    }
+    if source.contains("$262.agent") {
+        return "uses $262.agent: a machine is one agent with no threads; the hosts give no agents (a deliberate choice)".into();
+    }
+    if source.contains("$262.createRealm") {
+        return "uses $262.createRealm (without the cross-realm feature tag): XS has no API to make a second realm from a host".into();
     }
     if message.contains("meter limit") {
         return "runs past the per-case meter limit (configs/test262.toml)".into();
@@ -217,7 +224,11 @@ mod tests {
         let lacking = lacking_features(&cases, &failures);
         assert!(classify(&cases[0], "TypeError: no function", &lacking, "XS 13.3.0").starts_with("feature Temporal: not implemented"));
         assert!(classify(&cases[5], "Test262Error: x", &lacking, "XS 13.3.0").starts_with("built-ins/BigInt: XS 13.3.0 differs"));
-        assert!(classify(&with("test/language/x.js:sloppy", &[]), "SyntaxError: missing ;", &lacking).starts_with("language/x.js: XS 13.3.0's parser"));
+        assert!(classify(&with("test/language/x.js:sloppy", &[]), "SyntaxError: missing ;", &lacking, "XS 13.3.0").starts_with("language/x.js: XS 13.3.0's parser"));
+        let source = |text: &str| Case { scripts: vec!["harness".into(), text.into()], ..with("test/built-ins/Atomics/x.js:strict", &[]) };
+        assert!(classify(&source("$262.agent.start(`...`)"), "TypeError: cannot coerce undefined to object", &lacking, "XS 17.9.1").contains("one agent"));
+        assert!(classify(&source("import('./x_FIXTURE.js').then($DONE)"), "Test262:AsyncTestFailure:SyntaxError", &lacking, "XS 17.9.1").contains("no module loader"));
+        assert!(classify(&source("var other = $262.createRealm();"), "TypeError: x", &lacking, "XS 17.9.1").contains("second realm"));
         assert!(classify(&cases[5], "Test262:AsyncTestFailure:ReferenceError: module \"./a_FIXTURE.js\" not found", &lacking, "XS 13.3.0").contains("no module loader"));
         assert!(classify(&cases[5], "stopped: meter limit reached", &lacking, "XS 13.3.0").contains("meter limit"));
     }

@@ -121,7 +121,7 @@ pub fn parse_decomposition_indexes(text: &str) -> Result<Vec<Vec<u16>>> {
                 u16::from_str_radix(hex, 16).with_context(|| format!("gxDecompositionIndex{n}: {v:?}"))
             })
             .collect::<Result<Vec<u16>>>()?;
-        if values.len() != count || count % 2 != 0 {
+        if values.len() != count || !count.is_multiple_of(2) {
             bail!("gxDecompositionIndex{n}: mxDecompositionCount{n} is {count} but the table holds {} values (pairs expected)", values.len());
         }
         tables.push(values);

@@ -30,6 +30,10 @@ typedef struct {
 	void* firstSlot;
 	int slotSize;
 	void* slots;
+	/* XS 17: called when a snapshot's XS patch version differs from this
+	   build's, to migrate it. NULL: the xs-wasm header already refuses a
+	   snapshot of another XS version, and nothing is migrated. */
+	int (*patch)(xsMachine* the, int version);
 } xsWasmSnapshot;
 
 extern xsMachine* fxReadSnapshot(xsWasmSnapshot* snapshot, xsStringValue name, void* context);
@@ -39,8 +43,10 @@ extern void fxBeginMetering(xsMachine* the, xsBooleanValue (*callback)(xsMachine
 
 /* XS 17 counts its meter in 64-bit units of 1/65,536 of a bytecode
    (XS_CODE_METERING in xsCommon.h is 1 << 16; allocations, regexp steps and
-   built-in loops add fractions). The port's meter ticks stay what they were
-   with XS 13: one per bytecode, so the meter index is divided by this unit. */
+   built-in loops add fractions). fxBeginMetering takes its interval and
+   calls back with the index in whole ticks (it shifts by 16 itself); the
+   raw index the port reads afterwards is divided by this unit. The port's
+   meter ticks stay what they were with XS 13: one per bytecode. */
 #define XS_WASM_METER_UNIT ((uint64_t)1 << 16)
 
 static uint32_t xs_wasm_ticks_of(uint64_t index)
@@ -96,9 +102,84 @@ static void xs_wasm_set_result(xs_wasm_machine* machine, const void* data, size_
 	}
 }
 
+/* ------------------------------------------------------- text encoding -- */
+
+/* XS keeps strings in CESU-8 (mxCESU8: a character outside the BMP is two
+   3-byte surrogate sequences, so that strings are UTF-16 to the language);
+   hosts speak UTF-8. Text leaving a machine (results, errors, console,
+   messages) goes through xs_wasm_to_utf8, text entering it (sources,
+   messages, replies) through xs_wasm_from_utf8. */
+
+/* In place (the UTF-8 form is never longer): a high and a low surrogate
+   become one 4-byte sequence; a lone surrogate becomes U+FFFD (3 bytes, as
+   long as the sequence it replaces). Returns the new length. */
+static size_t xs_wasm_to_utf8(char* text, size_t length)
+{
+	unsigned char* in = (unsigned char*)text;
+	unsigned char* out = (unsigned char*)text;
+	unsigned char* limit = in + length;
+	while (in < limit) {
+		if ((in + 2 < limit) && (in[0] == 0xED) && ((in[1] & 0xE0) == 0xA0)) {
+			uint32_t high = 0xD000 | ((uint32_t)(in[1] & 0x3F) << 6) | (in[2] & 0x3F);
+			if ((high <= 0xDBFF) && (in + 5 < limit) && (in[3] == 0xED) && ((in[4] & 0xF0) == 0xB0)) {
+				uint32_t low = 0xD000 | ((uint32_t)(in[4] & 0x3F) << 6) | (in[5] & 0x3F);
+				uint32_t c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+				*out++ = (unsigned char)(0xF0 | (c >> 18));
+				*out++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+				*out++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+				*out++ = (unsigned char)(0x80 | (c & 0x3F));
+				in += 6;
+			}
+			else {
+				*out++ = 0xEF; *out++ = 0xBF; *out++ = 0xBD;
+				in += 3;
+			}
+		}
+		else
+			*out++ = *in++;
+	}
+	return (size_t)(out - (unsigned char*)text);
+}
+
+/* A malloc'ed, NUL-terminated copy of `length` bytes of UTF-8 in which each
+   4-byte sequence is two 3-byte surrogate sequences (at most 3/2 as long);
+   NULL when out of memory. */
+static char* xs_wasm_from_utf8(const char* text, size_t length)
+{
+	const unsigned char* in = (const unsigned char*)text;
+	const unsigned char* limit = in + length;
+	unsigned char* result = malloc(length + (length >> 1) + 1);
+	unsigned char* out = result;
+	if (!result)
+		return NULL;
+	while (in < limit) {
+		if (((in[0] & 0xF8) == 0xF0) && (in + 3 < limit)) {
+			uint32_t c = ((uint32_t)(in[0] & 0x07) << 18) | ((uint32_t)(in[1] & 0x3F) << 12) | ((uint32_t)(in[2] & 0x3F) << 6) | (in[3] & 0x3F);
+			if ((c >= 0x10000) && (c <= 0x10FFFF)) {
+				uint32_t high = 0xD800 + ((c - 0x10000) >> 10), low = 0xDC00 + ((c - 0x10000) & 0x3FF);
+				*out++ = 0xED; *out++ = (unsigned char)(0x80 | ((high >> 6) & 0x3F)); *out++ = (unsigned char)(0x80 | (high & 0x3F));
+				*out++ = 0xED; *out++ = (unsigned char)(0x80 | ((low >> 6) & 0x3F)); *out++ = (unsigned char)(0x80 | (low & 0x3F));
+				in += 4;
+				continue;
+			}
+		}
+		*out++ = *in++;
+	}
+	*out = 0;
+	return (char*)result;
+}
+
 static void xs_wasm_set_message(xs_wasm_machine* machine, const char* message)
 {
-	xs_wasm_set_result(machine, message, strlen(message));
+	size_t length = strlen(message);
+	char* copy = malloc(length + 1);
+	if (!copy) {
+		xs_wasm_set_result(machine, message, length);
+		return;
+	}
+	memcpy(copy, message, length + 1);
+	xs_wasm_set_result(machine, copy, xs_wasm_to_utf8(copy, length));
+	free(copy);
 }
 
 XS_WASM_EXPORT(xs_wasm_alloc) void* xs_wasm_alloc(size_t size)
@@ -202,7 +283,7 @@ static void xs_wasm_console(xsMachine* the, int level)
 		memcpy(buffer + length, text, size);
 		length += size;
 	}
-	xs_wasm_host_log(machine, level, buffer, (uint32_t)length);
+	xs_wasm_host_log(machine, level, buffer, (uint32_t)xs_wasm_to_utf8(buffer, length));
 	free(buffer);
 }
 
@@ -231,6 +312,7 @@ static void xs_wasm_send_message(xsMachine* the)
 	if (!copy)
 		xsUnknownError("not enough memory for the message");
 	memcpy(copy, json, length + 1);
+	length = xs_wasm_to_utf8(copy, length);
 	reply = xs_wasm_host_send(machine, copy, (uint32_t)length);
 	free(copy);
 	length = (reply < 0) ? (size_t)(-(int64_t)reply - 1) : (size_t)reply;
@@ -239,6 +321,13 @@ static void xs_wasm_send_message(xsMachine* the)
 		xsUnknownError("not enough memory for the reply");
 	xs_wasm_host_reply(machine, buffer);
 	buffer[length] = 0;
+	{
+		char* converted = xs_wasm_from_utf8(buffer, length);
+		free(buffer);
+		if (!converted)
+			xsUnknownError("not enough memory for the reply");
+		buffer = converted;
+	}
 	if (reply < 0) {
 		xsVar(1) = xsString(buffer);
 		free(buffer);
@@ -339,7 +428,7 @@ void xs_wasm_report(void* machine, int level, const char* text, void* value)
 		length = 0;
 	if (length >= (int)sizeof(buffer))
 		length = sizeof(buffer) - 1;
-	xs_wasm_host_log(host, level, buffer, (uint32_t)length);
+	xs_wasm_host_log(host, level, buffer, (uint32_t)xs_wasm_to_utf8(buffer, (size_t)length));
 }
 
 /* ------------------------------------------------------------ machines -- */
@@ -488,7 +577,7 @@ XS_WASM_EXPORT(xs_wasm_meter) uint32_t xs_wasm_meter(xs_wasm_machine* machine)
 static xsBooleanValue xs_wasm_meter_callback(xsMachine* the, uint64_t index)
 {
 	xs_wasm_machine* machine = xs_wasm_host_of(the);
-	if (machine && machine->meter_limit && index / XS_WASM_METER_UNIT > machine->meter_limit)
+	if (machine && machine->meter_limit && index > machine->meter_limit)
 		return 0;
 	return 1;
 }
@@ -582,7 +671,7 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 	machine->in_call = 1;
 	machine->meter_used = 0;
 	machine->result_length = 0;
-	xsBeginMetering(the, xs_wasm_meter_callback, (uint64_t)machine->meter_interval * XS_WASM_METER_UNIT);
+	xsBeginMetering(the, xs_wasm_meter_callback, machine->meter_interval);
 	{
 		xsBeginHost(the);
 		{
@@ -590,7 +679,11 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 			int state;
 			xsVars(7);
 			xsTry {
-				xsVar(0) = xsStringBuffer((xsStringValue)text, (xsIntegerValue)length);
+				char* converted = xs_wasm_from_utf8(text, length);
+				if (!converted)
+					xsUnknownError("not enough memory for the input");
+				xsVar(0) = xsString(converted);
+				free(converted);
 				if (kind == XS_WASM_CALL_EVAL) {
 					xs_wasm_eval_slot(the, &xsVar(0), &xsVar(1));
 				}

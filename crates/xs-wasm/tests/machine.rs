@@ -202,6 +202,27 @@ fn the_job_queue_is_drained_before_returning() {
     assert_eq!(m.send(&json!(1)).unwrap(), json!(2));
 }
 
+/// Strings are UTF-16 inside the machine (XS's CESU-8) and UTF-8 outside:
+/// a character outside the BMP is two code units to the guest and one
+/// character to the host, in every direction (send, the guest's
+/// sendMessage and its reply, console, errors); a lone surrogate reaches
+/// the console as U+FFFD.
+#[test]
+fn text_outside_the_bmp_crosses_the_boundary_intact() {
+    let mut m = machine();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    m.set_log_handler(move |_, text| sink.lock().unwrap().push(text.to_owned()));
+    m.set_message_handler(|msg| Ok(json!(format!("{}🎉", msg.as_str().unwrap()))));
+    m.eval(r"globalThis.receiveMessage = (s) => { const r = sendMessage(s + '✓'); console.log(s, s.length, r, r.length, '\ud800'); return { s, n: s.length, code: s.charCodeAt(0), r }; }").unwrap();
+    assert_eq!(m.send(&json!("😀é")).unwrap(), json!({ "s": "😀é", "n": 3, "code": 0xD83D, "r": "😀é✓🎉" }));
+    assert_eq!(*lines.lock().unwrap(), vec!["😀é 3 😀é✓🎉 6 \u{fffd}".to_owned()]);
+    match m.eval("throw new Error('bad 🙈')") {
+        Err(Error::Js { message, .. }) => assert_eq!(message, "bad 🙈"),
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+}
+
 #[test]
 fn console_output_reaches_the_log_handler() {
     let mut m = machine();

@@ -2,41 +2,41 @@
 //
 // The default build is the package's single-file ES module build (wasm
 // inlined; dist/browser-build.mjs names it), loaded on the first
-// Sandbox.create with a dynamic import that bundlers can follow. To run
+// Sandbox.create with a dynamic import that bundlers can follow (and split
+// into a chunk of its own). package.json lists this file in "sideEffects":
+// its setPlatform call must survive tree shaking. To run
 // another build, load its emscripten factory yourself and pass it as
 // `options.factory` (plus `wasmBinary` and `wasmSha256` for a separate .wasm,
 // which is then verified before it is compiled).
 
 import { ArtifactError } from './errors.mjs';
-import { Runtime, customRuntime, inlinedWasm, setPlatform } from './sandbox.mjs';
+import { Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
 
 /** @type {Promise<Runtime> | null} */
 let defaultRuntime = null;
 
 /**
- * The default build's inlined module, compiled once for every sandbox of the
- * page (the glue alone would compile it again for each, and the warm-up
- * would have no shared code to warm). Reads the glue's text again by its URL
- * (from the HTTP cache, normally). undefined when that is not possible (a
- * bundler that rewrote the module, a fetch that fails): the glue then
- * compiles the module itself, per sandbox, as it would without this.
- * @param {string | undefined} url
+ * The default build's inlined module, checked against the sha256 that
+ * scripts/build.mjs recorded from the verified glue, then compiled once for
+ * every sandbox of the page (the glue alone would decode and compile it
+ * again for each). It is read from the source of the glue's factory
+ * function, which holds it as a string: no URL, so a bundler neither copies
+ * the glue again as an asset nor leaves a URL that does not exist.
+ * @param {Function} factory
+ * @param {string} expected hex sha256 of the payload
  */
-async function compileDefault(url) {
-  if (!url) return undefined;
-  try {
-    const response = await fetch(url);
-    if (!response.ok) return undefined;
-    const wasm = await inlinedWasm(await response.text());
-    return wasm ? await WebAssembly.compile(wasm) : undefined;
-  } catch {
-    return undefined;
+async function compileDefault(factory, expected) {
+  const payload = inlinedPayload(Function.prototype.toString.call(factory));
+  if (!payload) {
+    throw new ArtifactError('the default browser build inlines no module that this package can find (did a build step rewrite its base64 data: string?)');
   }
+  await verifySha256('the default browser build\'s inlined module', payload, expected);
+  return WebAssembly.compile(await payloadWasm(payload));
 }
 
 function loadDefault() {
   return import('../dist/browser-build.mjs').then(
-    async (mod) => new Runtime({ variant: mod.variant, form: 'single-esm', factory: mod.default, wasmModule: await compileDefault(mod.url) }),
+    async (mod) => new Runtime({ variant: mod.variant, form: 'single-esm', factory: mod.default, wasmModule: await compileDefault(mod.default, mod.inlinedSha256) }),
     (error) => {
       throw new ArtifactError(`cannot load the default browser build (dist/browser-build.mjs; run \`npm run build\` in the package): ${String(error)}`);
     },

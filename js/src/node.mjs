@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { webcrypto } from 'node:crypto';
 import { ArtifactError } from './errors.mjs';
-import { ABI_VERSION, Runtime, customRuntime, inlinedWasm, setPlatform, verifySha256 } from './sandbox.mjs';
+import { ABI_VERSION, Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
 
 const requireHere = createRequire(import.meta.url);
 const PACKAGE_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -92,13 +92,13 @@ async function loadBuild(dir, requested) {
     }
     case 'single-cjs': {
       const glue = await readVerified('xs-wasm.js');
-      return new Runtime({ variant: build, form: entry.form, factory: requireHere(glue.filePath), wasmModule: await compileInlined(glue.bytes) });
+      return new Runtime({ variant: build, form: entry.form, factory: requireHere(glue.filePath), wasmModule: await compileInlined(glue, files['xs-wasm.js']?.inlined?.sha256) });
     }
     case 'single-esm': {
       // A browser build (ENVIRONMENT=web,worker); it happens to run in Node too.
       const glue = await readVerified('xs-wasm.mjs');
       const mod = await import(pathToFileURL(glue.filePath).href);
-      return new Runtime({ variant: build, form: entry.form, factory: mod.default, wasmModule: await compileInlined(glue.bytes) });
+      return new Runtime({ variant: build, form: entry.form, factory: mod.default, wasmModule: await compileInlined(glue, files['xs-wasm.mjs']?.inlined?.sha256) });
     }
     default:
       throw new ArtifactError(`build "${build}" has form "${entry.form}", which this package cannot load (known: cjs, single-cjs, single-esm)`);
@@ -109,13 +109,17 @@ async function loadBuild(dir, requested) {
  * The module a single-file build inlines (emscripten embeds it as a base64
  * data: URI; release builds embed its gzip, which this inflates), compiled
  * once so that each sandbox only instantiates it; without this the glue
- * decodes and compiles it again for every sandbox.
+ * decodes and compiles it again for every sandbox. The glue was verified;
+ * the payload is checked too when artifacts.json records its sha256.
  * null when the glue embeds it some other way (the glue then does it itself).
- * @param {Uint8Array} glue the verified glue file
+ * @param {{ filePath: string, bytes: Uint8Array }} glue the verified glue file
+ * @param {string | undefined} expected hex sha256 of the payload
  */
-async function compileInlined(glue) {
-  const wasm = await inlinedWasm(new TextDecoder().decode(glue));
-  return wasm ? WebAssembly.compile(wasm) : null;
+async function compileInlined(glue, expected) {
+  const payload = inlinedPayload(new TextDecoder().decode(glue.bytes));
+  if (!payload) return null;
+  if (expected !== undefined) await verifySha256(`${glue.filePath} (inlined module)`, payload, expected);
+  return WebAssembly.compile(await payloadWasm(payload));
 }
 
 /** @param {string | URL} value */

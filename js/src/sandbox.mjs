@@ -104,19 +104,30 @@ function currentPlatform() {
 }
 
 /**
- * The wasm module a single-file emscripten build inlines in its glue (as a
- * base64 data: URI): the module's bytes, inflated with DecompressionStream
- * when the payload is a gzip member (release builds store it so, see
- * configs/variants.toml). null when the glue inlines no module.
- * @param {string} glue the glue's source text
- * @returns {Promise<Uint8Array | null>}
+ * The payload a single-file emscripten build inlines in its glue (as a
+ * base64 data: URI): the module's bytes, or their gzip in release builds
+ * (see configs/variants.toml). null when the text inlines no module.
+ * `text` is the glue's source, or the source of its factory function (a
+ * bundler may rewrite the glue's file, but keeps the string in the function).
+ * @param {string} text
+ * @returns {Uint8Array | null}
  */
-export async function inlinedWasm(glue) {
-  const match = /["']data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)["']/.exec(glue);
+export function inlinedPayload(text) {
+  const match = /["'`]data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)["'`]/.exec(text);
   if (!match) return null;
-  const text = atob(match[1]);
-  const payload = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) payload[i] = text.charCodeAt(i);
+  const binary = atob(match[1]);
+  const payload = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) payload[i] = binary.charCodeAt(i);
+  return payload;
+}
+
+/**
+ * The module an inlined payload holds: inflated with DecompressionStream
+ * when it is a gzip member, else the payload itself.
+ * @param {Uint8Array} payload
+ * @returns {Promise<Uint8Array>}
+ */
+export async function payloadWasm(payload) {
   if (payload[0] !== 0x1f || payload[1] !== 0x8b) return payload;
   const inflated = new Blob([payload]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Uint8Array(await new Response(inflated).arrayBuffer());

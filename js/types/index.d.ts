@@ -1,4 +1,16 @@
 // Types of the xs-wasm package (hand-written; they describe src/*.mjs).
+// They compile under `strict` with TypeScript 5.x's default `lib` (tested
+// with 5.0 and 5.9): nothing here needs `esnext.disposable` or skipLibCheck.
+
+declare global {
+  // `Symbol.dispose` for libs older than esnext.disposable (TS < 5.2, or a
+  // default lib): the same declaration as that lib's and @types/node's, so
+  // the three merge. Sandbox has [Symbol.dispose] where the runtime has the
+  // symbol (Node 18.18+, Chromium 125+, ...).
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
 
 /** Severity of a guest `console` call. */
 export type LogLevel = 'debug' | 'log' | 'info' | 'warn' | 'error';
@@ -110,7 +122,7 @@ export interface SandboxOptions {
 }
 
 /** The port ABI version this package speaks. */
-export declare const ABI_VERSION: 1;
+export declare const ABI_VERSION: 2;
 /** Default memory limit, bytes (256 MiB). */
 export declare const DEFAULT_MEMORY_LIMIT: number;
 /** Default meter check interval, ticks (10000). */

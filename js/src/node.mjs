@@ -165,4 +165,4 @@ setPlatform({
 });
 
 export * from './errors.mjs';
-export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, Sandbox } from './sandbox.mjs';
+export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';

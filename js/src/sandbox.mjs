@@ -23,6 +23,10 @@ import {
 export const ABI_VERSION = 2;
 /** Default memory limit of a sandbox, bytes (as the Rust crate). */
 export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
+/** Smallest memory limit (bytes) other than 0 (none): what a fresh machine
+ * with the default creation parameters needs, rounded up (it needs between
+ * 512 KiB and 1 MiB). Below it, create and restore refuse the option alike. */
+export const MIN_MEMORY_LIMIT = 1024 * 1024;
 /** Default meter check interval, ticks. */
 export const DEFAULT_METER_INTERVAL = 10000;
 
@@ -63,6 +67,7 @@ const OPTION_NAMES = [
   'receiveMessage',
   'onLog',
   'realClock',
+  'hostTimeZone',
   'test262Host',
   'warmUp',
   'build',
@@ -133,6 +138,67 @@ export async function payloadWasm(payload) {
   return new Uint8Array(await new Response(inflated).arrayBuffer());
 }
 
+/** Arrays and objects nested deeper than this in JSON from the guest are
+ * refused (serde_json's recursion limit, which the Rust crate parses with). */
+export const MAX_JSON_DEPTH = 127;
+
+/**
+ * What the Rust crate's JSON parser (serde_json) would refuse in `bytes`
+ * (UTF-8 JSON text) that JSON.parse accepts: nesting deeper than `maxDepth`
+ * and \u escapes of lone surrogates. Returns serde_json's message with its
+ * position ("recursion limit exceeded at line 1 column 128", "lone leading
+ * surrogate in hex escape at ...", "unexpected end of hex escape at ..."),
+ * or null. Other syntax is left to JSON.parse.
+ * @param {Uint8Array} bytes
+ * @param {number} maxDepth
+ * @returns {string | null}
+ */
+export function jsonProblem(bytes, maxDepth) {
+  let depth = 0;
+  let inString = false;
+  let line = 1;
+  let lineStart = 0;
+  const at = (/** @type {string} */ what, /** @type {number} */ end) => `${what} at line ${line} column ${end - lineStart}`;
+  const hex = (/** @type {number} */ i) => {
+    if (i + 4 > bytes.length) return -1;
+    const n = Number.parseInt(String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]), 16);
+    return Number.isNaN(n) ? -1 : n;
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x22) inString = false;
+      else if (b === 0x5c) {
+        if (bytes[i + 1] !== 0x75) {
+          i++;
+          continue;
+        }
+        const n = hex(i + 2);
+        if (n < 0) return null;
+        if (n >= 0xdc00 && n <= 0xdfff) return at('lone leading surrogate in hex escape', i + 6);
+        if (n >= 0xd800 && n <= 0xdbff) {
+          if (bytes[i + 6] !== 0x5c) return at('unexpected end of hex escape', i + 7);
+          if (bytes[i + 7] !== 0x75) return at('unexpected end of hex escape', i + 8);
+          const n2 = hex(i + 8);
+          if (n2 < 0) return null;
+          if (n2 < 0xdc00 || n2 > 0xdfff) return at('lone leading surrogate in hex escape', i + 12);
+          i += 11;
+        } else {
+          i += 5;
+        }
+      }
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > maxDepth) return at('recursion limit exceeded', i + 1);
+    } else if (b === 0x5d || b === 0x7d) depth--;
+    else if (b === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return null;
+}
+
 /**
  * Hex sha256 of bytes with WebCrypto (browsers, workers, Node >= 18).
  * @param {Uint8Array} bytes
@@ -166,6 +232,97 @@ export async function verifySha256(file, bytes, expected) {
  * .wasm, the compiled (and verified) WebAssembly.Module, shared by every
  * sandbox of that build. Each sandbox gets its own instance.
  */
+/** Bytes of WebAssembly memory a sandbox may have beyond its memory limit
+ * (the engine's static data, C stack and I/O buffers), as the Rust crate. */
+export const MEMORY_HEADROOM = 16 * 1024 * 1024;
+const WASM_PAGE = 65536;
+
+/**
+ * Refuse growth of the instance's memory past `cap` bytes (0: no cap). The
+ * glue grows the memory (emscripten_resize_heap) in a try/catch and retries
+ * smaller, then reports failure to malloc: an allocation past the cap fails
+ * in the engine (the guest's MemoryLimitError, or an error it can catch)
+ * instead of growing the host's memory. The module never grows its memory
+ * itself (no memory.grow instruction): every growth goes through this.
+ * @param {WebAssembly.Instance} instance
+ * @param {number} cap bytes
+ * @returns {WebAssembly.Memory | null}
+ */
+function capMemory(instance, cap) {
+  const memory = /** @type {WebAssembly.Memory | undefined} */ (Object.values(instance.exports).find((value) => value instanceof WebAssembly.Memory));
+  if (!memory) return null;
+  if (cap > 0) {
+    const grow = memory.grow;
+    Object.defineProperty(memory, 'grow', {
+      configurable: true,
+      value: function capped(/** @type {number} */ pages) {
+        if (this.buffer.byteLength + pages * WASM_PAGE > cap) throw new RangeError(`xs-wasm: the sandbox's memory may not grow past ${cap} bytes`);
+        return grow.call(this, pages);
+      },
+    });
+  }
+  return memory;
+}
+
+/**
+ * Replace the glue's local-time imports (emscripten's _localtime_js and
+ * _mktime_js, which read the host's time zone through Date) with UTC ones,
+ * so that `new Date(0).getTimezoneOffset()` is 0 in every host, as in the
+ * Rust crate (WASI has no time zone). They are found by what they do (their
+ * source reads getTimezoneOffset; mktime also calls setTime), since a
+ * minifier may rename them; each must be found exactly once.
+ * @param {WebAssembly.Imports} imports
+ * @param {() => WebAssembly.Memory} memory
+ * @param {string} variant
+ */
+function pinTimeZoneToUtc(imports, memory, variant) {
+  /** @type {[Record<string, unknown>, string, 'localtime' | 'mktime'][]} */
+  const found = [];
+  // (one table may appear under several module names: env, wasi_snapshot_preview1)
+  for (const table of new Set(Object.values(imports))) {
+    for (const [name, value] of Object.entries(table)) {
+      if (typeof value !== 'function') continue;
+      const source = Function.prototype.toString.call(value);
+      if (!source.includes('getTimezoneOffset')) continue;
+      if (source.includes('setTime(') && value.length === 1) found.push([table, name, 'mktime']);
+      else if (source.includes('getSeconds()') && value.length === 2) found.push([table, name, 'localtime']);
+    }
+  }
+  const kinds = found.map(([, , kind]) => kind).sort();
+  if (kinds.join() !== 'localtime,mktime') {
+    throw new ArtifactError(`build ${variant}: cannot find its local-time functions (found: ${kinds.join(', ') || 'none'}) to keep its time zone at UTC; pass hostTimeZone: true to run it with the host's`);
+  }
+  // struct tm: sec, min, hour, mday, mon, year, wday, yday, isdst, gmtoff (int32 each)
+  const writeTm = (/** @type {Int32Array} */ heap, /** @type {number} */ tm, /** @type {Date} */ date) => {
+    const i = tm >> 2;
+    heap[i] = date.getUTCSeconds();
+    heap[i + 1] = date.getUTCMinutes();
+    heap[i + 2] = date.getUTCHours();
+    heap[i + 3] = date.getUTCDate();
+    heap[i + 4] = date.getUTCMonth();
+    heap[i + 5] = date.getUTCFullYear() - 1900;
+    heap[i + 6] = date.getUTCDay();
+    heap[i + 7] = ((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / 86400000) | 0;
+    heap[i + 8] = 0;
+    heap[i + 9] = 0;
+  };
+  for (const [table, name, kind] of found) {
+    table[name] =
+      kind === 'localtime'
+        ? (/** @type {number} */ time, /** @type {number} */ tm) => {
+            const heap = new Int32Array(memory().buffer);
+            writeTm(heap, tm, new Date(heap[time >> 2] * 1000));
+          }
+        : (/** @type {number} */ tm) => {
+            const heap = new Int32Array(memory().buffer);
+            const i = tm >> 2;
+            const date = new Date(Date.UTC(heap[i + 5] + 1900, heap[i + 4], heap[i + 3], heap[i + 2], heap[i + 1], heap[i], 0));
+            writeTm(heap, tm, date);
+            return (date.getTime() / 1000) | 0;
+          };
+  }
+}
+
 /** XS_WASM_LACKS_* bit i of port/xs_wasm.h is LACKS_NAMES[i]. */
 const LACKS_NAMES = Object.freeze(['regexp-property-escapes', 'string-normalize']);
 
@@ -187,8 +344,11 @@ export class Runtime {
    * A fresh emscripten Module instance wired to `host`.
    * @param {object} host the xsWasmHost hooks (see port/xs_wasm_library.js)
    * @param {(level: number, text: string) => void} print stdout/stderr of the C side
+   * @param {{ hostTimeZone: boolean, memoryCap: number }} settings the
+   *   sandbox's time zone (host's, else UTC) and the most bytes its
+   *   WebAssembly memory may grow to (0: the build's maximum)
    */
-  async instantiate(host, print) {
+  async instantiate(host, print, settings) {
     /** @type {(reason: unknown) => void} */
     let fail = () => {};
     /** @type {Promise<never>} */
@@ -204,22 +364,40 @@ export class Runtime {
     };
     const wasmModule = this.wasmModule;
     const syncInstantiate = currentPlatform().syncInstantiate === true;
+    if (!wasmModule && !settings.hostTimeZone) {
+      // The glue compiles a module the package cannot see: its imports
+      // cannot be replaced.
+      throw new ArtifactError(`build ${this.variant}: its factory compiles its own module, so the package cannot keep its time zone at UTC: pass wasmBinary (or a single-file build), or hostTimeZone: true`);
+    }
+    /** @type {WebAssembly.Memory | null} */
+    let memory = null;
     if (wasmModule) {
       moduleArg.instantiateWasm = (/** @type {WebAssembly.Imports} */ imports, /** @type {Function} */ receive) => {
+        try {
+          if (!settings.hostTimeZone) pinTimeZoneToUtc(imports, () => /** @type {WebAssembly.Memory} */ (memory), this.variant);
+        } catch (error) {
+          fail(error);
+          throw error;
+        }
+        /** @param {WebAssembly.Instance} instance */
+        const ready = (instance) => {
+          memory = capMemory(instance, settings.memoryCap);
+          receive(instance, wasmModule);
+        };
         if (syncInstantiate) {
           // Node: synchronous instantiation of the compiled module. The async
           // form waits behind V8's background tier-up compilation of the
           // same module (150 ms or more right after a busy sandbox).
           try {
             const instance = new WebAssembly.Instance(wasmModule, imports);
-            receive(instance, wasmModule);
+            ready(instance);
             return instance.exports;
           } catch (error) {
             fail(error); // emscripten only logs it and would wait forever
             throw error;
           }
         }
-        WebAssembly.instantiate(wasmModule, imports).then((instance) => receive(instance, wasmModule), fail);
+        WebAssembly.instantiate(wasmModule, imports).then(ready, fail);
         return {};
       };
     }
@@ -241,6 +419,13 @@ export class Runtime {
     if (!(M.HEAPU8 instanceof Uint8Array)) {
       throw new ArtifactError(`build ${this.variant} does not expose HEAPU8 (newer emscripten: link with -sEXPORTED_RUNTIME_METHODS=HEAPU8)`);
     }
+    if (!memory) {
+      // The glue instantiated its module itself: find its memory among the exports it keeps.
+      const exports = M.asm ?? M.wasmExports;
+      const found = exports && Object.values(exports).find((value) => value instanceof WebAssembly.Memory);
+      if (!found) throw new ArtifactError(`build ${this.variant}: cannot find its WebAssembly memory to cap its growth`);
+      capMemory(/** @type {any} */ ({ exports: { memory: found } }), settings.memoryCap);
+    }
     return M;
   }
 }
@@ -254,6 +439,7 @@ export class Runtime {
  * @property {Function | undefined} receiveMessage
  * @property {Function | undefined} onLog
  * @property {boolean} realClock
+ * @property {boolean} hostTimeZone
  * @property {boolean} test262Host
  * @property {boolean} warmUp
  * @property {string | undefined} build
@@ -305,6 +491,7 @@ export function normalizeOptions(options) {
   }
   if (o.build !== undefined && typeof o.build !== 'string') throw new TypeError('option build must be a string (a variant name such as "emcc-os")');
   if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
+  if (o.hostTimeZone !== undefined && typeof o.hostTimeZone !== 'boolean') throw new TypeError('option hostTimeZone must be a boolean');
   if (o.test262Host !== undefined && typeof o.test262Host !== 'boolean') throw new TypeError('option test262Host must be a boolean');
   if (o.warmUp !== undefined && typeof o.warmUp !== 'boolean') throw new TypeError('option warmUp must be a boolean');
   const creation = CREATION_FIELDS.map(() => 0);
@@ -324,14 +511,19 @@ export function normalizeOptions(options) {
   if (o.wasmSha256 !== undefined && typeof o.wasmSha256 !== 'string') throw new TypeError('option wasmSha256 must be a hex string');
   const meterInterval = uint(o.meterInterval, 'meterInterval', DEFAULT_METER_INTERVAL);
   if (meterInterval === 0) throw new RangeError('meterInterval must be at least 1');
+  const memoryLimit = uint(o.memoryLimit, 'memoryLimit', DEFAULT_MEMORY_LIMIT);
+  if (memoryLimit !== 0 && memoryLimit < MIN_MEMORY_LIMIT) {
+    throw new RangeError(`memoryLimit must be 0 or Infinity (none), or at least ${MIN_MEMORY_LIMIT} bytes (the smallest machine), got ${memoryLimit}`);
+  }
   return {
     meterLimit: uint(o.meterLimit, 'meterLimit', 0),
     meterInterval,
-    memoryLimit: uint(o.memoryLimit, 'memoryLimit', DEFAULT_MEMORY_LIMIT),
+    memoryLimit,
     creation,
     receiveMessage: o.receiveMessage,
     onLog: o.onLog,
     realClock: o.realClock ?? false,
+    hostTimeZone: o.hostTimeZone ?? false,
     test262Host: o.test262Host ?? false,
     warmUp: o.warmUp ?? false,
     build: o.build,
@@ -356,9 +548,16 @@ export function customRuntime(o) {
   const factory = /** @type {Function} */ (o.factory);
   const variant = o.build ?? 'custom';
   return (async () => {
-    if (!o.wasmBinary) return new Runtime({ variant, form: 'custom', factory });
-    const bytes = o.wasmBinary;
-    if (o.wasmSha256 !== undefined) await verifySha256(`${variant} wasmBinary`, bytes, o.wasmSha256);
+    let bytes = o.wasmBinary;
+    if (!bytes) {
+      // A single-file build's factory holds its module: compile it once
+      // (and instantiate it ourselves, which the time zone and the memory
+      // cap need). Other factories compile their own module per sandbox.
+      const payload = inlinedPayload(Function.prototype.toString.call(factory));
+      if (!payload) return new Runtime({ variant, form: 'custom', factory });
+      bytes = await payloadWasm(payload);
+    }
+    if (o.wasmSha256 !== undefined) await verifySha256(`${variant} ${o.wasmBinary ? "wasmBinary" : "inlined module"}`, bytes, o.wasmSha256);
     const key = o.wasmSha256?.toLowerCase() ?? (await sha256Hex(bytes));
     let byWasm = customRuntimes.get(factory);
     if (!byWasm) customRuntimes.set(factory, (byWasm = new Map()));
@@ -379,13 +578,18 @@ function defaultLog(level, text) {
   console[method](text);
 }
 
-/** @param {unknown} error */
+/**
+ * The text of what a host hook threw, for the guest's Error. Never throws
+ * (a throwing `message` getter or toString must not unwind through the
+ * engine).
+ * @param {unknown} error
+ */
 function hostErrorText(error) {
-  if (error instanceof Error) return error.message || error.name || 'Error';
   try {
+    if (error instanceof Error) return String(error.message) || error.name || 'Error';
     return String(error);
   } catch {
-    return 'the host threw a value that cannot be converted to a string';
+    return "the host's hook threw a value that cannot be converted to a string";
   }
 }
 
@@ -530,7 +734,11 @@ export class Sandbox {
 
   /** @param {Uint8Array | null} snapshot */
   async #start(snapshot) {
-    const M = await this.#runtime.instantiate(this.#hostHooks(), (level, text) => this.#log(level, text));
+    const limit = this.#options.memoryLimit;
+    const M = await this.#runtime.instantiate(this.#hostHooks(), (level, text) => this.#log(level, text), {
+      hostTimeZone: this.#options.hostTimeZone,
+      memoryCap: limit ? limit + MEMORY_HEADROOM : 0,
+    });
     this.#M = M;
     this.#lacks = typeof M._xs_wasm_lacks === 'function' ? M._xs_wasm_lacks() >>> 0 : 0;
     try {
@@ -597,7 +805,10 @@ export class Sandbox {
         let reply = EMPTY;
         let ok = true;
         try {
-          const text = decoder.decode(this.#M.HEAPU8.subarray(ptr >>> 0, (ptr >>> 0) + (length >>> 0)));
+          const bytes = this.#M.HEAPU8.subarray(ptr >>> 0, (ptr >>> 0) + (length >>> 0));
+          const problem = jsonProblem(bytes, MAX_JSON_DEPTH);
+          if (problem) throw new Error(`invalid JSON from sendMessage: ${problem}`);
+          const text = decoder.decode(bytes);
           const handler = this.receiveMessage;
           if (typeof handler !== 'function') {
             throw new Error('the host has no receiveMessage hook (set options.receiveMessage or sandbox.receiveMessage)');
@@ -608,6 +819,8 @@ export class Sandbox {
           }
           const json = JSON.stringify(value);
           if (json !== undefined) reply = encoder.encode(json);
+          const replyProblem = jsonProblem(reply, Infinity);
+          if (replyProblem) throw new Error(`the host's reply is not valid JSON for the guest: ${replyProblem}`);
         } catch (error) {
           ok = false;
           reply = encoder.encode(hostErrorText(error));
@@ -704,7 +917,10 @@ export class Sandbox {
     this.#inCall = false;
     M._xs_wasm_free(ptr);
     this.#meter = M._xs_wasm_meter(this.#handle) >>> 0;
-    const text = decoder.decode(this.#resultBytes());
+    const bytes = this.#resultBytes();
+    const problem = status === OK || status === JS_ERROR ? jsonProblem(bytes, MAX_JSON_DEPTH) : null;
+    if (problem) throw new InvalidJsonError(`${method}: invalid JSON from the guest: ${status === JS_ERROR ? 'exception description: ' : ''}${problem}`);
+    const text = decoder.decode(bytes);
     if (status === OK) {
       if (text === '') return null;
       try {
@@ -775,8 +991,10 @@ export class Sandbox {
    * @returns {any}
    */
   sendMessage(message) {
-    const json = JSON.stringify(message) ?? 'null';
-    return this.#call('sendMessage', '_xs_wasm_send', encoder.encode(json));
+    const json = encoder.encode(JSON.stringify(message) ?? 'null');
+    const problem = jsonProblem(json, Infinity);
+    if (problem) throw new TypeError(`sendMessage: the message is not valid JSON for the guest: ${problem} (strings must be well-formed Unicode)`);
+    return this.#call('sendMessage', '_xs_wasm_send', json);
   }
 
   /**

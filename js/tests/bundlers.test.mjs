@@ -7,7 +7,9 @@
 // values its sandboxes computed, how many times it compiled WebAssembly from
 // bytes, and every resource it requested with its HTTP status.
 //
-// Each setup must: run the sandboxes; compile the module once for the page
+// Each setup must: run the sandboxes (in UTC, while Chromium runs in New York
+// time: the package finds the glue's local-time functions in the minified
+// bundle too); compile the module once for the page
 // (not once per sandbox); request nothing that is missing (no 404); ship the
 // module once (the inlined payload appears in one output file only); and
 // refuse a bundle whose inlined module was altered (IntegrityError), which
@@ -132,7 +134,15 @@ describe('bundlers (the packed package in a built page, headless Chromium)', { s
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'bundled-app', version: '1.0.0', private: true, type: 'module' }));
     execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(temp, info.filename)], { ...quietNpm, cwd: project });
     for (const file of ['index.html', 'main.js']) fs.copyFileSync(path.join(PAGE_DIR, file), path.join(project, file));
-    browser = await startChromium();
+    // Chromium inherits the time zone: the page checks that the guest keeps UTC.
+    const savedTz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      browser = await startChromium();
+    } finally {
+      if (savedTz === undefined) delete process.env.TZ;
+      else process.env.TZ = savedTz;
+    }
     for (const [name, build] of Object.entries(BUILDS)) {
       const out = path.join(temp, `out-${name.replace(/\W+/g, '-')}`);
       await build(project, out);
@@ -173,6 +183,7 @@ describe('bundlers (the packed package in a built page, headless Chromium)', { s
     assert.ok(outcome && !outcome.error, `${name}: the page failed: ${outcome && outcome.error}`);
     assert.deepEqual(outcome.values, ['2,4,6', 'b:function', 42], name);
     assert.equal(outcome.build, packaged().defaults.browser, name);
+    assert.deepEqual(outcome.offsets, { host: 300, guest: 0 }, `${name}: the guest runs in UTC, the browser in New York time`);
     assert.deepEqual(outcome.compiles, { compile: 1, instantiateBytes: 0, streaming: 0 }, `${name}: the module is compiled once for the page`);
     const failed = outcome.resources.filter((r) => !(r.status >= 200 && r.status < 400));
     assert.deepEqual(failed, [], `${name}: requests that failed`);

@@ -219,6 +219,87 @@ r`;
       s.dispose();
     });
 
+    it('keeps the sandbox usable whatever a hook throws (values whose message or toString throw too)', async () => {
+      const s = await create();
+      const nasty = {
+        getter: Object.defineProperty(new Error('x'), 'message', { get() { throw new Error('message getter'); } }),
+        toString: { toString() { throw new Error('toString'); } },
+        symbol: Symbol('thrown'),
+        overflow: null,
+      };
+      s.receiveMessage = (what) => {
+        if (what === 'overflow') return (function f() { return f() + 1; })();
+        throw nasty[what];
+      };
+      s.evaluate('globalThis.ask = (what) => { try { sendMessage(what); return "no error" } catch (e) { return [e.constructor.name, e.message] } }');
+      assert.deepEqual(s.evaluate('ask("getter")'), ['Error', "the host's hook threw a value that cannot be converted to a string"]);
+      assert.deepEqual(s.evaluate('ask("toString")'), ['Error', "the host's hook threw a value that cannot be converted to a string"]);
+      assert.deepEqual(s.evaluate('ask("symbol")'), ['Error', 'Symbol(thrown)']);
+      assert.deepEqual(s.evaluate('ask("overflow")'), ['Error', 'Maximum call stack size exceeded']);
+      assert.equal(s.stopped, false);
+      s.receiveMessage = (m) => m + 1;
+      assert.equal(s.evaluate('sendMessage(41)'), 42);
+      s.dispose();
+    });
+
+    it("applies the Rust crate's JSON rules: at most 127 nested levels and no lone surrogates from the guest, well-formed strings to it", async () => {
+      const s = await create({ receiveMessage: (m) => (m === 'lone' ? '\ud800' : 'ok') });
+      const nest = (n) => `(() => { let a = []; for (let i = 1; i < ${n}; i++) a = [a]; return a })()`;
+      // (-O0 builds cannot stringify 60 levels on V8's 1 MB native stack: the depth checks need a release build)
+      if (!variant.slow) {
+        assert.equal(JSON.stringify(s.evaluate(nest(127))).length, 254, '127 levels come back');
+        const deep = throwsError(() => s.evaluate(nest(128)), api.InvalidJsonError);
+        assert.equal(deep.message, 'evaluate: invalid JSON from the guest: recursion limit exceeded at line 1 column 128');
+        assert.equal(s.evaluate(`try { sendMessage(${nest(128)}) } catch (e) { e.message }`), 'invalid JSON from sendMessage: recursion limit exceeded at line 1 column 128');
+      }
+      assert.equal(throwsError(() => s.evaluate('"\\ud800"'), api.InvalidJsonError).message, 'evaluate: invalid JSON from the guest: unexpected end of hex escape at line 1 column 8');
+      assert.equal(throwsError(() => s.evaluate('["ab\\udc00"]'), api.InvalidJsonError).message, 'evaluate: invalid JSON from the guest: lone leading surrogate in hex escape at line 1 column 10');
+      assert.match(throwsError(() => s.evaluate('throw new Error("\\ud800")'), api.InvalidJsonError).message, /^evaluate: invalid JSON from the guest: exception description: unexpected end of hex escape at line 1 column \d+$/);
+      assert.equal(s.evaluate('"\\ud83d\\ude00"'), '\u{1f600}', 'a surrogate pair is a character');
+      // the guest's sendMessage: the host hook is not called, the guest gets serde_json's error
+      assert.equal(s.evaluate('try { sendMessage({ k: "\\udfff" }) } catch (e) { e.message }'), 'invalid JSON from sendMessage: lone leading surrogate in hex escape at line 1 column 12');
+      // to the guest: a lone surrogate is refused in the host's message and in a hook's reply
+      s.evaluate('globalThis.receiveMessage = (m) => m');
+      assert.throws(() => s.sendMessage({ text: 'a\udc00' }), { name: 'TypeError', message: 'sendMessage: the message is not valid JSON for the guest: lone leading surrogate in hex escape at line 1 column 16 (strings must be well-formed Unicode)' });
+      assert.equal(s.evaluate('try { sendMessage("lone") } catch (e) { e.message }'), "the host's reply is not valid JSON for the guest: unexpected end of hex escape at line 1 column 8");
+      assert.deepEqual(s.sendMessage([[[['deep to the guest is fine']]]]), [[[['deep to the guest is fine']]]]);
+      assert.equal(s.stopped, false);
+      assert.equal(s.evaluate('1 + 1'), 2);
+      s.dispose();
+    });
+
+    it('runs the guest in UTC whatever the host time zone, unless hostTimeZone', async () => {
+      const saved = process.env.TZ;
+      process.env.TZ = 'America/New_York';
+      try {
+        assert.equal(new Date(0).getTimezoneOffset(), 300, 'the host is in New York');
+        const source = '[new Date(0).getTimezoneOffset(), new Date(2020, 6, 1, 12).toISOString(), new Date(2020, 0, 1).getHours(), String(new Date(0))]';
+        const s = await create();
+        assert.deepEqual(s.evaluate(source), [0, '2020-07-01T12:00:00.000Z', 0, 'Thu Jan 01 1970 00:00:00 GMT+0000']);
+        s.dispose();
+        const host = await create({ hostTimeZone: true });
+        assert.deepEqual(host.evaluate(source).slice(0, 3), [300, '2020-07-01T16:00:00.000Z', 0]);
+        host.dispose();
+        await assert.rejects(create({ hostTimeZone: 'yes' }), /option hostTimeZone must be a boolean/);
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+      }
+    });
+
+    it('caps the WebAssembly memory at the memory limit + 16 MiB: what the engine allocates beyond it fails in the guest', async () => {
+      const limit = 8 << 20;
+      const reply = 'x'.repeat(24 << 20);
+      let during = 0;
+      const s = await create({ memoryLimit: limit, receiveMessage() { during = this.memoryBytes; return reply; } });
+      // the reply needs a 24 MiB buffer outside XS's heap: refused, not grown
+      assert.equal(s.evaluate('try { sendMessage(1).length } catch (e) { e.message }'), 'not enough memory for the reply');
+      assert.ok(during > 0 && s.memoryBytes <= limit + (16 << 20), `memory ${s.memoryBytes} bytes`);
+      assert.equal(s.stopped, false);
+      assert.equal(s.evaluate('1 + 1'), 2);
+      s.dispose();
+    });
+
     it('refuses re-entrant calls from inside a hook with SandboxBusyError (seen by the guest as an Error)', async () => {
       const s = await create();
       const attempts = [];
@@ -366,7 +447,7 @@ r`;
       const other = await create();
       assert.equal(other.evaluate('"unaffected"'), 'unaffected');
       other.dispose();
-      await assert.rejects(create({ memoryLimit: 4096 }), api.MemoryLimitError, 'a limit too small to create a machine');
+      await assert.rejects(create({ memoryLimit: api.MIN_MEMORY_LIMIT, creation: { initialHeapCount: 1 << 18 } }), api.MemoryLimitError, 'a limit too small to create the machine asked for');
     });
 
     it('turns deep recursion into a guest RangeError; the sandbox stays usable', async () => {
@@ -511,6 +592,17 @@ r`;
       await assert.rejects(Sandbox.create({ ...base, meterLimit: 1.5 }), RangeError);
       await assert.rejects(Sandbox.create({ ...base, meterInterval: 0 }), RangeError);
       await assert.rejects(Sandbox.create({ ...base, memoryLimit: 2 ** 40 }), RangeError);
+      // the smallest limit: the same for create and restore
+      const smallest = await create({ memoryLimit: api.MIN_MEMORY_LIMIT });
+      assert.equal(smallest.evaluate('1 + 1'), 2);
+      const again = await restore(smallest.snapshot(), { memoryLimit: api.MIN_MEMORY_LIMIT });
+      assert.equal(again.evaluate('2 + 2'), 4);
+      for (const tiny of [1, api.MIN_MEMORY_LIMIT - 1]) {
+        await assert.rejects(create({ memoryLimit: tiny }), { name: 'RangeError', message: `memoryLimit must be 0 or Infinity (none), or at least ${api.MIN_MEMORY_LIMIT} bytes (the smallest machine), got ${tiny}` });
+        await assert.rejects(restore(again.snapshot(), { memoryLimit: tiny }), { name: 'RangeError' });
+      }
+      smallest.dispose();
+      again.dispose();
       await assert.rejects(Sandbox.create({ ...base, creation: { stackSize: 1 } }), /unknown creation field/);
       await assert.rejects(Sandbox.create({ ...base, warmUp: 'yes' }), /option warmUp must be a boolean/);
       const cold = await Sandbox.create({ ...base, warmUp: false });

@@ -65,12 +65,16 @@ export interface SandboxOptions {
   meterInterval?: number;
   /**
    * Maximum memory of the guest's heap, in bytes (default 256 MiB; 0 or
-   * Infinity: none): XS's chunks and slots, counted by XS (xs_wasm_creation's
+   * Infinity: none; otherwise at least MIN_MEMORY_LIMIT, 1 MiB, else
+   * create and restore throw RangeError): XS's chunks and slots, counted by XS (xs_wasm_creation's
    * memory_limit). Reaching it throws MemoryLimitError and stops the sandbox.
-   * The WebAssembly memory itself grows on demand up to the build's maximum
-   * (2 GiB) and also holds the engine's static data, C stack and I/O buffers,
-   * so it is somewhat larger than the heap. The initial heap is set with
-   * `creation` (initialChunkSize, initialHeapCount).
+   * The sandbox's WebAssembly memory also holds the engine's static data, C
+   * stack and I/O buffers; it may grow to this limit + 16 MiB
+   * (MEMORY_HEADROOM, as in the Rust crate), never more: an allocation of
+   * the engine past that fails (an error the guest sees, e.g. "not enough
+   * memory for the reply"). With no limit it may grow to the build's
+   * maximum (2 GiB). The initial heap is set with `creation`
+   * (initialChunkSize, initialHeapCount).
    */
   memoryLimit?: number;
   /** XS creation parameters (initial and incremental heap sizes, stack...). */
@@ -81,6 +85,12 @@ export interface SandboxOptions {
   onLog?: (this: Sandbox, level: LogLevel, text: string) => void;
   /** Give the guest the host's clock for Date.now()/new Date() (default false: 0, deterministic). */
   realClock?: boolean;
+  /**
+   * Give the guest the host's time zone for local-time Date methods
+   * (getHours, getTimezoneOffset, toString...). Default false: UTC in every
+   * host, as in the Rust crate, so results do not depend on the host's TZ.
+   */
+  hostTimeZone?: boolean;
   /**
    * Define test262's host hooks in the machine: the global `$262`
    * (`global`, `evalScript(source)`, `gc()`, `detachArrayBuffer(buffer)`)
@@ -127,6 +137,12 @@ export declare const ABI_VERSION: 2;
 export declare const DEFAULT_MEMORY_LIMIT: number;
 /** Default meter check interval, ticks (10000). */
 export declare const DEFAULT_METER_INTERVAL: number;
+/** Smallest memoryLimit other than 0, bytes (1 MiB): below it create and restore throw RangeError. */
+export declare const MIN_MEMORY_LIMIT: number;
+/** Bytes the WebAssembly memory may hold beyond memoryLimit (16 MiB). */
+export declare const MEMORY_HEADROOM: number;
+/** Deepest nesting of arrays and objects accepted in JSON from the guest (127, as the Rust crate's serde_json). */
+export declare const MAX_JSON_DEPTH: number;
 
 /**
  * A sandboxed JavaScript machine: Moddable's XS in its own WebAssembly

@@ -33,10 +33,12 @@ async function run() {
   const restored = await Sandbox.restore(a.snapshot(), { onLog() {} });
   const values = [a.evaluate('[1, 2, 3].map((x) => x * 2).join()'), b.evaluate("'b:' + typeof sendMessage"), restored.sendMessage({ n: 21 })];
   const build = a.build;
+  // The test runs Chromium in New York time; the guest keeps UTC.
+  const offsets = { host: new Date(0).getTimezoneOffset(), guest: a.evaluate('new Date(0).getTimezoneOffset()') };
   a.dispose();
   b.dispose();
   restored.dispose();
-  return { values, build, compiles };
+  return { values, build, compiles, offsets };
 }
 
 function report(outcome) {

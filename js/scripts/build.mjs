@@ -184,7 +184,8 @@ function buildCjs() {
   const src = path.join(root, 'src');
   const cjs = path.join(root, 'cjs');
   for (const file of fs.readdirSync(src).filter((f) => f.endsWith('.mjs')).sort()) {
-    if (file === 'browser.mjs') continue; // browsers get the ES modules themselves
+    // browsers get the ES modules themselves; Node's workers always run the ES module worker script
+    if (file === 'browser.mjs' || file === 'worker-node.mjs') continue;
     const text = toCommonJs(fs.readFileSync(path.join(src, file), 'utf8'), file);
     writeIfChanged(path.join(cjs, file.replace(/\.mjs$/, '.cjs')), text);
   }

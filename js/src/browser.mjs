@@ -66,4 +66,7 @@ setPlatform({
 });
 
 export * from './errors.mjs';
+// Exported so that both entries have the same names; in browsers its create
+// rejects (ArtifactError) until the package ships a worker setup for them.
+export { WorkerSandbox } from './worker-sandbox.mjs';
 export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';

@@ -148,3 +148,20 @@ export class SandboxBusyError extends XsWasmError {
 
 /** The guest's reply was not JSON (the guest replaced JSON.stringify). */
 export class InvalidJsonError extends XsWasmError {}
+
+/**
+ * A WorkerSandbox call ran past its deadline: the worker running the
+ * sandbox was terminated, so the sandbox is gone (every later call throws
+ * SandboxStoppedError). `deadlineMs` is the deadline in force, in
+ * milliseconds of wall-clock time.
+ */
+export class DeadlineError extends SandboxStoppedError {
+  /**
+   * @param {string} method the call that ran out of time
+   * @param {number} deadlineMs
+   */
+  constructor(method, deadlineMs) {
+    super(`${method}() ran past its deadline of ${deadlineMs} ms: the worker was terminated`);
+    /** @type {number} */ this.deadlineMs = deadlineMs;
+  }
+}

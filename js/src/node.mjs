@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { webcrypto } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { ArtifactError } from './errors.mjs';
 import { ABI_VERSION, Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
 
@@ -129,8 +130,33 @@ function toDir(value) {
   throw new TypeError('option artifacts must be a directory path or a file: URL');
 }
 
+/** A worker thread running src/worker-node.mjs (also for the CommonJS entry). */
+function spawnWorker() {
+  const worker = new Worker(new URL('../src/worker-node.mjs', import.meta.url));
+  let ended = false;
+  return {
+    post: (/** @type {any} */ message, /** @type {any[] | undefined} */ transfer) => worker.postMessage(message, transfer),
+    onMessage: (/** @type {(message: any) => void} */ handler) => {
+      worker.on('message', handler);
+    },
+    onError: (/** @type {(error: unknown) => void} */ handler) => {
+      worker.on('error', handler);
+      worker.on('exit', (code) => {
+        if (!ended) handler(new Error(`the worker exited (code ${code})`));
+      });
+    },
+    terminate: () => {
+      ended = true;
+      worker.terminate();
+    },
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+  };
+}
+
 setPlatform({
   name: 'node',
+  spawnWorker,
   syncInstantiate: true,
   subtle: /** @type {SubtleCrypto} */ (/** @type {unknown} */ (webcrypto.subtle)),
   loadRuntime(options) {
@@ -165,4 +191,5 @@ setPlatform({
 });
 
 export * from './errors.mjs';
+export { WorkerSandbox } from './worker-sandbox.mjs';
 export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';

@@ -93,6 +93,19 @@ const UINT32_MAX = 0xffffffff;
  * @property {SubtleCrypto} [subtle]
  * @property {boolean} [syncInstantiate] instantiate compiled modules
  *   synchronously (Node; browsers limit synchronous instantiation)
+ * @property {() => WorkerEndpoint} [spawnWorker] a new worker running this
+ *   platform's worker script (WorkerSandbox)
+ */
+
+/**
+ * A worker as WorkerSandbox drives it.
+ * @typedef {object} WorkerEndpoint
+ * @property {(message: any, transfer?: any[]) => void} post
+ * @property {(handler: (message: any) => void) => void} onMessage
+ * @property {(handler: (error: unknown) => void) => void} onError
+ * @property {() => void} terminate
+ * @property {() => void} [ref] keep the process alive (Node)
+ * @property {() => void} [unref] let the process exit (Node)
  */
 
 /** @type {Platform | null} */
@@ -103,7 +116,7 @@ export function setPlatform(p) {
   platform = p;
 }
 
-function currentPlatform() {
+export function currentPlatform() {
   if (!platform) throw new XsWasmError('xs-wasm: no platform installed (import "xs-wasm", not its internal modules)');
   return platform;
 }
@@ -572,7 +585,7 @@ export function customRuntime(o) {
 }
 
 /** @param {(level: 'debug' | 'log' | 'info' | 'warn' | 'error', text: string) => void} */
-function defaultLog(level, text) {
+export function defaultLog(level, text) {
   const method = level === 'log' ? 'log' : level;
   // eslint-disable-next-line no-console
   console[method](text);
@@ -584,7 +597,7 @@ function defaultLog(level, text) {
  * engine).
  * @param {unknown} error
  */
-function hostErrorText(error) {
+export function hostErrorText(error) {
   try {
     if (error instanceof Error) return String(error.message) || error.name || 'Error';
     return String(error);

@@ -46,6 +46,15 @@ describe('CommonJS entry', () => {
     s.dispose();
   });
 
+  it('runs a WorkerSandbox (its worker runs the ES module worker script) with a deadline', async () => {
+    const ws = await xs.WorkerSandbox.create({ deadlineMs: 300, build: 'emcc-os-single-cjs' });
+    assert.equal(await ws.evaluate('6 * 7'), 42);
+    assert.equal(ws.build, 'emcc-os-single-cjs');
+    const error = await ws.evaluate('for (;;) {}').catch((e) => e);
+    assert.ok(error instanceof xs.DeadlineError, String(error));
+    assert.equal(ws.stopped, true);
+  });
+
   it('maps the export conditions: node import, node require, browser, default', () => {
     const resolve = (conditions, code) =>
       execFileSync(process.execPath, [...conditions.map((c) => `--conditions=${c}`), '--input-type=module', '-e', code], { cwd: packageDir, encoding: 'utf8' }).trim();

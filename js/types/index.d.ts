@@ -219,6 +219,80 @@ export declare class Sandbox {
   readonly stopReason: string | null;
 }
 
+/**
+ * Options of WorkerSandbox.create/restore: those of Sandbox.create but the
+ * ones a worker cannot receive (factory, wasmBinary, wasmSha256), plus
+ * `deadlineMs`. The hooks run on the calling thread.
+ */
+export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog'> {
+  /**
+   * Wall-clock deadline of each call (create and restore included), in
+   * milliseconds; 0, Infinity or absent: none. A call still running at its
+   * deadline fails with DeadlineError: the worker is terminated and the
+   * sandbox is gone (later calls throw SandboxStoppedError).
+   */
+  deadlineMs?: number;
+  /**
+   * Handles the guest's `sendMessage(msg)` on the calling thread, as
+   * SandboxOptions.receiveMessage (synchronous). Needs SharedArrayBuffer
+   * (always in Node; in browsers a cross-origin isolated page).
+   */
+  receiveMessage?: (this: WorkerSandbox, message: any) => unknown;
+  /** Receives the guest's console output on the calling thread (default: the host's console). */
+  onLog?: (this: WorkerSandbox, level: LogLevel, text: string) => void;
+}
+
+/**
+ * A Sandbox in a worker thread of its own (Node: worker_threads; the
+ * browser entry exports it, but its create rejects with ArtifactError for
+ * now). Every call is asynchronous and runs after the calls before it; the
+ * calling thread stays free while the guest runs. With `deadlineMs`, a call
+ * that outlives it ends with DeadlineError and the worker is terminated:
+ * unlike the meter, this stops anything, a built-in's C loop included. An
+ * in-thread Sandbox can be stopped only by its meter limit.
+ */
+export declare class WorkerSandbox {
+  private constructor();
+  /** A fresh sandbox in a new worker. */
+  static create(options?: WorkerSandboxOptions): Promise<WorkerSandbox>;
+  /** A sandbox restored from a snapshot (Sandbox.restore's rules), in a new worker. */
+  static restore(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: WorkerSandboxOptions): Promise<WorkerSandbox>;
+  /** Sandbox.evaluate in the worker. @throws as Sandbox.evaluate, and DeadlineError */
+  evaluate(source: string): Promise<any>;
+  /** Sandbox.sendMessage in the worker. */
+  sendMessage(message: unknown): Promise<any>;
+  /** Sandbox.snapshot in the worker. */
+  snapshot(): Promise<Uint8Array>;
+  /** Sandbox.setMeterLimit in the worker. */
+  setMeterLimit(limit: number, interval?: number): Promise<void>;
+  /** Terminate the worker now (idempotent); a call in progress fails with SandboxStoppedError. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+
+  receiveMessage: ((this: WorkerSandbox, message: any) => unknown) | undefined;
+  onLog: ((this: WorkerSandbox, level: LogLevel, text: string) => void) | undefined;
+  /** The deadline of each call, milliseconds (0: none). */
+  readonly deadlineMs: number;
+  /** Meter ticks used by the last evaluate/sendMessage call. */
+  readonly meter: number;
+  /** The meter limit in force, ticks (0: none). */
+  readonly meterLimit: number;
+  /** The memory limit, bytes (0: none). */
+  readonly memoryLimit: number;
+  /** WebAssembly memory of the worker's sandbox after the last call, bytes (0 once stopped). */
+  readonly memoryBytes: number;
+  /** The build the sandbox runs. */
+  readonly build: string;
+  /** XS version ("" once stopped). */
+  readonly xsVersion: string;
+  /** Engine features the build lacks. */
+  readonly lacks: string[];
+  /** Whether a call stopped it, its deadline passed, or it was disposed. */
+  readonly stopped: boolean;
+  /** Why it is stopped, or null. */
+  readonly stopReason: string | null;
+}
+
 /** Base class of every error xs-wasm throws on purpose. */
 export declare class XsWasmError extends Error {}
 
@@ -264,6 +338,11 @@ export declare class IntegrityError extends XsWasmError {
 }
 /** A build is missing, of an unknown form, or speaks another port ABI. */
 export declare class ArtifactError extends XsWasmError {}
+/** A WorkerSandbox call outlived its deadline: the worker was terminated, the sandbox is stopped. */
+export declare class DeadlineError extends SandboxStoppedError {
+  /** The deadline in force, milliseconds. */
+  readonly deadlineMs: number;
+}
 /** A sandbox method was called from inside the same sandbox's call (its hooks). */
 export declare class SandboxBusyError extends XsWasmError {}
 /** The guest's result was not JSON (the guest replaced JSON.stringify). */

@@ -1,5 +1,5 @@
 // Type-checked by tests/types.test.mjs (tsc --noEmit): the ESM view of the package.
-import { Sandbox, SandboxError, MeterLimitError, SandboxStoppedError, SnapshotError, IntegrityError, type SandboxOptions, type LogLevel } from 'xs-wasm';
+import { Sandbox, WorkerSandbox, DeadlineError, SandboxError, MeterLimitError, SandboxStoppedError, SnapshotError, IntegrityError, type SandboxOptions, type LogLevel } from 'xs-wasm';
 
 const options: SandboxOptions = {
   meterLimit: 1_000_000,
@@ -36,6 +36,16 @@ export async function main(): Promise<number> {
     disposable.evaluate('1');
   }
   s.dispose();
+  const ws = await WorkerSandbox.create({ deadlineMs: 1000, meterLimit: 1_000_000, receiveMessage: (m) => m });
+  try {
+    const result: unknown = await ws.evaluate('1 + 1');
+    console.log(result, ws.deadlineMs, await ws.snapshot());
+  } catch (error) {
+    if (error instanceof DeadlineError) console.log(error.deadlineMs, error.reason);
+  }
+  ws.dispose();
+  // @ts-expect-error a worker cannot receive a factory
+  await WorkerSandbox.create({ factory: () => Promise.resolve(null) });
   // @ts-expect-error the constructor is private: use Sandbox.create
   new Sandbox();
   // @ts-expect-error unknown options are refused

@@ -25,7 +25,7 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.mjs': 'text/javascript; c
 
 /**
  * Serves the files under `root` (read-only, GET only, never node_modules) on
- * 127.0.0.1 at a free port. Resolves to { server, served, port }, `served`
+ * 127.0.0.1 at a free port, cross-origin isolated (COOP and COEP headers). Resolves to { server, served, port }, `served`
  * listing the paths requested so far.
  * @param {string} root
  */
@@ -44,7 +44,15 @@ export function serve(root) {
         return;
       }
       served.push(url.pathname);
-      response.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' }).end(bytes);
+      response
+        .writeHead(200, {
+          'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
+          'cache-control': 'no-store',
+          // cross-origin isolation: SharedArrayBuffer (WorkerSandbox's hooks)
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-embedder-policy': 'require-corp',
+        })
+        .end(bytes);
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, served, port: server.address().port })));

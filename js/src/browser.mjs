@@ -10,7 +10,8 @@
 // which is then verified before it is compiled).
 
 import { ArtifactError } from './errors.mjs';
-import { Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
+import { Runtime, Sandbox, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
+import { serve } from './worker-serve.mjs';
 
 /** @type {Promise<Runtime> | null} */
 let defaultRuntime = null;
@@ -66,7 +67,17 @@ setPlatform({
 });
 
 export * from './errors.mjs';
-// Exported so that both entries have the same names; in browsers its create
-// rejects (ArtifactError) until the package ships a worker setup for them.
 export { WorkerSandbox } from './worker-sandbox.mjs';
+
+/**
+ * Serve a WorkerSandbox from this module Web Worker: the whole script of
+ * the worker that WorkerSandbox.create's `worker` option starts is
+ * `import { serveWorkerSandbox } from 'xs-wasm'; serveWorkerSandbox();`.
+ */
+export function serveWorkerSandbox() {
+  serve({ Sandbox }, {
+    post: (message, transfer) => self.postMessage(message, { transfer: transfer ?? [] }),
+    listen: (handler) => self.addEventListener('message', (event) => handler(/** @type {MessageEvent} */ (event).data)),
+  });
+}
 export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';

@@ -13,9 +13,10 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { webcrypto } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { Worker, parentPort } from 'node:worker_threads';
 import { ArtifactError } from './errors.mjs';
-import { ABI_VERSION, Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
+import { serve } from './worker-serve.mjs';
+import { ABI_VERSION, Runtime, Sandbox, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
 
 const requireHere = createRequire(import.meta.url);
 const PACKAGE_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -192,4 +193,17 @@ setPlatform({
 
 export * from './errors.mjs';
 export { WorkerSandbox } from './worker-sandbox.mjs';
+
+/**
+ * Serve a WorkerSandbox from this worker thread (the package's own worker
+ * script, src/worker-node.mjs, does just this; WorkerSandbox starts it).
+ */
+export function serveWorkerSandbox() {
+  if (!parentPort) throw new TypeError('serveWorkerSandbox() runs in a worker thread');
+  const port = parentPort;
+  serve({ Sandbox }, {
+    post: (message, transfer) => port.postMessage(message, transfer),
+    listen: (handler) => port.on('message', handler),
+  });
+}
 export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';

@@ -73,6 +73,27 @@ function revive(e) {
 }
 
 /**
+ * A Web Worker (browsers, Deno) as WorkerSandbox drives it.
+ * @param {Worker} worker
+ * @returns {import('./sandbox.mjs').WorkerEndpoint}
+ */
+function webWorkerEndpoint(worker) {
+  if (!worker || typeof worker.postMessage !== 'function' || typeof worker.terminate !== 'function') {
+    throw new TypeError('option worker must return a Worker (new Worker(url, { type: "module" }))');
+  }
+  return {
+    post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+    onMessage: (handler) => worker.addEventListener('message', (event) => handler(/** @type {MessageEvent} */ (event).data)),
+    onError: (handler) =>
+      worker.addEventListener('error', (event) => {
+        event.preventDefault();
+        handler(new Error(/** @type {ErrorEvent} */ (event).message || 'the worker failed to load or threw'));
+      }),
+    terminate: () => worker.terminate(),
+  };
+}
+
+/**
  * Milliseconds from an option: a positive integer, or 0/Infinity/absent for none.
  * @param {unknown} value
  */
@@ -159,14 +180,19 @@ export class WorkerSandbox {
    */
   static async #start(op, options, bytes) {
     if (options !== undefined && options !== null && typeof options !== 'object') throw new TypeError('WorkerSandbox options must be an object');
-    const { deadlineMs, ...rest } = /** @type {Record<string, any>} */ (options ?? {});
+    const { deadlineMs, worker, ...rest } = /** @type {Record<string, any>} */ (options ?? {});
     const deadline = deadlineOf(deadlineMs);
+    if (worker !== undefined && typeof worker !== 'function') throw new TypeError('option worker must be a function that returns a new Web Worker running serveWorkerSandbox()');
     for (const key of LOCAL_ONLY) {
       if (rest[key] !== undefined) throw new TypeError(`option ${key} is not available in a WorkerSandbox (the worker loads the package's own builds)`);
     }
     normalizeOptions(rest); // the same validation as Sandbox.create, here
-    const spawn = currentPlatform().spawnWorker;
-    if (!spawn) throw new ArtifactError(`WorkerSandbox is not available on this platform (${currentPlatform().name})`);
+    const platform = currentPlatform();
+    if (worker !== undefined && platform.name === 'node') throw new TypeError('option worker is for browsers: in Node the package starts its own worker thread');
+    const spawn = worker ? () => webWorkerEndpoint(worker()) : platform.spawnWorker;
+    if (!spawn) {
+      throw new ArtifactError(`WorkerSandbox needs option worker here (${platform.name}): a function returning a new module Web Worker whose script calls serveWorkerSandbox() from 'xs-wasm'`);
+    }
     const { receiveMessage, onLog, ...data } = rest;
     if (data.artifacts instanceof URL) data.artifacts = data.artifacts.href;
     const sandbox = new WorkerSandbox(TOKEN, deadline);

@@ -58,7 +58,7 @@ describe('browser (headless Chromium)', { skip }, () => {
     assert.ok(outcome && !outcome.error, `page failed: ${outcome && outcome.error}`);
     t.diagnostic(`browser: ${outcome.userAgent}`);
     const wheres = outcome.results.map((r) => r.where);
-    assert.deepEqual(wheres, ['page', 'page', 'worker']);
+    assert.deepEqual(wheres, ['page', 'page', 'worker', 'page']);
     for (const { where, checks, timings } of outcome.results) {
       const failed = checks.filter((c) => !c.ok);
       assert.deepEqual(failed, [], `${where}: ${failed.map((c) => `${c.name}: ${c.detail}`).join('\n')}`);
@@ -81,6 +81,13 @@ describe('browser (headless Chromium)', { skip }, () => {
       assert.ok(site.served.includes(file), `${file} was not requested (served: ${site.served.join(', ')})`);
     }
     assert.deepEqual(site.served.filter((f) => f.endsWith('.wasm')), [`/dist/${outcome.results[1].checks[0].detail.replace(/"/g, '')}/xs-wasm.wasm`], 'only the separate-wasm check fetches a .wasm');
+  });
+
+  it('runs a WorkerSandbox in a Web Worker of the page: hooks on the page, a deadline that terminates the worker', () => {
+    assert.deepEqual(outcome.results[3].checks.map((c) => [c.name, c.ok, c.ok ? '' : c.detail]), [
+      ['WorkerSandbox in a Web Worker: evaluate, and receiveMessage on the page', true, ''],
+      ['WorkerSandbox: for (;;) {} ends at the deadline with DeadlineError, the sandbox is dead', true, ''],
+    ]);
   });
 
   it('saved a screenshot', () => {

@@ -240,12 +240,25 @@ export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | '
   receiveMessage?: (this: WorkerSandbox, message: any) => unknown;
   /** Receives the guest's console output on the calling thread (default: the host's console). */
   onLog?: (this: WorkerSandbox, level: LogLevel, text: string) => void;
+  /**
+   * Browsers (required there; refused in Node, where the package starts its
+   * own worker thread): returns a new module Web Worker whose script calls
+   * `serveWorkerSandbox()`, e.g.
+   * `() => new Worker(new URL('./sandbox-worker.js', import.meta.url), { type: 'module' })`.
+   */
+  worker?: () => Worker;
 }
 
 /**
- * A Sandbox in a worker thread of its own (Node: worker_threads; the
- * browser entry exports it, but its create rejects with ArtifactError for
- * now). Every call is asynchronous and runs after the calls before it; the
+ * Serve a WorkerSandbox from this worker: the whole script of the worker
+ * that WorkerSandboxOptions.worker starts (browsers). In Node the package's
+ * own worker script calls it.
+ */
+export declare function serveWorkerSandbox(): void;
+
+/**
+ * A Sandbox in a worker thread of its own (Node: a worker_threads worker the
+ * package starts; browsers: the Web Worker `options.worker` returns). Every call is asynchronous and runs after the calls before it; the
  * calling thread stays free while the guest runs. With `deadlineMs`, a call
  * that outlives it ends with DeadlineError and the worker is terminated:
  * unlike the meter, this stops anything, a built-in's C loop included. An

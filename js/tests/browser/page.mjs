@@ -66,6 +66,37 @@ async function separateWasm() {
   return { where: 'page', checks, timings: {} };
 }
 
+// WorkerSandbox with the page's own worker script: receiveMessage on the
+// page (the server makes the page cross-origin isolated, for
+// SharedArrayBuffer), and a deadline that terminates the worker.
+async function workerSandbox() {
+  const checks = [];
+  const check = async (name, fn) => {
+    try {
+      checks.push({ name, ok: true, detail: JSON.stringify((await fn()) ?? '') });
+    } catch (error) {
+      checks.push({ name, ok: false, detail: String(error && error.stack ? error.stack : error) });
+    }
+  };
+  const worker = () => new Worker(new URL('./sandbox-worker.mjs', import.meta.url), { type: 'module' });
+  await check('WorkerSandbox in a Web Worker: evaluate, and receiveMessage on the page', async () => {
+    const ws = await xs.WorkerSandbox.create({ worker, deadlineMs: 30000, receiveMessage: (m) => m + 1 });
+    const value = await ws.evaluate('sendMessage(41)');
+    ws.dispose();
+    if (value !== 42) throw new Error(`got ${value}`);
+    return value;
+  });
+  await check('WorkerSandbox: for (;;) {} ends at the deadline with DeadlineError, the sandbox is dead', async () => {
+    const ws = await xs.WorkerSandbox.create({ worker, deadlineMs: 500 });
+    const error = await ws.evaluate('for (;;) {}').then(() => null, (e) => e);
+    if (!(error instanceof xs.DeadlineError)) throw new Error(`expected DeadlineError, got ${error}`);
+    const later = await ws.evaluate('1').then(() => null, (e) => e);
+    if (!ws.stopped || !(later instanceof xs.SandboxStoppedError)) throw new Error(`still usable: ${later}`);
+    return error.deadlineMs;
+  });
+  return { where: 'page', checks, timings: {} };
+}
+
 function render(results) {
   const table = document.querySelector('#results');
   for (const { where, checks, timings } of results) {
@@ -115,6 +146,7 @@ window.xsWasmResults = (async () => {
     results.push({ where: 'page', checks: [{ name: 'separate-wasm checks', ok: false, detail: String(error && error.stack || error) }], timings: {} });
   }
   results.push(await inWorker());
+  results.push(await workerSandbox());
   render(results);
   return { userAgent: navigator.userAgent, results };
 })();

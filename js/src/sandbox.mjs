@@ -570,7 +570,7 @@ export function customRuntime(o) {
       if (!payload) return new Runtime({ variant, form: 'custom', factory });
       bytes = await payloadWasm(payload);
     }
-    if (o.wasmSha256 !== undefined) await verifySha256(`${variant} ${o.wasmBinary ? "wasmBinary" : "inlined module"}`, bytes, o.wasmSha256);
+    if (o.wasmSha256 !== undefined) await verifySha256(`${variant} ${o.wasmBinary ? 'wasmBinary' : 'inlined module'}`, bytes, o.wasmSha256);
     const key = o.wasmSha256?.toLowerCase() ?? (await sha256Hex(bytes));
     let byWasm = customRuntimes.get(factory);
     if (!byWasm) customRuntimes.set(factory, (byWasm = new Map()));

@@ -120,6 +120,21 @@ describe('loading builds in Node', () => {
     r.dispose();
   });
 
+  it('compiles a single-file factory once without wasmBinary; a factory whose module it cannot see needs hostTimeZone', async () => {
+    const require = createRequire(import.meta.url);
+    const single = require(path.join(DIST_DIR, 'emcc-os-single-cjs', 'xs-wasm.js'));
+    const inlinedSha256 = packaged().variants['emcc-os-single-cjs'].files['xs-wasm.js'].inlined.sha256;
+    // the inlined module (inflated) is emcc-os's .wasm
+    const moduleSha256 = packaged().variants['emcc-os'].files['xs-wasm.wasm'].sha256;
+    const s = await Sandbox.create({ ...quiet, factory: single, wasmSha256: moduleSha256 });
+    assert.equal(s.evaluate('new Date(0).getTimezoneOffset()'), 0);
+    await assert.rejects(Sandbox.create({ ...quiet, factory: single, wasmSha256: inlinedSha256 }), api.IntegrityError, 'wasmSha256 is the module\'s, not the gzip payload\'s');
+    s.dispose();
+    // the separate-wasm glue without its .wasm fetches and compiles the module itself: the package cannot pin its time zone
+    const glue = require(path.join(DIST_DIR, 'emcc-oz', 'xs-wasm.js'));
+    await assert.rejects(Sandbox.create({ ...quiet, factory: glue }), /cannot keep its time zone at UTC/);
+  });
+
   it("does not leave emscripten's process listeners behind", async () => {
     const before = ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
     const sandboxes = [];

@@ -123,11 +123,17 @@ export interface SandboxOptions {
    * file is checked against its listed sha256 before it is loaded.
    */
   artifacts?: string | URL;
-  /** A build you loaded yourself: its emscripten factory. */
+  /**
+   * A build you loaded yourself: its emscripten factory. A single-file
+   * build's inlined module is compiled once (checked against wasmSha256
+   * when given); a factory with neither wasmBinary nor an inlined module
+   * needs hostTimeZone: true (the package cannot replace its time imports),
+   * else ArtifactError.
+   */
   factory?: EmscriptenFactory;
   /** With `factory`: the build's separate .wasm (compiled once per factory and bytes). */
   wasmBinary?: Uint8Array | ArrayBuffer;
-  /** With `wasmBinary`: its expected sha256 (hex); a mismatch throws IntegrityError. */
+  /** The expected sha256 (hex) of `wasmBinary`, or of a single-file factory's inlined module; a mismatch throws IntegrityError. */
   wasmSha256?: string;
 }
 

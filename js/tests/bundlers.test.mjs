@@ -128,6 +128,8 @@ describe('bundlers (the packed package in a built page, headless Chromium)', { s
   }
 
   before(async () => {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    assert.ok(major > 20 || (major === 20 && minor >= 19), `the bundler tests need Node 20.19 or later (Vite 8), this is ${process.version}`);
     marker = payloadMarker();
     const [info] = JSON.parse(execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', temp], { ...quietNpm, cwd: PACKAGE_DIR }));
     fs.mkdirSync(project);

@@ -15,6 +15,11 @@
 // refuse a bundle whose inlined module was altered (IntegrityError), which
 // shows the module's sha256 is checked before it is compiled.
 //
+// A second page (tests/bundlers/worker/) runs a WorkerSandbox whose worker
+// the bundler builds itself (Vite, build and dev server, and webpack: the
+// bundlers that build `new Worker(new URL(...), { type: 'module' })` with no
+// configuration): a hook on the page, and a deadline.
+//
 // Skipped, with a message, only when Chromium or chromedriver is missing
 // (scripts/ensure-chromium.sh installs them when run as root).
 
@@ -93,6 +98,22 @@ const BUILDS = {
   },
 };
 
+/** The bundlers that build a module worker from `new Worker(new URL(...), { type: 'module' })` with no configuration. */
+const WORKER_BUILDS = {
+  async 'vite build'(project, out) {
+    const vite = await import('vite');
+    await vite.build({ root: project, configFile: false, logLevel: 'error', cacheDir: path.join(project, '.vite'), build: { outDir: out, emptyOutDir: true } });
+  },
+  async 'webpack 5'(project, out) {
+    const { default: webpack } = await import('webpack');
+    const stats = await new Promise((resolve, reject) => {
+      webpack({ mode: 'production', context: project, entry: './main.js', output: { path: out, filename: 'main.js' }, performance: { hints: false } }, (error, result) => (error ? reject(error) : resolve(result)));
+    });
+    assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
+    writeIndex(out, '<script defer src="./main.js"></script>');
+  },
+};
+
 describe('bundlers (the packed package in a built page, headless Chromium)', { skip, timeout: 300000 }, () => {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'xs-wasm-bundlers-'));
   const project = path.join(temp, 'app');
@@ -101,6 +122,9 @@ describe('bundlers (the packed package in a built page, headless Chromium)', { s
   /** @type {Record<string, { files: { file: string, bytes: number }[], outcome: any, tampered?: any, copies: number }>} */
   const results = {};
   let devOutcome;
+  /** @type {Record<string, { files: { file: string, bytes: number }[], outcome: any }>} */
+  const workerResults = {};
+  let devWorkerOutcome;
 
   /** Loads url in Chromium and returns the page's report. */
   async function visit(url) {
@@ -164,14 +188,28 @@ describe('bundlers (the packed package in a built page, headless Chromium)', { s
       }
       results[name] = { files, outcome, tampered, copies };
     }
-    // Vite's dev server, on the unbuilt project.
+    // The worker page: its own project, the same installed package.
+    const workerProject = path.join(temp, 'worker-app');
+    fs.mkdirSync(workerProject);
+    fs.copyFileSync(path.join(project, 'package.json'), path.join(workerProject, 'package.json'));
+    fs.symlinkSync(path.join(project, 'node_modules'), path.join(workerProject, 'node_modules'), 'dir');
+    for (const file of ['index.html', 'main.js', 'sandbox-worker.js']) fs.copyFileSync(path.join(PAGE_DIR, 'worker', file), path.join(workerProject, file));
+    for (const [name, build] of Object.entries(WORKER_BUILDS)) {
+      const out = path.join(temp, `out-worker-${name.replace(/\W+/g, '-')}`);
+      await build(workerProject, out);
+      workerResults[name] = { files: listFiles(out), outcome: await visitServed(out) };
+    }
+    // Vite's dev server, on the unbuilt projects (cross-origin isolated, as serve() is).
     const vite = await import('vite');
-    const server = await vite.createServer({ root: project, configFile: false, logLevel: 'error', cacheDir: path.join(project, '.vite-dev'), server: { host: '127.0.0.1', port: 0, hmr: false } });
-    await server.listen();
-    try {
-      devOutcome = await visit(`http://127.0.0.1:${server.httpServer.address().port}/`);
-    } finally {
-      await server.close();
+    const headers = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+    for (const [root, set] of [[project, (o) => (devOutcome = o)], [workerProject, (o) => (devWorkerOutcome = o)]]) {
+      const server = await vite.createServer({ root, configFile: false, logLevel: 'error', cacheDir: path.join(root, '.vite-dev'), server: { host: '127.0.0.1', port: 0, hmr: false, headers } });
+      await server.listen();
+      try {
+        set(await visit(`http://127.0.0.1:${server.httpServer.address().port}/`));
+      } finally {
+        await server.close();
+      }
     }
   });
 
@@ -207,4 +245,25 @@ describe('bundlers (the packed package in a built page, headless Chromium)', { s
   it('vite dev server: the page runs sandboxes and compiles the module once', () => {
     checkPage('vite dev', devOutcome);
   });
+
+  /** The checks of the worker page. */
+  function checkWorkerPage(name, outcome) {
+    assert.ok(outcome && !outcome.error, `${name}: the worker page failed: ${outcome && outcome.error}`);
+    assert.deepEqual(
+      { value: outcome.value, build: outcome.build, deadlineError: outcome.deadlineError, deadMeanwhile: outcome.deadMeanwhile },
+      { value: 42, build: packaged().defaults.browser, deadlineError: true, deadMeanwhile: true },
+      name,
+    );
+    const failed = outcome.resources.filter((r) => !(r.status >= 200 && r.status < 400));
+    assert.deepEqual(failed, [], `${name}: requests that failed`);
+  }
+
+  for (const name of [...Object.keys(WORKER_BUILDS), 'vite dev server']) {
+    it(`${name}: a WorkerSandbox whose worker the bundler built: a hook on the page, for (;;) {} ends at the deadline`, (t) => {
+      if (name === 'vite dev server') return checkWorkerPage(name, devWorkerOutcome);
+      const { files, outcome } = workerResults[name];
+      t.diagnostic(`${name} (worker page): ${files.length} files, ${files.reduce((n, f) => n + f.bytes, 0)} bytes: ${files.map((f) => `${f.file} ${f.bytes}`).join(', ')}`);
+      checkWorkerPage(name, outcome);
+    });
+  }
 });

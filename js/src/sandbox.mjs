@@ -177,7 +177,15 @@ export function jsonProblem(bytes, maxDepth) {
     const n = Number.parseInt(String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]), 16);
     return Number.isNaN(n) ? -1 : n;
   };
+  let nextBackslash = -2;
   for (let i = 0; i < bytes.length; i++) {
+    if (inString) {
+      // jump to the string's next quote or backslash (indexOf is native)
+      if (nextBackslash < i && nextBackslash !== -1) nextBackslash = bytes.indexOf(0x5c, i);
+      const quote = bytes.indexOf(0x22, i);
+      if (quote < 0) return null; // unterminated: JSON.parse's to report
+      i = nextBackslash !== -1 && nextBackslash < quote ? nextBackslash : quote;
+    }
     const b = bytes[i];
     if (inString) {
       if (b === 0x22) inString = false;

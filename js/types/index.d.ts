@@ -154,7 +154,9 @@ export declare const MAX_JSON_DEPTH: number;
  * A sandboxed JavaScript machine: Moddable's XS in its own WebAssembly
  * instance. The guest has the ECMAScript built-ins plus `sendMessage(msg)`
  * and `console.{debug,log,info,warn,error}`; no network, file system, host
- * clock (unless realClock) or host randomness. Every call but create/restore
+ * clock (unless realClock), host time zone (unless hostTimeZone) or host
+ * randomness. Only the meter limit stops a call (for a wall-clock deadline,
+ * see WorkerSandbox). Every call but create/restore
  * is synchronous and drains the guest's promise job queue before returning.
  */
 export declare class Sandbox {

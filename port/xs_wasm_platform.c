@@ -77,6 +77,50 @@ static int fxAdjustSpace(txMachine* the, size_t size)
 	return 1;
 }
 
+/* ------------------------------------------------------------- strlen -- */
+
+#if defined(__wasm__)
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
+/* Aligned loads past the terminating NUL stay inside the aligned block that
+   holds it, so they never leave linear memory (its size is a multiple of
+   64 KiB); the same technique as musl's word-at-a-time strlen. */
+size_t xs_wasm_strlen(const char* s)
+{
+	const char* p = s;
+#if defined(__wasm_simd128__)
+	while ((uintptr_t)p & 15) {
+		if (!*p)
+			return (size_t)(p - s);
+		p++;
+	}
+	for (;;) {
+		int zeros = wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(p), wasm_i8x16_splat(0)));
+		if (zeros)
+			return (size_t)(p - s) + (size_t)__builtin_ctz((unsigned)zeros);
+		p += 16;
+	}
+#else
+	typedef uint64_t __attribute__((__may_alias__)) txWasmWord;
+	const txWasmWord* w;
+	while ((uintptr_t)p & 7) {
+		if (!*p)
+			return (size_t)(p - s);
+		p++;
+	}
+	w = (const txWasmWord*)p;
+	while (!((*w - 0x0101010101010101ULL) & ~*w & 0x8080808080808080ULL))
+		w++;
+	p = (const char*)w;
+	while (*p)
+		p++;
+	return (size_t)(p - s);
+#endif
+}
+#endif
+
 /* ------------------------------------------------------ heap growth -- */
 
 /* XS grows its heaps by fixed steps: the slot heap by minimumHeapCount
@@ -92,8 +136,17 @@ static int fxAdjustSpace(txMachine* the, size_t size)
    O(log heap) times while its heap grows and each collection frees at least
    a third of the heap. Near the memory limit the step shrinks to what the
    budget still holds, so the limit is reached only when it must be.
+   The chunk step also has a floor, XS_WASM_CHUNK_STEP_FLOOR (8 MiB, and
+   at most 1/32 of the memory limit): strings are immutable and `s += t`
+   copies s into a new chunk, so a loop that builds a long string allocates
+   the square of its length; with a heap of twice the live size it
+   collected every few appends (measured natively, mustache rendering 2,000
+   rows: 809 collections, 60% of 0.56 s; with the floor 71 collections and
+   0.20 s; handlebars 0.68 -> 0.28 s, markdown-it 0.20 -> 0.15 s; jobs that
+   do not churn chunks are unchanged; peak RSS +0-8 MiB).
    The creation's increments are kept in baseHeapCount / baseChunksSize;
    snapshots record them, not the current steps (see xs_wasm_snapshot). */
+#define XS_WASM_CHUNK_STEP_FLOOR ((size_t)8 * 1024 * 1024)
 static size_t fxRemainingSpace(txMachine* the)
 {
 	if (!the->allocationLimit)
@@ -110,6 +163,13 @@ static void fxScaleGrowth(txMachine* the, size_t addedChunks, size_t addedSlots)
 		the->baseChunksSize = the->minimumChunksSize;
 	if (!the->baseHeapCount)
 		the->baseHeapCount = the->minimumHeapCount;
+	if (chunks < XS_WASM_CHUNK_STEP_FLOOR) {
+		size_t floor = XS_WASM_CHUNK_STEP_FLOOR;
+		if (the->allocationLimit && floor > the->allocationLimit / 32)
+			floor = the->allocationLimit / 32;
+		if (chunks < floor)
+			chunks = floor;
+	}
 	if (chunks > remaining)
 		chunks = remaining;
 	if (slots > remaining / sizeof(txSlot))

@@ -410,6 +410,22 @@ r`;
       s.dispose();
     });
 
+    it('stops long loops inside built-ins at the meter limit (C loops check it, configs/patches/0008)', async () => {
+      const limit = 1_000_000;
+      for (const source of [
+        'Array.prototype.indexOf.call({ length: 2 ** 53 - 1 }, 1)',
+        'Array.prototype.includes.call({ length: 2 ** 53 - 1 }, 1)',
+        'new Array(2 ** 32 - 1).indexOf(1)',
+        '(1n << 1000000n).toString().length',
+        "/^(a+)+$/.test('a'.repeat(40) + 'b')",
+      ]) {
+        const s = await create({ meterLimit: limit });
+        const e = throwsError(() => s.evaluate(source), api.MeterLimitError, source);
+        assert.ok(e.meter < limit * 1.1, `${source}: stopped after ${e.meter} ticks`);
+        s.dispose();
+      }
+    });
+
     it('applies the meter limit per call, also to sendMessage and after setMeterLimit', async () => {
       const limit = 100000;
       const handler = 'globalThis.receiveMessage = (m) => { if (m === "spin") for (;;) {} let k = 0; while (k < m) k++; return m }';

@@ -60,6 +60,19 @@
 //! - Endless loops stop at the meter limit ([`Error::MeterLimit`]), memory
 //!   bombs at the memory limit ([`Error::OutOfMemory`]), deep recursion is a
 //!   JS `RangeError` the guest can catch.
+//! - Every call into a machine ends: each has a wall-clock deadline
+//!   ([`Options::deadline`], 60 s by default; wasmtime's epoch
+//!   interruption, one ticker thread per [`Runtime`]), restore and snapshot
+//!   included, which also bounds loops in the engine's C code that the meter
+//!   does not see. Another thread can stop a machine with an
+//!   [`InterruptHandle`]. A call stopped so ends with [`Error::Deadline`] or
+//!   [`Error::Interrupted`], and the machine is then dead ([`Error::Dead`]),
+//!   never half-alive.
+//! - A host handler that panics does not unwind through the engine: the call
+//!   ends with [`Error::HostPanic`] and the machine stays usable.
+//! - Options are checked by one rule ([`Options::validate`]) before anything
+//!   runs: a meter limit of 0 ticks or a memory limit below
+//!   [`Options::MIN_MEMORY_LIMIT`] are [`Error::InvalidOptions`].
 //! - Snapshots carry an xs-wasm header (magic, format, port ABI, XS version,
 //!   callbacks signature, length, checksum) checked before XS reads them.
 //!
@@ -113,8 +126,8 @@ pub mod preinit;
 mod runtime;
 
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE, WASI_PREINIT_FILE};
-pub use error::{Error, Result};
-pub use machine::{Creation, LogLevel, Machine, Options, ABI_VERSION};
+pub use error::{Error, Result, SnapshotAuthError};
+pub use machine::{Creation, InterruptHandle, LogLevel, Machine, Options, ABI_VERSION};
 pub use cache::{CacheOutcome, ModuleCache};
-pub use runtime::{Pooling, Runtime, RuntimeOptions, FIBER_STACK, MAX_WASM_STACK};
+pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

@@ -38,13 +38,31 @@ pub struct RuntimeOptions {
     /// says otherwise). A pool that cannot be reserved is not an error: the
     /// runtime works without one ([`Runtime::pooling`] says which).
     pub pooling: Option<Pooling>,
+    /// Deadlines and interrupts (default `true`): wasmtime's epoch
+    /// interruption, with one ticker thread per runtime that advances the
+    /// epoch every [`DEADLINE_TICK`] while a call of one of its machines
+    /// runs (it sleeps otherwise). Machines then honour
+    /// [`Options::deadline`](crate::Options::deadline) and
+    /// [`Machine::interrupt_handle`](crate::Machine::interrupt_handle).
+    /// `false` compiles the module without the epoch checks (a few percent
+    /// faster on CPU-bound scripts; see the crate README) and starts no
+    /// thread; machines of such a runtime must have `Options::deadline:
+    /// None`. The compiled code differs, so the two settings have separate
+    /// module-cache entries.
+    pub deadlines: bool,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        RuntimeOptions { module_cache: ModuleCache::default(), pooling: Pooling::from_env() }
+        RuntimeOptions { module_cache: ModuleCache::default(), pooling: Pooling::from_env(), deadlines: true }
     }
 }
+
+/// How often a runtime's ticker advances the epoch while a call runs (10 ms):
+/// the granularity of deadlines and the longest an interrupt waits for
+/// guest code to notice it (plus the time to reach the next loop back-edge
+/// or function entry in the compiled code).
+pub const DEADLINE_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The machine pool of a [`Runtime`]: wasm resources (linear memory slot,
 /// stack, instance and table storage) reserved when the runtime is made and
@@ -146,6 +164,95 @@ pub(crate) struct RuntimeInner {
     pub(crate) cache: CacheOutcome,
     /// The record of a pre-initialized module (see [`crate::preinit`]).
     pub(crate) preinit: Option<crate::preinit::PreinitInfo>,
+    /// The epoch ticker, when deadlines are on ([`RuntimeOptions::deadlines`]).
+    pub(crate) ticker: Option<Ticker>,
+}
+
+/// The epoch ticker of a runtime: one thread that calls
+/// [`Engine::increment_epoch`] on the runtime's engines every
+/// [`DEADLINE_TICK`] while at least one call is in progress, and waits on a
+/// condition variable otherwise (an idle runtime costs no wake-ups). It ends
+/// when the runtime is dropped.
+pub(crate) struct Ticker {
+    shared: Arc<TickerShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct TickerShared {
+    state: Mutex<TickerState>,
+    wake: std::sync::Condvar,
+}
+
+struct TickerState {
+    /// Engines whose epoch advances (the main one, the overflow one once made).
+    engines: Vec<Engine>,
+    /// Calls in progress on machines of this runtime.
+    running: usize,
+    stop: bool,
+}
+
+impl Ticker {
+    fn start(engine: &Engine) -> Result<Self> {
+        let shared = Arc::new(TickerShared { state: Mutex::new(TickerState { engines: vec![engine.clone()], running: 0, stop: false }), wake: std::sync::Condvar::new() });
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("xs-wasm-deadlines".into())
+            .spawn(move || {
+                let shared = thread_shared;
+                let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+                loop {
+                    if state.stop {
+                        return;
+                    }
+                    if state.running == 0 {
+                        state = shared.wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+                        continue;
+                    }
+                    state = shared.wake.wait_timeout(state, DEADLINE_TICK).unwrap_or_else(PoisonError::into_inner).0;
+                    for engine in &state.engines {
+                        engine.increment_epoch();
+                    }
+                }
+            })
+            .map_err(|e| Error::Wasm(format!("cannot start the deadline thread: {e}")))?;
+        Ok(Ticker { shared, thread: Some(thread) })
+    }
+
+    fn add_engine(&self, engine: &Engine) {
+        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner).engines.push(engine.clone());
+    }
+
+    /// Mark a call in progress until the guard is dropped.
+    pub(crate) fn begin_call(&self) -> CallGuard {
+        let mut state = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.running += 1;
+        if state.running == 1 {
+            self.shared.wake.notify_all();
+        }
+        CallGuard { shared: self.shared.clone() }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A call in progress on a runtime with deadlines (see [`Ticker::begin_call`]).
+pub(crate) struct CallGuard {
+    shared: Arc<TickerShared>,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let mut state = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.running = state.running.saturating_sub(1);
+    }
 }
 
 /// An engine, the module compiled for it, and what machines look up in it
@@ -236,7 +343,7 @@ impl Runtime {
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
         let preinit = crate::preinit::record(bytes)?;
-        let (engine, pooled) = Self::engine(options.pooling.as_ref())?;
+        let (engine, pooled) = Self::engine(options.pooling.as_ref(), options.deadlines)?;
         let (module, cache) = match options.module_cache.resolve() {
             None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
             Some(dir) => {
@@ -260,8 +367,9 @@ impl Runtime {
                 }
             }
         };
+        let ticker = if options.deadlines { Some(Ticker::start(&engine)?) } else { None };
         let main = Flavor::new(engine, &module, preinit.is_some())?;
-        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, info: info.clone(), cache, preinit };
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, info: info.clone(), cache, preinit, ticker };
         Ok(Runtime { inner: Arc::new(inner) })
     }
 
@@ -296,11 +404,13 @@ impl Runtime {
     /// so machines take its kept machine as usual.
     #[cfg(feature = "preinit")]
     pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
-        // One machine: no pool.
-        let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
+        // One machine: no pool. Deadlines on, as by default (the setup
+        // scripts run with the default deadline).
+        let engine = Engine::new(&Self::config(None, true)).map_err(Error::wasm)?;
         let module = compile(&engine, bytes, base_preinit.is_some())?;
+        let ticker = Some(Ticker::start(&engine)?);
         let main = Flavor::new(engine, &module, base_preinit.is_some())?;
-        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit };
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit, ticker };
         Ok(Runtime { inner: Arc::new(inner) })
     }
 
@@ -348,6 +458,12 @@ impl Runtime {
         self.inner.pooling.as_ref()
     }
 
+    /// Whether machines of this runtime have deadlines and interrupts
+    /// ([`RuntimeOptions::deadlines`]).
+    pub fn deadlines(&self) -> bool {
+        self.inner.ticker.is_some()
+    }
+
     /// The engine and module for machines the pool has no room for: an
     /// unpooled copy of the module, made on first use.
     pub(crate) fn overflow(&self) -> Result<Arc<Flavor>> {
@@ -355,7 +471,7 @@ impl Runtime {
         if let Some(flavor) = &*slot {
             return Ok(flavor.clone());
         }
-        let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
+        let engine = Engine::new(&Self::config(None, self.deadlines())).map_err(Error::wasm)?;
         let bytes = self.inner.main.pre.module().serialize().map_err(Error::wasm)?;
         // SAFETY: wasmtime serialized these bytes just now, in this process,
         // from a module it compiled or loaded (after the cache's checks);
@@ -363,6 +479,9 @@ impl Runtime {
         // wasmtime checks them again.
         let module = unsafe { Module::deserialize(&engine, &bytes) }.map_err(Error::wasm)?;
         let flavor = Arc::new(Flavor::new(engine, &module, self.inner.preinit.is_some())?);
+        if let Some(ticker) = &self.inner.ticker {
+            ticker.add_engine(&flavor.engine);
+        }
         *slot = Some(flavor.clone());
         Ok(flavor)
     }
@@ -370,22 +489,26 @@ impl Runtime {
     /// A pooled engine for `pooling`, or an unpooled one (when `pooling` is
     /// `None` or the pool's address space cannot be reserved), and the pool
     /// it has.
-    fn engine(pooling: Option<&Pooling>) -> Result<(Engine, Option<Pooling>)> {
+    fn engine(pooling: Option<&Pooling>, deadlines: bool) -> Result<(Engine, Option<Pooling>)> {
         if let Some(pooling) = pooling {
             let pooling = Pooling { max_machines: pooling.max_machines.max(1), ..*pooling };
-            if let Ok(engine) = Engine::new(&Self::config(Some(&pooling))) {
+            if let Ok(engine) = Engine::new(&Self::config(Some(&pooling), deadlines)) {
                 return Ok((engine, Some(pooling)));
             }
         }
-        Ok((Engine::new(&Self::config(None)).map_err(Error::wasm)?, None))
+        Ok((Engine::new(&Self::config(None, deadlines)).map_err(Error::wasm)?, None))
     }
 
     /// The engine configuration. Anything set here that changes compiled
     /// code is covered by wasmtime's compatibility hash, and so by the
     /// module cache's key. The allocation strategy does not change compiled
-    /// code: pooled and unpooled engines share cache entries.
-    fn config(pooling: Option<&Pooling>) -> Config {
+    /// code: pooled and unpooled engines share cache entries. Epoch
+    /// interruption (`deadlines`) does: it is one of wasmtime's tunables,
+    /// which the compatibility hash covers, so entries with and without it
+    /// are separate.
+    fn config(pooling: Option<&Pooling>, deadlines: bool) -> Config {
         let mut config = Config::new();
+        config.epoch_interruption(deadlines);
         // setjmp/longjmp in the WASI builds use the exception-handling
         // proposal (standard exnref form); on by default since wasmtime 47,
         // stated here so the requirement is visible.

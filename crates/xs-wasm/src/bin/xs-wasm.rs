@@ -176,7 +176,7 @@ fn runtime(cli: &Cli) -> Result<Runtime, Error> {
         (None, false) => ModuleCache::Default,
     };
     // One machine per process: a machine pool would only cost its reservation.
-    let options = RuntimeOptions { module_cache, pooling: None };
+    let options = RuntimeOptions { module_cache, pooling: None, ..RuntimeOptions::default() };
     let (runtime, bytes) = base(cli, &options)?;
     match &cli.module {
         Some(path) => runtime.from_preinitialized(&read(path)?, &bytes, &options),
@@ -198,7 +198,7 @@ fn embedded(_: &RuntimeOptions) -> Result<(Runtime, Vec<u8>), Error> {
 fn preinit(cli: &Cli, setup: &[PathBuf], output: &PathBuf) -> Result<serde_json::Value, Error> {
     let scripts = setup.iter().map(|path| std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })).collect::<Result<Vec<_>, _>>()?;
     let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
-    let (runtime, bytes) = base(cli, &RuntimeOptions { module_cache: ModuleCache::Off, pooling: None })?;
+    let (runtime, bytes) = base(cli, &RuntimeOptions { module_cache: ModuleCache::Off, pooling: None, ..RuntimeOptions::default() })?;
     let module = xs_wasm::preinit::preinitialize(&bytes, runtime.artifact(), cli.creation.creation(), &scripts)?;
     std::fs::write(output, &module).map_err(|source| Error::Io { path: output.clone(), source })?;
     Ok(serde_json::json!({ "output": output, "bytes": module.len(), "sha256": xs_wasm::sha256_hex(&module), "base_sha256": runtime.artifact().sha256 }))

@@ -75,6 +75,13 @@
 //!   [`Options::MIN_MEMORY_LIMIT`] are [`Error::InvalidOptions`].
 //! - Snapshots carry an xs-wasm header (magic, format, port ABI, XS version,
 //!   callbacks signature, length, checksum) checked before XS reads them.
+//!   The header only catches accidents: a snapshot is untrusted input. XS's
+//!   reader is not hardened against crafted bytes (they can make it loop, or
+//!   restore a heap that computes something else); the deadline and the
+//!   memory limit bound what restoring one costs. With a host key
+//!   ([`Options::snapshot_key`], [`SnapshotKey`]) snapshots carry an
+//!   HMAC-SHA256 of their bytes, and restore with the key refuses anything
+//!   else ([`Error::SnapshotAuth`]): only snapshots this host wrote.
 //!
 //! ## Artifacts
 //! With the default `embed` feature the crate embeds the `wasi-os` artifact
@@ -117,6 +124,7 @@
 #![warn(missing_docs)]
 
 mod artifact;
+mod auth;
 mod cache;
 #[cfg(feature = "embed")]
 mod embedded;
@@ -125,6 +133,7 @@ mod machine;
 pub mod preinit;
 mod runtime;
 
+pub use auth::SnapshotKey;
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE, WASI_PREINIT_FILE};
 pub use error::{Error, Result, SnapshotAuthError};
 pub use machine::{Creation, InterruptHandle, LogLevel, Machine, Options, ABI_VERSION};

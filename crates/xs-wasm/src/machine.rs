@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder, TypedFunc, UpdateDeadline};
 
+use crate::auth::SnapshotKey;
 use crate::runtime::{CallGuard, Flavor, Runtime};
 use crate::{Error, Result};
 
@@ -38,7 +39,7 @@ impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P,
 }
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 // Status codes of port/xs_wasm.h.
 const XS_WASM_OK: i32 = 0;
@@ -48,6 +49,7 @@ const XS_WASM_OUT_OF_MEMORY: i32 = 3;
 const XS_WASM_STACK_OVERFLOW: i32 = 4;
 const XS_WASM_SNAPSHOT_ERROR: i32 = 5;
 const XS_WASM_DEAD: i32 = 6;
+const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
 /// `xs_wasm_creation.flags` bit: define test262's `$262` and `print`.
 const XS_WASM_CREATE_TEST262_HOST: u32 = 1;
 
@@ -132,11 +134,18 @@ pub struct Options {
     /// (the default); on one without, it must be `None`. `Some(Duration::ZERO)`
     /// is refused ([`Error::InvalidOptions`]).
     pub deadline: Option<Duration>,
+    /// A host key for authenticated snapshots (default `None`):
+    /// [`Machine::snapshot`] appends an HMAC-SHA256 of the snapshot under the
+    /// key, and [`Machine::restore`] refuses a snapshot without one, or whose
+    /// MAC is another key's or whose bytes changed ([`Error::SnapshotAuth`]),
+    /// before the engine reads a byte. Without a key, restore does not check
+    /// a MAC a snapshot carries. See [`SnapshotKey`] for the format.
+    pub snapshot_key: Option<SnapshotKey>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false, deadline: Some(Self::DEFAULT_DEADLINE) }
+        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false, deadline: Some(Self::DEFAULT_DEADLINE), snapshot_key: None }
     }
 }
 
@@ -233,6 +242,8 @@ pub(crate) struct HostState {
     interrupt: Arc<AtomicBool>,
     /// The message of the first host handler panic caught during the call.
     panic: Option<String>,
+    /// [`Options::memory_limit`], for errors.
+    memory_limit: usize,
     real_clock: bool,
     reply: Vec<u8>,
     /// The instance's exported memory, once known (saves host functions a
@@ -566,6 +577,8 @@ pub struct Machine {
     runtime: Runtime,
     /// Meter ticks of the last eval/send.
     meter: u64,
+    /// [`Options::snapshot_key`].
+    snapshot_key: Option<SnapshotKey>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -589,6 +602,7 @@ impl Machine {
             call_deadline: None,
             interrupt: Arc::new(AtomicBool::new(false)),
             panic: None,
+            memory_limit: options.memory_limit,
             real_clock: options.real_clock,
             reply: Vec::new(),
             memory: None,
@@ -678,6 +692,13 @@ impl Machine {
         }
         let limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
         let handle = take.run(store, limit).map_err(Error::wasm)?;
+        // 0: the kept machine's heap does not fit in the limit (one rule with
+        // create and restore). A fresh machine is the same as the embedded
+        // module's kept one, but not as one holding setup scripts' state:
+        // that one is refused rather than silently replaced.
+        if handle == 0 && record.setup_sha256.is_some() {
+            return Err(Error::OutOfMemory);
+        }
         Ok((handle != 0).then_some(handle))
     }
 
@@ -727,7 +748,7 @@ impl Machine {
 
     fn finish(runtime: &Runtime, mut store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
         exports.set_meter.run(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
-        Ok(Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0 })
+        Ok(Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0, snapshot_key: options.snapshot_key.clone() })
     }
 
     /// Create a fresh machine.
@@ -770,12 +791,14 @@ impl Machine {
     /// is known to be one this host wrote.
     ///
     /// Errors: [`Error::InvalidOptions`] as [`Machine::new`];
-    /// [`Error::Snapshot`] for empty, truncated, corrupt or garbage bytes and
+    /// [`Error::SnapshotAuth`] with a snapshot key, for a snapshot without
+    /// its MAC or with another; [`Error::Snapshot`] for empty, truncated, corrupt or garbage bytes and
     /// snapshots of incompatible builds (the reason says which);
     /// [`Error::Deadline`] when reading takes longer than the deadline;
     /// [`Error::Wasmtime`] on a wasmtime failure.
     pub fn restore(runtime: &Runtime, snapshot: &[u8], options: Options) -> Result<Machine> {
         options.validate()?;
+        let snapshot = crate::auth::open(options.snapshot_key.as_ref(), snapshot)?;
         let _call = runtime.inner.ticker.as_ref().map(|t| t.begin_call());
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         let creation = Self::write_creation(&mut store, &exports, &options)?;
@@ -821,9 +844,12 @@ impl Machine {
     /// drain the promise job queue, and return the completion value
     /// as JSON (`undefined`, functions and symbols become `null`; a promise
     /// settled by then becomes its value, or its rejection an error).
+    /// `source` is read whole: a NUL character in it is U+0000 (inside a
+    /// string literal, part of the string; elsewhere a `SyntaxError`).
     ///
     /// Errors: [`Error::Js`] when the script throws (the machine stays
-    /// usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
+    /// usable); [`Error::ResultTooLarge`] when the result does not fit in
+    /// the machine's memory (the machine stays usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
     /// [`Error::StackOverflow`], [`Error::Deadline`], [`Error::Interrupted`],
     /// [`Error::Wasmtime`] (a trap: see [`Error::trap`]) and [`Error::Wasm`]
     /// (another engine failure) stop the machine; [`Error::Dead`] after
@@ -934,7 +960,8 @@ impl Machine {
 
     /// Write the machine's heap to a snapshot (a garbage collection runs
     /// first). Restore it with [`Machine::restore`]. The bytes are
-    /// deterministic: the same history gives the same snapshot.
+    /// deterministic: the same history gives the same snapshot. With
+    /// [`Options::snapshot_key`] the snapshot ends in its MAC (40 bytes more).
     ///
     /// Errors: [`Error::Dead`] for a stopped machine, [`Error::Snapshot`]
     /// when XS cannot write it, [`Error::OutOfMemory`]; [`Error::Deadline`]
@@ -949,7 +976,10 @@ impl Machine {
         let payload = self.result()?;
         self.take_panic()?;
         match status {
-            XS_WASM_OK => Ok(payload),
+            XS_WASM_OK => match &self.snapshot_key {
+                Some(key) => key.sign(&payload),
+                None => Ok(payload),
+            },
             XS_WASM_SNAPSHOT_ERROR => Err(Error::Snapshot { reason: String::from_utf8_lossy(&payload).into_owned() }),
             other => Err(self.status_error(other, payload)),
         }
@@ -1028,6 +1058,14 @@ impl Machine {
             XS_WASM_OUT_OF_MEMORY => self.stop(Error::OutOfMemory),
             XS_WASM_STACK_OVERFLOW => self.stop(Error::StackOverflow),
             XS_WASM_DEAD => Error::Dead { reason: self.stopped.clone().unwrap_or_else(|| String::from_utf8_lossy(&payload).into_owned()) },
+            XS_WASM_RESULT_TOO_LARGE => {
+                #[derive(serde::Deserialize)]
+                struct TooLarge {
+                    size: u64,
+                }
+                let size = serde_json::from_slice::<TooLarge>(&payload).map(|t| t.size).unwrap_or(0);
+                Error::ResultTooLarge { size, limit: self.store.data().memory_limit as u64 }
+            }
             other => {
                 let text = String::from_utf8_lossy(&payload).into_owned();
                 self.stop(Error::Wasm(format!("engine status {other}: {text}")))

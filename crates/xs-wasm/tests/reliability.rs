@@ -214,3 +214,232 @@ fn a_panicking_log_handler_is_a_typed_error_too() {
     }
     assert_eq!(m.eval("console.log('quiet'); 6").unwrap(), json!(6));
 }
+
+// ------------------------------------------------- (b) no silent loss
+
+#[test]
+fn a_source_with_a_nul_byte_is_read_whole() {
+    let mut m = machine();
+    // A NUL outside a string literal is no token: a SyntaxError, as in any
+    // engine (not `2`, the value of the text before it).
+    match m.eval("1+1\0+5") {
+        Err(Error::Js { name, .. }) => assert_eq!(name, "SyntaxError"),
+        other => panic!("expected a SyntaxError, got {other:?}"),
+    }
+    // Inside a string literal it is U+0000, and the rest of the source runs.
+    assert_eq!(m.eval("'a\0b'.length + ':' + 'a\0b'.charCodeAt(1)").unwrap(), json!("3:0"));
+    assert_eq!(m.eval("var s = 'x\0y'; s").unwrap(), json!("x\u{0}y"));
+    // Out again through the result, a message and the log.
+    let logged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = logged.clone();
+    m.set_log_handler(move |_, text| sink.lock().unwrap().push(text.to_owned()));
+    m.eval("console.log(s)").unwrap();
+    assert_eq!(logged.lock().unwrap().as_slice(), ["x\u{0}y"]);
+    m.set_message_handler(|message| Ok(json!([message, "r\u{0}s"])));
+    m.eval("globalThis.receiveMessage = (m) => sendMessage(m + '\\0!')").unwrap();
+    assert_eq!(m.send(&json!("q\u{0}")).unwrap(), json!(["q\u{0}\u{0}!", "r\u{0}s"]));
+    // An error message with a NUL in it.
+    match m.eval("throw new Error('bad\\0news')") {
+        Err(Error::Js { message, .. }) => assert_eq!(message, "bad\u{0}news"),
+        other => panic!("expected a JS error, got {other:?}"),
+    }
+}
+
+#[test]
+fn large_results_return_whole_or_fail_with_a_typed_error() {
+    // Under the default 256 MiB limit: 40 and 60 MiB strings come back whole
+    // (they came back as null from 32 MiB before); at 70 MiB the machine runs
+    // out of memory making the string and its JSON: OutOfMemory, never null.
+    for mib in [40, 60] {
+        let mut m = machine();
+        let value = m.eval(&format!("'x'.repeat({mib} * 1024 * 1024)")).unwrap();
+        assert_eq!(value.as_str().map(str::len), Some(mib << 20));
+        // The machine is fine afterwards.
+        assert_eq!(m.eval("1 + 1").unwrap(), json!(2));
+    }
+    assert!(matches!(machine().eval("'x'.repeat(70 * 1024 * 1024)"), Err(Error::OutOfMemory)));
+    // A result that would not fit beside the heap (the copy handed to the
+    // host counts against the memory limit) is refused with its size; XS
+    // needs more than that copy to make a string and its JSON, so in
+    // practice memory runs out first, as above. The error names both numbers.
+    let message = Error::ResultTooLarge { size: 41_943_042, limit: 268_435_456 }.to_string();
+    assert!(message.contains("41943042 bytes") && message.contains("268435456 bytes"), "{message}");
+}
+
+// ------------------------------------------- (d) authenticated snapshots
+
+fn keyed(key: &[u8]) -> Options {
+    Options { snapshot_key: Some(xs_wasm::SnapshotKey::new(key).unwrap()), ..Options::default() }
+}
+
+fn refused(result: Result<Machine, Error>) -> xs_wasm::SnapshotAuthError {
+    match result {
+        Err(Error::SnapshotAuth(why)) => why,
+        other => panic!("expected SnapshotAuth, got {other:?}"),
+    }
+}
+
+#[test]
+fn snapshots_written_with_a_key_restore_only_with_that_key() {
+    use xs_wasm::SnapshotAuthError::{Missing, Mismatch};
+    let key = [7u8; 32];
+    let mut m = Machine::new(&runtime(), keyed(&key)).unwrap();
+    m.eval("var secret = 41").unwrap();
+    let signed = m.snapshot().unwrap();
+    let plain = Machine::new(&runtime(), Options::default()).unwrap().snapshot().unwrap();
+
+    // With the key: restores, and the restored machine signs its snapshots too.
+    let mut again = Machine::restore(&runtime(), &signed, keyed(&key)).unwrap();
+    assert_eq!(again.eval("++secret").unwrap(), json!(42));
+    let resigned = again.snapshot().unwrap();
+    assert!(Machine::restore(&runtime(), &resigned, keyed(&key)).is_ok());
+
+    // The trailer: the plain snapshot's bytes, the magic, 32 bytes of MAC.
+    let key_object = xs_wasm::SnapshotKey::new(key).unwrap();
+    let inner = key_object.verify(&signed).unwrap();
+    assert_eq!(signed.len(), inner.len() + 40);
+    assert_eq!(&signed[inner.len()..inner.len() + 8], b"XSWAMAC1");
+    assert_eq!(key_object.sign(inner).unwrap(), signed, "deterministic: the same bytes and key give the same MAC");
+
+    // Refused with the key: unauthenticated, another key, tampered anywhere.
+    assert_eq!(refused(Machine::restore(&runtime(), &plain, keyed(&key))), Missing);
+    assert_eq!(refused(Machine::restore(&runtime(), &signed, keyed(&[8u8; 32]))), Mismatch);
+    for at in [0, 12, 20, 28, 40, signed.len() / 2, signed.len() - 40, signed.len() - 1] {
+        let mut tampered = signed.clone();
+        tampered[at] ^= 0x20;
+        let why = refused(Machine::restore(&runtime(), &tampered, keyed(&key)));
+        // A changed payload length or trailer magic hides the trailer.
+        let hides_trailer = (24..28).contains(&at) || (signed.len() - 40..signed.len() - 32).contains(&at);
+        assert_eq!(why, if hides_trailer { Missing } else { Mismatch }, "byte {at}");
+    }
+    let truncated = &signed[..signed.len() - 1];
+    refused(Machine::restore(&runtime(), truncated, keyed(&key)));
+    let mut extended = signed.clone();
+    extended.push(0);
+    refused(Machine::restore(&runtime(), &extended, keyed(&key)));
+    // A signed snapshot whose MAC was recomputed under another key.
+    let forged = xs_wasm::SnapshotKey::new([9u8; 32]).unwrap().sign(inner).unwrap();
+    assert_eq!(refused(Machine::restore(&runtime(), &forged, keyed(&key))), Mismatch);
+
+    // Without a key, the MAC is not checked: signed snapshots restore too,
+    // and the machine writes plain snapshots.
+    let mut unkeyed = Machine::restore(&runtime(), &signed, Options::default()).unwrap();
+    assert_eq!(unkeyed.eval("secret").unwrap(), json!(41));
+    let plain_again = unkeyed.snapshot().unwrap();
+    assert!(matches!(key_object.verify(&plain_again), Err(Error::SnapshotAuth(Missing))));
+    assert!(Machine::restore(&runtime(), &plain_again, Options::default()).is_ok());
+    // Refused errors name what happened.
+    let message = Error::SnapshotAuth(Mismatch).to_string();
+    assert!(message.contains("MAC"), "{message}");
+}
+
+#[test]
+fn snapshot_keys_must_be_long_enough() {
+    assert!(matches!(xs_wasm::SnapshotKey::new(b"short"), Err(Error::InvalidOptions(_))));
+    assert!(xs_wasm::SnapshotKey::new([0u8; xs_wasm::SnapshotKey::MIN_LEN]).is_ok());
+}
+
+// ------------------------------------- (c) deadlines and the module cache
+
+#[test]
+fn runtimes_with_and_without_deadlines_have_their_own_cache_entries() {
+    use xs_wasm::CacheOutcome;
+    let dir = std::env::temp_dir().join(format!("xs-wasm-deadline-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = |deadlines| RuntimeOptions { module_cache: ModuleCache::Dir(dir.clone()), pooling: None, deadlines };
+    let path = |runtime: &Runtime| match runtime.cache_outcome() {
+        CacheOutcome::Hit { path } => (true, path.clone()),
+        CacheOutcome::Miss { path, rejected: None, write_error: None } => (false, path.clone()),
+        other => panic!("unexpected cache outcome {other:?}"),
+    };
+    let (hit, with) = path(&Runtime::new_with(&options(true)).unwrap());
+    assert!(!hit, "an empty cache");
+    let (hit, without) = path(&Runtime::new_with(&options(false)).unwrap());
+    assert!(!hit, "the entry with epoch checks is not used without them");
+    assert_ne!(with, without);
+    for deadlines in [true, false] {
+        let runtime = Runtime::new_with(&options(deadlines)).unwrap();
+        assert_eq!(path(&runtime), (true, if deadlines { with.clone() } else { without.clone() }));
+        assert_eq!(runtime.deadlines(), deadlines);
+        let deadline = deadlines.then_some(Duration::from_millis(200));
+        let meter_limit = (!deadlines).then_some(5_000_000);
+        let mut m = Machine::new(&runtime, Options { deadline, meter_limit, ..Options::default() }).unwrap();
+        let outcome = m.eval("for (;;) {}");
+        if deadlines {
+            assert!(matches!(outcome, Err(Error::Deadline { .. })), "{outcome:?}");
+        } else {
+            assert!(matches!(outcome, Err(Error::MeterLimit { .. })), "{outcome:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ------------------------------------------------------------- the CLI
+
+fn cli(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xs-wasm")).args(args).output().expect("run xs-wasm");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).trim().to_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_cli_writes_snapshots_atomically_and_authenticates_them() {
+    let dir = std::env::temp_dir().join(format!("xs-wasm-cli-reliability-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let snapshot = dir.join("state.snapshot");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let path = |p: &std::path::Path| p.as_os_str().to_owned();
+
+    // A first snapshot, then one that replaces it whole.
+    let (code, _, err) = cli(&[&os("--snapshot-out"), &path(&snapshot), &os("eval"), &os("var n = 1")]);
+    assert_eq!(code, 0, "{err}");
+    let first = std::fs::read(&snapshot).unwrap();
+    let (code, _, err) = cli(&[&os("--snapshot-in"), &path(&snapshot), &os("--snapshot-out"), &path(&snapshot), &os("eval"), &os("n += 1")]);
+    assert_eq!(code, 0, "{err}");
+    let second = std::fs::read(&snapshot).unwrap();
+    assert_ne!(first, second);
+    let (code, out, err) = cli(&[&os("--snapshot-in"), &path(&snapshot), &os("eval"), &os("n")]);
+    assert_eq!((code, out.as_str()), (0, "2"), "{err}");
+    // A script that throws writes nothing: the previous snapshot stays.
+    let (code, _, _) = cli(&[&os("--snapshot-in"), &path(&snapshot), &os("--snapshot-out"), &path(&snapshot), &os("eval"), &os("n = 99; throw 1")]);
+    assert_eq!(code, 1);
+    assert_eq!(std::fs::read(&snapshot).unwrap(), second);
+    // A target that cannot be replaced (a directory): an error, the
+    // directory as it was, and no temporary file left behind.
+    let blocked = dir.join("blocked");
+    std::fs::create_dir(&blocked).unwrap();
+    let (code, _, err) = cli(&[&os("--snapshot-out"), &path(&blocked), &os("eval"), &os("1")]);
+    assert_eq!(code, 3, "{err}");
+    assert!(blocked.is_dir());
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["blocked", "state.snapshot"], "no temporary files left");
+
+    // --snapshot-key-file: signed on the way out, checked on the way in.
+    let key = dir.join("key");
+    std::fs::write(&key, [5u8; 32]).unwrap();
+    let other = dir.join("other-key");
+    std::fs::write(&other, [6u8; 32]).unwrap();
+    let signed = dir.join("signed.snapshot");
+    let (code, _, err) = cli(&[&os("--snapshot-key-file"), &path(&key), &os("--snapshot-out"), &path(&signed), &os("eval"), &os("var s = 'signed'")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(&[&os("--snapshot-key-file"), &path(&key), &os("--snapshot-in"), &path(&signed), &os("eval"), &os("s")]);
+    assert_eq!((code, out.as_str()), (0, "\"signed\""), "{err}");
+    let (code, _, err) = cli(&[&os("--snapshot-key-file"), &path(&other), &os("--snapshot-in"), &path(&signed), &os("eval"), &os("s")]);
+    assert_eq!(code, 3);
+    assert!(err.contains("MAC does not match"), "{err}");
+    let (code, _, err) = cli(&[&os("--snapshot-key-file"), &path(&key), &os("--snapshot-in"), &path(&snapshot), &os("eval"), &os("n")]);
+    assert_eq!(code, 3);
+    assert!(err.contains("carries no MAC"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_cli_ends_an_endless_script_at_its_deadline_with_exit_4() {
+    let (code, _, err) = cli(&["--deadline-ms".as_ref(), "300".as_ref(), "eval".as_ref(), "for (;;) {}".as_ref()]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("deadline of 300 ms"), "{err}");
+    let (code, _, err) = cli(&["--meter-limit".as_ref(), "0".as_ref(), "eval".as_ref(), "1".as_ref()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("meter_limit"), "{err}");
+}

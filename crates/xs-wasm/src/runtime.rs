@@ -40,8 +40,8 @@ pub struct RuntimeOptions {
     pub pooling: Option<Pooling>,
     /// Deadlines and interrupts (default `true`): wasmtime's epoch
     /// interruption, with one ticker thread per runtime that advances the
-    /// epoch every [`DEADLINE_TICK`] while a call of one of its machines
-    /// runs (it sleeps otherwise). Machines then honour
+    /// epoch every [`DEADLINE_TICK`] while calls of its machines run (and
+    /// for a second after; it sleeps otherwise). Machines then honour
     /// [`Options::deadline`](crate::Options::deadline) and
     /// [`Machine::interrupt_handle`](crate::Machine::interrupt_handle).
     /// `false` compiles the module without the epoch checks (a few percent
@@ -170,46 +170,71 @@ pub(crate) struct RuntimeInner {
 
 /// The epoch ticker of a runtime: one thread that calls
 /// [`Engine::increment_epoch`] on the runtime's engines every
-/// [`DEADLINE_TICK`] while at least one call is in progress, and waits on a
-/// condition variable otherwise (an idle runtime costs no wake-ups). It ends
-/// when the runtime is dropped.
+/// [`DEADLINE_TICK`] while calls are in progress, and for a second after the
+/// last one ended; then it waits on a condition variable until the next
+/// call (an idle runtime costs no wake-ups, and a busy one no
+/// notification per call). It ends when the runtime is dropped.
 pub(crate) struct Ticker {
     shared: Arc<TickerShared>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 struct TickerShared {
-    state: Mutex<TickerState>,
+    /// Engines whose epoch advances (the main one, the overflow one once made).
+    engines: Mutex<Vec<Engine>>,
+    /// Calls in progress on machines of this runtime.
+    running: std::sync::atomic::AtomicUsize,
+    /// The thread waits (or is about to) on `wake` for a call to start.
+    sleeping: std::sync::atomic::AtomicBool,
+    stop: std::sync::atomic::AtomicBool,
+    lock: Mutex<()>,
     wake: std::sync::Condvar,
 }
 
-struct TickerState {
-    /// Engines whose epoch advances (the main one, the overflow one once made).
-    engines: Vec<Engine>,
-    /// Calls in progress on machines of this runtime.
-    running: usize,
-    stop: bool,
-}
+/// Ticks without a call before the ticker sleeps (1 s).
+const IDLE_TICKS: u32 = 100;
 
 impl Ticker {
     fn start(engine: &Engine) -> Result<Self> {
-        let shared = Arc::new(TickerShared { state: Mutex::new(TickerState { engines: vec![engine.clone()], running: 0, stop: false }), wake: std::sync::Condvar::new() });
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+        let shared = Arc::new(TickerShared {
+            engines: Mutex::new(vec![engine.clone()]),
+            running: AtomicUsize::new(0),
+            sleeping: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            wake: std::sync::Condvar::new(),
+        });
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("xs-wasm-deadlines".into())
             .spawn(move || {
                 let shared = thread_shared;
-                let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-                loop {
-                    if state.stop {
-                        return;
-                    }
-                    if state.running == 0 {
-                        state = shared.wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+                let mut idle = 0;
+                while !shared.stop.load(SeqCst) {
+                    if shared.running.load(SeqCst) > 0 {
+                        idle = 0;
+                    } else if idle < IDLE_TICKS {
+                        idle += 1;
+                    } else {
+                        // Sleep until a call starts. `sleeping` is set before
+                        // `running` is read again, and a starting call adds
+                        // to `running` before it reads `sleeping` (both
+                        // sequentially consistent): either this thread sees
+                        // the call, or the call sees `sleeping` and notifies,
+                        // which it can only do once this thread waits (the
+                        // lock is held until then).
+                        let mut guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                        shared.sleeping.store(true, SeqCst);
+                        while shared.running.load(SeqCst) == 0 && !shared.stop.load(SeqCst) {
+                            guard = shared.wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
+                        }
+                        shared.sleeping.store(false, SeqCst);
+                        idle = 0;
                         continue;
                     }
-                    state = shared.wake.wait_timeout(state, DEADLINE_TICK).unwrap_or_else(PoisonError::into_inner).0;
-                    for engine in &state.engines {
+                    std::thread::sleep(DEADLINE_TICK);
+                    for engine in shared.engines.lock().unwrap_or_else(PoisonError::into_inner).iter() {
                         engine.increment_epoch();
                     }
                 }
@@ -219,14 +244,16 @@ impl Ticker {
     }
 
     fn add_engine(&self, engine: &Engine) {
-        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner).engines.push(engine.clone());
+        self.shared.engines.lock().unwrap_or_else(PoisonError::into_inner).push(engine.clone());
     }
 
-    /// Mark a call in progress until the guard is dropped.
+    /// Mark a call in progress until the guard is dropped (two atomic
+    /// operations; a lock and a notification only when the thread sleeps).
     pub(crate) fn begin_call(&self) -> CallGuard {
-        let mut state = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.running += 1;
-        if state.running == 1 {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.shared.running.fetch_add(1, SeqCst);
+        if self.shared.sleeping.load(SeqCst) {
+            let _guard = self.shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
             self.shared.wake.notify_all();
         }
         CallGuard { shared: self.shared.clone() }
@@ -235,8 +262,11 @@ impl Ticker {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
-        self.shared.wake.notify_all();
+        self.shared.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        {
+            let _guard = self.shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.shared.wake.notify_all();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -250,8 +280,7 @@ pub(crate) struct CallGuard {
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        let mut state = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.running = state.running.saturating_sub(1);
+        self.shared.running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

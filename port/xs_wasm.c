@@ -93,10 +93,36 @@ static int xs_wasm_reserve(xs_wasm_machine* machine, size_t size)
 	return 1;
 }
 
+/* Room for a one-shot result of `size` bytes: exactly that much when the
+   buffer must grow (the old contents are not needed, so the old buffer is
+   freed first: a large result must not need twice its size), and a large
+   buffer is given back when a much smaller result follows. */
+static int xs_wasm_reserve_result(xs_wasm_machine* machine, size_t size)
+{
+	size_t wanted = size < 256 ? 256 : size;
+	machine->result_length = 0;
+	if (size > 0x7FFFFFF0)
+		return 0;
+	if ((size <= machine->result_capacity) && ((machine->result_capacity <= (1 << 20)) || (size >= machine->result_capacity / 4)))
+		return 1;
+	if (size <= machine->result_capacity) {
+		uint8_t* smaller = realloc(machine->result, wanted);
+		if (smaller) {
+			machine->result = smaller;
+			machine->result_capacity = (uint32_t)wanted;
+		}
+		return 1;
+	}
+	free(machine->result);
+	machine->result = malloc(wanted);
+	machine->result_capacity = machine->result ? (uint32_t)wanted : 0;
+	return machine->result != NULL;
+}
+
 static void xs_wasm_set_result(xs_wasm_machine* machine, const void* data, size_t length)
 {
 	machine->result_length = 0;
-	if (length && xs_wasm_reserve(machine, length)) {
+	if (length && xs_wasm_reserve_result(machine, length)) {
 		memcpy(machine->result, data, length);
 		machine->result_length = (uint32_t)length;
 	}
@@ -112,14 +138,19 @@ static void xs_wasm_set_result(xs_wasm_machine* machine, const void* data, size_
 
 /* In place (the UTF-8 form is never longer): a high and a low surrogate
    become one 4-byte sequence; a lone surrogate becomes U+FFFD (3 bytes, as
-   long as the sequence it replaces). Returns the new length. */
+   long as the sequence it replaces); XS's two-byte form of U+0000 (C0 80,
+   see xs_wasm_from_utf8) becomes a NUL byte. Returns the new length. */
 static size_t xs_wasm_to_utf8(char* text, size_t length)
 {
 	unsigned char* in = (unsigned char*)text;
 	unsigned char* out = (unsigned char*)text;
 	unsigned char* limit = in + length;
 	while (in < limit) {
-		if ((in + 2 < limit) && (in[0] == 0xED) && ((in[1] & 0xE0) == 0xA0)) {
+		if ((in + 1 < limit) && (in[0] == 0xC0) && (in[1] == 0x80)) {
+			*out++ = 0;
+			in += 2;
+		}
+		else if ((in + 2 < limit) && (in[0] == 0xED) && ((in[1] & 0xE0) == 0xA0)) {
 			uint32_t high = 0xD000 | ((uint32_t)(in[1] & 0x3F) << 6) | (in[2] & 0x3F);
 			if ((high <= 0xDBFF) && (in + 5 < limit) && (in[3] == 0xED) && ((in[4] & 0xF0) == 0xB0)) {
 				uint32_t low = 0xD000 | ((uint32_t)(in[4] & 0x3F) << 6) | (in[5] & 0x3F);
@@ -141,18 +172,48 @@ static size_t xs_wasm_to_utf8(char* text, size_t length)
 	return (size_t)(out - (unsigned char*)text);
 }
 
-/* A malloc'ed, NUL-terminated copy of `length` bytes of UTF-8 in which each
-   4-byte sequence is two 3-byte surrogate sequences (at most 3/2 as long);
-   NULL when out of memory. */
+/* Whether the 4 bytes at `in` (before `limit`) are a sequence of a
+   character outside the BMP. */
+static int xs_wasm_is_astral(const unsigned char* in, const unsigned char* limit)
+{
+	uint32_t c;
+	if (((in[0] & 0xF8) != 0xF0) || (in + 3 >= limit))
+		return 0;
+	c = ((uint32_t)(in[0] & 0x07) << 18) | ((uint32_t)(in[1] & 0x3F) << 12) | ((uint32_t)(in[2] & 0x3F) << 6) | (in[3] & 0x3F);
+	return (c >= 0x10000) && (c <= 0x10FFFF);
+}
+
+/* A malloc'ed, NUL-terminated copy of `length` bytes of UTF-8 as XS keeps
+   text: each 4-byte sequence becomes two 3-byte surrogate sequences, and
+   each NUL byte C0 80 (XS's strings are NUL-terminated; it reads C0 80 as
+   U+0000), so the whole text arrives, NUL bytes included. NULL when out of
+   memory. */
 static char* xs_wasm_from_utf8(const char* text, size_t length)
 {
 	const unsigned char* in = (const unsigned char*)text;
 	const unsigned char* limit = in + length;
-	unsigned char* result = malloc(length + (length >> 1) + 1);
-	unsigned char* out = result;
+	unsigned char* result;
+	unsigned char* out;
+	size_t size = length + 1;
+	for (in = (const unsigned char*)text; in < limit; in++) {
+		if (*in == 0)
+			size += 1;
+		else if (xs_wasm_is_astral(in, limit)) {
+			size += 2;
+			in += 3;
+		}
+	}
+	result = malloc(size);
+	out = result;
 	if (!result)
 		return NULL;
+	in = (const unsigned char*)text;
 	while (in < limit) {
+		if (*in == 0) {
+			*out++ = 0xC0; *out++ = 0x80;
+			in++;
+			continue;
+		}
 		if (((in[0] & 0xF8) == 0xF0) && (in + 3 < limit)) {
 			uint32_t c = ((uint32_t)(in[0] & 0x07) << 18) | ((uint32_t)(in[1] & 0x3F) << 12) | ((uint32_t)(in[2] & 0x3F) << 6) | (in[3] & 0x3F);
 			if ((c >= 0x10000) && (c <= 0x10FFFF)) {
@@ -169,17 +230,46 @@ static char* xs_wasm_from_utf8(const char* text, size_t length)
 	return (char*)result;
 }
 
-static void xs_wasm_set_message(xs_wasm_machine* machine, const char* message)
+/* The result: `message` (text as XS keeps it) in UTF-8, converted in the
+   result buffer itself (one copy, so the largest result that fits is about
+   the memory left). Returns 0 when it does not fit (nothing is set). */
+static int xs_wasm_set_message(xs_wasm_machine* machine, const char* message)
 {
 	size_t length = strlen(message);
-	char* copy = malloc(length + 1);
-	if (!copy) {
-		xs_wasm_set_result(machine, message, length);
-		return;
+	if (!xs_wasm_reserve_result(machine, length ? length : 1))
+		return 0;
+	memcpy(machine->result, message, length);
+	machine->result_length = (uint32_t)xs_wasm_to_utf8((char*)machine->result, length);
+	return 1;
+}
+
+/* Bytes `text` (as XS keeps it) takes in UTF-8. */
+static size_t xs_wasm_utf8_length(const char* text)
+{
+	const unsigned char* in = (const unsigned char*)text;
+	size_t length = 0;
+	while (*in) {
+		if ((in[0] == 0xC0) && (in[1] == 0x80)) {
+			length += 1;
+			in += 2;
+		}
+		else if ((in[0] == 0xED) && ((in[1] & 0xE0) == 0xA0) && in[2]) {
+			uint32_t high = 0xD000 | ((uint32_t)(in[1] & 0x3F) << 6) | (in[2] & 0x3F);
+			if ((high <= 0xDBFF) && (in[3] == 0xED) && ((in[4] & 0xF0) == 0xB0) && in[5]) {
+				length += 4;
+				in += 6;
+			}
+			else {
+				length += 3;
+				in += 3;
+			}
+		}
+		else {
+			length += 1;
+			in += 1;
+		}
 	}
-	memcpy(copy, message, length + 1);
-	xs_wasm_set_result(machine, copy, xs_wasm_to_utf8(copy, length));
-	free(copy);
+	return length;
 }
 
 XS_WASM_EXPORT(xs_wasm_alloc) void* xs_wasm_alloc(size_t size)
@@ -204,7 +294,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 2; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 3; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -539,8 +629,18 @@ XS_WASM_EXPORT(xs_wasm_take) xs_wasm_machine* xs_wasm_take(uint32_t memory_limit
 {
 	xs_wasm_machine* machine = xs_wasm_kept;
 	xs_wasm_kept = NULL;
-	if (machine && machine->the)
+	if (machine && machine->the) {
 		xs_wasm_set_memory_limit(machine->the, memory_limit);
+		/* One rule with create and restore: a machine must fit in its
+		   memory limit. The kept machine was made without one (its heap
+		   may hold more than a fresh machine needs): it stays kept, and the
+		   host creates a machine within the limit instead. */
+		if (memory_limit && !xs_wasm_memory_left(machine->the)) {
+			xs_wasm_set_memory_limit(machine->the, 0);
+			xs_wasm_kept = machine;
+			return NULL;
+		}
+	}
 	return machine;
 }
 
@@ -621,8 +721,8 @@ static void xs_wasm_describe_exception(xsMachine* the, xs_wasm_machine* machine,
 	xsCatch {
 		json = NULL;
 	}
-	if (!json)
-		xs_wasm_set_message(machine, "{\"name\":\"Error\",\"message\":\"the thrown value could not be described\",\"stack\":\"\"}");
+	if (!json || !machine->result_length)
+		xs_wasm_set_message(machine, "{\"name\":\"Error\",\"message\":\"the thrown value could not be described (or its description did not fit in memory)\",\"stack\":\"\"}");
 }
 
 enum { XS_WASM_CALL_EVAL, XS_WASM_CALL_SEND };
@@ -700,8 +800,20 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 				else if (state == 3)
 					xsThrow(xsVar(3));
 				json = xs_wasm_stringify(the, &xsVar(1), &xsVar(2));
-				if (json)
-					xs_wasm_set_message(machine, json);
+				if (json) {
+					/* The copy handed to the host counts against the memory
+					   limit with the heap (so both loaders agree on what fits,
+					   whatever room their linear memory has); a result that does
+					   not fit is an error naming its size, never an empty
+					   (undefined) result in its place. */
+					size_t size = xs_wasm_utf8_length(json);
+					if ((size > xs_wasm_memory_left(the)) || !xs_wasm_set_message(machine, json)) {
+						char text[64];
+						snprintf(text, sizeof(text), "{\"size\":%lu}", (unsigned long)size);
+						xs_wasm_set_result(machine, text, strlen(text));
+						status = XS_WASM_RESULT_TOO_LARGE;
+					}
+				}
 				else
 					machine->result_length = 0;
 			}
@@ -832,6 +944,33 @@ static xsWasmSnapshot xs_wasm_snapshot_of(void* stream)
 	return snapshot;
 }
 
+/* XS 17.9.1's fxWriteSnapshot writes its txCreation record (the "CREA"
+   atom) without setting its last field, nativeStackSize: whatever the C
+   stack held there goes into the snapshot, so the same history gave other
+   bytes once the calls before it left other values on the stack (seen in
+   the -O0 build). XS does not use the field on restore (the creation of a
+   restored machine comes from the host). The port writes 0 there, as a
+   machine created by the port has. The atoms: "XS_M" (the whole snapshot),
+   then "VERS", "SIGN", "CREA", each a 4-byte big-endian size (header
+   included) and a 4-byte tag. */
+static void xs_wasm_clear_native_stack_size(uint8_t* payload, size_t length)
+{
+	size_t offset = 8; /* inside XS_M */
+	int atoms;
+	for (atoms = 0; (atoms < 8) && (offset + 8 <= length); atoms++) {
+		size_t size = ((size_t)payload[offset] << 24) | ((size_t)payload[offset + 1] << 16) | ((size_t)payload[offset + 2] << 8) | payload[offset + 3];
+		if (memcmp(payload + offset + 4, "CREA", 4) == 0) {
+			/* 13 int32 fields, then profileID and tag; nativeStackSize is field 13 */
+			if ((size >= 8 + 13 * 4) && (offset + size <= length))
+				memset(payload + offset + 8 + 12 * 4, 0, 4);
+			return;
+		}
+		if (size < 8)
+			return;
+		offset += size;
+	}
+}
+
 XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machine)
 {
 	xs_wasm_write_stream stream;
@@ -864,6 +1003,7 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 		xs_wasm_set_message(machine, stream.failed ? "not enough memory to write the snapshot" : message);
 		return XS_WASM_SNAPSHOT_ERROR;
 	}
+	xs_wasm_clear_native_stack_size(machine->result + sizeof(header), stream.length - sizeof(header));
 	memcpy(header, xs_wasm_magic, 8);
 	xs_wasm_put32(header + 8, XS_WASM_SNAPSHOT_FORMAT | (xs_wasm_lacks_set << 16));
 	xs_wasm_put32(header + 12, XS_WASM_ABI_VERSION);

@@ -18,7 +18,16 @@
  *   XS_WASM_JS_ERROR    JSON object {"name":..., "message":..., "stack":...}
  *                       describing the thrown value (name is "" when the guest
  *                       threw something that is not an object).
+ *   XS_WASM_RESULT_TOO_LARGE  {"size": N}: the result was N bytes of UTF-8
+ *                       JSON, more than the memory limit leaves beside the
+ *                       heap (the copy handed to the host counts against
+ *                       it), or more than the memory can hold.
  *   any other status    a human-readable message (may be empty).
+ *
+ * Text in (sources, messages, replies) is `length` bytes of UTF-8, NUL bytes
+ * included: a NUL byte is the character U+0000 (in a source outside a
+ * string literal, a SyntaxError), never the end of the text. Text out may
+ * contain NUL bytes likewise.
  *
  * Snapshot format (written by xs_wasm_snapshot, checked by xs_wasm_restore):
  *   offset size  field
@@ -35,6 +44,16 @@
  * Anything else (garbage, truncated, another ABI or callbacks list, a build
  * that lacks other features) is refused with XS_WASM_SNAPSHOT_ERROR before XS
  * reads a byte of it.
+ *
+ * Hosts may authenticate snapshots (the port never sees this): with a key,
+ * they append a 40-byte trailer after the payload,
+ *   32+P   8     magic "XSWAMAC1"
+ *   40+P   32    HMAC-SHA256(key, every byte before this field)
+ * and remove it, after checking it, before xs_wasm_restore. Restore with a
+ * key refuses a snapshot without the trailer or whose MAC differs. The
+ * header and checksum above only detect accidents: a snapshot that is not
+ * authenticated is untrusted input, bounded only by the host's deadline and
+ * the memory limit.
  */
 #ifndef XS_WASM_H
 #define XS_WASM_H
@@ -48,8 +67,10 @@ extern "C" {
 
 /* Bumped whenever an export's signature or meaning, an import, a status or
    the snapshot header changes. Optional exports that hosts look up by name
-   before use (the pre-initialization pair below) do not bump it. */
-#define XS_WASM_ABI_VERSION 2
+   before use (the pre-initialization pair below) do not bump it.
+   3: XS_WASM_RESULT_TOO_LARGE; sources, messages and replies are read by
+   length (a NUL byte is U+0000, no longer the end of the text). */
+#define XS_WASM_ABI_VERSION 3
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
 
@@ -70,7 +91,12 @@ typedef enum {
 	XS_WASM_SNAPSHOT_ERROR = 5,  /* bad snapshot bytes, or snapshot write failed */
 	XS_WASM_DEAD = 6,            /* the machine was stopped by an earlier call */
 	XS_WASM_BAD_ARGUMENT = 7,    /* NULL machine, invalid UTF-8 length, etc. */
-	XS_WASM_ABORTED = 8          /* any other fatal XS abort; machine is dead */
+	XS_WASM_ABORTED = 8,         /* any other fatal XS abort; machine is dead */
+	XS_WASM_RESULT_TOO_LARGE = 9 /* the call completed, but its result (JSON)
+	                                did not fit in the memory limit next to
+	                                the heap (or in memory): the payload is
+	                                {"size": <bytes of the UTF-8 result>};
+	                                the machine stays usable */
 } xs_wasm_status;
 
 /* Creation parameters, mirroring XS's xsCreation, plus a memory budget.
@@ -174,7 +200,9 @@ const char* xs_wasm_last_error(void);
    is kept already.
    xs_wasm_take(memory_limit) hands the kept machine out once, with
    `memory_limit` (bytes of XS chunks + slots, 0 = none) applied from then on;
-   NULL when there is none (a plain module, or taken already). */
+   NULL when there is none (a plain module, or taken already), or when its
+   heap does not fit in `memory_limit` (it stays kept: create a machine
+   within the limit instead, as xs_wasm_create and xs_wasm_restore must fit). */
 void xs_wasm_preinit(void);
 void xs_wasm_keep(xs_wasm_machine* machine);
 xs_wasm_machine* xs_wasm_take(uint32_t memory_limit);

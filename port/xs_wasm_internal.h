@@ -28,6 +28,8 @@ void xs_wasm_eval_slot(void* machine, void* source, void* result);
 void xs_wasm_set_machine_host(void* machine, void* host);
 void* xs_wasm_get_machine_host(void* machine);
 void xs_wasm_set_memory_limit(void* machine, size_t limit);
+/* bytes the memory limit leaves beyond what XS holds now (SIZE_MAX: no limit) */
+size_t xs_wasm_memory_left(void* machine);
 /* heap growth steps: set them to the creation's increments (before writing a
    snapshot, which records them) or back to the proportional steps */
 void xs_wasm_base_growth(void* machine, int base);

@@ -154,6 +154,11 @@ static size_t fxRemainingSpace(txMachine* the)
 	return the->allocationLimit > the->allocatedSpace ? the->allocationLimit - the->allocatedSpace : 0;
 }
 
+size_t xs_wasm_memory_left(void* machine)
+{
+	return fxRemainingSpace((txMachine*)machine);
+}
+
 static void fxScaleGrowth(txMachine* the, size_t addedChunks, size_t addedSlots)
 {
 	size_t remaining = fxRemainingSpace(the) / 2;

@@ -53,7 +53,7 @@ const PAGE_SCRIPT = `const [warmUp, kernel, evaluates, done] = arguments;
 (async () => {
   const xs = await import('xs-wasm');
   let t = performance.now();
-  const sandbox = await xs.Sandbox.create({ warmUp, meterLimit: 0 });
+  const sandbox = await xs.Sandbox.create({ warmUp });
   const create = performance.now() - t;
   const times = [];
   let result;

@@ -42,7 +42,8 @@ async function runRequest({ scripts, meterLimit, test262Host }) {
   let sandbox;
   const created = process.hrtime.bigint();
   try {
-    sandbox = await Sandbox.create({ artifacts, build, meterLimit, onLog, test262Host });
+    // the protocol's meterLimit 0 means none (the package refuses 0)
+    sandbox = await Sandbox.create({ artifacts, build, meterLimit: meterLimit || undefined, onLog, test262Host });
   } catch (error) {
     return { ...statusOf(error), log, micros: 0 };
   }

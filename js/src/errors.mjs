@@ -116,6 +116,23 @@ export class SnapshotError extends XsWasmError {
   }
 }
 
+/**
+ * Restore with a snapshot key (option snapshotKey) refused the snapshot
+ * before the engine read it: `kind` is "missing" (it carries no MAC: written
+ * without a key) or "mismatch" (another key's MAC, or changed bytes).
+ */
+export class SnapshotAuthError extends SnapshotError {
+  /** @param {'missing' | 'mismatch'} kind */
+  constructor(kind) {
+    super(
+      kind === 'missing'
+        ? 'refused: it carries no MAC (it was written without a snapshot key)'
+        : 'refused: its MAC does not match (written with another key, or changed since)',
+    );
+    /** @type {'missing' | 'mismatch'} */ this.kind = kind;
+  }
+}
+
 /** A loaded artifact file's sha256 is not the one its metadata lists. */
 export class IntegrityError extends XsWasmError {
   /**
@@ -163,5 +180,23 @@ export class DeadlineError extends SandboxStoppedError {
   constructor(method, deadlineMs) {
     super(`${method}() ran past its deadline of ${deadlineMs} ms: the worker was terminated`);
     /** @type {number} */ this.deadlineMs = deadlineMs;
+  }
+}
+
+/**
+ * The call completed, but its result (`size` bytes of UTF-8 JSON) did not
+ * fit in the sandbox's memory to be copied out (`limit`: the memory limit,
+ * bytes). Nothing of the result is returned; the sandbox stays usable (what
+ * the call did stays done).
+ */
+export class ResultTooLargeError extends XsWasmError {
+  /**
+   * @param {number} size bytes of the result
+   * @param {number} limit the memory limit, bytes
+   */
+  constructor(size, limit) {
+    super(`the result is ${size} bytes, more than fits in the sandbox's memory (memory limit ${limit} bytes)`);
+    /** @type {number} */ this.size = size;
+    /** @type {number} */ this.limit = limit;
   }
 }

@@ -12,7 +12,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { webcrypto } from 'node:crypto';
+import { createHmac, webcrypto } from 'node:crypto';
 import { Worker, parentPort } from 'node:worker_threads';
 import { ArtifactError } from './errors.mjs';
 import { serve } from './worker-serve.mjs';
@@ -160,6 +160,7 @@ setPlatform({
   spawnWorker,
   syncInstantiate: true,
   subtle: /** @type {SubtleCrypto} */ (/** @type {unknown} */ (webcrypto.subtle)),
+  hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', key).update(data).digest()),
   loadRuntime(options) {
     if (options.factory) {
       if (options.artifacts !== undefined) throw new TypeError('options artifacts and factory exclude each other');

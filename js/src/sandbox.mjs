@@ -11,6 +11,7 @@ import {
   InvalidJsonError,
   MemoryLimitError,
   MeterLimitError,
+  ResultTooLargeError,
   SandboxBusyError,
   SandboxError,
   SandboxStoppedError,
@@ -18,9 +19,10 @@ import {
   StackOverflowError,
   XsWasmError,
 } from './errors.mjs';
+import { MIN_SNAPSHOT_KEY_LENGTH, openSnapshot, signSnapshot } from './auth.mjs';
 
 /** The port ABI version this package speaks (XS_WASM_ABI_VERSION). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 /** Default memory limit of a sandbox, bytes (as the Rust crate). */
 export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
 /** Smallest memory limit (bytes) other than 0 (none): what a fresh machine
@@ -38,6 +40,7 @@ const OUT_OF_MEMORY = 3;
 const STACK_OVERFLOW = 4;
 const SNAPSHOT_ERROR = 5;
 const DEAD = 6;
+const RESULT_TOO_LARGE = 9;
 
 // xs_wasm_creation.flags: define test262's $262 and print (xs_wasm.h).
 const XS_WASM_CREATE_TEST262_HOST = 1;
@@ -75,6 +78,7 @@ const OPTION_NAMES = [
   'factory',
   'wasmBinary',
   'wasmSha256',
+  'snapshotKey',
 ];
 
 const encoder = new TextEncoder();
@@ -93,6 +97,8 @@ const UINT32_MAX = 0xffffffff;
  * @property {SubtleCrypto} [subtle]
  * @property {boolean} [syncInstantiate] instantiate compiled modules
  *   synchronously (Node; browsers limit synchronous instantiation)
+ * @property {(key: Uint8Array, data: Uint8Array) => Uint8Array} [hmacSha256]
+ *   a faster synchronous HMAC-SHA256 than auth.mjs's (Node: node:crypto)
  * @property {() => WorkerEndpoint} [spawnWorker] a new worker running this
  *   platform's worker script (WorkerSandbox)
  */
@@ -468,6 +474,7 @@ export class Runtime {
  * @property {Function | undefined} factory
  * @property {Uint8Array | undefined} wasmBinary
  * @property {string | undefined} wasmSha256
+ * @property {Uint8Array | undefined} snapshotKey
  */
 
 /**
@@ -483,6 +490,17 @@ function uint(value, name, fallback, max = UINT32_MAX) {
     throw new RangeError(`${name} must be an integer from 0 to ${max}${max === UINT32_MAX ? ' (or Infinity)' : ''}, got ${String(value)}`);
   }
   return value;
+}
+
+/**
+ * A meter limit: undefined, null or Infinity for none (0 for the engine),
+ * else an integer of at least 1 tick. 0 is refused: a call could not run a
+ * single tick (the Rust crate refuses `Some(0)` the same way).
+ * @param {unknown} value
+ */
+function meterLimitOf(value) {
+  if (value === 0) throw new RangeError('meterLimit must be at least 1 tick (undefined or Infinity for no limit), got 0');
+  return uint(value, 'meterLimit', 0);
 }
 
 /**
@@ -530,6 +548,15 @@ export function normalizeOptions(options) {
     throw new TypeError('options wasmBinary and wasmSha256 go with option factory (a build you load yourself)');
   }
   if (o.wasmSha256 !== undefined && typeof o.wasmSha256 !== 'string') throw new TypeError('option wasmSha256 must be a hex string');
+  let snapshotKey;
+  if (o.snapshotKey !== undefined) {
+    const key = asBytes(o.snapshotKey);
+    if (!key) throw new TypeError('option snapshotKey must be a Uint8Array or an ArrayBuffer');
+    if (key.length < MIN_SNAPSHOT_KEY_LENGTH) {
+      throw new RangeError(`a snapshotKey of ${key.length} bytes is too short (at least ${MIN_SNAPSHOT_KEY_LENGTH}; 32 random bytes recommended)`);
+    }
+    snapshotKey = key.slice();
+  }
   const meterInterval = uint(o.meterInterval, 'meterInterval', DEFAULT_METER_INTERVAL);
   if (meterInterval === 0) throw new RangeError('meterInterval must be at least 1');
   const memoryLimit = uint(o.memoryLimit, 'memoryLimit', DEFAULT_MEMORY_LIMIT);
@@ -537,7 +564,7 @@ export function normalizeOptions(options) {
     throw new RangeError(`memoryLimit must be 0 or Infinity (none), or at least ${MIN_MEMORY_LIMIT} bytes (the smallest machine), got ${memoryLimit}`);
   }
   return {
-    meterLimit: uint(o.meterLimit, 'meterLimit', 0),
+    meterLimit: meterLimitOf(o.meterLimit),
     meterInterval,
     memoryLimit,
     creation,
@@ -552,6 +579,7 @@ export function normalizeOptions(options) {
     factory: o.factory,
     wasmBinary,
     wasmSha256: o.wasmSha256,
+    snapshotKey,
   };
 }
 
@@ -708,7 +736,7 @@ export class Sandbox {
     const snapshot = asBytes(bytes);
     if (!snapshot) throw new TypeError('Sandbox.restore(bytes): bytes must be a Uint8Array, an ArrayBuffer or an ArrayBufferView');
     const sandbox = await Sandbox.#prepare(options);
-    await sandbox.#start(snapshot);
+    await sandbox.#start(openSnapshot(sandbox.#options.snapshotKey, snapshot, currentPlatform().hmacSha256));
     return sandbox;
   }
 
@@ -976,6 +1004,15 @@ export class Sandbox {
         return this.#stop(new StackOverflowError());
       case DEAD:
         return this.#stop(new EngineError(text || 'the machine was stopped by an earlier call', { status }));
+      case RESULT_TOO_LARGE: {
+        let size = 0;
+        try {
+          size = Number(JSON.parse(text).size) || 0;
+        } catch {
+          // the size is unknown; the error says so with 0
+        }
+        return new ResultTooLargeError(size, this.#options.memoryLimit);
+      }
       default:
         return this.#stop(new EngineError(`engine status ${status}: ${text || 'no message'}`, { status }));
     }
@@ -989,7 +1026,12 @@ export class Sandbox {
    * `undefined`, functions and symbols give `null`; a promise settled by then
    * gives its value (or throws its rejection).
    *
+   * `source` is read whole: a NUL character in it is U+0000 (inside a
+   * string literal, part of the string; elsewhere a SyntaxError).
+   *
    * Throws SandboxError when the script throws (the sandbox stays usable);
+   * ResultTooLargeError when the result does not fit in the sandbox's memory
+   * (the sandbox stays usable);
    * MeterLimitError, MemoryLimitError, StackOverflowError, EngineError stop
    * the sandbox; SandboxStoppedError after that; SandboxBusyError when called
    * from inside this sandbox's own hooks.
@@ -1020,7 +1062,8 @@ export class Sandbox {
 
   /**
    * Write the machine's heap to a snapshot (after a garbage collection).
-   * Deterministic: the same history gives the same bytes.
+   * Deterministic: the same history gives the same bytes. With the option
+   * snapshotKey it ends in its MAC (40 bytes more; see auth.mjs).
    * @returns {Uint8Array}
    */
   snapshot() {
@@ -1033,20 +1076,24 @@ export class Sandbox {
       throw this.#stop(trapError(error));
     }
     const bytes = this.#resultBytes();
-    if (status === OK) return bytes.slice();
+    if (status === OK) {
+      const key = this.#options.snapshotKey;
+      return key ? signSnapshot(key, bytes, currentPlatform().hmacSha256) : bytes.slice();
+    }
     const text = decoder.decode(bytes);
     if (status === SNAPSHOT_ERROR) throw new SnapshotError(text || 'XS could not write the snapshot');
     throw this.#statusError(status, text);
   }
 
   /**
-   * Change the meter limit (ticks per call; 0 or Infinity for none) and the
-   * check interval (ticks) for later calls.
+   * Change the meter limit (ticks per call, at least 1; Infinity for none)
+   * and the check interval (ticks) for later calls. A limit of 0 is a
+   * RangeError (the limit in force stays).
    * @param {number} limit
    * @param {number} [interval]
    */
   setMeterLimit(limit, interval = this.#options.meterInterval) {
-    const l = uint(limit, 'meterLimit', 0);
+    const l = meterLimitOf(limit);
     const i = uint(interval, 'meterInterval', DEFAULT_METER_INTERVAL);
     if (i === 0) throw new RangeError('meterInterval must be at least 1');
     this.#checkUsable('setMeterLimit');
@@ -1059,9 +1106,9 @@ export class Sandbox {
     return this.#meter;
   }
 
-  /** The meter limit in force (ticks per call; 0: none). */
+  /** The meter limit in force (ticks per call; Infinity: none). */
   get meterLimit() {
-    return this.#options.meterLimit;
+    return this.#options.meterLimit || Infinity;
   }
 
   /** The memory limit (bytes of XS heap; 0: none). */

@@ -21,6 +21,8 @@ import {
   SandboxBusyError,
   SandboxError,
   SandboxStoppedError,
+  ResultTooLargeError,
+  SnapshotAuthError,
   SnapshotError,
   StackOverflowError,
   XsWasmError,
@@ -54,6 +56,10 @@ function revive(e) {
       return new SandboxStoppedError(e.reason);
     case 'SnapshotError':
       return new SnapshotError(e.reason);
+    case 'SnapshotAuthError':
+      return new SnapshotAuthError(e.kind);
+    case 'ResultTooLargeError':
+      return new ResultTooLargeError(e.size, e.limit);
     case 'IntegrityError':
       return new IntegrityError(e.file, e.expected, e.actual);
     case 'ArtifactError':

@@ -25,7 +25,7 @@ function describeError(error) {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   /** @type {Record<string, unknown>} */
   const described = { name: error.name, message: error.message };
-  for (const key of ['guestName', 'guestMessage', 'guestStack', 'reason', 'meter', 'limit', 'status', 'file', 'expected', 'actual']) {
+  for (const key of ['guestName', 'guestMessage', 'guestStack', 'reason', 'meter', 'limit', 'status', 'file', 'expected', 'actual', 'size', 'kind']) {
     if (key in error) described[key] = /** @type {any} */ (error)[key];
   }
   return described;

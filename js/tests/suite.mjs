@@ -400,7 +400,7 @@ r`;
       assert.equal(s.meter, e.meter);
       assert.equal(s.stopped, true);
       assert.match(s.stopReason, /meter limit/);
-      for (const call of [() => s.evaluate('1'), () => s.sendMessage(1), () => s.snapshot(), () => s.setMeterLimit(0)]) {
+      for (const call of [() => s.evaluate('1'), () => s.sendMessage(1), () => s.snapshot(), () => s.setMeterLimit(Infinity)]) {
         const stopped = throwsError(call, api.SandboxStoppedError);
         assert.ok(!(stopped instanceof api.MeterLimitError));
         assert.match(stopped.message, /meter limit/);
@@ -443,8 +443,10 @@ r`;
       const once = await create({ meterLimit: limit, meterInterval: 100 });
       once.evaluate(handler);
       assert.throws(() => once.evaluate(`receiveMessage(${loops}); receiveMessage(${loops})`), api.MeterLimitError);
-      s.setMeterLimit(0);
-      assert.equal(s.meterLimit, 0);
+      assert.throws(() => s.setMeterLimit(0), /meterLimit must be at least 1 tick/);
+      assert.equal(s.meterLimit, limit, 'a refused limit leaves the one in force');
+      s.setMeterLimit(Infinity);
+      assert.equal(s.meterLimit, Infinity);
       assert.equal(s.evaluate(`var k = 0; while (k < ${variant.slow ? 2000 : 50000}) k++; k`), variant.slow ? 2000 : 50000);
       s.setMeterLimit(3000, 100);
       assert.throws(() => s.sendMessage('spin'), api.MeterLimitError);
@@ -606,6 +608,7 @@ r`;
       await assert.rejects(Sandbox.create({ ...base, meterlimit: 5 }), /unknown Sandbox option "meterlimit"/);
       await assert.rejects(Sandbox.create({ ...base, meterLimit: -1 }), RangeError);
       await assert.rejects(Sandbox.create({ ...base, meterLimit: 1.5 }), RangeError);
+      await assert.rejects(Sandbox.create({ ...base, meterLimit: 0 }), /meterLimit must be at least 1 tick/);
       await assert.rejects(Sandbox.create({ ...base, meterInterval: 0 }), RangeError);
       await assert.rejects(Sandbox.create({ ...base, memoryLimit: 2 ** 40 }), RangeError);
       // the smallest limit: the same for create and restore
@@ -662,6 +665,52 @@ r`;
       assert.deepEqual(logs.filter(([level]) => level === 'log'), [['log', '42 true'], ['log', '0 true']]);
       await assert.rejects(Sandbox.create({ ...base, test262Host: 1 }), TypeError);
       s.dispose();
+    });
+
+    it('reads sources whole: a NUL is U+0000 (a SyntaxError outside a string literal), in and out', async () => {
+      const { lines, onLog } = logCollector();
+      const s = await create({ onLog, receiveMessage: (m) => [m, 'r\0s'] });
+      const e = throwsError(() => s.evaluate('1+1\0+5'), api.SandboxError);
+      assert.equal(e.guestName, 'SyntaxError');
+      assert.equal(s.evaluate("'a\0b'.length + ':' + 'a\0b'.charCodeAt(1)"), '3:0');
+      assert.equal(s.evaluate("var s = 'x\0y'; console.log(s); s"), 'x\0y');
+      assert.deepEqual(lines, [['log', 'x\0y']]);
+      s.evaluate("globalThis.receiveMessage = (m) => sendMessage(m + '\\0!')");
+      assert.deepEqual(s.sendMessage('q\0'), ['q\0\0!', 'r\0s']);
+      assert.equal(throwsError(() => s.evaluate("throw new Error('bad\\0news')"), api.SandboxError).guestMessage, 'bad\0news');
+      s.dispose();
+    });
+
+    it('authenticates snapshots with snapshotKey: only snapshots of that key restore with it', async () => {
+      const key = new Uint8Array(32).fill(7);
+      const s = await create({ snapshotKey: key });
+      s.evaluate('var secret = 41');
+      const signed = s.snapshot();
+      const plain = (await create()).snapshot();
+      const again = await restore(signed, { snapshotKey: key });
+      assert.equal(again.evaluate('++secret'), 42);
+      assert.deepEqual([...signed.subarray(signed.length - 40, signed.length - 32)], [...new TextEncoder().encode('XSWAMAC1')]);
+      const refused = async (bytes, options, kind) => {
+        const error = await restore(bytes, options).then(
+          () => assert.fail('restored'),
+          (e) => e,
+        );
+        assert.ok(error instanceof api.SnapshotAuthError && error instanceof api.SnapshotError, String(error));
+        assert.equal(error.kind, kind);
+      };
+      await refused(plain, { snapshotKey: key }, 'missing');
+      await refused(signed, { snapshotKey: new Uint8Array(32).fill(8) }, 'mismatch');
+      for (const at of [0, 40, signed.length >> 1, signed.length - 1]) {
+        const tampered = signed.slice();
+        tampered[at] ^= 0x20;
+        await refused(tampered, { snapshotKey: key }, 'mismatch');
+      }
+      // Without a key the MAC is not checked; the unkeyed sandbox writes plain snapshots.
+      const unkeyed = await restore(signed);
+      assert.equal(unkeyed.evaluate('secret'), 41);
+      await refused(unkeyed.snapshot(), { snapshotKey: key }, 'missing');
+      await assert.rejects(create({ snapshotKey: new Uint8Array(15) }), RangeError);
+      for (const sandbox of [s, again, unkeyed]) sandbox.dispose();
     });
 
     it('reports a guest that replaced JSON.stringify with InvalidJsonError', async () => {

@@ -54,8 +54,9 @@ export type EmscriptenFactory = (moduleArg?: Record<string, unknown>) => Promise
 export interface SandboxOptions {
   /**
    * Meter ticks each evaluate/sendMessage call may use (XS's meter: roughly
-   * one tick per branch, call and allocation). 0, Infinity or absent: no
-   * limit. A call over the limit throws MeterLimitError and stops the sandbox.
+   * one tick per branch, call and allocation), at least 1. Infinity or
+   * absent: no limit; 0 is a RangeError (a call could not run a single tick).
+   * A call over the limit throws MeterLimitError and stops the sandbox.
    */
   meterLimit?: number;
   /**
@@ -135,10 +136,22 @@ export interface SandboxOptions {
   wasmBinary?: Uint8Array | ArrayBuffer;
   /** The expected sha256 (hex) of `wasmBinary`, or of a single-file factory's inlined module; a mismatch throws IntegrityError. */
   wasmSha256?: string;
+  /**
+   * A host key (at least 16 bytes; 32 random bytes recommended) for
+   * authenticated snapshots: snapshot() appends an HMAC-SHA256 of the
+   * snapshot under it (40 bytes more, the Rust crate's format), and
+   * Sandbox.restore refuses a snapshot without one, with another key's or
+   * with changed bytes (SnapshotAuthError) before the engine reads it.
+   * Without a key, restore does not check a MAC a snapshot carries. A
+   * snapshot that is not authenticated is untrusted input: the engine's
+   * reader is not hardened against crafted bytes, only the meter and memory
+   * limits bound it.
+   */
+  snapshotKey?: Uint8Array | ArrayBuffer;
 }
 
 /** The port ABI version this package speaks. */
-export declare const ABI_VERSION: 2;
+export declare const ABI_VERSION: 3;
 /** Default memory limit, bytes (256 MiB). */
 export declare const DEFAULT_MEMORY_LIMIT: number;
 /** Default meter check interval, ticks (10000). */
@@ -177,6 +190,7 @@ export declare class Sandbox {
    * SyntaxError) and return its completion value as JSON (undefined,
    * functions and symbols give null; a settled promise gives its value).
    * @throws SandboxError the script threw (the sandbox stays usable)
+   * @throws ResultTooLargeError the result did not fit in memory (the sandbox stays usable)
    * @throws MeterLimitError | MemoryLimitError | StackOverflowError | EngineError (the sandbox stops)
    * @throws SandboxStoppedError after that, or once disposed
    * @throws SandboxBusyError when called from this sandbox's own hooks
@@ -190,7 +204,7 @@ export declare class Sandbox {
   sendMessage(message: unknown): any;
   /** Write the machine's heap to a snapshot (deterministic bytes). */
   snapshot(): Uint8Array;
-  /** Change the meter limit (0 or Infinity: none) and check interval for later calls. */
+  /** Change the meter limit (at least 1; Infinity: none; 0 is a RangeError) and check interval for later calls. */
   setMeterLimit(limit: number, interval?: number): void;
   /** Free the machine and drop its WebAssembly instance. Idempotent. */
   dispose(): void;
@@ -209,7 +223,7 @@ export declare class Sandbox {
 
   /** Meter ticks used by the last evaluate/sendMessage call. */
   readonly meter: number;
-  /** The meter limit in force (0: none). */
+  /** The meter limit in force (Infinity: none). */
   readonly meterLimit: number;
   /** The memory limit, bytes (0: none). */
   readonly memoryLimit: number;
@@ -351,6 +365,10 @@ export declare class EngineError extends SandboxStoppedError {
 export declare class SnapshotError extends XsWasmError {
   readonly reason: string;
 }
+/** Restore with a snapshotKey refused the snapshot: no MAC ("missing") or another key's / changed bytes ("mismatch"). */
+export declare class SnapshotAuthError extends SnapshotError {
+  readonly kind: 'missing' | 'mismatch';
+}
 /** A build file's sha256 differs from the one listed for it. */
 export declare class IntegrityError extends XsWasmError {
   readonly file: string;
@@ -368,3 +386,10 @@ export declare class DeadlineError extends SandboxStoppedError {
 export declare class SandboxBusyError extends XsWasmError {}
 /** The guest's result was not JSON (the guest replaced JSON.stringify). */
 export declare class InvalidJsonError extends XsWasmError {}
+/** The result (`size` bytes of UTF-8 JSON) did not fit in the sandbox's memory; the sandbox stays usable. */
+export declare class ResultTooLargeError extends XsWasmError {
+  /** Bytes of the result. */
+  readonly size: number;
+  /** The memory limit, bytes. */
+  readonly limit: number;
+}

@@ -53,7 +53,7 @@ fn preinitialize(name: &str, out_dir: &Path, wasm: &FileRecord) -> Result<FileRe
     let base = fs::read(out_dir.join(WASI_MODULE_FILE))?;
     let info = ArtifactInfo::new(name, &wasm.sha256);
     let bytes = xs_wasm::preinit::preinitialize(&base, &info, xs_wasm::Creation::default(), &[])?;
-    let uncached = RuntimeOptions { module_cache: ModuleCache::Off, pooling: None };
+    let uncached = RuntimeOptions { module_cache: ModuleCache::Off, pooling: None, ..RuntimeOptions::default() };
     let plain = Runtime::from_bytes(&base, &info)?;
     let preinit = Runtime::from_bytes_with(&bytes, &ArtifactInfo::new(name, sha256_hex(&bytes)), &uncached)?;
     let fresh = Machine::new(&plain, Options::default())?.snapshot()?;

@@ -47,6 +47,52 @@ pub enum Error {
         /// What stopped the machine.
         reason: String,
     },
+    /// The call ran past its deadline ([`Options::deadline`](crate::Options::deadline),
+    /// a wall-clock time per call, restore and snapshot included) and was
+    /// stopped. A machine is stopped for good ([`Error::Dead`] afterwards); a
+    /// [`Machine::new`](crate::Machine::new) or
+    /// [`Machine::restore`](crate::Machine::restore) stopped so made no machine.
+    #[error("the call ran past its deadline of {} ms", deadline.as_millis())]
+    Deadline {
+        /// The deadline the call had.
+        deadline: std::time::Duration,
+    },
+    /// The call was ended by [`InterruptHandle::interrupt`](crate::InterruptHandle::interrupt)
+    /// (from another thread), or the machine was interrupted while idle and
+    /// this is the first call since. The machine is stopped for good.
+    #[error("the machine was interrupted (InterruptHandle::interrupt)")]
+    Interrupted,
+    /// The call's result (the JSON of its completion value or reply) could
+    /// not be handed to the host: `size` bytes did not fit in the machine's
+    /// memory next to its heap (memory limit `limit` bytes). Nothing of the
+    /// result is returned; the machine stays usable (what the call did to
+    /// the machine's state stays done).
+    #[error("the result is {size} bytes, more than fits in the machine's memory (memory limit {limit} bytes)")]
+    ResultTooLarge {
+        /// Bytes of the result (UTF-8 JSON).
+        size: u64,
+        /// The machine's memory limit, bytes ([`Options::memory_limit`](crate::Options::memory_limit)).
+        limit: u64,
+    },
+    /// Options no machine can run with (for example a meter limit of 0
+    /// ticks, or a memory limit below [`Options::MIN_MEMORY_LIMIT`](crate::Options::MIN_MEMORY_LIMIT)),
+    /// refused before anything runs; the message names the option.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// A host handler (message or log handler) panicked during the call. The
+    /// panic was caught: the guest's `sendMessage` threw an `Error`, and the
+    /// call, which went on, reports this instead of its result. The machine
+    /// stays usable.
+    #[error("a host handler panicked: {message}")]
+    HostPanic {
+        /// The panic's message (`"<non-string panic payload>"` when it was not text).
+        message: String,
+    },
+    /// Restoring with a snapshot key ([`Options::snapshot_key`](crate::Options::snapshot_key))
+    /// refused the snapshot before reading it: it carries no MAC, or its MAC
+    /// is not that of these bytes under this key.
+    #[error("snapshot refused: {0}")]
+    SnapshotAuth(SnapshotAuthError),
     /// The guest returned something that is not valid JSON for the host
     /// (for example its `JSON.stringify` was replaced).
     #[error("invalid JSON from the guest: {0}")]
@@ -98,10 +144,31 @@ pub enum Error {
     },
 }
 
+/// Why restoring with a snapshot key refused a snapshot ([`Error::SnapshotAuth`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotAuthError {
+    /// The snapshot carries no MAC: it was written without a key.
+    #[error("it carries no MAC (it was written without a snapshot key)")]
+    Missing,
+    /// The snapshot's MAC does not match: it was written with another key,
+    /// or its bytes (header, payload or MAC) were changed since.
+    #[error("its MAC does not match (written with another key, or changed since)")]
+    Mismatch,
+}
+
 impl Error {
-    /// A wasmtime failure ([`Error::Wasmtime`]).
+    /// A wasmtime failure ([`Error::Wasmtime`]), or the deadline or
+    /// interrupt that ended the call ([`Error::Deadline`], [`Error::Interrupted`]).
     pub(crate) fn wasm(error: impl Into<wasmtime::Error>) -> Self {
-        Error::Wasmtime { source: error.into() }
+        let source = error.into();
+        if let Some(reached) = source.downcast_ref::<crate::machine::DeadlineReached>() {
+            return Error::Deadline { deadline: reached.0 };
+        }
+        if source.downcast_ref::<crate::machine::InterruptRequested>().is_some() {
+            return Error::Interrupted;
+        }
+        Error::Wasmtime { source }
     }
 
     /// The WebAssembly trap behind this error, if it is one (an

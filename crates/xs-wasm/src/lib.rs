@@ -60,8 +60,28 @@
 //! - Endless loops stop at the meter limit ([`Error::MeterLimit`]), memory
 //!   bombs at the memory limit ([`Error::OutOfMemory`]), deep recursion is a
 //!   JS `RangeError` the guest can catch.
+//! - Every call into a machine ends: each has a wall-clock deadline
+//!   ([`Options::deadline`], 60 s by default; wasmtime's epoch
+//!   interruption, one ticker thread per [`Runtime`]), restore and snapshot
+//!   included, which also bounds loops in the engine's C code that the meter
+//!   does not see. Another thread can stop a machine with an
+//!   [`InterruptHandle`]. A call stopped so ends with [`Error::Deadline`] or
+//!   [`Error::Interrupted`], and the machine is then dead ([`Error::Dead`]),
+//!   never half-alive.
+//! - A host handler that panics does not unwind through the engine: the call
+//!   ends with [`Error::HostPanic`] and the machine stays usable.
+//! - Options are checked by one rule ([`Options::validate`]) before anything
+//!   runs: a meter limit of 0 ticks or a memory limit below
+//!   [`Options::MIN_MEMORY_LIMIT`] are [`Error::InvalidOptions`].
 //! - Snapshots carry an xs-wasm header (magic, format, port ABI, XS version,
 //!   callbacks signature, length, checksum) checked before XS reads them.
+//!   The header only catches accidents: a snapshot is untrusted input. XS's
+//!   reader is not hardened against crafted bytes (they can make it loop, or
+//!   restore a heap that computes something else); the deadline and the
+//!   memory limit bound what restoring one costs. With a host key
+//!   ([`Options::snapshot_key`], [`SnapshotKey`]) snapshots carry an
+//!   HMAC-SHA256 of their bytes, and restore with the key refuses anything
+//!   else ([`Error::SnapshotAuth`]): only snapshots this host wrote.
 //!
 //! ## Artifacts
 //! With the default `embed` feature the crate embeds the `wasi-os` artifact
@@ -104,6 +124,7 @@
 #![warn(missing_docs)]
 
 mod artifact;
+mod auth;
 mod cache;
 #[cfg(feature = "embed")]
 mod embedded;
@@ -112,9 +133,10 @@ mod machine;
 pub mod preinit;
 mod runtime;
 
+pub use auth::SnapshotKey;
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE, WASI_PREINIT_FILE};
-pub use error::{Error, Result};
-pub use machine::{Creation, LogLevel, Machine, Options, ABI_VERSION};
+pub use error::{Error, Result, SnapshotAuthError};
+pub use machine::{Creation, InterruptHandle, LogLevel, Machine, Options, ABI_VERSION};
 pub use cache::{CacheOutcome, ModuleCache};
-pub use runtime::{Pooling, Runtime, RuntimeOptions, FIBER_STACK, MAX_WASM_STACK};
+pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

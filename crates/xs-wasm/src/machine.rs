@@ -1,11 +1,16 @@
 //! One sandboxed XS machine in its own wasm instance.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder, TypedFunc, UpdateDeadline};
 
-use crate::runtime::{Flavor, Runtime};
+use crate::auth::SnapshotKey;
+use crate::runtime::{CallGuard, Flavor, Runtime};
 use crate::{Error, Result};
 
 /// Drive a wasmtime future to completion on this thread. Guest code runs on
@@ -34,7 +39,7 @@ impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P,
 }
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 // Status codes of port/xs_wasm.h.
 const XS_WASM_OK: i32 = 0;
@@ -44,6 +49,7 @@ const XS_WASM_OUT_OF_MEMORY: i32 = 3;
 const XS_WASM_STACK_OVERFLOW: i32 = 4;
 const XS_WASM_SNAPSHOT_ERROR: i32 = 5;
 const XS_WASM_DEAD: i32 = 6;
+const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
 /// `xs_wasm_creation.flags` bit: define test262's `$262` and `print`.
 const XS_WASM_CREATE_TEST262_HOST: u32 = 1;
 
@@ -79,19 +85,25 @@ pub struct Creation {
 /// How a machine is created. `Options::default()` gives: no meter limit,
 /// meter interval 10 000 ticks, 256 MiB memory limit, default [`Creation`],
 /// `Date.now()` returning 0.
+///
+/// [`Machine::new`] and [`Machine::restore`] check the options with the same
+/// rule ([`Options::validate`]) before anything runs.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Meter ticks each [`Machine::eval`] / [`Machine::send`] call may use;
     /// `None` for no limit. A call over the limit fails with
-    /// [`Error::MeterLimit`] and stops the machine.
+    /// [`Error::MeterLimit`] and stops the machine. `Some(0)` is refused
+    /// ([`Error::InvalidOptions`]): a call could not run a single tick.
     pub meter_limit: Option<u32>,
-    /// How often XS checks the meter limit, in ticks (default 10 000). A call
-    /// may overrun the limit by up to this many ticks before it is stopped.
+    /// How often XS checks the meter limit, in ticks (default 10 000; at
+    /// least 1). A call may overrun the limit by up to this many ticks before
+    /// it is stopped.
     pub meter_interval: u32,
-    /// Memory the machine may use, in bytes (default 256 MiB): XS's heap
-    /// budget, plus a fixed 16 MiB headroom for the module's static data,
-    /// C stack and buffers on the wasm linear memory. Exceeding it fails with
-    /// [`Error::OutOfMemory`] and stops the machine.
+    /// Memory the machine may use, in bytes (default 256 MiB, at least
+    /// [`Options::MIN_MEMORY_LIMIT`]): XS's heap budget, plus a fixed 16 MiB
+    /// headroom for the module's static data, C stack and buffers on the
+    /// wasm linear memory. Exceeding it fails with [`Error::OutOfMemory`] and
+    /// stops the machine.
     pub memory_limit: usize,
     /// XS creation parameters. On restore only the memory limit applies: heap
     /// sizes come from the snapshot.
@@ -108,12 +120,81 @@ pub struct Options {
     /// default. Ignored on restore (a restored machine has the globals its
     /// snapshot has, and reports completion values).
     pub test262_host: bool,
+    /// Wall-clock time each call into the machine may take (default
+    /// [`Options::DEFAULT_DEADLINE`], 60 s; `None` for none): [`Machine::new`],
+    /// [`Machine::restore`], [`Machine::eval`], [`Machine::send`],
+    /// [`Machine::snapshot`] and the rest, each counted from its start. A
+    /// call past it ends with [`Error::Deadline`] within about
+    /// [`DEADLINE_TICK`](crate::DEADLINE_TICK) and the machine is stopped
+    /// for good. It bounds what the meter cannot: loops in the engine's C
+    /// code (the collector, snapshot reading and writing, built-ins that do
+    /// not meter) on any input. Time the host's own handlers take counts,
+    /// but a handler is not interrupted: the call ends when it returns.
+    /// Needs a runtime with [`RuntimeOptions::deadlines`](crate::RuntimeOptions::deadlines)
+    /// (the default); on one without, it must be `None`. `Some(Duration::ZERO)`
+    /// is refused ([`Error::InvalidOptions`]).
+    pub deadline: Option<Duration>,
+    /// A host key for authenticated snapshots (default `None`):
+    /// [`Machine::snapshot`] appends an HMAC-SHA256 of the snapshot under the
+    /// key, and [`Machine::restore`] refuses a snapshot without one, or whose
+    /// MAC is another key's or whose bytes changed ([`Error::SnapshotAuth`]),
+    /// before the engine reads a byte. Without a key, restore does not check
+    /// a MAC a snapshot carries. See [`SnapshotKey`] for the format.
+    pub snapshot_key: Option<SnapshotKey>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false }
+        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false, deadline: Some(Self::DEFAULT_DEADLINE), snapshot_key: None }
     }
+}
+
+impl Options {
+    /// The default [`Options::deadline`] (60 s): far more than any sane call
+    /// needs (creating a machine takes under 1 ms, restoring a 1 MB snapshot
+    /// about 2 ms), so it only ends calls that would otherwise never end.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+    /// The smallest [`Options::memory_limit`], bytes (1 MiB). A machine of the
+    /// default [`Creation`] needs about 0.55 MiB of XS heap when it is
+    /// created or restored from an empty snapshot; larger creation sizes or
+    /// snapshots need more, and fail with [`Error::OutOfMemory`] (new) or
+    /// [`Error::Snapshot`] (restore) when the limit cannot hold them.
+    pub const MIN_MEMORY_LIMIT: usize = 1 << 20;
+
+    /// The one rule [`Machine::new`], [`Machine::restore`] and
+    /// [`Machine::set_meter_limit`] apply: a meter limit of at least 1 tick
+    /// (or none), a meter interval of at least 1 tick, and a memory limit of
+    /// at least [`Options::MIN_MEMORY_LIMIT`] bytes, a deadline other than
+    /// zero (or none). [`Machine::new`] and [`Machine::restore`] also refuse
+    /// a deadline on a runtime without deadlines.
+    ///
+    /// Errors: [`Error::InvalidOptions`] naming the first option that breaks it.
+    pub fn validate(&self) -> Result<()> {
+        check_meter(self.meter_limit, self.meter_interval)?;
+        if self.deadline == Some(Duration::ZERO) {
+            return Err(Error::InvalidOptions("deadline is Some(Duration::ZERO): a call could not start (None means no deadline)".into()));
+        }
+        if self.memory_limit < Self::MIN_MEMORY_LIMIT {
+            return Err(Error::InvalidOptions(format!(
+                "memory_limit is {} bytes; a machine needs at least Options::MIN_MEMORY_LIMIT ({} bytes)",
+                self.memory_limit,
+                Self::MIN_MEMORY_LIMIT
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The meter part of [`Options::validate`].
+fn check_meter(limit: Option<u32>, interval: u32) -> Result<()> {
+    if limit == Some(0) {
+        return Err(Error::InvalidOptions("meter_limit is Some(0): a call could not run a single tick (None means no limit)".into()));
+    }
+    if interval == 0 {
+        return Err(Error::InvalidOptions("meter_interval is 0: XS checks the meter limit every meter_interval ticks (at least 1)".into()));
+    }
+    Ok(())
 }
 
 /// Headroom over [`Options::memory_limit`] for the linear memory, in bytes.
@@ -153,6 +234,16 @@ pub(crate) struct HostState {
     limits: StoreLimits,
     on_message: Option<MessageHandler>,
     on_log: LogHandler,
+    /// The machine's deadline per call ([`Options::deadline`]).
+    deadline: Option<Duration>,
+    /// When the call in progress must end (set as each call starts).
+    call_deadline: Option<Instant>,
+    /// Set by [`InterruptHandle::interrupt`].
+    interrupt: Arc<AtomicBool>,
+    /// The message of the first host handler panic caught during the call.
+    panic: Option<String>,
+    /// [`Options::memory_limit`], for errors.
+    memory_limit: usize,
     real_clock: bool,
     reply: Vec<u8>,
     /// The instance's exported memory, once known (saves host functions a
@@ -165,6 +256,71 @@ fn default_log(level: LogLevel, text: &str) {
         LogLevel::Log | LogLevel::Info | LogLevel::Debug => eprintln!("{text}"),
         LogLevel::Warn => eprintln!("warning: {text}"),
         LogLevel::Error => eprintln!("error: {text}"),
+    }
+}
+
+/// What the epoch callback ends a call with; [`Error::wasm`] turns it into
+/// [`Error::Deadline`].
+#[derive(Debug)]
+pub(crate) struct DeadlineReached(pub(crate) Duration);
+
+impl std::fmt::Display for DeadlineReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "deadline of {} ms reached", self.0.as_millis())
+    }
+}
+
+impl std::error::Error for DeadlineReached {}
+
+/// What the epoch callback ends an interrupted call with; [`Error::wasm`]
+/// turns it into [`Error::Interrupted`].
+#[derive(Debug)]
+pub(crate) struct InterruptRequested;
+
+impl std::fmt::Display for InterruptRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for InterruptRequested {}
+
+/// Stops the calls of one machine from another thread: see
+/// [`Machine::interrupt_handle`]. `Clone`, `Send` and `Sync`; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct InterruptHandle {
+    flag: Arc<AtomicBool>,
+}
+
+impl InterruptHandle {
+    /// Stop the machine: a call in progress ends with [`Error::Interrupted`]
+    /// within about [`DEADLINE_TICK`](crate::DEADLINE_TICK) (when the guest
+    /// next reaches a loop back-edge or a function entry; a host handler
+    /// running then is not interrupted, the call ends after it returns); with
+    /// no call in progress, the next call ends so before it runs. Either way
+    /// the machine is then stopped for good ([`Error::Dead`]). Idempotent;
+    /// never blocks.
+    pub fn interrupt(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`InterruptHandle::interrupt`] was called.
+    pub fn is_interrupted(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "<non-string panic payload>".to_owned())
+}
+
+/// Call the log handler; a panic in it is caught and recorded (the call
+/// then ends with [`Error::HostPanic`]).
+fn log_to_host(state: &mut HostState, level: LogLevel, text: &str) {
+    let handler = &mut state.on_log;
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(level, text))) {
+        state.panic.get_or_insert_with(|| format!("log handler: {}", panic_message(&*payload)));
     }
 }
 
@@ -195,7 +351,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
     linker.func_wrap("xs_wasm", "host_log", |mut caller: Caller<'_, HostState>, _m: u32, level: i32, ptr: u32, len: u32| {
         let bytes = read_guest(&mut caller, ptr, len).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
-        (caller.data_mut().on_log)(LogLevel::from_code(level), &text);
+        log_to_host(caller.data_mut(), LogLevel::from_code(level), &text);
     })?;
     linker.func_wrap("xs_wasm", "host_now", |caller: Caller<'_, HostState>| -> f64 {
         if caller.data().real_clock {
@@ -222,7 +378,17 @@ fn host_send(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32) -> 
         None => Err("no message handler: the host did not set one (Machine::set_message_handler)".to_owned()),
         Some(mut handler) => {
             let outcome = match serde_json::from_slice::<Value>(&request) {
-                Ok(message) => handler(message),
+                // A panic must not unwind through the engine (it would leave
+                // the machine inside its call): caught, the guest sees an
+                // Error and the call reports Error::HostPanic.
+                Ok(message) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(message))) {
+                    Ok(outcome) => outcome,
+                    Err(payload) => {
+                        let message = panic_message(&*payload);
+                        caller.data_mut().panic.get_or_insert_with(|| format!("message handler: {message}"));
+                        Err(format!("the host's message handler panicked: {message}"))
+                    }
+                },
                 Err(e) => Err(format!("invalid JSON from sendMessage: {e}")),
             };
             caller.data_mut().on_message = Some(handler);
@@ -264,7 +430,7 @@ fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, w
     if fd == 1 || fd == 2 {
         let text = String::from_utf8_lossy(&out).trim_end().to_owned();
         if !text.is_empty() {
-            (caller.data_mut().on_log)(if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
+            log_to_host(caller.data_mut(), if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
         }
     }
     if memory.write(&mut caller, written as usize, &n.to_le_bytes()).is_err() {
@@ -409,6 +575,10 @@ pub struct Machine {
     handle: u32,
     stopped: Option<String>,
     runtime: Runtime,
+    /// Meter ticks of the last eval/send.
+    meter: u64,
+    /// [`Options::snapshot_key`].
+    snapshot_key: Option<SnapshotKey>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -418,30 +588,85 @@ impl std::fmt::Debug for Machine {
 }
 
 impl Machine {
-    fn store(flavor: &Flavor, options: &Options) -> Store<HostState> {
+    fn store(runtime: &Runtime, flavor: &Flavor, options: &Options) -> Store<HostState> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.memory_limit.saturating_add(MEMORY_HEADROOM))
             .instances(1)
             .trap_on_grow_failure(false)
             .build();
-        let state = HostState { limits, on_message: None, on_log: Box::new(default_log), real_clock: options.real_clock, reply: Vec::new(), memory: None };
+        let state = HostState {
+            limits,
+            on_message: None,
+            on_log: Box::new(default_log),
+            deadline: options.deadline,
+            call_deadline: None,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            panic: None,
+            memory_limit: options.memory_limit,
+            real_clock: options.real_clock,
+            reply: Vec::new(),
+            memory: None,
+        };
         let mut store = Store::new(&flavor.engine, state);
         store.limiter(|state| &mut state.limits);
+        if runtime.deadlines() {
+            // Called at each epoch tick while guest code runs (the ticker
+            // advances the epoch only while a call is in progress).
+            store.epoch_deadline_callback(|context| {
+                let state = context.data();
+                if state.interrupt.load(Ordering::SeqCst) {
+                    return Err(wasmtime::Error::new(InterruptRequested));
+                }
+                if let (Some(at), Some(deadline)) = (state.call_deadline, state.deadline) {
+                    if Instant::now() >= at {
+                        return Err(wasmtime::Error::new(DeadlineReached(deadline)));
+                    }
+                }
+                Ok(UpdateDeadline::Continue(1))
+            });
+        }
         store
+    }
+
+    /// Start a call into the machine: its deadline from now, the epoch
+    /// deadline one tick away, the ticker running. Errors:
+    /// [`Error::Interrupted`] when the machine was interrupted meanwhile.
+    fn arm(runtime: &Runtime, store: &mut Store<HostState>) -> Result<Option<CallGuard>> {
+        if store.data().interrupt.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let Some(ticker) = &runtime.inner.ticker else { return Ok(None) };
+        let state = store.data_mut();
+        state.call_deadline = state.deadline.and_then(|d| Instant::now().checked_add(d));
+        store.set_epoch_deadline(1);
+        Ok(Some(ticker.begin_call()))
+    }
+
+    /// [`Machine::arm`] for this machine: a stopped machine refuses
+    /// ([`Error::Dead`]), an interrupted one stops.
+    fn begin(&mut self) -> Result<Option<CallGuard>> {
+        self.check_alive()?;
+        self.store.data_mut().panic = None;
+        Self::arm(&self.runtime, &mut self.store).map_err(|e| self.stop(e))
     }
 
     /// A new instance of the runtime's module, in the pool when it has room,
     /// else in the unpooled overflow engine, with its exports (and
     /// `_initialize` run, in a plain module).
     fn instantiate(runtime: &Runtime, options: &Options) -> Result<(Store<HostState>, Instance, Exports)> {
+        if options.deadline.is_some() && !runtime.deadlines() {
+            return Err(Error::InvalidOptions("deadline is set but the runtime was made without deadlines (RuntimeOptions::deadlines): set Options::deadline to None".into()));
+        }
         let main = &runtime.inner.main;
-        let mut store = Self::store(main, options);
+        let mut store = Self::store(runtime, main, options);
+        Self::arm(runtime, &mut store)?;
         let overflow;
         let (instance, flavor) = match block_on(main.pre.instantiate_async(&mut store)) {
             Ok(instance) => (instance, main),
             Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
                 overflow = runtime.overflow()?;
-                store = Self::store(&overflow, options);
+                store = Self::store(runtime, &overflow, options);
+                Self::arm(runtime, &mut store)?;
                 (block_on(overflow.pre.instantiate_async(&mut store)).map_err(Error::wasm)?, &*overflow)
             }
             Err(e) => return Err(Error::wasm(e)),
@@ -467,6 +692,13 @@ impl Machine {
         }
         let limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
         let handle = take.run(store, limit).map_err(Error::wasm)?;
+        // 0: the kept machine's heap does not fit in the limit (one rule with
+        // create and restore). A fresh machine is the same as the embedded
+        // module's kept one, but not as one holding setup scripts' state:
+        // that one is refused rather than silently replaced.
+        if handle == 0 && record.setup_sha256.is_some() {
+            return Err(Error::OutOfMemory);
+        }
         Ok((handle != 0).then_some(handle))
     }
 
@@ -516,7 +748,7 @@ impl Machine {
 
     fn finish(runtime: &Runtime, mut store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
         exports.set_meter.run(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
-        Ok(Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone() })
+        Ok(Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0, snapshot_key: options.snapshot_key.clone() })
     }
 
     /// Create a fresh machine.
@@ -526,9 +758,13 @@ impl Machine {
     /// the new instance's copy of that machine is used: XS's start-up does
     /// not run. Otherwise XS creates the machine.
     ///
-    /// Errors: [`Error::OutOfMemory`] when `options.memory_limit` cannot hold
-    /// a new machine, [`Error::Wasmtime`] on a wasmtime failure.
+    /// Errors: [`Error::InvalidOptions`] ([`Options::validate`], or a
+    /// deadline on a runtime without deadlines); [`Error::OutOfMemory`] when
+    /// `options.memory_limit` cannot hold a new machine; [`Error::Deadline`];
+    /// [`Error::Wasmtime`] on a wasmtime failure.
     pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
+        options.validate()?;
+        let _call = runtime.inner.ticker.as_ref().map(|t| t.begin_call());
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         if let Some(handle) = Self::take_preinitialized(runtime, &mut store, &exports, &options)? {
             return Self::finish(runtime, store, instance, exports, handle, &options);
@@ -547,10 +783,23 @@ impl Machine {
     /// variant with the same port ABI and XS version) into a new machine.
     /// The original script is not needed.
     ///
-    /// Errors: [`Error::Snapshot`] for empty, truncated, corrupt or garbage
-    /// bytes and snapshots of incompatible builds (the reason says which);
+    /// A snapshot is untrusted input: XS's reader is not hardened against
+    /// crafted bytes (a crafted payload with a valid header can make it loop,
+    /// or restore a heap that computes something else). The deadline
+    /// ([`Options::deadline`]) and the memory limit bound what reading one
+    /// can cost; only an authenticated snapshot ([`Options::snapshot_key`])
+    /// is known to be one this host wrote.
+    ///
+    /// Errors: [`Error::InvalidOptions`] as [`Machine::new`];
+    /// [`Error::SnapshotAuth`] with a snapshot key, for a snapshot without
+    /// its MAC or with another; [`Error::Snapshot`] for empty, truncated, corrupt or garbage bytes and
+    /// snapshots of incompatible builds (the reason says which);
+    /// [`Error::Deadline`] when reading takes longer than the deadline;
     /// [`Error::Wasmtime`] on a wasmtime failure.
     pub fn restore(runtime: &Runtime, snapshot: &[u8], options: Options) -> Result<Machine> {
+        options.validate()?;
+        let snapshot = crate::auth::open(options.snapshot_key.as_ref(), snapshot)?;
+        let _call = runtime.inner.ticker.as_ref().map(|t| t.begin_call());
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         let creation = Self::write_creation(&mut store, &exports, &options)?;
         let bytes = match Self::write_input(&mut store, &exports, snapshot) {
@@ -559,7 +808,12 @@ impl Machine {
         };
         let handle = match exports.restore.run(&mut store, (bytes, snapshot.len() as u32, creation)) {
             Ok(handle) => handle,
-            Err(trap) => return Err(Error::Snapshot { reason: format!("the engine trapped while reading the snapshot: {trap:#}") }),
+            Err(trap) => {
+                return Err(match Error::wasm(trap) {
+                    Error::Wasmtime { source } => Error::Snapshot { reason: format!("the engine trapped while reading the snapshot: {source:#}") },
+                    stopped => stopped,
+                })
+            }
         };
         if handle == 0 {
             return Err(Error::Snapshot { reason: Self::last_error(&mut store, &exports) });
@@ -573,7 +827,7 @@ impl Machine {
     /// (`xs_wasm_keep`), for [`crate::preinit::preinitialize`].
     #[cfg(feature = "preinit")]
     pub(crate) fn keep_for_preinit(&mut self) -> Result<()> {
-        self.check_alive()?;
+        let _call = self.begin()?;
         let keep: TypedFunc<u32, ()> = self.instance.get_typed_func(&mut self.store, "xs_wasm_keep").map_err(|e| Error::Incompatible(format!("export xs_wasm_keep: {e}")))?;
         let handle = self.handle;
         keep.run(&mut self.store, handle).map_err(Error::wasm)
@@ -590,11 +844,17 @@ impl Machine {
     /// drain the promise job queue, and return the completion value
     /// as JSON (`undefined`, functions and symbols become `null`; a promise
     /// settled by then becomes its value, or its rejection an error).
+    /// `source` is read whole: a NUL character in it is U+0000 (inside a
+    /// string literal, part of the string; elsewhere a `SyntaxError`).
     ///
     /// Errors: [`Error::Js`] when the script throws (the machine stays
-    /// usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
-    /// [`Error::StackOverflow`], [`Error::Wasmtime`] (a trap: see [`Error::trap`]) and [`Error::Wasm`] (another engine failure) stop the machine;
-    /// [`Error::Dead`] after that; [`Error::InvalidJson`] when the guest's
+    /// usable); [`Error::ResultTooLarge`] when the result does not fit in
+    /// the machine's memory (the machine stays usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
+    /// [`Error::StackOverflow`], [`Error::Deadline`], [`Error::Interrupted`],
+    /// [`Error::Wasmtime`] (a trap: see [`Error::trap`]) and [`Error::Wasm`]
+    /// (another engine failure) stop the machine; [`Error::Dead`] after
+    /// that; [`Error::HostPanic`] when a host handler panicked (the machine
+    /// stays usable); [`Error::InvalidJson`] when the guest's
     /// `JSON.stringify` was tampered with.
     pub fn eval(&mut self, source: &str) -> Result<Value> {
         let f = self.exports.eval.clone();
@@ -645,36 +905,81 @@ impl Machine {
 
     /// Change the meter limit (ticks per call; `None` for no limit) and the
     /// check interval (ticks) for later calls.
+    ///
+    /// Errors: [`Error::InvalidOptions`] for `Some(0)` or an interval of 0
+    /// (as [`Options::validate`]; the machine keeps its limit), [`Error::Dead`].
     pub fn set_meter_limit(&mut self, limit: Option<u32>, interval: u32) -> Result<()> {
-        self.check_alive()?;
+        check_meter(limit, interval)?;
+        let _call = self.begin()?;
         let handle = self.handle;
-        self.exports.set_meter.run(&mut self.store, (handle, limit.unwrap_or(0), interval)).map_err(Error::wasm)
+        match self.exports.set_meter.run(&mut self.store, (handle, limit.unwrap_or(0), interval)) {
+            Ok(()) => Ok(()),
+            Err(trap) => Err(self.stop(Error::wasm(trap))),
+        }
+    }
+
+    /// Change the deadline of later calls ([`Options::deadline`]; `None` for
+    /// none).
+    ///
+    /// Errors: [`Error::InvalidOptions`] for `Some(Duration::ZERO)`, or a
+    /// deadline on a runtime without deadlines; [`Error::Dead`].
+    pub fn set_deadline(&mut self, deadline: Option<Duration>) -> Result<()> {
+        if deadline == Some(Duration::ZERO) {
+            return Err(Error::InvalidOptions("deadline is Some(Duration::ZERO): a call could not start (None means no deadline)".into()));
+        }
+        if deadline.is_some() && !self.runtime.deadlines() {
+            return Err(Error::InvalidOptions("the runtime was made without deadlines (RuntimeOptions::deadlines)".into()));
+        }
+        self.check_alive()?;
+        self.store.data_mut().deadline = deadline;
+        Ok(())
+    }
+
+    /// A handle that stops this machine from any thread
+    /// ([`InterruptHandle::interrupt`]): the call in progress, or else the
+    /// next one, ends with [`Error::Interrupted`], and the machine is
+    /// stopped. Every handle of a machine is the same switch.
+    ///
+    /// Errors: [`Error::InvalidOptions`] on a runtime without deadlines
+    /// ([`RuntimeOptions::deadlines`](crate::RuntimeOptions::deadlines)):
+    /// running guest code could not notice an interrupt there.
+    pub fn interrupt_handle(&self) -> Result<InterruptHandle> {
+        if !self.runtime.deadlines() {
+            return Err(Error::InvalidOptions("interrupts need a runtime with deadlines (RuntimeOptions::deadlines)".into()));
+        }
+        Ok(InterruptHandle { flag: self.store.data().interrupt.clone() })
     }
 
     /// Meter ticks used by the last [`Machine::eval`] or [`Machine::send`]
     /// call (XS's meter: one tick per bytecode executed, plus some per
-    /// built-in call).
+    /// built-in call); 0 when the call was stopped by a trap, a deadline or
+    /// an interrupt.
     pub fn meter(&mut self) -> u64 {
-        let handle = self.handle;
-        self.exports.meter.run(&mut self.store, handle).map(u64::from).unwrap_or(0)
+        self.meter
     }
 
     /// Write the machine's heap to a snapshot (a garbage collection runs
     /// first). Restore it with [`Machine::restore`]. The bytes are
-    /// deterministic: the same history gives the same snapshot.
+    /// deterministic: the same history gives the same snapshot. With
+    /// [`Options::snapshot_key`] the snapshot ends in its MAC (40 bytes more).
     ///
     /// Errors: [`Error::Dead`] for a stopped machine, [`Error::Snapshot`]
-    /// when XS cannot write it, [`Error::OutOfMemory`].
+    /// when XS cannot write it, [`Error::OutOfMemory`]; [`Error::Deadline`]
+    /// and [`Error::Interrupted`] (which stop the machine).
     pub fn snapshot(&mut self) -> Result<Vec<u8>> {
-        self.check_alive()?;
+        let _call = self.begin()?;
         let handle = self.handle;
         let status = match self.exports.snapshot.run(&mut self.store, handle) {
             Ok(status) => status,
             Err(trap) => return Err(self.stop(Error::wasm(trap))),
         };
         let payload = self.result()?;
+        self.take_panic()?;
         match status {
-            XS_WASM_OK => Ok(payload),
+            XS_WASM_OK => match &self.snapshot_key {
+                Some(key) => key.sign(&payload),
+                None => Ok(payload),
+            },
             XS_WASM_SNAPSHOT_ERROR => Err(Error::Snapshot { reason: String::from_utf8_lossy(&payload).into_owned() }),
             other => Err(self.status_error(other, payload)),
         }
@@ -707,10 +1012,24 @@ impl Machine {
         error
     }
 
+    /// [`Error::HostPanic`] when a host handler panicked during the call.
+    fn take_panic(&mut self) -> Result<()> {
+        match self.store.data_mut().panic.take() {
+            Some(message) => Err(Error::HostPanic { message }),
+            None => Ok(()),
+        }
+    }
+
     fn result(&mut self) -> Result<Vec<u8>> {
         let handle = self.handle;
-        let ptr = self.exports.result.run(&mut self.store, handle).map_err(Error::wasm)? as usize;
-        let len = self.exports.result_length.run(&mut self.store, handle).map_err(Error::wasm)? as usize;
+        let ptr = match self.exports.result.run(&mut self.store, handle) {
+            Ok(ptr) => ptr as usize,
+            Err(trap) => return Err(self.stop(Error::wasm(trap))),
+        };
+        let len = match self.exports.result_length.run(&mut self.store, handle) {
+            Ok(len) => len as usize,
+            Err(trap) => return Err(self.stop(Error::wasm(trap))),
+        };
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -733,12 +1052,20 @@ impl Machine {
                 }
             }
             XS_WASM_METER_LIMIT => {
-                let used = self.meter();
+                let used = self.meter;
                 self.stop(Error::MeterLimit { used })
             }
             XS_WASM_OUT_OF_MEMORY => self.stop(Error::OutOfMemory),
             XS_WASM_STACK_OVERFLOW => self.stop(Error::StackOverflow),
             XS_WASM_DEAD => Error::Dead { reason: self.stopped.clone().unwrap_or_else(|| String::from_utf8_lossy(&payload).into_owned()) },
+            XS_WASM_RESULT_TOO_LARGE => {
+                #[derive(serde::Deserialize)]
+                struct TooLarge {
+                    size: u64,
+                }
+                let size = serde_json::from_slice::<TooLarge>(&payload).map(|t| t.size).unwrap_or(0);
+                Error::ResultTooLarge { size, limit: self.store.data().memory_limit as u64 }
+            }
             other => {
                 let text = String::from_utf8_lossy(&payload).into_owned();
                 self.stop(Error::Wasm(format!("engine status {other}: {text}")))
@@ -747,11 +1074,11 @@ impl Machine {
     }
 
     fn call(&mut self, f: &TypedFunc<(u32, u32, u32), i32>, input: &[u8]) -> Result<Value> {
-        self.check_alive()?;
+        let _call = self.begin()?;
+        self.meter = 0;
         let ptr = match Self::write_input(&mut self.store, &self.exports, input) {
             Ok(ptr) => ptr,
-            Err(Error::OutOfMemory) => return Err(self.stop(Error::OutOfMemory)),
-            Err(e) => return Err(e),
+            Err(e) => return Err(self.stop(e)),
         };
         let handle = self.handle;
         let status = match f.run(&mut self.store, (handle, ptr, input.len() as u32)) {
@@ -761,7 +1088,14 @@ impl Machine {
         if let Err(trap) = self.exports.free.run(&mut self.store, ptr) {
             return Err(self.stop(Error::wasm(trap)));
         }
+        self.meter = match self.exports.meter.run(&mut self.store, handle) {
+            Ok(ticks) => u64::from(ticks),
+            Err(trap) => return Err(self.stop(Error::wasm(trap))),
+        };
         let payload = self.result()?;
+        if status == XS_WASM_OK || status == XS_WASM_JS_ERROR {
+            self.take_panic()?;
+        }
         if status != XS_WASM_OK {
             return Err(self.status_error(status, payload));
         }

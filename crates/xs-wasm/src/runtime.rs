@@ -38,13 +38,31 @@ pub struct RuntimeOptions {
     /// says otherwise). A pool that cannot be reserved is not an error: the
     /// runtime works without one ([`Runtime::pooling`] says which).
     pub pooling: Option<Pooling>,
+    /// Deadlines and interrupts (default `true`): wasmtime's epoch
+    /// interruption, with one ticker thread per runtime that advances the
+    /// epoch every [`DEADLINE_TICK`] while calls of its machines run (and
+    /// for a second after; it sleeps otherwise). Machines then honour
+    /// [`Options::deadline`](crate::Options::deadline) and
+    /// [`Machine::interrupt_handle`](crate::Machine::interrupt_handle).
+    /// `false` compiles the module without the epoch checks (a few percent
+    /// faster on CPU-bound scripts; see the crate README) and starts no
+    /// thread; machines of such a runtime must have `Options::deadline:
+    /// None`. The compiled code differs, so the two settings have separate
+    /// module-cache entries.
+    pub deadlines: bool,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        RuntimeOptions { module_cache: ModuleCache::default(), pooling: Pooling::from_env() }
+        RuntimeOptions { module_cache: ModuleCache::default(), pooling: Pooling::from_env(), deadlines: true }
     }
 }
+
+/// How often a runtime's ticker advances the epoch while a call runs (10 ms):
+/// the granularity of deadlines and the longest an interrupt waits for
+/// guest code to notice it (plus the time to reach the next loop back-edge
+/// or function entry in the compiled code).
+pub const DEADLINE_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The machine pool of a [`Runtime`]: wasm resources (linear memory slot,
 /// stack, instance and table storage) reserved when the runtime is made and
@@ -146,6 +164,124 @@ pub(crate) struct RuntimeInner {
     pub(crate) cache: CacheOutcome,
     /// The record of a pre-initialized module (see [`crate::preinit`]).
     pub(crate) preinit: Option<crate::preinit::PreinitInfo>,
+    /// The epoch ticker, when deadlines are on ([`RuntimeOptions::deadlines`]).
+    pub(crate) ticker: Option<Ticker>,
+}
+
+/// The epoch ticker of a runtime: one thread that calls
+/// [`Engine::increment_epoch`] on the runtime's engines every
+/// [`DEADLINE_TICK`] while calls are in progress, and for a second after the
+/// last one ended; then it waits on a condition variable until the next
+/// call (an idle runtime costs no wake-ups, and a busy one no
+/// notification per call). It ends when the runtime is dropped.
+pub(crate) struct Ticker {
+    shared: Arc<TickerShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct TickerShared {
+    /// Engines whose epoch advances (the main one, the overflow one once made).
+    engines: Mutex<Vec<Engine>>,
+    /// Calls in progress on machines of this runtime.
+    running: std::sync::atomic::AtomicUsize,
+    /// The thread waits (or is about to) on `wake` for a call to start.
+    sleeping: std::sync::atomic::AtomicBool,
+    stop: std::sync::atomic::AtomicBool,
+    lock: Mutex<()>,
+    wake: std::sync::Condvar,
+}
+
+/// Ticks without a call before the ticker sleeps (1 s).
+const IDLE_TICKS: u32 = 100;
+
+impl Ticker {
+    fn start(engine: &Engine) -> Result<Self> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+        let shared = Arc::new(TickerShared {
+            engines: Mutex::new(vec![engine.clone()]),
+            running: AtomicUsize::new(0),
+            sleeping: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            wake: std::sync::Condvar::new(),
+        });
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("xs-wasm-deadlines".into())
+            .spawn(move || {
+                let shared = thread_shared;
+                let mut idle = 0;
+                while !shared.stop.load(SeqCst) {
+                    if shared.running.load(SeqCst) > 0 {
+                        idle = 0;
+                    } else if idle < IDLE_TICKS {
+                        idle += 1;
+                    } else {
+                        // Sleep until a call starts. `sleeping` is set before
+                        // `running` is read again, and a starting call adds
+                        // to `running` before it reads `sleeping` (both
+                        // sequentially consistent): either this thread sees
+                        // the call, or the call sees `sleeping` and notifies,
+                        // which it can only do once this thread waits (the
+                        // lock is held until then).
+                        let mut guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                        shared.sleeping.store(true, SeqCst);
+                        while shared.running.load(SeqCst) == 0 && !shared.stop.load(SeqCst) {
+                            guard = shared.wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
+                        }
+                        shared.sleeping.store(false, SeqCst);
+                        idle = 0;
+                        continue;
+                    }
+                    std::thread::sleep(DEADLINE_TICK);
+                    for engine in shared.engines.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                        engine.increment_epoch();
+                    }
+                }
+            })
+            .map_err(|e| Error::Wasm(format!("cannot start the deadline thread: {e}")))?;
+        Ok(Ticker { shared, thread: Some(thread) })
+    }
+
+    fn add_engine(&self, engine: &Engine) {
+        self.shared.engines.lock().unwrap_or_else(PoisonError::into_inner).push(engine.clone());
+    }
+
+    /// Mark a call in progress until the guard is dropped (two atomic
+    /// operations; a lock and a notification only when the thread sleeps).
+    pub(crate) fn begin_call(&self) -> CallGuard {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.shared.running.fetch_add(1, SeqCst);
+        if self.shared.sleeping.load(SeqCst) {
+            let _guard = self.shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.shared.wake.notify_all();
+        }
+        CallGuard { shared: self.shared.clone() }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        {
+            let _guard = self.shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.shared.wake.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A call in progress on a runtime with deadlines (see [`Ticker::begin_call`]).
+pub(crate) struct CallGuard {
+    shared: Arc<TickerShared>,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        self.shared.running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// An engine, the module compiled for it, and what machines look up in it
@@ -236,7 +372,7 @@ impl Runtime {
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
         let preinit = crate::preinit::record(bytes)?;
-        let (engine, pooled) = Self::engine(options.pooling.as_ref())?;
+        let (engine, pooled) = Self::engine(options.pooling.as_ref(), options.deadlines)?;
         let (module, cache) = match options.module_cache.resolve() {
             None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
             Some(dir) => {
@@ -260,8 +396,9 @@ impl Runtime {
                 }
             }
         };
+        let ticker = if options.deadlines { Some(Ticker::start(&engine)?) } else { None };
         let main = Flavor::new(engine, &module, preinit.is_some())?;
-        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, info: info.clone(), cache, preinit };
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: pooled, info: info.clone(), cache, preinit, ticker };
         Ok(Runtime { inner: Arc::new(inner) })
     }
 
@@ -296,11 +433,13 @@ impl Runtime {
     /// so machines take its kept machine as usual.
     #[cfg(feature = "preinit")]
     pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
-        // One machine: no pool.
-        let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
+        // One machine: no pool. Deadlines on, as by default (the setup
+        // scripts run with the default deadline).
+        let engine = Engine::new(&Self::config(None, true)).map_err(Error::wasm)?;
         let module = compile(&engine, bytes, base_preinit.is_some())?;
+        let ticker = Some(Ticker::start(&engine)?);
         let main = Flavor::new(engine, &module, base_preinit.is_some())?;
-        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit };
+        let inner = RuntimeInner { main, overflow: Mutex::new(None), pooling: None, info: info.clone(), cache: CacheOutcome::Off, preinit: base_preinit, ticker };
         Ok(Runtime { inner: Arc::new(inner) })
     }
 
@@ -348,6 +487,12 @@ impl Runtime {
         self.inner.pooling.as_ref()
     }
 
+    /// Whether machines of this runtime have deadlines and interrupts
+    /// ([`RuntimeOptions::deadlines`]).
+    pub fn deadlines(&self) -> bool {
+        self.inner.ticker.is_some()
+    }
+
     /// The engine and module for machines the pool has no room for: an
     /// unpooled copy of the module, made on first use.
     pub(crate) fn overflow(&self) -> Result<Arc<Flavor>> {
@@ -355,7 +500,7 @@ impl Runtime {
         if let Some(flavor) = &*slot {
             return Ok(flavor.clone());
         }
-        let engine = Engine::new(&Self::config(None)).map_err(Error::wasm)?;
+        let engine = Engine::new(&Self::config(None, self.deadlines())).map_err(Error::wasm)?;
         let bytes = self.inner.main.pre.module().serialize().map_err(Error::wasm)?;
         // SAFETY: wasmtime serialized these bytes just now, in this process,
         // from a module it compiled or loaded (after the cache's checks);
@@ -363,6 +508,9 @@ impl Runtime {
         // wasmtime checks them again.
         let module = unsafe { Module::deserialize(&engine, &bytes) }.map_err(Error::wasm)?;
         let flavor = Arc::new(Flavor::new(engine, &module, self.inner.preinit.is_some())?);
+        if let Some(ticker) = &self.inner.ticker {
+            ticker.add_engine(&flavor.engine);
+        }
         *slot = Some(flavor.clone());
         Ok(flavor)
     }
@@ -370,22 +518,26 @@ impl Runtime {
     /// A pooled engine for `pooling`, or an unpooled one (when `pooling` is
     /// `None` or the pool's address space cannot be reserved), and the pool
     /// it has.
-    fn engine(pooling: Option<&Pooling>) -> Result<(Engine, Option<Pooling>)> {
+    fn engine(pooling: Option<&Pooling>, deadlines: bool) -> Result<(Engine, Option<Pooling>)> {
         if let Some(pooling) = pooling {
             let pooling = Pooling { max_machines: pooling.max_machines.max(1), ..*pooling };
-            if let Ok(engine) = Engine::new(&Self::config(Some(&pooling))) {
+            if let Ok(engine) = Engine::new(&Self::config(Some(&pooling), deadlines)) {
                 return Ok((engine, Some(pooling)));
             }
         }
-        Ok((Engine::new(&Self::config(None)).map_err(Error::wasm)?, None))
+        Ok((Engine::new(&Self::config(None, deadlines)).map_err(Error::wasm)?, None))
     }
 
     /// The engine configuration. Anything set here that changes compiled
     /// code is covered by wasmtime's compatibility hash, and so by the
     /// module cache's key. The allocation strategy does not change compiled
-    /// code: pooled and unpooled engines share cache entries.
-    fn config(pooling: Option<&Pooling>) -> Config {
+    /// code: pooled and unpooled engines share cache entries. Epoch
+    /// interruption (`deadlines`) does: it is one of wasmtime's tunables,
+    /// which the compatibility hash covers, so entries with and without it
+    /// are separate.
+    fn config(pooling: Option<&Pooling>, deadlines: bool) -> Config {
         let mut config = Config::new();
+        config.epoch_interruption(deadlines);
         // setjmp/longjmp in the WASI builds use the exception-handling
         // proposal (standard exnref form); on by default since wasmtime 47,
         // stated here so the requirement is visible.

@@ -1,7 +1,7 @@
 //! `xs-wasm`: run JavaScript in an xs-wasm sandbox from the command line.
 //!
 //! Exit status: 0 success, 1 JS exception, 2 meter limit, 3 bad usage, I/O
-//! or snapshot error (and any other failure).
+//! or snapshot error (and any other failure), 4 deadline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +16,8 @@ use xs_wasm::{Creation, Error, Machine, ModuleCache, Options, Runtime, RuntimeOp
 ///
 /// Exit status: 0 success; 1 the script threw (prints `Name: message` and
 /// the stack on stderr); 2 the meter limit was reached; 3 bad usage, I/O
-/// error, snapshot error, or any other failure (out of memory included).
+/// error, snapshot error, or any other failure (out of memory included); 4
+/// the deadline was reached.
 ///
 /// Compiled-module cache: the first run compiles the engine (about a second)
 /// and keeps the result in a cache directory; later runs start in
@@ -34,15 +35,32 @@ struct Cli {
     /// Stop the script after this many XS meter ticks.
     #[arg(long, global = true, value_name = "TICKS")]
     meter_limit: Option<u32>,
+    /// Wall-clock time each step (creating or restoring the machine, the
+    /// script, writing the snapshot) may take, in milliseconds.
+    #[arg(long, global = true, value_name = "MS", default_value_t = 60_000, conflicts_with = "no_deadline")]
+    deadline_ms: u64,
+    /// No deadline (only the meter limit, if any, stops an endless script).
+    #[arg(long, global = true)]
+    no_deadline: bool,
     /// Memory limit of the machine in bytes.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = 256 << 20)]
     memory_limit: usize,
     /// Start from this snapshot instead of a fresh machine.
     #[arg(long, global = true, value_name = "FILE")]
     snapshot_in: Option<PathBuf>,
-    /// After running, write the machine's snapshot to this file.
+    /// After running, write the machine's snapshot to this file, atomically:
+    /// to a temporary file in the same directory, flushed to disk, then
+    /// renamed over FILE (a kill or a full disk leaves the previous FILE as
+    /// it was).
     #[arg(long, global = true, value_name = "FILE")]
     snapshot_out: Option<PathBuf>,
+    /// Authenticate snapshots with the key in this file (its bytes, at least
+    /// 16; 32 random bytes recommended): --snapshot-out writes an HMAC-SHA256
+    /// after the snapshot, and --snapshot-in refuses a snapshot without this
+    /// key's MAC (exit 3). Without it, an --snapshot-in file is untrusted
+    /// input, bounded only by the deadline and the limits.
+    #[arg(long, global = true, value_name = "FILE")]
+    snapshot_key_file: Option<PathBuf>,
     /// Load this WASI variant from ARTIFACTS_DIR instead of the embedded one.
     #[arg(long, global = true, value_name = "VARIANT", requires = "artifacts")]
     variant: Option<String>,
@@ -176,7 +194,7 @@ fn runtime(cli: &Cli) -> Result<Runtime, Error> {
         (None, false) => ModuleCache::Default,
     };
     // One machine per process: a machine pool would only cost its reservation.
-    let options = RuntimeOptions { module_cache, pooling: None };
+    let options = RuntimeOptions { module_cache, pooling: None, ..RuntimeOptions::default() };
     let (runtime, bytes) = base(cli, &options)?;
     match &cli.module {
         Some(path) => runtime.from_preinitialized(&read(path)?, &bytes, &options),
@@ -198,7 +216,7 @@ fn embedded(_: &RuntimeOptions) -> Result<(Runtime, Vec<u8>), Error> {
 fn preinit(cli: &Cli, setup: &[PathBuf], output: &PathBuf) -> Result<serde_json::Value, Error> {
     let scripts = setup.iter().map(|path| std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })).collect::<Result<Vec<_>, _>>()?;
     let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
-    let (runtime, bytes) = base(cli, &RuntimeOptions { module_cache: ModuleCache::Off, pooling: None })?;
+    let (runtime, bytes) = base(cli, &RuntimeOptions { module_cache: ModuleCache::Off, pooling: None, ..RuntimeOptions::default() })?;
     let module = xs_wasm::preinit::preinitialize(&bytes, runtime.artifact(), cli.creation.creation(), &scripts)?;
     std::fs::write(output, &module).map_err(|source| Error::Io { path: output.clone(), source })?;
     Ok(serde_json::json!({ "output": output, "bytes": module.len(), "sha256": xs_wasm::sha256_hex(&module), "base_sha256": runtime.artifact().sha256 }))
@@ -211,7 +229,12 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
         Command::Preinit { setup, output } => return preinit(cli, setup, output),
     };
     let runtime = runtime(cli)?;
-    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, creation: cli.creation.creation(), ..Options::default() };
+    let deadline = (!cli.no_deadline).then(|| std::time::Duration::from_millis(cli.deadline_ms));
+    let snapshot_key = match &cli.snapshot_key_file {
+        Some(path) => Some(xs_wasm::SnapshotKey::new(read(path)?)?),
+        None => None,
+    };
+    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, creation: cli.creation.creation(), deadline, snapshot_key, ..Options::default() };
     let mut machine = match &cli.snapshot_in {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;
@@ -222,9 +245,30 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
     let value = machine.eval(&source)?;
     if let Some(path) = &cli.snapshot_out {
         let bytes = machine.snapshot()?;
-        std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.clone(), source })?;
+        write_atomically(path, &bytes).map_err(|source| Error::Io { path: path.clone(), source })?;
     }
     Ok(value)
+}
+
+/// Write `bytes` to `path` so that `path` is at every moment either its old
+/// contents or all of `bytes`: a temporary file in the same directory
+/// (same file system, so the rename is atomic), its data flushed to disk,
+/// renamed over `path`, then the directory flushed (Unix) so the rename
+/// itself survives a crash. On failure the temporary file is removed.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut file = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(&dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    std::fs::File::open(&dir)?.sync_all()?;
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -255,6 +299,10 @@ fn main() -> ExitCode {
         Err(e @ Error::MeterLimit { .. }) => {
             eprintln!("xs-wasm: {e}");
             ExitCode::from(2)
+        }
+        Err(e @ Error::Deadline { .. }) => {
+            eprintln!("xs-wasm: {e}");
+            ExitCode::from(4)
         }
         Err(e) => {
             eprintln!("xs-wasm: {e}");

@@ -4,7 +4,7 @@
 //
 // The CLI: $XS_WASM_CLI, else <repo>/target/debug/xs-wasm, else
 // $CARGO_TARGET_DIR/debug/xs-wasm (build it with
-// `cargo build -p xs-wasm --bin xs-wasm`). Without one every test is reported
+// `cargo build -p xs-wasm --features cli --bin xs-wasm`). Without one every test is reported
 // as skipped, with the reason. `cargo xtask test` builds the CLI and sets
 // XS_WASM_CLI: a CLI named there that does not exist fails the run instead.
 
@@ -38,7 +38,7 @@ const wasiVariant = Object.keys(manifest().variants)
   .sort((a, b) => (b === 'wasi-os') - (a === 'wasi-os') || a.localeCompare(b))
   .find((name) => manifest().variants[name].toolchain === 'wasi' && fs.existsSync(path.join(ARTIFACTS_DIR, name, 'xs-wasm.wasm')));
 const skip = !cli
-  ? 'no xs-wasm CLI binary (set XS_WASM_CLI, or build it: cargo build -p xs-wasm --bin xs-wasm)'
+  ? 'no xs-wasm CLI binary (set XS_WASM_CLI, or build it: cargo build -p xs-wasm --features cli --bin xs-wasm)'
   : !wasiVariant
     ? `no WASI variant built in ${ARTIFACTS_DIR}`
     : false;

@@ -235,10 +235,10 @@ fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant]
 /// Build the release `xs-wasm` CLI and time `eval '1+1'`: once with an empty
 /// cache directory, `runs` times with it warm, and a few times with `--no-cache`.
 fn cli_times(sh: &Shell, repo: &Path, out: &Path, runs: usize, progress: &Progress) -> Result<CliTimes> {
-    progress.step("bench: building the release xs-wasm CLI (cargo build --release -p xs-wasm)");
+    progress.step("bench: building the release xs-wasm CLI (cargo build --release -p xs-wasm --features cli)");
     {
         let _dir = sh.push_dir(repo);
-        cmd!(sh, "cargo build --release --quiet --locked -p xs-wasm --bin xs-wasm").run().context("building the release xs-wasm CLI")?;
+        cmd!(sh, "cargo build --release --quiet --locked -p xs-wasm --features cli --bin xs-wasm").run().context("building the release xs-wasm CLI")?;
     }
     let exe = crate::build::cargo_target_dir(repo).join("release").join(format!("xs-wasm{}", std::env::consts::EXE_SUFFIX));
     let cache = out.join("cli-cache");

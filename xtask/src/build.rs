@@ -11,7 +11,8 @@
 //! Each variant's inputs (sources, port files, flags, tool versions, variant
 //! configuration) are hashed into `artifacts/<variant>/.inputs-sha256`; when
 //! that hash matches and the files match their manifest entry, the variant is
-//! up to date. Objects live in `<target>/xs-wasm-build/<variant>/obj`, reused
+//! up to date. Objects live in `<target>/xs-wasm-build/<checkout>/<variant>/obj` (see
+//! [`default_build_dir`]; a build holds a lock there), reused
 //! (also across variants with identical compile flags) while their key matches.
 
 use std::collections::BTreeMap;
@@ -132,6 +133,8 @@ pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result
 
 /// [`build`] with `verify`'s overrides.
 pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
+    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| default_build_dir(repo));
+    let _lock = lock_build_dir(&build_dir, progress)?;
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
     let layout = Layout::of_repo(repo);
@@ -149,7 +152,6 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
     labels.extend(binaryen.iter().map(|b| b.version.clone()));
     progress.step(format!("toolchains: {}", labels.join(", ")));
 
-    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| cargo_target_dir(repo).join("xs-wasm-build"));
     let ctx = Ctx {
         repo: repo.to_owned(),
         configs: &configs,
@@ -215,6 +217,38 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
 /// to the repository) or `<repo>/target`.
 pub fn cargo_target_dir(repo: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| repo.join(t)).unwrap_or_else(|| repo.join("target"))
+}
+
+/// Where a repository's objects and link outputs go:
+/// `<cargo target dir>/xs-wasm-build/<repo>-<12 hex of sha256 of its path>`.
+/// One directory per checkout: worktrees that share a `CARGO_TARGET_DIR`
+/// must not share objects, since each compiles its own sources (the compile
+/// key names the repository, so one checkout's build would otherwise delete
+/// and recompile the objects another one is linking, and link a mix).
+pub fn default_build_dir(repo: &Path) -> PathBuf {
+    let repo = repo.canonicalize().unwrap_or_else(|_| repo.to_owned());
+    let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let hash = sha256_hex(repo.to_string_lossy().as_bytes());
+    cargo_target_dir(&repo).join("xs-wasm-build").join(format!("{name}-{}", &hash[..12]))
+}
+
+/// Hold an exclusive lock on `<build_dir>/.lock` (std's advisory file lock)
+/// while the build runs, so two builds of one checkout (say `cargo xtask
+/// test` and a `cargo xtask build` in another terminal) take turns instead
+/// of writing the same objects, link outputs and artifacts at once.
+fn lock_build_dir(build_dir: &Path, progress: &Progress) -> Result<fs::File> {
+    fs::create_dir_all(build_dir).with_context(|| format!("cannot create {}", build_dir.display()))?;
+    let path = build_dir.join(".lock");
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            progress.step(format!("waiting for another build of this checkout to finish (it holds {})", path.display()));
+            file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+    Ok(file)
 }
 
 /// The flags and files of one variant, derived from the configuration.
@@ -784,6 +818,41 @@ fn remove_file_if_exists(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_checkout_has_its_own_build_dir_under_the_shared_target() {
+        let base = std::env::temp_dir().join(format!("xtask-test-{}-checkouts", std::process::id()));
+        let (a, b) = (base.join("one/xs"), base.join("two/xs"));
+        for dir in [&a, &b] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        let (da, db) = (default_build_dir(&a), default_build_dir(&b));
+        assert_ne!(da, db, "two checkouts of the same name");
+        assert_eq!(da, default_build_dir(&a), "stable");
+        assert_eq!(da.parent().unwrap().file_name().unwrap(), "xs-wasm-build");
+        assert!(da.file_name().unwrap().to_string_lossy().starts_with("xs-"), "{}", da.display());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_second_build_of_a_checkout_waits_for_the_first() {
+        let dir = std::env::temp_dir().join(format!("xtask-test-{}-lock", std::process::id()));
+        let progress = Progress::new(Verbosity::Quiet);
+        let first = lock_build_dir(&dir, &progress).unwrap();
+        let released = std::sync::Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (dir, released) = (dir.clone(), released.clone());
+            std::thread::spawn(move || {
+                let _second = lock_build_dir(&dir, &Progress::new(Verbosity::Quiet)).unwrap();
+                released.load(Ordering::SeqCst)
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        released.store(true, Ordering::SeqCst);
+        drop(first);
+        assert!(waiter.join().unwrap(), "the second lock was taken while the first was held");
+        fs::remove_dir_all(&dir).unwrap();
+    }
     use std::collections::BTreeMap;
 
     fn configs() -> Configs {

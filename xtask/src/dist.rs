@@ -10,8 +10,27 @@
 //!   the manifest and its embedded WASI artifact inside, so it builds from the
 //!   .crate alone; dist unpacks it into a temporary directory and runs its
 //!   tests there, without the repository's `artifacts/`;
+//! - `xs-wasm-<version>.tgz`: the npm package (`npm pack` in `js/`, whose
+//!   `prepack` copies the release emscripten builds in from `artifacts/`,
+//!   checking each against the manifest); its version must be the crate's;
+//! - `xs-wasm-<version>.crate.cdx.json` and `xs-wasm-<version>.npm.cdx.json`:
+//!   CycloneDX SBOMs of the two packages, made by `cargo cyclonedx`
+//!   (cargo-cyclonedx 0.5.9, `cargo install --locked cargo-cyclonedx
+//!   --version 0.5.9`; every optional feature's dependencies, every target)
+//!   and by `cyclonedx-npm` (@cyclonedx/cyclonedx-npm, a pinned devDependency
+//!   of js/: `npm ci` there first; runtime dependencies only, of which the
+//!   package has none); both reproducible: timestamp `SOURCE_DATE_EPOCH`,
+//!   no serial number, the crate's local `path+file://` id replaced by its
+//!   crates.io id;
 //! - `SIZES.md` (the release notes: files, sizes, tools) and `SHA256SUMS`
 //!   (every other file of `dist/`).
+//!
+//! Both packages are checked as the registries would take them: `cargo
+//! publish --dry-run` of the staged crate (its default features, built with
+//! the workspace's `[profile]` optimisation levels) and `npm publish
+//! --dry-run` of the tarball. They are made here rather than in the release
+//! workflow so that CI's `cargo xtask dist` checks the same thing a release
+//! runs, and SHA256SUMS (and so the provenance attestation) covers them.
 //!
 //! The version is the `xs-wasm` crate's. The artifacts must be the ones the
 //! manifest records (dist packages, it does not build).
@@ -72,6 +91,13 @@ pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<(
     test_packaged_crate(&sh, repo, &target, &crate_file, &version, progress)?;
     let crate_name = format!("{CRATE_NAME}-{version}.crate");
     fs::copy(&crate_file, dist.join(&crate_name))?;
+
+    // ---- the npm package and the SBOMs
+    let tgz = npm_pack(&sh, repo, &dist, &version, progress)?;
+    npm_publish_dry_run(&sh, &tgz, progress)?;
+    cargo_publish_dry_run(&sh, repo, &variant, progress)?;
+    crate_sbom(&sh, &target, &crate_file, &version, mtime, &dist, progress)?;
+    npm_sbom(&sh, repo, &version, mtime, &dist, progress)?;
 
     // ---- release notes and checksums
     fs::write(dist.join("SIZES.md"), sizes_md(&manifest, &version, &release_files(&dist)?))?;
@@ -272,6 +298,157 @@ fn package_crate(sh: &Shell, repo: &Path, target: &Path, version: &str, variant:
     Ok(crate_file)
 }
 
+/// The npm program's name.
+fn npm() -> &'static str {
+    if cfg!(windows) {
+        "npm.cmd"
+    } else {
+        "npm"
+    }
+}
+
+/// `npm pack` the JS package into `dist`; its version must be `version`.
+/// Returns the tarball's path.
+fn npm_pack(sh: &Shell, repo: &Path, dist: &Path, version: &str, progress: &Progress) -> Result<PathBuf> {
+    let js = repo.join("js");
+    let package: serde_json::Value = serde_json::from_slice(&fs::read(js.join("package.json"))?).context("cannot parse js/package.json")?;
+    let (name, js_version) = (package["name"].as_str().unwrap_or_default(), package["version"].as_str().unwrap_or_default());
+    if js_version != version {
+        bail!("js/package.json has version {js_version:?}, the crate {version:?}: release both with one version");
+    }
+    progress.step(format!("dist: npm pack (js/, {name} {version})"));
+    let npm = npm();
+    let output = {
+        let _dir = sh.push_dir(&js);
+        cmd!(sh, "{npm} pack --json --pack-destination {dist}").quiet().ignore_status().output().context("running npm pack")?
+    };
+    if !output.status.success() {
+        bail!("npm pack in js/ failed ({}):\n{}", output.status, tail_of_output(&output));
+    }
+    let expected = format!("{name}-{version}.tgz");
+    let path = dist.join(&expected);
+    if !path.is_file() {
+        bail!("npm pack did not write {expected} into {}", dist.display());
+    }
+    Ok(path)
+}
+
+/// `npm publish --dry-run` of the packed tarball (no token needed).
+fn npm_publish_dry_run(sh: &Shell, tgz: &Path, progress: &Progress) -> Result<()> {
+    progress.step(format!("dist: npm publish --dry-run {}", tgz.file_name().unwrap_or_default().to_string_lossy()));
+    let npm = npm();
+    let dir = tgz.parent().context("the tarball has a directory")?;
+    let _dir = sh.push_dir(dir);
+    let output = cmd!(sh, "{npm} publish --dry-run --ignore-scripts {tgz}").quiet().ignore_status().output().context("running npm publish --dry-run")?;
+    if !output.status.success() {
+        bail!("npm publish --dry-run of {} failed ({}):\n{}", tgz.display(), output.status, tail_of_output(&output));
+    }
+    Ok(())
+}
+
+/// `cargo publish --dry-run` of the crate with its artifacts staged: cargo
+/// packages it, resolves its dependencies on crates.io and builds it with
+/// its default features, as `cargo publish` would (the workspace's
+/// `[profile]` optimisation levels are passed on, so the dependencies
+/// already compiled are reused).
+fn cargo_publish_dry_run(sh: &Shell, repo: &Path, variant: &str, progress: &Progress) -> Result<()> {
+    progress.step(format!("dist: cargo publish --dry-run -p {CRATE_NAME}"));
+    let mut args: Vec<String> = vec!["publish".into(), "--dry-run".into(), "-p".into(), CRATE_NAME.into(), "--allow-dirty".into(), "--locked".into()];
+    for setting in profile_settings(&fs::read_to_string(repo.join("Cargo.toml"))?)? {
+        args.push("--config".into());
+        args.push(setting);
+    }
+    let _staged = Staged::new(repo, variant)?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let _dir = sh.push_dir(repo);
+    let output = cmd!(sh, "{cargo} {args...}").env_remove("XS_WASM_ARTIFACTS").env_remove("XS_WASM_VARIANT").quiet().ignore_status().output().context("running cargo publish --dry-run")?;
+    if !output.status.success() {
+        bail!("cargo publish --dry-run -p {CRATE_NAME} failed ({}):\n{}", output.status, tail_of_output(&output));
+    }
+    Ok(())
+}
+
+/// The crate's CycloneDX SBOM (`cargo cyclonedx` on the unpacked .crate,
+/// its Cargo.lock) as `dist/xs-wasm-<version>.crate.cdx.json`.
+fn crate_sbom(sh: &Shell, target: &Path, crate_file: &Path, version: &str, mtime: u64, dist: &Path, progress: &Progress) -> Result<()> {
+    progress.step("dist: CycloneDX SBOM of the crate (cargo cyclonedx)");
+    let dir = target.join("dist-sbom");
+    remove_dir_if_exists(&dir)?;
+    fs::create_dir_all(&dir)?;
+    tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(crate_file)?)).unpack(&dir).with_context(|| format!("cannot unpack {}", crate_file.display()))?;
+    let package = dir.join(format!("{CRATE_NAME}-{version}"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = {
+        let _dir = sh.push_dir(&package);
+        cmd!(sh, "{cargo} cyclonedx --format json --spec-version 1.5 --all-features --target all --override-filename sbom -q")
+            .env("SOURCE_DATE_EPOCH", mtime.to_string())
+            .env("CARGO_TARGET_DIR", target)
+            .quiet()
+            .ignore_status()
+            .output()
+            .context("running cargo cyclonedx")?
+    };
+    if !output.status.success() {
+        bail!(
+            "cargo cyclonedx failed ({}); install it with `cargo install --locked cargo-cyclonedx --version 0.5.9`:\n{}",
+            output.status,
+            tail_of_output(&output)
+        );
+    }
+    let text = fs::read_to_string(package.join("sbom.json")).context("cargo cyclonedx wrote no sbom.json")?;
+    let local = format!("path+file://{}", package.display());
+    // `path+file:///tmp/.../xs-wasm-<version>#xs-wasm@<version>` → `registry+https://github.com/rust-lang/crates.io-index#xs-wasm@<version>`.
+    let published = "registry+https://github.com/rust-lang/crates.io-index";
+    let sbom = reproducible_sbom(&text.replace(&local, published))?;
+    if sbom.contains(&*dir.to_string_lossy()) {
+        bail!("the crate's SBOM still names the directory it was made in ({})", dir.display());
+    }
+    fs::write(dist.join(format!("{CRATE_NAME}-{version}.crate.cdx.json")), sbom)?;
+    remove_dir_if_exists(&dir)?;
+    Ok(())
+}
+
+/// The npm package's CycloneDX SBOM (`cyclonedx-npm` in js/, runtime
+/// dependencies only) as `dist/xs-wasm-<version>.npm.cdx.json`.
+fn npm_sbom(sh: &Shell, repo: &Path, version: &str, mtime: u64, dist: &Path, progress: &Progress) -> Result<()> {
+    progress.step("dist: CycloneDX SBOM of the npm package (cyclonedx-npm)");
+    let js = repo.join("js");
+    let tool = js.join("node_modules/.bin").join(if cfg!(windows) { "cyclonedx-npm.cmd" } else { "cyclonedx-npm" });
+    if !tool.is_file() {
+        bail!("{} is missing: run `npm ci` in js/ (it is a pinned devDependency)", tool.display());
+    }
+    let out = dist.join(format!("xs-wasm-{version}.npm.cdx.json"));
+    let output = {
+        let _dir = sh.push_dir(&js);
+        cmd!(sh, "{tool} --omit dev --output-reproducible --output-format JSON --spec-version 1.5 --output-file {out}")
+            .env("SOURCE_DATE_EPOCH", mtime.to_string())
+            .quiet()
+            .ignore_status()
+            .output()
+            .context("running cyclonedx-npm")?
+    };
+    if !output.status.success() {
+        bail!("cyclonedx-npm failed ({}):\n{}", output.status, tail_of_output(&output));
+    }
+    let sbom = reproducible_sbom(&fs::read_to_string(&out)?)?;
+    fs::write(&out, sbom)?;
+    Ok(())
+}
+
+/// A CycloneDX JSON document without the fields that differ between two runs
+/// on the same input (`serialNumber`, a random URN), pretty-printed with a
+/// final newline. Fails unless it is a CycloneDX document.
+pub fn reproducible_sbom(text: &str) -> Result<String> {
+    let mut doc: serde_json::Value = serde_json::from_str(text).context("the SBOM is not JSON")?;
+    if doc["bomFormat"] != "CycloneDX" {
+        bail!("the SBOM is not a CycloneDX document (bomFormat {})", doc["bomFormat"]);
+    }
+    if let Some(object) = doc.as_object_mut() {
+        object.remove("serialNumber");
+    }
+    Ok(serde_json::to_string_pretty(&doc)? + "\n")
+}
+
 /// Every file of a .tar.gz, by path.
 fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -304,7 +481,8 @@ fn test_packaged_crate(sh: &Shell, repo: &Path, target: &Path, crate_file: &Path
         bail!("{} exists: the packaged crate's test would not be alone", package.join("../../artifacts").display());
     }
     let workspace_toml = fs::read_to_string(repo.join("Cargo.toml"))?;
-    let mut args: Vec<String> = vec!["test".into(), "--locked".into()];
+    // Every feature but `profiling` (wasmtime's profiling agents, C): the CLI's tests too.
+    let mut args: Vec<String> = vec!["test".into(), "--locked".into(), "--features".into(), "cli".into()];
     for setting in profile_settings(&workspace_toml)? {
         args.push("--config".into());
         args.push(setting);
@@ -443,6 +621,19 @@ mod tests {
         assert_eq!(seen, ["top/", "top/SHA256SUMS", "top/manifest.json", "top/wasi-os/", "top/wasi-os/xs-wasm.wasm"]);
         let b = tar_gz(&files(), 1_700_000_000).unwrap();
         assert_ne!(a, b, "SOURCE_DATE_EPOCH reaches the entries");
+    }
+
+    #[test]
+    fn sboms_lose_their_serial_number_and_nothing_else() {
+        let text = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","serialNumber":"urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427","version":1,"metadata":{"timestamp":"1970-01-01T00:00:00Z"},"components":[{"name":"a"}]}"#;
+        let out = reproducible_sbom(text).unwrap();
+        assert!(out.ends_with("}\n"));
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc.get("serialNumber"), None);
+        assert_eq!(doc["metadata"]["timestamp"], "1970-01-01T00:00:00Z");
+        assert_eq!(doc["components"][0]["name"], "a");
+        assert_eq!(reproducible_sbom(&out).unwrap(), out, "idempotent");
+        assert!(reproducible_sbom(r#"{"spdxVersion":"SPDX-2.3"}"#).is_err());
     }
 
     #[test]

@@ -136,8 +136,10 @@ enum Command {
     /// Release files in target/dist/
     ///
     /// Release files in target/dist/: a .tar.gz per toolchain, manifest.json,
-    /// the packaged xs-wasm crate (its tests run from the .crate alone),
-    /// SIZES.md, SHA256SUMS.
+    /// the packaged xs-wasm crate (its tests run from the .crate alone), the
+    /// npm tarball, CycloneDX SBOMs of both packages, SIZES.md, SHA256SUMS;
+    /// checks both packages with `cargo publish --dry-run` and `npm publish
+    /// --dry-run`. Needs cargo-cyclonedx 0.5.9 and `npm ci` in js/.
     Dist(DistArgs),
 }
 

@@ -11,7 +11,7 @@
 //!
 //! The shipped module has no names. The attribution comes from a profiling
 //! copy of the same variant, never shipped, linked from the build's own
-//! objects (`<target>/xs-wasm-build/<variant>/obj`) with the variant's exact
+//! objects (`<target>/xs-wasm-build/<checkout>/<variant>/obj`) with the variant's exact
 //! link command plus a name section and a linker map: emcc
 //! `--profiling-funcs -Wl,--print-map`; zig cc's link is re-run as the
 //! `wasm-ld` command it prints with `-v`, with `--strip-debug` instead of
@@ -1477,7 +1477,7 @@ fn size_env<'a>(repo: &Path, configs: &'a Configs, selected: &[&Variant], progre
         emcc: if needs(ToolchainKind::Emscripten) { Some(toolchain::emscripten(tc, progress)?) } else { None },
         wasi: if needs(ToolchainKind::Wasi) { Some(toolchain::wasi(repo, tc, progress)?) } else { None },
         binaryen: if selected.iter().any(|v| v.release) { Some(toolchain::binaryen(repo, tc, &node, progress)?) } else { None },
-        build_dir: target.join("xs-wasm-build"),
+        build_dir: build::default_build_dir(repo),
         work: out_dir.join("work"),
         progress,
     })

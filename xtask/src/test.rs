@@ -10,7 +10,7 @@
 //!    job of configs/libraries.toml once on wasi-os and emcc-os, side by
 //!    side; fails on a job that docs/libraries.json records as equal to
 //!    Node's output there and that no longer is;
-//! 4. `cargo test --workspace` (unit tests, the `xs-wasm` crate's behaviour
+//! 4. `cargo test --workspace --features xs-wasm/cli` (unit tests, the `xs-wasm` crate's behaviour
 //!    tests, its doctest);
 //! 5. the JS package's tests (`npm install` then `npm test` in `js/`:
 //!    Node's test runner over every emscripten variant, then headless Chromium).
@@ -50,8 +50,8 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(repo);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    progress.step("tests: cargo test --workspace");
-    run(cmd!(sh, "{cargo} test --workspace --locked"), "cargo test --workspace")?;
+    progress.step("tests: cargo test --workspace --features xs-wasm/cli (the CLI and its tests are behind the crate feature `cli`)");
+    run(cmd!(sh, "{cargo} test --workspace --locked --features xs-wasm/cli"), "cargo test --workspace --features xs-wasm/cli")?;
 
     let js = repo.join("js");
     if js.join("package.json").is_file() {
@@ -62,7 +62,7 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
             let _js = sh.push_dir(&js);
             run(cmd!(sh, "{npm} {install} --no-audit --no-fund"), "npm install in js/")?;
         }
-        progress.step("tests: cargo build -p xs-wasm --bin xs-wasm (the CLI the cross-build tests use)");
+        progress.step("tests: cargo build -p xs-wasm --features cli --bin xs-wasm (the CLI the cross-build tests use)");
         let cli = build_cli(&sh, &cargo)?;
         progress.step("tests: npm test (js/)");
         let _js = sh.push_dir(&js);
@@ -71,15 +71,15 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
-/// Build the crate's `xs-wasm` CLI (default features, as `cargo test` built
+/// Build the crate's `xs-wasm` CLI (feature `cli`, as `cargo test` built
 /// it: usually nothing to do), with `sh` in the repository; its path as
 /// cargo reports it.
 fn build_cli(sh: &Shell, cargo: &OsStr) -> Result<PathBuf> {
     // stdout (cargo's JSON messages) is read; stderr (the rendered diagnostics) goes to the terminal.
-    let output = cmd!(sh, "{cargo} build --locked -p xs-wasm --bin xs-wasm --message-format=json-render-diagnostics")
+    let output = cmd!(sh, "{cargo} build --locked -p xs-wasm --features cli --bin xs-wasm --message-format=json-render-diagnostics")
         .read()
-        .context("cargo build -p xs-wasm --bin xs-wasm failed")?;
-    executable(&output, "xs-wasm").context("cargo build -p xs-wasm --bin xs-wasm named no executable")
+        .context("cargo build -p xs-wasm --features cli --bin xs-wasm failed")?;
+    executable(&output, "xs-wasm").context("cargo build -p xs-wasm --features cli --bin xs-wasm named no executable")
 }
 
 /// The executable of binary target `name` in cargo's JSON messages

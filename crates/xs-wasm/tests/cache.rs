@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -270,93 +269,100 @@ fn an_off_cache_reads_and_writes_nothing() {
     assert_works(&runtime);
 }
 
-// ---- the CLI, with the cache chosen by flags and by the child's environment
+// ---- the CLI, with the cache chosen by flags and by the child's environment (feature `cli`)
+#[cfg(feature = "cli")]
+mod cli {
+    use std::process::Command;
 
-/// Run the CLI with the cache variables removed, then `env` set; (exit code, stdout, stderr).
-fn xs_wasm(args: &[&str], env: &[(&str, &Path)]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xs-wasm"));
-    command.args(args).env_remove("XS_WASM_CACHE").env_remove("XS_WASM_CACHE_DIR").env_remove("XDG_CACHE_HOME");
-    for (name, value) in env {
-        command.env(name, value);
+    use super::*;
+
+
+    /// Run the CLI with the cache variables removed, then `env` set; (exit code, stdout, stderr).
+    fn xs_wasm(args: &[&str], env: &[(&str, &Path)]) -> (i32, String, String) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xs-wasm"));
+        command.args(args).env_remove("XS_WASM_CACHE").env_remove("XS_WASM_CACHE_DIR").env_remove("XDG_CACHE_HOME");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let out = command.output().expect("run xs-wasm");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).trim().to_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
-    let out = command.output().expect("run xs-wasm");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).trim().to_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
-fn cwasm_files(dir: &Path) -> Vec<String> {
-    files(dir).into_iter().filter(|name| name.ends_with(".cwasm")).collect()
-}
-
-#[test]
-fn cli_cache_dir_writes_an_entry_then_reuses_it() {
-    let dir = TempDir::new("cli");
-    let cache = dir.path().join("cache");
-    let cache_arg = cache.to_str().unwrap();
-    let (code, out, err) = xs_wasm(&["--cache-dir", cache_arg, "eval", "1+1"], &[]);
-    assert_eq!((code, out.as_str()), (0, "2"), "{err}");
-    let entries = cwasm_files(&cache);
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    assert_eq!(files(&cache), entries, "no temporary files left");
-    let path = cache.join(&entries[0]);
-    let before = fs::metadata(&path).unwrap();
-
-    let (code, out, err) = xs_wasm(&["eval", "1+1", "--cache-dir", cache_arg], &[]);
-    assert_eq!((code, out.as_str()), (0, "2"), "{err}");
-    // The second process loaded the entry: nothing rewritten.
-    assert_eq!(cwasm_files(&cache), entries);
-    let after = fs::metadata(&path).unwrap();
-    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        assert_eq!(after.ino(), before.ino(), "the entry was not replaced");
+    fn cwasm_files(dir: &Path) -> Vec<String> {
+        files(dir).into_iter().filter(|name| name.ends_with(".cwasm")).collect()
     }
-}
 
-#[test]
-fn cli_cache_location_follows_the_environment() {
-    let dir = TempDir::new("cli-env");
-    // XS_WASM_CACHE_DIR.
-    let by_var = dir.path().join("by-var");
-    let (code, out, err) = xs_wasm(&["eval", "1+1"], &[("XS_WASM_CACHE_DIR", &by_var)]);
-    assert_eq!((code, out.as_str()), (0, "2"), "{err}");
-    assert_eq!(cwasm_files(&by_var).len(), 1);
-    // --cache-dir wins over XS_WASM_CACHE=off.
-    let by_flag = dir.path().join("by-flag");
-    let (code, _, err) = xs_wasm(&["eval", "1+1", "--cache-dir", by_flag.to_str().unwrap()], &[("XS_WASM_CACHE", Path::new("off"))]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(cwasm_files(&by_flag).len(), 1);
-    #[cfg(all(unix, not(target_os = "macos")))]
-    {
-        // XDG_CACHE_HOME (absolute) and HOME.
-        let xdg = dir.path().join("xdg");
-        let (code, _, err) = xs_wasm(&["eval", "1+1"], &[("XDG_CACHE_HOME", &xdg), ("HOME", &dir.path().join("home-unused"))]);
+    #[test]
+    fn cli_cache_dir_writes_an_entry_then_reuses_it() {
+        let dir = TempDir::new("cli");
+        let cache = dir.path().join("cache");
+        let cache_arg = cache.to_str().unwrap();
+        let (code, out, err) = xs_wasm(&["--cache-dir", cache_arg, "eval", "1+1"], &[]);
+        assert_eq!((code, out.as_str()), (0, "2"), "{err}");
+        let entries = cwasm_files(&cache);
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(files(&cache), entries, "no temporary files left");
+        let path = cache.join(&entries[0]);
+        let before = fs::metadata(&path).unwrap();
+
+        let (code, out, err) = xs_wasm(&["eval", "1+1", "--cache-dir", cache_arg], &[]);
+        assert_eq!((code, out.as_str()), (0, "2"), "{err}");
+        // The second process loaded the entry: nothing rewritten.
+        assert_eq!(cwasm_files(&cache), entries);
+        let after = fs::metadata(&path).unwrap();
+        assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(after.ino(), before.ino(), "the entry was not replaced");
+        }
+    }
+
+    #[test]
+    fn cli_cache_location_follows_the_environment() {
+        let dir = TempDir::new("cli-env");
+        // XS_WASM_CACHE_DIR.
+        let by_var = dir.path().join("by-var");
+        let (code, out, err) = xs_wasm(&["eval", "1+1"], &[("XS_WASM_CACHE_DIR", &by_var)]);
+        assert_eq!((code, out.as_str()), (0, "2"), "{err}");
+        assert_eq!(cwasm_files(&by_var).len(), 1);
+        // --cache-dir wins over XS_WASM_CACHE=off.
+        let by_flag = dir.path().join("by-flag");
+        let (code, _, err) = xs_wasm(&["eval", "1+1", "--cache-dir", by_flag.to_str().unwrap()], &[("XS_WASM_CACHE", Path::new("off"))]);
         assert_eq!(code, 0, "{err}");
-        assert_eq!(cwasm_files(&xdg.join("xs-wasm")).len(), 1);
-        assert!(!dir.path().join("home-unused").exists());
+        assert_eq!(cwasm_files(&by_flag).len(), 1);
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            // XDG_CACHE_HOME (absolute) and HOME.
+            let xdg = dir.path().join("xdg");
+            let (code, _, err) = xs_wasm(&["eval", "1+1"], &[("XDG_CACHE_HOME", &xdg), ("HOME", &dir.path().join("home-unused"))]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(cwasm_files(&xdg.join("xs-wasm")).len(), 1);
+            assert!(!dir.path().join("home-unused").exists());
+            let home = dir.path().join("home");
+            let (code, _, err) = xs_wasm(&["eval", "1+1"], &[("HOME", &home)]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(cwasm_files(&home.join(".cache").join("xs-wasm")).len(), 1);
+        }
+    }
+
+    #[test]
+    fn cli_cache_off_writes_nothing() {
+        let dir = TempDir::new("cli-off");
         let home = dir.path().join("home");
-        let (code, _, err) = xs_wasm(&["eval", "1+1"], &[("HOME", &home)]);
+        let by_var = dir.path().join("by-var");
+        let env = [("HOME", home.as_path()), ("XDG_CACHE_HOME", home.as_path()), ("XS_WASM_CACHE_DIR", by_var.as_path())];
+        // --no-cache, XS_WASM_CACHE=off, and an empty XS_WASM_CACHE_DIR.
+        let (code, out, err) = xs_wasm(&["--no-cache", "eval", "1+1"], &env);
+        assert_eq!((code, out.as_str()), (0, "2"), "{err}");
+        let (code, _, err) = xs_wasm(&["eval", "1+1"], &[env[0], env[1], env[2], ("XS_WASM_CACHE", Path::new("OFF"))]);
         assert_eq!(code, 0, "{err}");
-        assert_eq!(cwasm_files(&home.join(".cache").join("xs-wasm")).len(), 1);
+        let (code, _, err) = xs_wasm(&["eval", "1+1"], &[env[0], env[1], ("XS_WASM_CACHE_DIR", Path::new(""))]);
+        assert_eq!(code, 0, "{err}");
+        assert!(!by_var.exists() && !home.exists(), "nothing written: {:?}", files(dir.path()));
+        // The two flags contradict each other: a usage error.
+        let (code, _, err) = xs_wasm(&["--no-cache", "--cache-dir", "x", "eval", "1+1"], &[]);
+        assert_eq!(code, 3);
+        assert!(err.contains("--no-cache") || err.contains("--cache-dir"), "{err}");
     }
-}
-
-#[test]
-fn cli_cache_off_writes_nothing() {
-    let dir = TempDir::new("cli-off");
-    let home = dir.path().join("home");
-    let by_var = dir.path().join("by-var");
-    let env = [("HOME", home.as_path()), ("XDG_CACHE_HOME", home.as_path()), ("XS_WASM_CACHE_DIR", by_var.as_path())];
-    // --no-cache, XS_WASM_CACHE=off, and an empty XS_WASM_CACHE_DIR.
-    let (code, out, err) = xs_wasm(&["--no-cache", "eval", "1+1"], &env);
-    assert_eq!((code, out.as_str()), (0, "2"), "{err}");
-    let (code, _, err) = xs_wasm(&["eval", "1+1"], &[env[0], env[1], env[2], ("XS_WASM_CACHE", Path::new("OFF"))]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = xs_wasm(&["eval", "1+1"], &[env[0], env[1], ("XS_WASM_CACHE_DIR", Path::new(""))]);
-    assert_eq!(code, 0, "{err}");
-    assert!(!by_var.exists() && !home.exists(), "nothing written: {:?}", files(dir.path()));
-    // The two flags contradict each other: a usage error.
-    let (code, _, err) = xs_wasm(&["--no-cache", "--cache-dir", "x", "eval", "1+1"], &[]);
-    assert_eq!(code, 3);
-    assert!(err.contains("--no-cache") || err.contains("--cache-dir"), "{err}");
 }

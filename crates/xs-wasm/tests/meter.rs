@@ -44,11 +44,11 @@ fn the_default_sort_stops_at_the_meter_limit() {
     let setup = "var a = new Array(200000).fill(0).map(function (_, i) { return (i * 7919) % 100003; }); a.length";
     let mut probe = Machine::new(&runtime(), Options::default()).unwrap();
     assert_eq!(probe.eval(setup).unwrap(), serde_json::json!(200000));
-    let limit = probe.meter() + 100_000;
+    let limit = u32::try_from(probe.meter() + 100_000).expect("the set-up costs less than 2^32 ticks");
     let mut m = Machine::new(&runtime(), Options { meter_limit: Some(limit), ..Options::default() }).unwrap();
     match m.eval(&format!("{setup}; a.sort(); a[0]")) {
         // unchecked, the sort ran to its end (millions of ticks past the limit)
-        Err(Error::MeterLimit { used }) => assert!(used < limit + 100_000, "stopped after {used} ticks, limit {limit}"),
+        Err(Error::MeterLimit { used }) => assert!(used < u64::from(limit) + 100_000, "stopped after {used} ticks, limit {limit}"),
         other => panic!("expected the meter limit, got {other:?}"),
     }
 }

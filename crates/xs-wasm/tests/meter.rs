@@ -60,3 +60,22 @@ fn a_big_bigint_converts_without_a_limit() {
     assert_eq!(m.eval("(1n << 20000n).toString().length").unwrap(), serde_json::json!(6021));
     assert_eq!(m.eval("(-(3n ** 5000n)).toString(36).slice(0, 8)").unwrap(), serde_json::json!("-mfi5rk0"));
 }
+
+/// A typed-array sort without a comparator runs in C's qsort, which cannot
+/// meter: it is charged before it starts, so a sort that would pass the
+/// limit does not start (unchecked, it ran to its end, charged nothing).
+#[test]
+fn a_typed_array_sort_past_the_limit_does_not_start() {
+    let setup = "var t = new Float64Array(1000000).map(function (_, i) { return (i * 7919) % 100003; }); t.length";
+    let mut probe = Machine::new(&runtime(), Options::default()).unwrap();
+    assert_eq!(probe.eval(setup).unwrap(), serde_json::json!(1000000));
+    let limit = u32::try_from(probe.meter() + 100_000).expect("the set-up costs less than 2^32 ticks");
+    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(limit), ..Options::default() }).unwrap();
+    match m.eval(&format!("{setup}; t.sort()[0]")) {
+        Err(Error::MeterLimit { .. }) => {}
+        other => panic!("expected the meter limit, got {other:?}"),
+    }
+    // Without a limit it sorts (and toSorted too).
+    let mut free = Machine::new(&runtime(), Options::default()).unwrap();
+    assert_eq!(free.eval("new Float32Array([NaN, -0, 0, -1, 3]).toSorted().join()").unwrap(), serde_json::json!("-1,0,0,3,NaN"));
+}

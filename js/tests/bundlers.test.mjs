@@ -99,20 +99,7 @@ const BUILDS = {
 };
 
 /** The bundlers that build a module worker from `new Worker(new URL(...), { type: 'module' })` with no configuration. */
-const WORKER_BUILDS = {
-  async 'vite build'(project, out) {
-    const vite = await import('vite');
-    await vite.build({ root: project, configFile: false, logLevel: 'error', cacheDir: path.join(project, '.vite'), build: { outDir: out, emptyOutDir: true } });
-  },
-  async 'webpack 5'(project, out) {
-    const { default: webpack } = await import('webpack');
-    const stats = await new Promise((resolve, reject) => {
-      webpack({ mode: 'production', context: project, entry: './main.js', output: { path: out, filename: 'main.js' }, performance: { hints: false } }, (error, result) => (error ? reject(error) : resolve(result)));
-    });
-    assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
-    writeIndex(out, '<script defer src="./main.js"></script>');
-  },
-};
+const WORKER_BUILDS = { 'vite build': BUILDS['vite build'], 'webpack 5': BUILDS['webpack 5'] };
 
 describe('bundlers (the packed package in a built page, headless Chromium)', { skip, timeout: 300000 }, () => {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'xs-wasm-bundlers-'));

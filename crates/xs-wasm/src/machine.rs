@@ -570,6 +570,8 @@ impl Exports {
 /// stack, so the calling thread's stack size does not matter.
 pub struct Machine {
     store: Store<HostState>,
+    /// Read only when making pre-initialized modules (feature `preinit`).
+    #[cfg_attr(not(feature = "preinit"), allow(dead_code))]
     instance: Instance,
     exports: Exports,
     handle: u32,

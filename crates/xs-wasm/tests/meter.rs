@@ -36,16 +36,22 @@ fn built_in_loops_stop_at_the_meter_limit() {
     }
 }
 
+/// A machine whose meter limit is `setup`'s cost (measured on a probe
+/// machine, where `setup` must give `length`) plus 100,000 ticks, and that limit.
+fn limited_after(setup: &str, length: u64) -> (u32, Machine) {
+    let mut probe = Machine::new(&runtime(), Options::default()).unwrap();
+    assert_eq!(probe.eval(setup).unwrap(), serde_json::json!(length));
+    let limit = u32::try_from(probe.meter() + 100_000).expect("the set-up costs less than 2^32 ticks");
+    (limit, Machine::new(&runtime(), Options { meter_limit: Some(limit), ..Options::default() }).unwrap())
+}
+
 /// The default sort (no comparator: each comparison converts both items to
 /// strings) stops at the limit once the array exists: the limit is the
 /// array's cost plus a margin, measured on a probe machine.
 #[test]
 fn the_default_sort_stops_at_the_meter_limit() {
     let setup = "var a = new Array(200000).fill(0).map(function (_, i) { return (i * 7919) % 100003; }); a.length";
-    let mut probe = Machine::new(&runtime(), Options::default()).unwrap();
-    assert_eq!(probe.eval(setup).unwrap(), serde_json::json!(200000));
-    let limit = u32::try_from(probe.meter() + 100_000).expect("the set-up costs less than 2^32 ticks");
-    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(limit), ..Options::default() }).unwrap();
+    let (limit, mut m) = limited_after(setup, 200000);
     match m.eval(&format!("{setup}; a.sort(); a[0]")) {
         // unchecked, the sort ran to its end: about 3 ticks per comparison,
         // 3.4 million comparisons, 10 million ticks past the limit
@@ -67,10 +73,7 @@ fn a_big_bigint_converts_without_a_limit() {
 #[test]
 fn a_typed_array_sort_past_the_limit_does_not_start() {
     let setup = "var t = new Float64Array(1000000).map(function (_, i) { return (i * 7919) % 100003; }); t.length";
-    let mut probe = Machine::new(&runtime(), Options::default()).unwrap();
-    assert_eq!(probe.eval(setup).unwrap(), serde_json::json!(1000000));
-    let limit = u32::try_from(probe.meter() + 100_000).expect("the set-up costs less than 2^32 ticks");
-    let mut m = Machine::new(&runtime(), Options { meter_limit: Some(limit), ..Options::default() }).unwrap();
+    let (_, mut m) = limited_after(setup, 1000000);
     match m.eval(&format!("{setup}; t.sort()[0]")) {
         Err(Error::MeterLimit { .. }) => {}
         other => panic!("expected the meter limit, got {other:?}"),

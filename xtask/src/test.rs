@@ -17,7 +17,8 @@
 //!    The cross-build snapshot tests (js/tests/crossbuild.test.mjs) restore
 //!    snapshots through the crate's `xs-wasm` CLI: it is built first and
 //!    named in `XS_WASM_CLI`, which makes those tests fail, not skip, when
-//!    the binary is missing.
+//!    the binary is missing;
+//! 6. a short pass of `cargo xtask fuzz` (crate::fuzz::FuzzOptions::short).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,13 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
         let _js = sh.push_dir(&js);
         run(cmd!(sh, "{npm} test").env("XS_WASM_CLI", &cli), "npm test in js/")?;
     }
+
+    let short = crate::fuzz::FuzzOptions::short();
+    progress.step(format!(
+        "tests: fuzz, short pass ({} crafted snapshots through the crate, {} through the JS package, {} messages and sources through each)",
+        short.snapshots, short.js_snapshots, short.inputs
+    ));
+    crate::fuzz::fuzz(repo, &short, progress)?;
     Ok(())
 }
 

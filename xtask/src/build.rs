@@ -208,7 +208,7 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
     let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
     progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
     if !overrides.no_table {
-        print!("{}", measure::table(&manifest, &names));
+        print!("{}", manifest.size_table(&names));
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ mod toolchain;
 mod unicode_tables;
 mod util;
 mod verify;
+mod wasm;
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;

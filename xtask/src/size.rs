@@ -50,7 +50,7 @@ use xshell::cmd;
 
 use crate::build::{self, SourceClass};
 use crate::config::{Configs, Form, ToolchainKind, Variant};
-use crate::diff::{section_kind, sections, WASM_MAGIC};
+use crate::wasm::{section_kind, sections, WASM_MAGIC};
 use crate::fetch::{self, Layout};
 use crate::manifest::{Manifest, VariantRecord};
 use crate::measure::{self, thousands, Sizes};

@@ -21,6 +21,7 @@ mod manifest;
 mod measure;
 mod native;
 mod optimize;
+mod plan;
 mod progress;
 mod size;
 mod smoke;

@@ -48,7 +48,8 @@ use wasmparser::{DataKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef
 use xs_wasm::WASI_MODULE_FILE;
 use xshell::cmd;
 
-use crate::build::{self, SourceClass};
+use crate::build;
+use crate::plan::{self, Plan, SourceClass};
 use crate::config::{Configs, Form, ToolchainKind, Variant};
 use crate::wasm::{section_kind, sections, WASM_MAGIC};
 use crate::fetch::{self, Layout};
@@ -439,7 +440,7 @@ pub enum PartKind {
 pub type Objects = BTreeMap<String, (String, PartKind)>;
 
 /// The objects of a build plan: `xsAll.o` → (`xsAll.c`, Xs).
-fn plan_objects(plan: &build::Plan) -> Objects {
+fn plan_objects(plan: &Plan) -> Objects {
     plan.sources
         .iter()
         .map(|(src, obj, class)| {
@@ -1217,11 +1218,11 @@ struct Env<'a> {
 /// Link the profiling copy of a variant (from the build's objects), run the
 /// release wasm-opt pass on it with `-g`; returns it and its link map.
 /// Cached in `<target>/size/work/<variant>` while its inputs are unchanged.
-fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &build::Plan) -> Result<(Vec<u8>, LinkMap)> {
+fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &Plan) -> Result<(Vec<u8>, LinkMap)> {
     let name = &variant.name;
     let obj_dir = env.build_dir.join(name).join("obj");
-    let key = build::compile_key(cc, plan, &env.tree_sha256, &env.port_hash, &env.repo);
-    let objects = build::object_paths(plan, &obj_dir);
+    let key = plan::compile_key(cc, plan, &env.tree_sha256, &env.port_hash, &env.repo);
+    let objects = plan::object_paths(plan, &obj_dir);
     check_objects(env, name, &obj_dir, &key, &objects)?;
     let binaryen = if variant.release { Some(env.binaryen.as_ref().expect("binaryen provisioned for release variants")) } else { None };
     let mut wasm_opt = plan.flags.wasm_opt.clone();
@@ -1264,7 +1265,7 @@ fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &build::Pl
 
 /// Fail unless the build's objects are all there and were compiled with `key`.
 fn check_objects(env: &Env, name: &str, obj_dir: &Path, key: &str, objects: &[PathBuf]) -> Result<()> {
-    let have = fs::read_to_string(obj_dir.join(build::COMPILE_KEY_FILE)).unwrap_or_default();
+    let have = fs::read_to_string(obj_dir.join(plan::COMPILE_KEY_FILE)).unwrap_or_default();
     if have.trim() != key || !objects.iter().all(|o| o.is_file()) {
         bail!(
             "{name}: the build's objects ({}) are missing or were compiled for another configuration: run `cargo xtask build --variants {name}` first",
@@ -1275,7 +1276,7 @@ fn check_objects(env: &Env, name: &str, obj_dir: &Path, key: &str, objects: &[Pa
 }
 
 /// The hash of everything a profiling copy is made from.
-fn profiling_stamp(key: &str, cc: &CCompiler, plan: &build::Plan, wasm_opt: &[String], binaryen: Option<&Binaryen>) -> String {
+fn profiling_stamp(key: &str, cc: &CCompiler, plan: &Plan, wasm_opt: &[String], binaryen: Option<&Binaryen>) -> String {
     sha256_hex(
         json!({
             "logic": SIZE_LOGIC_VERSION,
@@ -1296,7 +1297,7 @@ struct ProfilingLink<'a> {
     env: &'a Env<'a>,
     name: &'a str,
     cc: &'a CCompiler,
-    plan: &'a build::Plan,
+    plan: &'a Plan,
     objects: &'a [PathBuf],
     sh: &'a xshell::Shell,
     link_dir: &'a Path,
@@ -1310,7 +1311,7 @@ impl ProfilingLink<'_> {
     fn emscripten(&self, single_file: bool) -> Result<Vec<u8>> {
         let (sh, program, name) = (self.sh, &self.cc.program, self.name);
         let extra = ["--profiling-funcs".to_owned(), "-Wl,--print-map".to_owned()];
-        let args = build::link_args(self.cc, self.plan, &self.env.repo, &extra, self.main_out, self.objects);
+        let args = plan::link_args(self.cc, self.plan, &self.env.repo, &extra, self.main_out, self.objects);
         let c = sanitized(cmd!(sh, "{program} {args...}"));
         self.env.progress.detail(c.to_string());
         let out = run_captured(c, &format!("{name}: profiling link"))?;
@@ -1331,7 +1332,7 @@ impl ProfilingLink<'_> {
         if program.file_stem().is_some_and(|s| s == "zig") {
             // zig cc strips the name section (`-s`) and takes no map flag:
             // run the wasm-ld command it prints, changed.
-            let args = build::link_args(self.cc, self.plan, &self.env.repo, &["-v".to_owned()], self.main_out, self.objects);
+            let args = plan::link_args(self.cc, self.plan, &self.env.repo, &["-v".to_owned()], self.main_out, self.objects);
             let out = run_captured(sanitized(cmd!(sh, "{program} {args...}")), &format!("{name}: link with -v"))?;
             let printed = format!("{}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
             let ld = profiling_wasm_ld_args(&printed, &linked, self.map_file)?;
@@ -1340,7 +1341,7 @@ impl ProfilingLink<'_> {
             run_captured(c, &format!("{name}: profiling link (zig wasm-ld)"))?;
         } else {
             let extra = [format!("-Wl,--Map={}", self.map_file.display())];
-            let args = build::link_args(self.cc, self.plan, &self.env.repo, &extra, &linked, self.objects);
+            let args = plan::link_args(self.cc, self.plan, &self.env.repo, &extra, &linked, self.objects);
             let c = sanitized(cmd!(sh, "{program} {args...}"));
             self.env.progress.detail(c.to_string());
             run_captured(c, &format!("{name}: profiling link"))?;
@@ -1547,7 +1548,7 @@ fn variant_report(env: &Env, variant: &Variant, record: &VariantRecord) -> Resul
         ToolchainKind::Wasi => env.wasi.as_ref(),
     }
     .expect("toolchain provisioned for every selected variant");
-    let plan = build::plan(env.configs, variant, cc, true);
+    let plan = plan::plan(env.configs, variant, cc, true);
     let (profiled, map) = profiling_copy(env, variant, cc, &plan)?;
     if map.functions.iter().any(|f| f.input.ends_with("lto.tmp") || f.input.ends_with(".lto.o")) {
         env.progress.warn(format!("{name}: a link-time-optimized link: the map names the LTO object, not the source files, for the functions it compiled"));

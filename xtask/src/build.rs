@@ -35,7 +35,7 @@ use crate::optimize;
 use crate::plan::{self, compile_key, concrete, link_args, object_paths, plan, Plan, SourceClass, COMPILE_KEY_FILE};
 use crate::progress::{Progress, Verbosity};
 use crate::smoke::{self, SmokeInput};
-use crate::toolchain::{self, Binaryen, CCompiler, Node};
+use crate::toolchain::{self, Binaryen, CCompiler, Toolchains};
 use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_file, sha256_hex, tail_of_output, write_atomic};
 
 /// The pre-initialized WASI module's file name (release variants).
@@ -110,10 +110,7 @@ struct Ctx<'a> {
     configs: &'a Configs,
     fetched: Fetched,
     smoke_files: fetch::SmokeFiles,
-    node: Node,
-    emcc: Option<CCompiler>,
-    wasi: Option<CCompiler>,
-    binaryen: Option<Binaryen>,
+    tools: Toolchains,
     build_dir: PathBuf,
     artifacts: PathBuf,
     port_hash: String,
@@ -138,26 +135,15 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
     let fetched = fetch::fetch(&layout, &configs.moddable.source(), progress)?;
     let smoke_files = fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
 
-    let tc = &configs.toolchains;
-    let node = toolchain::node(tc)?;
-    let needs = |k: ToolchainKind| selected.iter().any(|v| v.toolchain == k);
-    let emcc = if needs(ToolchainKind::Emscripten) { Some(toolchain::emscripten(tc, progress)?) } else { None };
-    let wasi = if needs(ToolchainKind::Wasi) { Some(toolchain::wasi(repo, tc, progress)?) } else { None };
-    let binaryen = if selected.iter().any(|v| v.release) { Some(toolchain::binaryen(repo, tc, &node, progress)?) } else { None };
-    let mut labels = vec![format!("node {}", node.version)];
-    labels.extend(emcc.iter().chain(&wasi).map(|c| c.label.clone()));
-    labels.extend(binaryen.iter().map(|b| b.version.clone()));
-    progress.step(format!("toolchains: {}", labels.join(", ")));
+    let tools = toolchain::for_variants(repo, &configs.toolchains, &selected, progress)?;
+    progress.step(format!("toolchains: {}", tools.labels()));
 
     let ctx = Ctx {
         repo: repo.to_owned(),
         configs: &configs,
         fetched,
         smoke_files,
-        node,
-        emcc,
-        wasi,
-        binaryen,
+        tools,
         build_dir,
         artifacts: repo.join("artifacts"),
         port_hash: port_hash(&repo.join(PORT_DIR))?,
@@ -253,7 +239,7 @@ fn lock_build_dir(build_dir: &Path, progress: &Progress) -> Result<fs::File> {
 /// Returns its manifest record.
 fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>) -> Result<VariantRecord> {
     let name = &variant.name;
-    let cc = compiler_for(ctx, variant);
+    let cc = ctx.tools.compiler(variant);
     let plan = plan(ctx.configs, variant, cc, !ctx.overrides.unmapped_paths);
     let tools = tool_versions(ctx, variant, cc);
 
@@ -293,32 +279,14 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
     })
 }
 
-/// The C compiler of a variant's toolchain.
-fn compiler_for<'a>(ctx: &'a Ctx, variant: &Variant) -> &'a CCompiler {
-    match variant.toolchain {
-        ToolchainKind::Emscripten => ctx.emcc.as_ref(),
-        ToolchainKind::Wasi => ctx.wasi.as_ref(),
-    }
-    .expect("toolchain provisioned for every selected variant")
-}
-
-/// The binaryen of a release variant (`None` for debug variants, which get no wasm-opt pass).
-fn binaryen_for<'a>(ctx: &'a Ctx, variant: &Variant) -> Option<&'a Binaryen> {
-    if variant.release {
-        Some(ctx.binaryen.as_ref().expect("binaryen provisioned for release variants"))
-    } else {
-        None
-    }
-}
-
 /// The tool versions recorded for a variant: the compiler's, node's (release
 /// and emscripten variants), binaryen's (release variants).
 fn tool_versions(ctx: &Ctx, variant: &Variant, cc: &CCompiler) -> BTreeMap<String, String> {
     let mut tools = cc.tools.clone();
     if variant.release || variant.toolchain == ToolchainKind::Emscripten {
-        tools.insert("node".into(), ctx.node.version.clone());
+        tools.insert("node".into(), ctx.tools.node.version.clone());
     }
-    if let Some(b) = binaryen_for(ctx, variant) {
+    if let Some(b) = ctx.tools.binaryen_for(variant) {
         tools.insert("binaryen".into(), b.version.clone());
     }
     tools
@@ -386,7 +354,7 @@ fn optimize_outputs(ctx: &Ctx, variant: &Variant, plan: &Plan, work: &Path) -> R
     remove_dir_if_exists(&staged)?;
     fs::create_dir_all(&staged)?;
     let mut before = BTreeMap::new();
-    let Some(b) = binaryen_for(ctx, variant) else {
+    let Some(b) = ctx.tools.binaryen_for(variant) else {
         for f in &plan.link_outputs {
             fs::copy(link_dir.join(f), staged.join(f))?;
         }
@@ -470,7 +438,7 @@ fn warn_if_not_reproducible(ctx: &Ctx, name: &str, files: &BTreeMap<String, File
 fn smoke_run(ctx: &Ctx, variant: &Variant, plan: &Plan, out_dir: &Path) -> Result<smoke::SmokeReport> {
     let name = &variant.name;
     ctx.progress.step(format!("{name}: smoke run"));
-    let input = SmokeInput::for_variant(variant, out_dir, &ctx.smoke_files, &ctx.node.path);
+    let input = SmokeInput::for_variant(variant, out_dir, &ctx.smoke_files, &ctx.tools.node.path);
     debug_assert_eq!(input.main_file, out_dir.join(&plan.link_main));
     let report = smoke::run(&input).with_context(|| {
         format!("{name}: the smoke run failed; the artifact is in {} but the manifest was not updated", display_relative(out_dir, &ctx.repo))

@@ -57,7 +57,7 @@ use crate::manifest::{Manifest, VariantRecord};
 use crate::measure::{self, thousands, Sizes};
 use crate::optimize;
 use crate::progress::Progress;
-use crate::toolchain::{self, Binaryen, CCompiler};
+use crate::toolchain::{self, Binaryen, CCompiler, Toolchains};
 use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_hex, write_atomic};
 
 /// Options of `cargo xtask size`.
@@ -1207,9 +1207,7 @@ struct Env<'a> {
     configs: &'a Configs,
     tree_sha256: String,
     port_hash: String,
-    emcc: Option<CCompiler>,
-    wasi: Option<CCompiler>,
-    binaryen: Option<Binaryen>,
+    tools: Toolchains,
     build_dir: PathBuf,
     work: PathBuf,
     progress: &'a Progress,
@@ -1224,7 +1222,7 @@ fn profiling_copy(env: &Env, variant: &Variant, cc: &CCompiler, plan: &Plan) -> 
     let key = plan::compile_key(cc, plan, &env.tree_sha256, &env.port_hash, &env.repo);
     let objects = plan::object_paths(plan, &obj_dir);
     check_objects(env, name, &obj_dir, &key, &objects)?;
-    let binaryen = if variant.release { Some(env.binaryen.as_ref().expect("binaryen provisioned for release variants")) } else { None };
+    let binaryen = env.tools.binaryen_for(variant);
     let mut wasm_opt = plan.flags.wasm_opt.clone();
     if binaryen.is_some() {
         wasm_opt.push("-g".into());
@@ -1465,9 +1463,6 @@ pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<(
 /// Fetch the sources and provision the toolchains the `selected` variants need.
 fn size_env<'a>(repo: &Path, configs: &'a Configs, selected: &[&Variant], progress: &'a Progress) -> Result<Env<'a>> {
     let fetched = fetch::fetch(&Layout::of_repo(repo), &configs.moddable.source(), progress)?;
-    let tc = &configs.toolchains;
-    let node = toolchain::node(tc)?;
-    let needs = |k: ToolchainKind| selected.iter().any(|v| v.toolchain == k);
     let target = build::cargo_target_dir(repo);
     let out_dir = target.join("size");
     Ok(Env {
@@ -1475,9 +1470,7 @@ fn size_env<'a>(repo: &Path, configs: &'a Configs, selected: &[&Variant], progre
         configs,
         tree_sha256: fetched.tree_sha256,
         port_hash: build::port_hash(&repo.join(crate::config::PORT_DIR))?,
-        emcc: if needs(ToolchainKind::Emscripten) { Some(toolchain::emscripten(tc, progress)?) } else { None },
-        wasi: if needs(ToolchainKind::Wasi) { Some(toolchain::wasi(repo, tc, progress)?) } else { None },
-        binaryen: if selected.iter().any(|v| v.release) { Some(toolchain::binaryen(repo, tc, &node, progress)?) } else { None },
+        tools: toolchain::for_variants(repo, &configs.toolchains, selected, progress)?,
         build_dir: build::default_build_dir(repo),
         work: out_dir.join("work"),
         progress,
@@ -1543,11 +1536,7 @@ fn variant_report(env: &Env, variant: &Variant, record: &VariantRecord) -> Resul
         modules.push(ModuleReport { module: label, sizes: measure::sizes(&bytes)?, sections });
     }
 
-    let cc = match variant.toolchain {
-        ToolchainKind::Emscripten => env.emcc.as_ref(),
-        ToolchainKind::Wasi => env.wasi.as_ref(),
-    }
-    .expect("toolchain provisioned for every selected variant");
+    let cc = env.tools.compiler(variant);
     let plan = plan::plan(env.configs, variant, cc, true);
     let (profiled, map) = profiling_copy(env, variant, cc, &plan)?;
     if map.functions.iter().any(|f| f.input.ends_with("lto.tmp") || f.input.ends_with(".lto.o")) {

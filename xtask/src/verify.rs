@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::build::{self, BuildOptions, VerifyOverrides};
-use crate::config::{Configs, ToolchainKind};
+use crate::config::Configs;
 use crate::diff::{self, DiffKind};
 use crate::fetch::{self, Layout};
 use crate::manifest::{Manifest, VariantRecord};
@@ -164,17 +164,7 @@ fn provision(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant
     let layout = Layout::of_repo(repo);
     fetch::fetch(&layout, &configs.moddable.source(), progress)?;
     fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
-    let tc = &configs.toolchains;
-    let node = toolchain::node(tc)?;
-    if selected.iter().any(|v| v.toolchain == ToolchainKind::Emscripten) {
-        toolchain::emscripten(tc, progress)?;
-    }
-    if selected.iter().any(|v| v.toolchain == ToolchainKind::Wasi) {
-        toolchain::wasi(repo, tc, progress)?;
-    }
-    if selected.iter().any(|v| v.release) {
-        toolchain::binaryen(repo, tc, &node, progress)?;
-    }
+    toolchain::for_variants(repo, &configs.toolchains, selected, progress)?;
     Ok(())
 }
 

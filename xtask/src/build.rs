@@ -12,7 +12,7 @@
 //! configuration) are hashed into `artifacts/<variant>/.inputs-sha256`; when
 //! that hash matches and the files match their manifest entry, the variant is
 //! up to date. Objects live in `<target>/xs-wasm-build/<checkout>/<variant>/obj` (see
-//! [`default_build_dir`]; a build holds a lock there), reused
+//! [`Workspace::build_dir`]; a build holds a lock there), reused
 //! (also across variants with identical compile flags) while their key matches.
 
 use std::collections::BTreeMap;
@@ -27,8 +27,8 @@ use serde_json::json;
 use xs_wasm::WASI_MODULE_FILE;
 use xshell::{cmd, Shell};
 
-use crate::config::{Configs, Form, ToolchainKind, Variant, PORT_DIR};
-use crate::fetch::{self, Fetched, Layout};
+use crate::config::{Configs, Form, ToolchainKind, Variant};
+use crate::fetch::{self, Fetched};
 use crate::manifest::{FileRecord, Manifest, SnapshotRecord, VariantRecord};
 use crate::measure;
 use crate::optimize;
@@ -36,6 +36,7 @@ use crate::plan::{self, compile_key, concrete, link_args, object_paths, plan, Pl
 use crate::progress::{Progress, Verbosity};
 use crate::smoke::{self, SmokeInput};
 use crate::toolchain::{self, Binaryen, CCompiler, Toolchains};
+use crate::workspace::Workspace;
 use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_file, sha256_hex, tail_of_output, write_atomic};
 
 /// The pre-initialized WASI module's file name (release variants).
@@ -121,19 +122,19 @@ struct Ctx<'a> {
 }
 
 /// Run the whole pipeline for the selected variants; prints the size table.
-pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result<()> {
-    build_with(repo, options, &VerifyOverrides::default(), progress)
+pub fn build(ws: &Workspace, options: &BuildOptions, progress: &Progress) -> Result<()> {
+    build_with(ws, options, &VerifyOverrides::default(), progress)
 }
 
 /// [`build`] with `verify`'s overrides.
-pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
-    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| default_build_dir(repo));
+pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
+    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| ws.build_dir());
     let _lock = lock_build_dir(&build_dir, progress)?;
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
-    let layout = Layout::of_repo(repo);
-    let fetched = fetch::fetch(&layout, &configs.moddable.source(), progress)?;
-    let smoke_files = fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
+    let fetched = fetch::fetch(ws, &configs.moddable.source(), progress)?;
+    let smoke_files = fetch::smoke_bundle(ws, &configs.variants.smoke, progress)?;
 
     let tools = toolchain::for_variants(repo, &configs.toolchains, &selected, progress)?;
     progress.step(format!("toolchains: {}", tools.labels()));
@@ -145,8 +146,8 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
         smoke_files,
         tools,
         build_dir,
-        artifacts: repo.join("artifacts"),
-        port_hash: port_hash(&repo.join(PORT_DIR))?,
+        artifacts: ws.artifacts.clone(),
+        port_hash: ws.port_hash()?,
         abi_version: abi_header(repo, &configs)?.abi_version,
         options,
         overrides,
@@ -194,25 +195,6 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
         print!("{}", manifest.size_table(&names));
     }
     Ok(())
-}
-
-/// The cargo target directory of a repository: `$CARGO_TARGET_DIR` (relative
-/// to the repository) or `<repo>/target`.
-pub fn cargo_target_dir(repo: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| repo.join(t)).unwrap_or_else(|| repo.join("target"))
-}
-
-/// Where a repository's objects and link outputs go:
-/// `<cargo target dir>/xs-wasm-build/<repo>-<12 hex of sha256 of its path>`.
-/// One directory per checkout: worktrees that share a `CARGO_TARGET_DIR`
-/// must not share objects, since each compiles its own sources (the compile
-/// key names the repository, so one checkout's build would otherwise delete
-/// and recompile the objects another one is linking, and link a mix).
-pub fn default_build_dir(repo: &Path) -> PathBuf {
-    let repo = repo.canonicalize().unwrap_or_else(|_| repo.to_owned());
-    let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let hash = sha256_hex(repo.to_string_lossy().as_bytes());
-    cargo_target_dir(&repo).join("xs-wasm-build").join(format!("{name}-{}", &hash[..12]))
 }
 
 /// Hold an exclusive lock on `<build_dir>/.lock` (std's advisory file lock)
@@ -592,14 +574,6 @@ pub fn check_no_absolute_paths(file: &Path, repo: &Path, build_dir: &Path) -> Re
     Ok(())
 }
 
-/// The tree hash of `port/` without `port/native/` (the native reference
-/// runner, which no variant compiles).
-pub(crate) fn port_hash(dir: &Path) -> Result<String> {
-    let mut files = crate::util::relative_files(dir, true).with_context(|| format!("hashing {}", dir.display()))?;
-    files.retain(|f| !f.starts_with("native/"));
-    fetch::files_sha256(dir, &files)
-}
-
 /// The port's header, read once; the build matrix checked against it.
 fn abi_header(repo: &Path, configs: &Configs) -> Result<crate::codegen::Header> {
     let header = crate::codegen::Header::load(&repo.join(crate::codegen::HEADER))?;
@@ -618,21 +592,6 @@ fn remove_file_if_exists(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_checkout_has_its_own_build_dir_under_the_shared_target() {
-        let base = std::env::temp_dir().join(format!("xtask-test-{}-checkouts", std::process::id()));
-        let (a, b) = (base.join("one/xs"), base.join("two/xs"));
-        for dir in [&a, &b] {
-            fs::create_dir_all(dir).unwrap();
-        }
-        let (da, db) = (default_build_dir(&a), default_build_dir(&b));
-        assert_ne!(da, db, "two checkouts of the same name");
-        assert_eq!(da, default_build_dir(&a), "stable");
-        assert_eq!(da.parent().unwrap().file_name().unwrap(), "xs-wasm-build");
-        assert!(da.file_name().unwrap().to_string_lossy().starts_with("xs-"), "{}", da.display());
-        fs::remove_dir_all(&base).unwrap();
-    }
 
     #[test]
     fn a_second_build_of_a_checkout_waits_for_the_first() {

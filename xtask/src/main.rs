@@ -32,6 +32,7 @@ mod unicode_tables;
 mod util;
 mod verify;
 mod wasm;
+mod workspace;
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
@@ -366,28 +367,29 @@ fn run(cli: Cli) -> Result<()> {
         Cli::command().print_help()?;
         return Ok(());
     };
-    let repo = util::repo_root();
+    let ws = workspace::Workspace::of(&util::repo_root());
+    let repo = &ws.repo;
     match command {
         Command::Fetch(_) => {
-            let configs = config::Configs::load(&repo)?;
-            fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable.source(), &progress)?;
+            let configs = config::Configs::load(repo)?;
+            fetch::fetch(&ws, &configs.moddable.source(), &progress)?;
         }
         Command::Build(args) => {
             let options = build::BuildOptions { variants: selected(args.variants), jobs: args.jobs.get(), force: args.force };
-            build::build(&repo, &options, &progress)?;
+            build::build(&ws, &options, &progress)?;
         }
-        Command::Test(args) => test::test(&repo, args.jobs.get(), &progress)?,
+        Command::Test(args) => test::test(&ws, args.jobs.get(), &progress)?,
         Command::Verify(args) => {
             let options = verify::VerifyOptions { variants: selected(args.variants), jobs: args.jobs.get(), keep: args.keep, perturb: verify::Perturbation::from_env()? };
-            verify::verify(&repo, &options, &progress)?;
+            verify::verify(&ws, &options, &progress)?;
         }
         Command::Test262(args) => {
             let options = test262::Test262Options { variants: selected(args.variants), filter: args.filter, sample: args.sample, jobs: args.jobs.get(), update_expected: args.update_expected };
-            test262::test262(&repo, &options, &progress)?;
+            test262::test262(&ws, &options, &progress)?;
         }
         Command::Bench(args) => {
             let options = bench::BenchOptions { variants: selected(args.variants), quick: args.quick, update_docs: args.update_docs, peer: !args.no_peer, jobs: args.jobs.get() };
-            bench::bench(&repo, &options, &progress)?;
+            bench::bench(&ws, &options, &progress)?;
         }
         Command::Libs(args) => {
             let options = libs::LibsOptions {
@@ -402,12 +404,12 @@ fn run(cli: Cli) -> Result<()> {
                 render: args.render,
                 jobs: args.jobs.get(),
             };
-            libs::libs(&repo, &options, &progress)?;
+            libs::libs(&ws, &options, &progress)?;
         }
         Command::LibsWorker(args) => libs::worker(&args.artifacts, &args.variant)?,
-        Command::Size(args) => size::size(&repo, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
-        Command::Codegen(_) => codegen::codegen(&repo, &progress)?,
-        Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
+        Command::Size(args) => size::size(&ws, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
+        Command::Codegen(_) => codegen::codegen(repo, &progress)?,
+        Command::Dist(args) => dist::dist(&ws, &dist::DistOptions { publish: args.publish }, &progress)?,
     }
     Ok(())
 }

@@ -48,17 +48,17 @@ use wasmparser::{DataKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef
 use xs_wasm::WASI_MODULE_FILE;
 use xshell::cmd;
 
-use crate::build;
 use crate::plan::{self, Plan, SourceClass};
 use crate::config::{Configs, Form, ToolchainKind, Variant};
 use crate::wasm::{section_kind, sections, WASM_MAGIC};
-use crate::fetch::{self, Layout};
+use crate::fetch;
 use crate::manifest::{Manifest, VariantRecord};
 use crate::measure::{self, thousands, Sizes};
 use crate::optimize;
 use crate::progress::Progress;
 use crate::toolchain::{self, Binaryen, CCompiler, Toolchains};
 use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_hex, write_atomic};
+use crate::workspace::Workspace;
 
 /// Options of `cargo xtask size`.
 #[derive(Debug, Clone, Default)]
@@ -1204,6 +1204,7 @@ pub fn profiling_wasm_ld_args(verbose: &str, output: &Path, map: &Path) -> Resul
 /// Everything the variants share.
 struct Env<'a> {
     repo: PathBuf,
+    artifacts: PathBuf,
     configs: &'a Configs,
     tree_sha256: String,
     port_hash: String,
@@ -1431,13 +1432,14 @@ pub fn report_text(r: &VariantReport) -> String {
 }
 
 /// `cargo xtask size`: measure, attribute, print, and write `<target>/size/`.
-pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<()> {
+pub fn size(ws: &Workspace, options: &SizeOptions, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     let configs = Configs::load(repo)?;
     let selected: Vec<&Variant> = match &options.variants {
         Some(names) => configs.variants.select(Some(names))?,
         None => configs.variants.variants.iter().filter(|v| v.release).collect(),
     };
-    let manifest_path = repo.join("artifacts/manifest.json");
+    let manifest_path = ws.manifest();
     let manifest = Manifest::load(&manifest_path)?.context("no artifacts/manifest.json: run `cargo xtask build` first")?;
     let against = options.against.as_deref().map(|a| load_against(repo, a).map(|m| (a, m))).transpose()?;
     for v in &selected {
@@ -1446,8 +1448,8 @@ pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<(
         }
     }
 
-    let out_dir = build::cargo_target_dir(repo).join("size");
-    let env = size_env(repo, &configs, &selected, progress)?;
+    let out_dir = ws.target.join("size");
+    let env = size_env(ws, &configs, &selected, progress)?;
     let mut reports = Vec::new();
     for variant in &selected {
         let report = variant_report(&env, variant, &manifest.variants[&variant.name]).with_context(|| format!("size of {}", variant.name))?;
@@ -1461,18 +1463,17 @@ pub fn size(repo: &Path, options: &SizeOptions, progress: &Progress) -> Result<(
 }
 
 /// Fetch the sources and provision the toolchains the `selected` variants need.
-fn size_env<'a>(repo: &Path, configs: &'a Configs, selected: &[&Variant], progress: &'a Progress) -> Result<Env<'a>> {
-    let fetched = fetch::fetch(&Layout::of_repo(repo), &configs.moddable.source(), progress)?;
-    let target = build::cargo_target_dir(repo);
-    let out_dir = target.join("size");
+fn size_env<'a>(ws: &Workspace, configs: &'a Configs, selected: &[&Variant], progress: &'a Progress) -> Result<Env<'a>> {
+    let fetched = fetch::fetch(ws, &configs.moddable.source(), progress)?;
     Ok(Env {
-        repo: repo.to_owned(),
+        repo: ws.repo.clone(),
+        artifacts: ws.artifacts.clone(),
         configs,
         tree_sha256: fetched.tree_sha256,
-        port_hash: build::port_hash(&repo.join(crate::config::PORT_DIR))?,
-        tools: toolchain::for_variants(repo, &configs.toolchains, selected, progress)?,
-        build_dir: build::default_build_dir(repo),
-        work: out_dir.join("work"),
+        port_hash: ws.port_hash()?,
+        tools: toolchain::for_variants(&ws.repo, &configs.toolchains, selected, progress)?,
+        build_dir: ws.build_dir(),
+        work: ws.target.join("size").join("work"),
         progress,
     })
 }
@@ -1510,7 +1511,7 @@ fn write_size_json(out_dir: &Path, reports: &[VariantReport], against: Option<(&
 /// Measure one variant's files and modules and attribute its main module.
 fn variant_report(env: &Env, variant: &Variant, record: &VariantRecord) -> Result<VariantReport> {
     let name = &variant.name;
-    let dir = env.repo.join("artifacts").join(name);
+    let dir = env.artifacts.join(name);
     let mut files = BTreeMap::new();
     for (file, rec) in &record.files {
         let path = dir.join(file);

@@ -63,18 +63,23 @@ pub struct Kernel {
     pub iterations: u32,
 }
 
-/// What `cargo xtask bench` was asked to do.
-#[derive(Debug, Clone, Default)]
+/// What `cargo xtask bench` was asked to do (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct BenchOptions {
-    /// Only these variants (default: every full-featured release variant; native always runs: ratios are to it).
+    /// Only these variants (native XS always runs; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// One repetition instead of five.
+    /// One repetition instead of five
+    #[arg(long)]
     pub quick: bool,
-    /// Copy bench.json and bench.svg to docs/.
+    /// Also copy bench.json and bench.svg to docs/
+    #[arg(long)]
     pub update_docs: bool,
-    /// Also run the QuickJS-wasm peer (installed with `npm ci`).
+    /// Leave out the QuickJS-wasm peer (installed from npm with xtask/bench/quickjs/package-lock.json)
+    #[arg(long = "no-peer", action = clap::ArgAction::SetFalse)]
     pub peer: bool,
-    /// Compile jobs for the build step.
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
 }
 

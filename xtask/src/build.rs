@@ -69,14 +69,17 @@ fn preinitialize(name: &str, out_dir: &Path, wasm: &FileRecord) -> Result<FileRe
     Ok(FileRecord { bytes: sizes.bytes, gzip: sizes.gzip, brotli: sizes.brotli, sha256: sha256_hex(&bytes), before_wasm_opt: None })
 }
 
-/// Options of `cargo xtask build`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask build` (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct BuildOptions {
-    /// Variant names to build (`None`: all).
+    /// Only these variants (default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Parallel compile jobs (at least 1).
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
-    /// Rebuild even when up to date (for reproducibility checks).
+    /// Rebuild even when up to date
+    #[arg(long)]
     pub force: bool,
 }
 

@@ -58,11 +58,11 @@ const CRATE_NAME: &str = "xs-wasm";
 /// (`$XS_WASM_VARIANT` overrides both).
 const DEFAULT_EMBEDDED_VARIANT: &str = "wasi-os";
 
-/// Options of `cargo xtask dist`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask dist` (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct DistOptions {
-    /// After the packaged crate's tests pass, `cargo publish` it (the token
-    /// comes from `CARGO_REGISTRY_TOKEN`).
+    /// Then `cargo publish` the crate (needs CARGO_REGISTRY_TOKEN)
+    #[arg(long)]
     pub publish: bool,
 }
 

@@ -37,16 +37,20 @@ use crate::toolchain;
 use crate::util::{display_relative, remove_dir_if_exists, sha256_file};
 use crate::workspace::Workspace;
 
-/// Options of `cargo xtask verify`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask verify` (its flags; `perturb` comes from the environment).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct VerifyOptions {
-    /// Variant names (`None`: all).
+    /// Only these variants (default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Parallel compile jobs per build.
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
-    /// Keep both build directories even when verify passes.
+    /// Keep the two build directories even when verify passes
+    #[arg(long)]
     pub keep: bool,
-    /// A deliberate difference in build B (`XS_WASM_VERIFY_PERTURB`).
+    /// A deliberate difference in build B (`XS_WASM_VERIFY_PERTURB`, [`Perturbation::from_env`]).
+    #[arg(skip)]
     pub perturb: Option<Perturbation>,
 }
 

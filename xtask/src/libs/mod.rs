@@ -82,28 +82,38 @@ pub struct LibJob {
     pub commonjs: Option<String>,
 }
 
-/// What `cargo xtask libs` was asked to do.
-#[derive(Debug, Clone)]
+/// What `cargo xtask libs` was asked to do (its flags).
+#[derive(Debug, Clone, clap::Args)]
 pub struct LibsOptions {
-    /// Only these variants (default: every release variant).
+    /// Only these variants (native XS, QuickJS-wasm and Node always run; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Only these jobs (default: all).
+    /// Only these jobs (names in configs/libraries.toml)
+    #[arg(long, alias = "jobs-filter", value_name = "NAME,NAME", value_delimiter = ',')]
     pub only: Option<Vec<String>>,
-    /// One repetition instead of three.
+    /// One repetition instead of three
+    #[arg(long)]
     pub quick: bool,
-    /// Run the jobs in Node only and rewrite configs/libraries-expected.json.
+    /// Run the jobs in Node only and rewrite configs/libraries-expected.json
+    #[arg(long)]
     pub record: bool,
-    /// Copy libraries.json and libraries.svg to docs/.
+    /// Also copy libraries.json and libraries.svg to docs/
+    #[arg(long)]
     pub update_docs: bool,
-    /// Also run the QuickJS-wasm peer.
+    /// Leave out the QuickJS-wasm peer
+    #[arg(long = "no-peer", action = clap::ArgAction::SetFalse)]
     pub peer: bool,
-    /// Per-job timeout.
-    pub timeout: Duration,
-    /// Only the quick mode of `cargo xtask test` ([`quick_check`]).
+    /// Only the quick mode of `cargo xtask test`: every job once on wasi-os and emcc-os, failing on a regression against docs/libraries.json
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants"])]
     pub check: bool,
-    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg.
+    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg (after a change to their format)
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants", "check"])]
     pub render: bool,
-    /// Compile jobs for the build step.
+    /// Seconds a job may run on a target before it is stopped and reported
+    #[arg(long, value_name = "SECONDS", default_value = DEFAULT_TIMEOUT_SECONDS, value_parser = crate::cli::seconds)]
+    pub timeout: Duration,
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
 }
 
@@ -116,6 +126,8 @@ pub const PEER: &str = "quickjs-wasm";
 pub const NODE: &str = "node";
 /// Default per-job timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// [`DEFAULT_TIMEOUT`] as `--timeout`'s default (a test checks they agree).
+const DEFAULT_TIMEOUT_SECONDS: &str = "600";
 
 /// One job's scripts, ready to run.
 #[derive(Debug, Clone)]

@@ -74,12 +74,14 @@ use report::{report_text, ModuleReport, SourcesReport, VariantReport};
 use sections::{compress_sections, section_rows};
 use treemap::treemap_svg;
 
-/// Options of `cargo xtask size`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask size` (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SizeOptions {
-    /// Variant names (`None`: every release variant).
+    /// Only these variants (default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// A manifest to compare with: a file, or `REV:PATH` (`git show`).
+    /// Compare each file's sizes with this manifest: a file, or REV:PATH read with git (e.g. HEAD:artifacts/manifest.json)
+    #[arg(long, value_name = "MANIFEST")]
     pub against: Option<String>,
 }
 

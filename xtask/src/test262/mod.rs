@@ -42,19 +42,24 @@ const RESULTS_FILE: &str = "artifacts/test262.json";
 /// The expected failures of native XS (relative to the repository).
 const EXPECTED_FILE: &str = "configs/test262-expected-failures.txt";
 
-/// What `cargo xtask test262` was asked to do.
-#[derive(Debug, Clone, Default)]
+/// What `cargo xtask test262` was asked to do (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Test262Options {
-    /// Only these variants (native always runs, as the reference).
+    /// Only these variants (native XS always runs, as the reference; default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Only test paths matching this glob (e.g. `test/built-ins/Array/**`).
+    /// Only tests whose path matches, e.g. 'test/built-ins/Array/**'
+    #[arg(long, value_name = "GLOB")]
     pub filter: Option<String>,
-    /// A fixed 1-in-N sample for every target.
+    /// A fixed 1-in-N sample on every target
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub sample: Option<u32>,
-    /// Parallel workers per target.
-    pub jobs: usize,
-    /// Rewrite configs/test262-expected-failures.txt from native's failures.
+    /// Rewrite configs/test262-expected-failures.txt from native XS's failures
+    #[arg(long)]
     pub update_expected: bool,
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
+    pub jobs: usize,
 }
 
 /// One thing to run the suite on, with its sample.

@@ -157,19 +157,35 @@ pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOver
         progress,
     };
 
+    let manifest = build_lanes(&ctx, &selected)?;
+    let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
+    progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
+    if !overrides.no_table {
+        print!("{}", manifest.size_table(&names));
+    }
+    Ok(())
+}
+
+/// Two lanes side by side, one per toolchain (one lane with `jobs` 1): they
+/// share no tool, object or output, and most of a variant's time is
+/// single-threaded (emcc's link, the smoke run, pre-initialization). Within
+/// a lane variants keep their config order, so one reuses the objects of an
+/// earlier one with the same compile flags (emcc-os, then its single-file forms).
+fn lanes<'a>(selected: &[&'a Variant], jobs: usize) -> Vec<Vec<&'a Variant>> {
+    if jobs <= 1 {
+        return vec![selected.to_vec()];
+    }
+    let lane = |k: ToolchainKind| selected.iter().copied().filter(|v| v.toolchain == k).collect::<Vec<_>>();
+    [lane(ToolchainKind::Emscripten), lane(ToolchainKind::Wasi)].into_iter().filter(|l| !l.is_empty()).collect()
+}
+
+/// Build `selected` in their [`lanes`], writing the manifest after each
+/// variant; the first failure stops every lane before its next variant.
+/// Returns the manifest.
+fn build_lanes(ctx: &Ctx, selected: &[&Variant]) -> Result<Manifest> {
     let manifest_path = ctx.artifacts.join("manifest.json");
-    let manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(&configs, &ctx.fetched.tree_sha256));
+    let manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(ctx.configs, &ctx.fetched.tree_sha256));
     let manifest = Mutex::new(manifest);
-    // Two lanes side by side, one per toolchain: they share no tool, object
-    // or output, and most of a variant's time is single-threaded (emcc's
-    // link, the smoke run, pre-initialization). Within a lane variants keep
-    // their config order, so one reuses the objects of an earlier one with
-    // the same compile flags (emcc-os, then its single-file forms).
-    let lanes: Vec<Vec<&Variant>> = if options.jobs > 1 {
-        [ToolchainKind::Emscripten, ToolchainKind::Wasi].iter().map(|&k| selected.iter().copied().filter(|v| v.toolchain == k).collect()).filter(|l: &Vec<&Variant>| !l.is_empty()).collect()
-    } else {
-        vec![selected.clone()]
-    };
     let failed = AtomicBool::new(false);
     let run_lane = |lane: &[&Variant]| -> Result<()> {
         for variant in lane {
@@ -177,27 +193,22 @@ pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOver
                 break;
             }
             let previous = manifest.lock().expect("manifest lock").variants.get(&variant.name).cloned();
-            let record = build_variant(&ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name));
+            let record = build_variant(ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name));
             let record = record.inspect_err(|_| failed.store(true, Ordering::SeqCst))?;
             let mut manifest = manifest.lock().expect("manifest lock");
-            manifest.set_header(&configs, &ctx.fetched.tree_sha256);
+            manifest.set_header(ctx.configs, &ctx.fetched.tree_sha256);
             manifest.merge(&variant.name, record);
             manifest.write(&ctx.artifacts)?;
         }
         Ok(())
     };
+    let lanes = lanes(selected, ctx.options.jobs);
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes.iter().map(|lane| scope.spawn(|| run_lane(lane))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a build lane panicked")))).collect()
     });
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    let manifest = manifest.into_inner().expect("manifest lock");
-    let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
-    progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
-    if !overrides.no_table {
-        print!("{}", manifest.size_table(&names));
-    }
-    Ok(())
+    Ok(manifest.into_inner().expect("manifest lock"))
 }
 
 /// Hold an exclusive lock on `<build_dir>/.lock` (std's advisory file lock)
@@ -595,6 +606,21 @@ fn remove_file_if_exists(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variants_build_in_one_lane_per_toolchain_in_config_order_unless_one_job() {
+        let configs = Configs::load(&crate::util::repo_root()).unwrap();
+        let selected = configs.variants.select(Some(&["wasi-os".to_owned(), "emcc-os".to_owned(), "wasi-oz".to_owned()])).unwrap();
+        let names = |lanes: Vec<Vec<&Variant>>| lanes.iter().map(|l| l.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(",")).collect::<Vec<_>>();
+        let order: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names(lanes(&selected, 1)), [order.join(",")]);
+        let two = names(lanes(&selected, 2));
+        assert_eq!(two.len(), 2, "{two:?}");
+        assert_eq!(two[0], "emcc-os");
+        assert!(two[1].starts_with("wasi-") && two[1].contains("wasi-os") && two[1].contains("wasi-oz"), "{two:?}");
+        let wasi_only = configs.variants.select(Some(&["wasi-os".to_owned()])).unwrap();
+        assert_eq!(names(lanes(&wasi_only, 4)), ["wasi-os"]);
+    }
 
     #[test]
     fn a_second_build_of_a_checkout_waits_for_the_first() {

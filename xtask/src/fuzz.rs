@@ -32,23 +32,31 @@ use anyhow::{bail, Context, Result};
 use xs_wasm::{Error, Machine, Options, Runtime};
 
 use crate::progress::Progress;
+use crate::workspace::Workspace;
 
-/// What `cargo xtask fuzz` runs.
-#[derive(Debug, Clone)]
+/// What `cargo xtask fuzz` runs (its flags).
+#[derive(Debug, Clone, clap::Args)]
 pub struct FuzzOptions {
-    /// Crafted snapshots through the Rust crate.
+    /// Crafted snapshots through the Rust crate
+    #[arg(long = "cases", value_name = "N", default_value_t = 100_000)]
     pub snapshots: usize,
-    /// Crafted snapshots through the JS package.
+    /// Crafted snapshots through the JS package
+    #[arg(long = "js-cases", value_name = "N", default_value_t = 10_000)]
     pub js_snapshots: usize,
-    /// Mutated messages and sources per loader.
+    /// Mutated messages and sources through each loader
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub inputs: usize,
-    /// The generator's seed.
+    /// The generator's seed (the same seed gives the same cases)
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Each call's deadline (the crate's epoch deadline; the JS worker's silence limit).
-    pub deadline: Duration,
-    /// The WASI variant the crate runs.
+    /// Each call's deadline, milliseconds (the crate's epoch deadline; the JS worker's silence limit is twice it plus 5 s)
+    #[arg(long = "deadline-ms", value_name = "MS", default_value_t = 2_000)]
+    pub deadline_ms: u64,
+    /// The WASI variant the crate runs
+    #[arg(long, default_value = "wasi-os")]
     pub variant: String,
-    /// The emscripten variant the JS package runs.
+    /// The emscripten variant the JS package runs
+    #[arg(long, default_value = "emcc-os")]
     pub js_variant: String,
 }
 
@@ -60,7 +68,7 @@ impl FuzzOptions {
             js_snapshots: 500,
             inputs: 1_000,
             seed: 1,
-            deadline: Duration::from_secs(2),
+            deadline_ms: 2_000,
             variant: "wasi-os".into(),
             js_variant: "emcc-os".into(),
         }
@@ -73,13 +81,13 @@ const METER_LIMIT: u32 = 20_000_000;
 const MEMORY_LIMIT: u32 = 64 << 20;
 
 /// Run the cases; fails when one panicked, hung or failed untyped.
-pub fn fuzz(repo: &Path, options: &FuzzOptions, progress: &Progress) -> Result<()> {
-    let corpus = Corpus::load(&repo.join("configs/fuzz"))?;
-    let artifacts = repo.join("artifacts");
+pub fn fuzz(ws: &Workspace, options: &FuzzOptions, progress: &Progress) -> Result<()> {
+    let corpus = Corpus::load(&ws.repo.join("configs/fuzz"))?;
+    let artifacts = &ws.artifacts;
     let mut report = Vec::new();
     if options.snapshots + options.inputs > 0 {
-        let runtime = crate::loaders::CrateLoader::runtime(&artifacts, &options.variant)?;
-        let rust = RustTarget::new(&runtime, &corpus, options.deadline)?;
+        let runtime = crate::loaders::CrateLoader::runtime(artifacts, &options.variant)?;
+        let rust = RustTarget::new(&runtime, &corpus, Duration::from_millis(options.deadline_ms))?;
         if options.snapshots > 0 {
             progress.step(format!("fuzz: {} crafted snapshots through the crate ({})", options.snapshots, options.variant));
             report.push(("crate", "snapshots", rust.snapshots(options.snapshots, options.seed, progress)));
@@ -92,7 +100,7 @@ pub fn fuzz(repo: &Path, options: &FuzzOptions, progress: &Progress) -> Result<(
     for (mode, count) in [("snapshots", options.js_snapshots), ("inputs", options.inputs)] {
         if count > 0 {
             progress.step(format!("fuzz: {count} {} through the JS package ({})", if mode == "inputs" { "messages and sources" } else { "crafted snapshots" }, options.js_variant));
-            report.push(("js", mode, js_cases(repo, options, mode, count)?));
+            report.push(("js", mode, js_cases(ws, options, mode, count)?));
         }
     }
     let mut failed = Vec::new();
@@ -346,12 +354,12 @@ fn error_name(error: &Error, prefix: &'static str) -> &'static str {
 
 /// The JS package's cases in `node js/scripts/fuzz.mjs`, restarted after a
 /// silent case (counted as a hang).
-fn js_cases(repo: &Path, options: &FuzzOptions, mode: &str, count: usize) -> Result<BTreeMap<&'static str, usize>> {
+fn js_cases(ws: &Workspace, options: &FuzzOptions, mode: &str, count: usize) -> Result<BTreeMap<&'static str, usize>> {
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut start = 0;
-    let silence = options.deadline * 2 + Duration::from_secs(5);
+    let silence = Duration::from_millis(options.deadline_ms) * 2 + Duration::from_secs(5);
     while start < count {
-        let mut child = spawn_js(repo, options, mode, start, count)?;
+        let mut child = spawn_js(ws, options, mode, start, count)?;
         let stdout = child.stdout.take().context("the fuzz worker's stdout")?;
         let (send, receive) = mpsc::channel();
         std::thread::spawn(move || {
@@ -388,12 +396,12 @@ fn js_cases(repo: &Path, options: &FuzzOptions, mode: &str, count: usize) -> Res
     Ok(counts)
 }
 
-fn spawn_js(repo: &Path, options: &FuzzOptions, mode: &str, start: usize, count: usize) -> Result<Child> {
+fn spawn_js(ws: &Workspace, options: &FuzzOptions, mode: &str, start: usize, count: usize) -> Result<Child> {
     Command::new("node")
-        .arg(repo.join("js/scripts/fuzz.mjs"))
-        .args([repo.join("artifacts").display().to_string(), options.js_variant.clone(), mode.to_owned()])
+        .arg(ws.repo.join("js/scripts/fuzz.mjs"))
+        .args([ws.artifacts.display().to_string(), options.js_variant.clone(), mode.to_owned()])
         .args([start.to_string(), count.to_string(), options.seed.to_string(), METER_LIMIT.to_string(), MEMORY_LIMIT.to_string()])
-        .current_dir(repo.join("js"))
+        .current_dir(ws.repo.join("js"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -1,5 +1,7 @@
 //! `cargo xtask test`: the project's test suite.
 //!
+//! 0. checks that the ABI files `cargo xtask codegen` writes are what
+//!    `port/xs_wasm.h` gives (`crate::codegen::check`): a stale one fails;
 //! 1. brings `artifacts/` up to date (an incremental build: about a second
 //!    when nothing changed), since the crate embeds an artifact and the JS
 //!    package tests every emscripten variant;
@@ -21,7 +23,7 @@
 //! 6. a short pass of `cargo xtask fuzz` (crate::fuzz::FuzzOptions::short).
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use xshell::{cmd, Cmd, Shell};
@@ -29,6 +31,7 @@ use xshell::{cmd, Cmd, Shell};
 use crate::build::{build, BuildOptions};
 use crate::progress::Progress;
 use crate::test262::{test262, Test262Options};
+use crate::workspace::Workspace;
 
 /// Run `command` with its output going to the terminal (as it comes; not
 /// echoed: the progress line names it). Errors say `what` failed and how.
@@ -37,16 +40,19 @@ fn run(command: Cmd<'_>, what: &str) -> Result<()> {
 }
 
 /// Run every test suite; the first failing suite is the error.
-pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
-    build(repo, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
+pub fn test(ws: &Workspace, jobs: usize, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
+    progress.step("tests: the generated ABI files are what port/xs_wasm.h gives (cargo xtask codegen)");
+    crate::codegen::check(repo, &crate::config::Configs::load(repo)?.variants)?;
+    build(ws, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
 
     let sample = crate::config::Test262Config::load(repo)?.run.ci_sample;
     progress.step(format!("tests: test262, 1 in {sample}, on native XS, wasi-os and emcc-os"));
     let options = Test262Options { variants: Some(vec!["wasi-os".into(), "emcc-os".into()]), sample: Some(sample), jobs, ..Test262Options::default() };
-    test262(repo, &options, progress)?;
+    test262(ws, &options, progress)?;
 
     progress.step("tests: library suite, quick mode (every job once on wasi-os and emcc-os; fails on a regression)");
-    crate::libs::quick_check(repo, progress)?;
+    crate::libs::quick_check(ws, progress)?;
 
     let sh = Shell::new()?;
     sh.change_dir(repo);
@@ -75,7 +81,7 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
         "tests: fuzz, short pass ({} crafted snapshots through the crate, {} through the JS package, {} messages and sources through each)",
         short.snapshots, short.js_snapshots, short.inputs
     ));
-    crate::fuzz::fuzz(repo, &short, progress)?;
+    crate::fuzz::fuzz(ws, &short, progress)?;
     Ok(())
 }
 

@@ -163,7 +163,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) info: ArtifactInfo,
     pub(crate) cache: CacheOutcome,
     /// The record of a pre-initialized module (see [`crate::preinit`]).
-    pub(crate) preinit: Option<crate::preinit::PreinitInfo>,
+    pub(crate) preinit: Option<crate::preinit::record::PreinitInfo>,
     /// The epoch ticker, when deadlines are on ([`RuntimeOptions::deadlines`]).
     pub(crate) ticker: Option<Ticker>,
 }
@@ -288,16 +288,16 @@ impl Drop for CallGuard {
 /// once instead of per machine.
 pub(crate) struct Flavor {
     pub(crate) engine: Engine,
-    pub(crate) pre: wasmtime::InstancePre<crate::machine::HostState>,
-    pub(crate) exports: crate::machine::ExportIndices,
+    pub(crate) pre: wasmtime::InstancePre<crate::guest::HostState>,
+    pub(crate) exports: crate::guest::ExportIndices,
     /// Whether a machine of this module already passed the port-ABI check.
     pub(crate) abi_checked: std::sync::atomic::AtomicBool,
 }
 
 impl Flavor {
     fn new(engine: Engine, module: &Module, preinit: bool) -> Result<Self> {
-        let pre = crate::machine::instantiate_pre(&engine, module).map_err(Error::wasm)?;
-        let exports = crate::machine::ExportIndices::new(module, preinit)?;
+        let pre = crate::guest::instantiate_pre(&engine, module).map_err(Error::wasm)?;
+        let exports = crate::guest::ExportIndices::new(module, preinit)?;
         Ok(Flavor { engine, pre, exports, abi_checked: std::sync::atomic::AtomicBool::new(false) })
     }
 }
@@ -315,9 +315,22 @@ impl Runtime {
     /// from the default module cache ([`ModuleCache::Default`]) or compiled
     /// (and cached).
     ///
-    /// Errors: [`Error::ArtifactMismatch`] (cannot happen unless the binary was
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] (cannot happen unless the binary was
     /// tampered with), [`Error::Wasmtime`] when compilation fails. Never fails
     /// because of the cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::Runtime;
+    /// let runtime = Runtime::new()?;
+    /// println!("{} ({})", runtime.artifact().variant, runtime.artifact().sha256);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "embed")]
     pub fn new() -> Result<Self> {
         Self::new_with(&RuntimeOptions::default())
@@ -326,7 +339,21 @@ impl Runtime {
     /// [`Runtime::new`] with explicit options (e.g. another cache directory,
     /// no cache, another machine pool or none).
     ///
-    /// Errors: as [`Runtime::new`].
+    /// # Errors
+    ///
+    /// As [`Runtime::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Runtime, RuntimeOptions};
+    /// // No machine pool: nothing reserved up front.
+    /// let runtime = Runtime::new_with(&RuntimeOptions { pooling: None, ..RuntimeOptions::default() })?;
+    /// assert!(runtime.pooling().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "embed")]
     pub fn new_with(options: &RuntimeOptions) -> Result<Self> {
         Self::from_bytes_with(crate::embedded::MODULE, &Self::embedded_artifact()?, options)
@@ -343,6 +370,21 @@ impl Runtime {
     /// The manifest entry of the embedded artifact (feature `embed`): the
     /// variant's pre-initialized module ([`crate::WASI_PREINIT_FILE`]) when
     /// the build made one, else its module.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Manifest`] when the embedded manifest has no entry for the embedded module (cannot happen unless the binary was tampered with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::Runtime;
+    /// let info = Runtime::embedded_artifact()?;
+    /// info.verify(Runtime::embedded_module())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "embed")]
     pub fn embedded_artifact() -> Result<ArtifactInfo> {
         Manifest::from_json(crate::embedded::MANIFEST_JSON)?.wasi_file(crate::embedded::VARIANT, crate::embedded::FILE)
@@ -351,9 +393,26 @@ impl Runtime {
     /// Compile `bytes` after checking them against `info.sha256`, using the
     /// default module cache ([`Runtime::from_bytes_with`] with default options).
     ///
-    /// Errors: [`Error::ArtifactMismatch`] when the hash differs,
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] when the hash differs,
     /// [`Error::Wasmtime`] when wasmtime cannot compile the module,
     /// [`Error::Incompatible`] when it lacks the xs-wasm exports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{ArtifactInfo, Error, Runtime};
+    /// let info = Runtime::embedded_artifact()?;
+    /// let runtime = Runtime::from_bytes(Runtime::embedded_module(), &info)?;
+    /// assert_eq!(runtime.artifact().sha256, info.sha256);
+    /// let wrong = Runtime::from_bytes(b"\0asm\x01\0\0\0", &info);
+    /// assert!(matches!(wrong, Err(Error::ArtifactMismatch { .. })));
+    /// # drop(ArtifactInfo::new("", ""));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8], info: &ArtifactInfo) -> Result<Self> {
         Self::from_bytes_with(bytes, info, &RuntimeOptions::default())
     }
@@ -368,10 +427,25 @@ impl Runtime {
     ///
     /// The machine pool is `options.pooling` (see [`Pooling`]).
     ///
-    /// Errors: as [`Runtime::from_bytes`]; never because of the cache or the pool.
+    /// # Errors
+    ///
+    /// As [`Runtime::from_bytes`]; never because of the cache or the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{ModuleCache, Runtime, RuntimeOptions};
+    /// let info = Runtime::embedded_artifact()?;
+    /// let options = RuntimeOptions { module_cache: ModuleCache::default(), pooling: None, ..RuntimeOptions::default() };
+    /// let runtime = Runtime::from_bytes_with(Runtime::embedded_module(), &info, &options)?;
+    /// println!("{:?}", runtime.cache_outcome());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
-        let preinit = crate::preinit::record(bytes)?;
+        let preinit = crate::preinit::record::record(bytes)?;
         let (engine, pooled) = Self::engine(options.pooling.as_ref(), options.deadlines)?;
         let (module, cache) = match options.module_cache.resolve() {
             None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
@@ -415,14 +489,32 @@ impl Runtime {
     /// such files where only you can write them, like any program. The new
     /// runtime's cache and machine pool are `options`'.
     ///
-    /// Errors: [`Error::ArtifactMismatch`] when `base` is not this runtime's
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] when `base` is not this runtime's
     /// module; [`Error::Incompatible`] naming the check that failed; those of
     /// [`Runtime::from_bytes_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::Path;
+    /// use xs_wasm::{Runtime, RuntimeOptions};
+    /// // A module made with `xs-wasm preinit` (or preinit::preinitialize) from wasi-os.
+    /// let base = std::fs::read("artifacts/wasi-os/xs-wasm.wasm")?;
+    /// let module = std::fs::read("setup.preinit.wasm")?;
+    /// let plain = Runtime::from_artifacts_dir(Path::new("artifacts"), "wasi-os")?;
+    /// let runtime = plain.from_preinitialized(&module, &base, &RuntimeOptions::default())?;
+    /// assert!(runtime.preinit_info().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_preinitialized(&self, module: &[u8], base: &[u8], options: &RuntimeOptions) -> Result<Self> {
         self.inner.info.verify(base)?;
-        let base_digest = crate::preinit::digest(base)?;
-        let digest = crate::preinit::digest(module)?;
-        crate::preinit::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
+        let base_digest = crate::preinit::record::digest(base)?;
+        let digest = crate::preinit::record::digest(module)?;
+        crate::preinit::record::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
         let info = ArtifactInfo { sha256: crate::artifact::sha256_hex(module), bytes: module.len() as u64, ..self.inner.info.clone() };
         Self::from_bytes_with(module, &info, options)
     }
@@ -432,7 +524,7 @@ impl Runtime {
     /// Carries the artifact's own pre-initialization record, if it has one,
     /// so machines take its kept machine as usual.
     #[cfg(feature = "preinit")]
-    pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
+    pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::record::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
         // One machine: no pool. Deadlines on, as by default (the setup
         // scripts run with the default deadline).
         let engine = Engine::new(&Self::config(None, true)).map_err(Error::wasm)?;
@@ -445,7 +537,7 @@ impl Runtime {
 
     /// The pre-initialization record of this runtime's module: `None` for a
     /// plain artifact (see [`crate::preinit`]).
-    pub fn preinit_info(&self) -> Option<&crate::preinit::PreinitInfo> {
+    pub fn preinit_info(&self) -> Option<&crate::preinit::record::PreinitInfo> {
         self.inner.preinit.as_ref()
     }
 
@@ -453,14 +545,45 @@ impl Runtime {
     /// `<dir>/manifest.json` (`dir` is usually the repository's `artifacts/`),
     /// using the default module cache.
     ///
-    /// Errors: [`Error::Io`], [`Error::Manifest`], plus those of [`Runtime::from_bytes`].
+    /// # Errors
+    ///
+    /// [`Error::Io`], [`Error::Manifest`], plus those of [`Runtime::from_bytes`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::path::Path;
+    /// use xs_wasm::{Machine, Options, Runtime};
+    /// // The repository's artifacts/, after `cargo xtask build`.
+    /// let runtime = Runtime::from_artifacts_dir(Path::new("artifacts"), "wasi-oz")?;
+    /// let mut machine = Machine::new(&runtime, Options::default())?;
+    /// machine.eval("1 + 1")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_artifacts_dir(dir: &Path, variant: &str) -> Result<Self> {
         Self::from_artifacts_dir_with(dir, variant, &RuntimeOptions::default())
     }
 
     /// [`Runtime::from_artifacts_dir`] with explicit options.
     ///
-    /// Errors: as [`Runtime::from_artifacts_dir`].
+    /// # Errors
+    ///
+    /// As [`Runtime::from_artifacts_dir`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::path::Path;
+    /// use xs_wasm::{ModuleCache, Runtime, RuntimeOptions};
+    /// let options = RuntimeOptions { module_cache: ModuleCache::Off, ..RuntimeOptions::default() };
+    /// let runtime = Runtime::from_artifacts_dir_with(Path::new("artifacts"), "wasi-oz", &options)?;
+    /// println!("{}", runtime.artifact().variant);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_artifacts_dir_with(dir: &Path, variant: &str, options: &RuntimeOptions) -> Result<Self> {
         let manifest = Manifest::from_path(&dir.join("manifest.json"))?;
         let info = manifest.wasi_artifact(variant)?;
@@ -618,9 +741,9 @@ fn compile(engine: &Engine, bytes: &[u8], preinit: bool) -> Result<Module> {
 }
 
 /// Errors: [`Error::Incompatible`] naming the first missing export (the
-/// list is [`crate::machine::ExportIndices`]'s).
+/// list is [`crate::guest::ExportIndices`]'s).
 fn check_exports(module: &Module, preinit: bool) -> Result<()> {
-    crate::machine::ExportIndices::new(module, preinit).map(|_| ())
+    crate::guest::ExportIndices::new(module, preinit).map(|_| ())
 }
 
 #[cfg(test)]

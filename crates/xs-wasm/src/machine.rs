@@ -39,7 +39,11 @@ pub struct Options {
     /// stops the machine.
     pub memory_limit: usize,
     /// XS creation parameters. On restore only the memory limit applies: heap
-    /// sizes come from the snapshot.
+    /// sizes come from the snapshot. Counts are in XS slots (16 bytes each),
+    /// sizes in bytes; 0 takes the port's default. The JS stack
+    /// ([`Creation::stack_count`], default 131072 slots, 2 MiB) allows about
+    /// 13,000 levels of plain recursion; deeper JS recursion throws a
+    /// `RangeError` the guest can catch.
     pub creation: Creation,
     /// Give the guest the host's real clock for `Date.now()` / `new Date()`.
     /// Off by default, so the same script gives the same result and snapshot.

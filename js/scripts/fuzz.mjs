@@ -1,21 +1,24 @@
 // The JS package's side of `cargo xtask fuzz` (xtask/src/fuzz.rs): crafted
-// snapshots, or mutated messages and sources, through this package's Sandbox
-// in this thread. Prints "<case index> <outcome>" per case; the xtask counts
-// a case after which this process stays silent past the deadline as a hang
-// and starts a new process at the next case. Case i is the same for a seed
+// snapshots through a WorkerSandbox with a deadline (what the package offers
+// for untrusted snapshots: a restored heap can hold a program that loops in
+// C, where the meter never looks, and only terminating the worker stops it),
+// or mutated messages and sources through a Sandbox in this thread (the
+// meter bounds them). Prints "<case index> <outcome>" per case; the xtask
+// counts a case after which this process stays silent past its limit as a
+// hang and starts a new process at the next case. Case i is the same for a seed
 // whatever the start (each case seeds its own generator).
 //
 // Usage: node scripts/fuzz.mjs <artifacts dir> <variant> snapshots|inputs
-//          <start> <count> <seed> <meterLimit> <memoryLimit>
+//          <start> <count> <seed> <meterLimit> <memoryLimit> <deadlineMs>
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Sandbox, SnapshotError, SandboxError, MeterLimitError, MemoryLimitError, StackOverflowError, EngineError,
+  Sandbox, WorkerSandbox, DeadlineError, SnapshotError, SandboxError, MeterLimitError, MemoryLimitError, StackOverflowError, EngineError,
   ResultTooLargeError, InvalidJsonError, XsWasmError,
 } from '../src/node.mjs';
 
-const [artifacts, build, mode, startText, countText, seedText, meterText, memoryText] = process.argv.slice(2);
+const [artifacts, build, mode, startText, countText, seedText, meterText, memoryText, deadlineText] = process.argv.slice(2);
 if (!['snapshots', 'inputs'].includes(mode)) {
   process.stderr.write('usage: node scripts/fuzz.mjs <artifacts dir> <variant> snapshots|inputs <start> <count> <seed> <meterLimit> <memoryLimit>\n');
   process.exit(2);
@@ -86,6 +89,7 @@ function mutateText(seed, rng) {
 
 function errorName(error, refused) {
   if (error instanceof SnapshotError) return refused;
+  if (error instanceof DeadlineError) return 'deadline';
   if (error instanceof SandboxError) return 'js-error';
   if (error instanceof MeterLimitError) return 'meter-limit';
   if (error instanceof MemoryLimitError) return 'memory-limit';
@@ -112,22 +116,25 @@ const messages = seeds('messages');
 async function snapshotCase(rng) {
   let sandbox;
   try {
-    sandbox = await Sandbox.restore(craftSnapshot(snapshot, rng), options);
+    sandbox = await WorkerSandbox.restore(craftSnapshot(snapshot, rng), { ...options, onLog: undefined, deadlineMs: Number(deadlineText) });
   } catch (error) {
     return errorName(error, 'refused');
   }
   let outcome;
   try {
-    outcome = JSON.stringify(sandbox.evaluate(check)) === expected ? 'restored-same' : 'restored-different';
+    outcome = JSON.stringify(await sandbox.evaluate(check)) === expected ? 'restored-same' : 'restored-different';
   } catch (error) {
     outcome = errorName(error, 'restored-error');
   }
-  try {
-    sandbox.snapshot();
-  } catch (error) {
-    if (errorName(error, 'snapshot-error') === 'untyped') outcome = 'untyped';
+  if (outcome !== 'deadline') {
+    try {
+      await sandbox.snapshot();
+    } catch (error) {
+      const name = errorName(error, 'snapshot-error');
+      if (name === 'untyped' || name === 'deadline') outcome = name;
+    }
   }
-  sandbox.dispose();
+  await sandbox.dispose();
   return outcome;
 }
 

@@ -14,10 +14,13 @@
 //!   UTF-8 — deleted, duplicated, truncated, nested thousands of levels deep),
 //!   evaluated or sent to the heap.js machine.
 //!
-//! The Rust crate runs in this process (one WASI variant); the JS package
-//! (one emscripten variant) in a Node process, `js/scripts/fuzz.mjs`, that
-//! reports each case on a line and is replaced when it stays silent past the
-//! deadline. A case passes when it ends within its deadline with a value or
+//! The Rust crate runs in this process (one WASI variant), each call under
+//! its epoch deadline; the JS package (one emscripten variant) in a Node
+//! process, `js/scripts/fuzz.mjs`, that reports each case on a line and is
+//! replaced when it stays silent past the deadline: its snapshot cases run
+//! in a `WorkerSandbox` with the deadline (an in-thread sandbox can only be
+//! stopped by the meter, and a restored heap can loop in C where the meter
+//! never looks), its input cases in an in-thread `Sandbox` under the meter. A case passes when it ends within its deadline with a value or
 //! a typed error; the run fails on a host panic, a hang, or an untyped
 //! failure (a JS loader error that is not one of the package's error classes).
 
@@ -380,6 +383,7 @@ fn js_cases(ws: &Workspace, options: &FuzzOptions, mode: &str, count: usize) -> 
                 Ok(Err(e)) => bail!("reading the fuzz worker: {e}"),
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
+                    eprintln!("fuzz: js {mode} case {next} (seed {}): no answer within {silence:?}: a hang", options.seed);
                     *counts.entry("hang").or_default() += 1;
                     next += 1;
                     break;
@@ -400,7 +404,7 @@ fn spawn_js(ws: &Workspace, options: &FuzzOptions, mode: &str, start: usize, cou
     Command::new("node")
         .arg(ws.repo.join("js/scripts/fuzz.mjs"))
         .args([ws.artifacts.display().to_string(), options.js_variant.clone(), mode.to_owned()])
-        .args([start.to_string(), count.to_string(), options.seed.to_string(), METER_LIMIT.to_string(), MEMORY_LIMIT.to_string()])
+        .args([start.to_string(), count.to_string(), options.seed.to_string(), METER_LIMIT.to_string(), MEMORY_LIMIT.to_string(), options.deadline_ms.to_string()])
         .current_dir(ws.repo.join("js"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -410,7 +414,8 @@ fn spawn_js(ws: &Workspace, options: &FuzzOptions, mode: &str, start: usize, cou
 
 /// The outcome names the JS worker prints, as static strings.
 fn intern(name: &str) -> &'static str {
-    const NAMES: [&str; 17] = [
+    const NAMES: [&str; 18] = [
+        "deadline",
         "invalid-message",
         "refused", "restored-same", "restored-different", "restored-error", "snapshot-error", "ok", "js-error", "meter-limit", "memory-limit", "stack-overflow", "engine-trap",
         "result-too-large", "invalid-json", "not-json", "setup-error", "other-error",

@@ -383,10 +383,12 @@ impl Machine {
     /// variant with the same port ABI and XS version) into a new machine.
     /// The original script is not needed.
     ///
-    /// A snapshot is untrusted input: XS's reader is not hardened against
-    /// crafted bytes (a crafted payload with a valid header can make it loop,
-    /// or restore a heap that computes something else). The deadline
-    /// ([`Options::deadline`]) and the memory limit bound what reading one
+    /// A snapshot is untrusted input. XS's reader checks its structure
+    /// (patch 0010: sizes, offsets, slot indexes, kinds, acyclic links) and
+    /// refuses a crafted payload with [`Error::Snapshot`] rather than loop;
+    /// one that passes can still be any heap of that shape, a program that
+    /// loops or computes something else included. The meter, the deadline
+    /// ([`Options::deadline`]) and the memory limit bound what running it
     /// can cost; only an authenticated snapshot ([`Options::snapshot_key`])
     /// is known to be one this host wrote.
     ///

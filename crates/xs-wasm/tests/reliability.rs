@@ -500,3 +500,31 @@ fn crafted_snapshots_end_and_the_reader_never_loops() {
     eprintln!("300 crafted snapshots: {refused} refused, {restored} restored, {ended_by_deadline} evals ended by the deadline");
     assert!(restored > 0 && refused > 0);
 }
+
+// -------------------------------------------- (d) deep nesting is an error
+
+/// Source and JSON nested past configs/patches/0011's limits (parser 1,500
+/// levels: 500 brackets; trees 2,500 levels; JSON.parse 2,500) throw a
+/// RangeError and the machine goes on; without the limits they ran out of
+/// the wasm stack, a trap that killed the machine.
+#[test]
+fn deep_nesting_is_a_range_error_and_the_machine_goes_on() {
+    let mut m = machine();
+    let nested = |open: &str, close: &str, n: usize| format!("{}1{}", open.repeat(n), close.repeat(n));
+    let sum = vec!["1"; 100_000].join("+");
+    for source in [
+        nested("[", "]", 20_000),
+        nested("(", ")", 20_000),
+        nested("() => ", "", 5_000),
+        sum,
+        "JSON.parse('['.repeat(20000) + ']'.repeat(20000))".to_owned(),
+    ] {
+        match m.eval(&source) {
+            Err(Error::Js { name, .. }) => assert_eq!(name, "RangeError", "{}...", &source[..30]),
+            other => panic!("{}...: {other:?}", &source[..30]),
+        }
+        assert_eq!(m.eval("1 + 1").unwrap(), serde_json::json!(2), "the machine goes on");
+    }
+    assert_eq!(m.eval(&nested("(", ")", 400)).unwrap(), serde_json::json!(1));
+    assert_eq!(m.eval(&vec!["1"; 2_000].join("+")).unwrap(), serde_json::json!(2000));
+}

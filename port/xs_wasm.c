@@ -55,6 +55,13 @@ static uint32_t xs_wasm_ticks_of(uint64_t index)
 	return ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
 }
 extern void fxEndMetering(xsMachine* the);
+/* Hardened JavaScript (xsLockdown.c, compiled with mxLockdown): XS defines
+   these callbacks but leaves it to each host to make them globals, as xst
+   and xsnap do. Declared in xsAll.h only; restated with xs.h's types. */
+extern void fx_harden(xsMachine* the);
+extern void fx_lockdown(xsMachine* the);
+extern void fx_petrify(xsMachine* the);
+extern void fx_mutabilities(xsMachine* the);
 
 XS_WASM_IMPORT(host_send) extern int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length);
 XS_WASM_IMPORT(host_reply) extern void xs_wasm_host_reply(xs_wasm_machine* machine, char* buffer);
@@ -294,7 +301,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 3; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 4; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer,harden,lockdown,petrify,mutabilities";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -447,6 +454,11 @@ static xsCallback xs_wasm_callbacks[] = {
 	(xsCallback)xs_wasm_hook_eval_script,
 	(xsCallback)xs_wasm_hook_gc,
 	(xsCallback)xs_wasm_hook_detach_array_buffer,
+	/* Hardened JavaScript globals */
+	fx_harden,
+	fx_lockdown,
+	fx_petrify,
+	fx_mutabilities,
 };
 #define XS_WASM_CALLBACK_COUNT ((int)(sizeof(xs_wasm_callbacks) / sizeof(xs_wasm_callbacks[0])))
 
@@ -490,8 +502,39 @@ static void xs_wasm_build_globals(xsMachine* the)
 		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_error, 0, &xsVar(1));
 		xsDefine(xsVar(0), xsID("error"), xsVar(1), xsDontEnum);
 		xsDefine(xsGlobal, xsID("console"), xsVar(0), xsDontEnum);
+		/* Hardened JavaScript, as xsnap and xst define them: lockdown()
+		   freezes the intrinsics and gives new Compartments tamed Date and
+		   Math; harden(o) freezes o and everything reachable from it;
+		   petrify(o) makes o's own properties and internal state (the
+		   contents of a Map, a Date, an ArrayBuffer) immutable;
+		   mutabilities(o) lists the paths of what is still mutable. */
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_harden, 1, &xsVar(1));
+		xsDefine(xsGlobal, xsID("harden"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_lockdown, 0, &xsVar(1));
+		xsDefine(xsGlobal, xsID("lockdown"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_petrify, 1, &xsVar(1));
+		xsDefine(xsGlobal, xsID("petrify"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_mutabilities, 1, &xsVar(1));
+		xsDefine(xsGlobal, xsID("mutabilities"), xsVar(1), xsDontEnum);
 	}
 	xsEndHost(the);
+}
+
+/* lockdown() in a machine being created; 0 if it threw or aborted. */
+static int xs_wasm_lock_down(xsMachine* the)
+{
+	int ok = 1;
+	xsBeginHost(the);
+	{
+		xsTry {
+			xsCall0(xsGlobal, xsID("lockdown"));
+		}
+		xsCatch {
+			ok = 0;
+		}
+	}
+	xsEndHost(the);
+	return ok && !xs_wasm_abort_status(the);
 }
 
 /* Called by the platform for unhandled rejections: console.error on the host. */
@@ -601,6 +644,12 @@ XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_cre
 	if (c && (c->flags & XS_WASM_CREATE_TEST262_HOST) && !xs_wasm_abort_status(the)) {
 		machine->flags = XS_WASM_CREATE_TEST262_HOST;
 		xs_wasm_build_test262_host(the);
+	}
+	if (c && (c->flags & XS_WASM_CREATE_LOCKDOWN) && !xs_wasm_abort_status(the) && !xs_wasm_lock_down(the)) {
+		xsDeleteMachine(the);
+		free(machine);
+		xs_wasm_fail("cannot create machine: lockdown failed (memory_limit too small?)");
+		return NULL;
 	}
 	if (xs_wasm_abort_status(the)) {
 		xsDeleteMachine(the);

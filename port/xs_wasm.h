@@ -69,8 +69,11 @@ extern "C" {
    the snapshot header changes. Optional exports that hosts look up by name
    before use (the pre-initialization pair below) do not bump it.
    3: XS_WASM_RESULT_TOO_LARGE; sources, messages and replies are read by
-   length (a NUL byte is U+0000, no longer the end of the text). */
-#define XS_WASM_ABI_VERSION 3
+   length (a NUL byte is U+0000, no longer the end of the text).
+   4: the Hardened JavaScript globals (harden, lockdown, petrify,
+   mutabilities: four more callbacks in the snapshot signature) and
+   XS_WASM_CREATE_LOCKDOWN. */
+#define XS_WASM_ABI_VERSION 4
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
 
@@ -125,6 +128,12 @@ typedef struct {
    is a rejected promise, e.g. `import('./missing.js')`, must not fail).
    For conformance testing; off by default. See https://github.com/tc39/test262/blob/main/INTERPRETING.md */
 #define XS_WASM_CREATE_TEST262_HOST 1
+/* flags: start locked down: the new machine calls lockdown() once its
+   globals are defined (the intrinsics are frozen and hardened; the global
+   object itself, console and sendMessage stay as they are, as after a
+   guest's own lockdown()). A snapshot of a locked machine restores locked:
+   the state is in the heap, not in the flag. */
+#define XS_WASM_CREATE_LOCKDOWN 2
 
 typedef struct xs_wasm_machine xs_wasm_machine;
 
@@ -144,7 +153,9 @@ void xs_wasm_free(void* pointer);
 
 /* Create a machine with the given parameters (NULL for defaults). Returns
    NULL when memory is exhausted. The new machine has the globals
-   sendMessage(msg), console.{log,info,warn,error,debug}. */
+   sendMessage(msg), console.{log,info,warn,error,debug}, and Hardened
+   JavaScript's lockdown(), harden(o), petrify(o), mutabilities(o) (all
+   non-enumerable). */
 xs_wasm_machine* xs_wasm_create(const xs_wasm_creation* creation);
 /* Free a machine and everything it owns. NULL is ignored. */
 void xs_wasm_delete(xs_wasm_machine* machine);

@@ -22,7 +22,7 @@ import {
 import { MIN_SNAPSHOT_KEY_LENGTH, openSnapshot, signSnapshot } from './auth.mjs';
 
 /** The port ABI version this package speaks (XS_WASM_ABI_VERSION). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 /** Default memory limit of a sandbox, bytes (as the Rust crate). */
 export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
 /** Smallest memory limit (bytes) other than 0 (none): what a fresh machine

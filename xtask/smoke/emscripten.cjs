@@ -78,7 +78,7 @@ async function main() {
     return m;
   }
 
-  if (M._xs_wasm_abi_version() !== 3) fail(`unexpected ABI ${M._xs_wasm_abi_version()}`);
+  if (M._xs_wasm_abi_version() !== 4) fail(`unexpected ABI ${M._xs_wasm_abi_version()}`);
   const empty = M._xs_wasm_create(0);
   if (!empty) fail(`create failed: ${M.UTF8ToString(M._xs_wasm_last_error())}`);
   const emptySnapshot = snapshot(empty);

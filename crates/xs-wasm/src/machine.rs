@@ -39,7 +39,7 @@ impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P,
 }
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 // Status codes of port/xs_wasm.h.
 const XS_WASM_OK: i32 = 0;

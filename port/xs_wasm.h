@@ -71,8 +71,9 @@ extern "C" {
    3: XS_WASM_RESULT_TOO_LARGE; sources, messages and replies are read by
    length (a NUL byte is U+0000, no longer the end of the text).
    4: the Hardened JavaScript globals (harden, lockdown, petrify,
-   mutabilities: four more callbacks in the snapshot signature) and
-   XS_WASM_CREATE_LOCKDOWN. */
+   mutabilities) and the web-standard globals (more callbacks in the
+   snapshot signature), XS_WASM_CREATE_LOCKDOWN and
+   XS_WASM_CREATE_NO_WEB_GLOBALS. */
 #define XS_WASM_ABI_VERSION 4
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
@@ -134,6 +135,15 @@ typedef struct {
    guest's own lockdown()). A snapshot of a locked machine restores locked:
    the state is in the heap, not in the flag. */
 #define XS_WASM_CREATE_LOCKDOWN 2
+/* flags: leave out the web-standard globals (a bare machine: the language,
+   console, sendMessage and the Hardened JavaScript globals only). Without
+   this flag a new machine also has TextEncoder, TextDecoder (Moddable's
+   modules/data/text: UTF-8 only; fatal, ignoreBOM, stream), atob, btoa,
+   structuredClone (XS's marshalling), queueMicrotask and performance.now()
+   (milliseconds on the machine's clock, Date.now(), since
+   performance.timeOrigin, the first time the guest asked performance for
+   the time: always 0 unless the host gives it the real clock). */
+#define XS_WASM_CREATE_NO_WEB_GLOBALS 4
 
 typedef struct xs_wasm_machine xs_wasm_machine;
 
@@ -155,7 +165,8 @@ void xs_wasm_free(void* pointer);
    NULL when memory is exhausted. The new machine has the globals
    sendMessage(msg), console.{log,info,warn,error,debug}, and Hardened
    JavaScript's lockdown(), harden(o), petrify(o), mutabilities(o) (all
-   non-enumerable). */
+   non-enumerable), and the web-standard globals unless
+   XS_WASM_CREATE_NO_WEB_GLOBALS. */
 xs_wasm_machine* xs_wasm_create(const xs_wasm_creation* creation);
 /* Free a machine and everything it owns. NULL is ignored. */
 void xs_wasm_delete(xs_wasm_machine* machine);

@@ -438,6 +438,27 @@ void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int lengt
 	mxPullSlot((txSlot*)result);
 }
 
+/* structuredClone's core: a copy of the argument made with XS's own
+   marshalling (xsMarshall.c, the machine-local form that workers use):
+   objects, arrays, primitives wrappers, Date, RegExp, Map, Set, Error,
+   ArrayBuffer and typed arrays, cycles and shared references kept.
+   Functions, symbols, promises, weak collections, accessors, proxies and
+   host objects throw. Objects XS marks as not to be marshalled (the
+   intrinsics, and every object harden() or lockdown() froze) are not
+   copied: the clone refers to the same, immutable, object. */
+void xs_wasm_structured_clone(void* machine)
+{
+	txMachine* the = machine;
+	void* data;
+	if (mxArgc < 1)
+		return;
+	mxPushSlot(mxArgv(0));
+	data = fxMarshall(the, 0);
+	fxDemarshall(the, data, 0);
+	c_free(data);
+	mxPullSlot(mxResult);
+}
+
 /* ------------------------------------------------ test262 host hooks -- */
 
 /* $262.evalScript(source): parse and run `source` as a Script of the

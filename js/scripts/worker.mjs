@@ -8,8 +8,8 @@
 // (the scripts are evaluated in order; evaluation stops at the first that
 // does not complete). Output: one JSON line per request,
 //   {"status", "payload", "log", "micros"}: status is the port's
-// xs_wasm_status (0 ok, 1 the guest threw: payload is the error's JSON, 2
-// meter limit, 3 memory limit, 4 stack overflow, 8 anything else), log every
+// xs_wasm_status (OK; JS_ERROR, the guest threw: payload is the error's JSON;
+// METER_LIMIT; OUT_OF_MEMORY; STACK_OVERFLOW; ABORTED, anything else), log every
 // print/console line as "<level> <text>", micros the wall time of the last
 // script evaluated, createMicros that of Sandbox.create (the first request
 // also loads and compiles the module and runs the V8 warm-up), memoryBytes
@@ -17,6 +17,7 @@
 
 import * as readline from 'node:readline';
 import { Sandbox, SandboxError, MeterLimitError, MemoryLimitError, StackOverflowError } from '../src/node.mjs';
+import { Status } from '../src/abi.mjs';
 
 const [artifacts, build] = process.argv.slice(2);
 if (!artifacts || !build) {
@@ -27,11 +28,11 @@ if (!artifacts || !build) {
 const LEVELS = { debug: 0, log: 1, info: 2, warn: 3, error: 4 };
 
 function statusOf(error) {
-  if (error instanceof SandboxError) return { status: 1, payload: JSON.stringify({ name: error.guestName, message: error.guestMessage }) };
-  if (error instanceof MeterLimitError) return { status: 2, payload: String(error.message) };
-  if (error instanceof MemoryLimitError) return { status: 3, payload: String(error.message) };
-  if (error instanceof StackOverflowError) return { status: 4, payload: String(error.message) };
-  return { status: 8, payload: `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}` };
+  if (error instanceof SandboxError) return { status: Status.JS_ERROR, payload: JSON.stringify({ name: error.guestName, message: error.guestMessage }) };
+  if (error instanceof MeterLimitError) return { status: Status.METER_LIMIT, payload: String(error.message) };
+  if (error instanceof MemoryLimitError) return { status: Status.OUT_OF_MEMORY, payload: String(error.message) };
+  if (error instanceof StackOverflowError) return { status: Status.STACK_OVERFLOW, payload: String(error.message) };
+  return { status: Status.ABORTED, payload: `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}` };
 }
 
 async function runRequest({ scripts, meterLimit, test262Host }) {
@@ -58,7 +59,7 @@ async function runRequest({ scripts, meterLimit, test262Host }) {
         micros = Number((process.hrtime.bigint() - start) / 1000n);
       }
     }
-    return { status: 0, payload: '', log, micros, createMicros, memoryBytes: sandbox.memoryBytes };
+    return { status: Status.OK, payload: '', log, micros, createMicros, memoryBytes: sandbox.memoryBytes };
   } catch (error) {
     return { ...statusOf(error), log, micros, createMicros, memoryBytes: sandbox.memoryBytes };
   } finally {

@@ -10,7 +10,8 @@
 // which is then verified before it is compiled).
 
 import { ArtifactError } from './errors.mjs';
-import { Runtime, Sandbox, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
+import { Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './runtime.mjs';
+import { Sandbox } from './sandbox.mjs';
 import { serve } from './worker-serve.mjs';
 
 /** @type {Promise<Runtime> | null} */
@@ -80,4 +81,7 @@ export function serveWorkerSandbox() {
     listen: (handler) => self.addEventListener('message', (event) => handler(/** @type {MessageEvent} */ (event).data)),
   });
 }
-export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';
+export { ABI_VERSION } from './abi.mjs';
+export { DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MIN_MEMORY_LIMIT } from './options.mjs';
+export { MEMORY_HEADROOM } from './runtime.mjs';
+export { MAX_JSON_DEPTH, Sandbox } from './sandbox.mjs';

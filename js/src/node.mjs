@@ -16,7 +16,9 @@ import { createHmac, webcrypto } from 'node:crypto';
 import { Worker, parentPort } from 'node:worker_threads';
 import { ArtifactError } from './errors.mjs';
 import { serve } from './worker-serve.mjs';
-import { ABI_VERSION, Runtime, Sandbox, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './sandbox.mjs';
+import { ABI_VERSION } from './abi.mjs';
+import { Runtime, customRuntime, inlinedPayload, payloadWasm, setPlatform, verifySha256 } from './runtime.mjs';
+import { Sandbox } from './sandbox.mjs';
 
 const requireHere = createRequire(import.meta.url);
 const PACKAGE_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -207,4 +209,7 @@ export function serveWorkerSandbox() {
     listen: (handler) => port.on('message', handler),
   });
 }
-export { ABI_VERSION, DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MAX_JSON_DEPTH, MEMORY_HEADROOM, MIN_MEMORY_LIMIT, Sandbox } from './sandbox.mjs';
+export { ABI_VERSION } from './abi.mjs';
+export { DEFAULT_MEMORY_LIMIT, DEFAULT_METER_INTERVAL, MIN_MEMORY_LIMIT } from './options.mjs';
+export { MEMORY_HEADROOM } from './runtime.mjs';
+export { MAX_JSON_DEPTH, Sandbox } from './sandbox.mjs';

@@ -27,7 +27,9 @@ import {
   StackOverflowError,
   XsWasmError,
 } from './errors.mjs';
-import { currentPlatform, defaultLog, hostErrorText, normalizeOptions } from './sandbox.mjs';
+import { normalizeOptions } from './options.mjs';
+import { currentPlatform } from './runtime.mjs';
+import { defaultLog, hostErrorText } from './sandbox.mjs';
 import { REPLY_CHUNK, REPLY_DONE, REPLY_MORE } from './worker-serve.mjs';
 
 const encoder = new TextEncoder();
@@ -81,7 +83,7 @@ function revive(e) {
 /**
  * A Web Worker (browsers, Deno) as WorkerSandbox drives it.
  * @param {Worker} worker
- * @returns {import('./sandbox.mjs').WorkerEndpoint}
+ * @returns {import('./runtime.mjs').WorkerEndpoint}
  */
 function webWorkerEndpoint(worker) {
   if (!worker || typeof worker.postMessage !== 'function' || typeof worker.terminate !== 'function') {
@@ -117,7 +119,7 @@ function deadlineOf(value) {
  * `await WorkerSandbox.restore(bytes, options)`.
  */
 export class WorkerSandbox {
-  /** @type {ReturnType<NonNullable<import('./sandbox.mjs').Platform['spawnWorker']>> | null} */
+  /** @type {ReturnType<NonNullable<import('./runtime.mjs').Platform['spawnWorker']>> | null} */
   #worker = null;
   #deadlineMs = 0;
   /** @type {Promise<unknown>} calls run one after another */

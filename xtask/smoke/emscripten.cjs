@@ -1,6 +1,6 @@
 // Smoke run of one emscripten artifact under Node (used by `cargo xtask build`).
 //
-// usage: node emscripten.cjs <form> <main-file> <wasm-file|-> <bundle.js>
+// usage: node emscripten.cjs <form> <main-file> <wasm-file|-> <bundle.js> <parse-input.js> <abi-version>
 // Prints one JSON line: {"empty_snapshot_bytes":N,"bundle_snapshot_bytes":M,"checks":[...]}
 // Exits non-zero with a message on the first failed check.
 'use strict';
@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const { pathToFileURL } = require('url');
 
-const [form, mainFile, wasmFile, bundleFile, parseInputFile] = process.argv.slice(2);
+const [form, mainFile, wasmFile, bundleFile, parseInputFile, abiVersion] = process.argv.slice(2);
 
 function fail(message) {
   process.stderr.write(`smoke: ${message}\n`);
@@ -78,7 +78,7 @@ async function main() {
     return m;
   }
 
-  if (M._xs_wasm_abi_version() !== 4) fail(`unexpected ABI ${M._xs_wasm_abi_version()}`);
+  if (M._xs_wasm_abi_version() !== Number(abiVersion)) fail(`unexpected ABI ${M._xs_wasm_abi_version()}`);
   const empty = M._xs_wasm_create(0);
   if (!empty) fail(`create failed: ${M.UTF8ToString(M._xs_wasm_last_error())}`);
   const emptySnapshot = snapshot(empty);

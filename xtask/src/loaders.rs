@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use xs_wasm::abi::{XS_WASM_JS_ERROR, XS_WASM_METER_LIMIT, XS_WASM_OK, XS_WASM_OUT_OF_MEMORY, XS_WASM_STACK_OVERFLOW};
 
 /// Scripts to evaluate in order in one fresh machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +76,10 @@ pub trait Loader: Send {
 }
 
 /// xs_wasm_status codes (port/xs_wasm.h) as endings; `payload` is the result buffer.
-fn ending_of_status(status: u32, payload: &str) -> Ending {
+fn ending_of_status(status: i32, payload: &str) -> Ending {
     match status {
-        0 => Ending::Completed,
-        1 => {
+        XS_WASM_OK => Ending::Completed,
+        XS_WASM_JS_ERROR => {
             #[derive(Deserialize)]
             struct Thrown {
                 name: String,
@@ -89,9 +90,9 @@ fn ending_of_status(status: u32, payload: &str) -> Ending {
                 Err(_) => Ending::Stopped(format!("undescribable exception: {payload}")),
             }
         }
-        2 => Ending::Stopped("meter limit reached".into()),
-        3 => Ending::Stopped("memory limit reached".into()),
-        4 => Ending::Stopped("stack overflow stopped the machine".into()),
+        XS_WASM_METER_LIMIT => Ending::Stopped("meter limit reached".into()),
+        XS_WASM_OUT_OF_MEMORY => Ending::Stopped("memory limit reached".into()),
+        XS_WASM_STACK_OVERFLOW => Ending::Stopped("stack overflow stopped the machine".into()),
         STOPPED_STATUS => Ending::Stopped(payload.to_owned()),
         other => Ending::Stopped(format!("status {other}: {payload}")),
     }
@@ -255,8 +256,6 @@ pub struct NativeProtocol {
     pub exe: PathBuf,
 }
 
-/// `XS_WASM_CREATE_TEST262_HOST` (port/xs_wasm.h).
-const TEST262_HOST: u32 = 1;
 
 fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
     let mut b = [0u8; 4];
@@ -278,7 +277,7 @@ impl Protocol for NativeProtocol {
 
     fn write(&self, stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
         let mut bytes = Vec::new();
-        let flags = if request.test262_host { TEST262_HOST } else { 0 };
+        let flags = if request.test262_host { xs_wasm::abi::XS_WASM_CREATE_TEST262_HOST } else { 0 };
         for n in [flags, request.meter_limit, request.scripts.len() as u32] {
             bytes.extend_from_slice(&n.to_le_bytes());
         }
@@ -296,7 +295,7 @@ impl Protocol for NativeProtocol {
         let micros = read_u32(reader)?;
         let payload = read_text(reader)?;
         let log = read_text(reader)?;
-        Ok(Outcome { ending: ending_of_status(status, &payload), log, micros: u64::from(micros), create_micros: None, memory_bytes: None })
+        Ok(Outcome { ending: ending_of_status(status as i32, &payload), log, micros: u64::from(micros), create_micros: None, memory_bytes: None })
     }
 }
 
@@ -324,7 +323,7 @@ struct NodeRequest<'a> {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NodeReply {
-    status: u32,
+    status: i32,
     payload: String,
     log: String,
     micros: u64,
@@ -406,8 +405,8 @@ pub fn serve_json_lines(loader: &mut dyn Loader, input: impl BufRead, mut output
         let request: NodeRequest = serde_json::from_str(&line).context("bad request line")?;
         let outcome = loader.run(&Request { scripts: request.scripts.into_owned(), meter_limit: request.meter_limit, test262_host: request.test262_host });
         let (status, payload) = match outcome.ending {
-            Ending::Completed => (0, String::new()),
-            Ending::Threw { name, message } => (1, serde_json::json!({ "name": name, "message": message }).to_string()),
+            Ending::Completed => (XS_WASM_OK, String::new()),
+            Ending::Threw { name, message } => (XS_WASM_JS_ERROR, serde_json::json!({ "name": name, "message": message }).to_string()),
             Ending::Stopped(reason) => (STOPPED_STATUS, reason),
         };
         let reply = NodeReply { status, payload, log: outcome.log, micros: outcome.micros, create_micros: outcome.create_micros, memory_bytes: outcome.memory_bytes };
@@ -418,7 +417,7 @@ pub fn serve_json_lines(loader: &mut dyn Loader, input: impl BufRead, mut output
 }
 
 /// The status [`serve_json_lines`] gives a stopped machine: its payload is the reason, verbatim.
-const STOPPED_STATUS: u32 = 9;
+const STOPPED_STATUS: i32 = 9;
 
 #[cfg(test)]
 mod tests {

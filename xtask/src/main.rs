@@ -10,6 +10,7 @@
 
 mod bench;
 mod build;
+mod codegen;
 mod config;
 mod diff;
 mod dist;
@@ -133,6 +134,13 @@ enum Command {
     /// target/size/<variant>.svg. `--against` compares every file's sizes
     /// with a manifest, e.g. the committed one (HEAD:artifacts/manifest.json).
     Size(SizeArgs),
+    /// Regenerate the loaders' ABI files (crates/xs-wasm/src/abi.rs, js/src/abi.mjs) from port/xs_wasm.h
+    ///
+    /// Regenerate the loaders' ABI files (crates/xs-wasm/src/abi.rs,
+    /// js/src/abi.mjs) from port/xs_wasm.h, and check the exports of
+    /// configs/variants.toml against it. `cargo xtask test` fails while they
+    /// are stale.
+    Codegen(CodegenArgs),
     /// Release files in target/dist/
     ///
     /// Release files in target/dist/: a .tar.gz per toolchain, manifest.json,
@@ -188,6 +196,7 @@ impl Command {
             Command::Libs(a) => &a.output,
             Command::LibsWorker(a) => &a.output,
             Command::Size(a) => &a.output,
+            Command::Codegen(a) => &a.output,
             Command::Dist(a) => &a.output,
         }
     }
@@ -335,6 +344,12 @@ struct SizeArgs {
 }
 
 #[derive(Debug, Args)]
+struct CodegenArgs {
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
 struct DistArgs {
     /// Then `cargo publish` the crate (needs CARGO_REGISTRY_TOKEN)
     #[arg(long)]
@@ -389,6 +404,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::LibsWorker(args) => libs::worker(&args.artifacts, &args.variant)?,
         Command::Size(args) => size::size(&repo, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
+        Command::Codegen(_) => codegen::codegen(&repo, &progress)?,
         Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! `cargo xtask test`: the project's test suite.
 //!
+//! 0. checks that the ABI files `cargo xtask codegen` writes are what
+//!    `port/xs_wasm.h` gives (`crate::codegen::check`): a stale one fails;
 //! 1. brings `artifacts/` up to date (an incremental build: about a second
 //!    when nothing changed), since the crate embeds an artifact and the JS
 //!    package tests every emscripten variant;
@@ -37,6 +39,8 @@ fn run(command: Cmd<'_>, what: &str) -> Result<()> {
 
 /// Run every test suite; the first failing suite is the error.
 pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
+    progress.step("tests: the generated ABI files are what port/xs_wasm.h gives (cargo xtask codegen)");
+    crate::codegen::check(repo, &crate::config::Configs::load(repo)?.variants)?;
     build(repo, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
 
     let sample = crate::config::Test262Config::load(repo)?.run.ci_sample;

@@ -162,10 +162,10 @@ impl Error {
     /// interrupt that ended the call ([`Error::Deadline`], [`Error::Interrupted`]).
     pub(crate) fn wasm(error: impl Into<wasmtime::Error>) -> Self {
         let source = error.into();
-        if let Some(reached) = source.downcast_ref::<crate::machine::DeadlineReached>() {
+        if let Some(reached) = source.downcast_ref::<DeadlineReached>() {
             return Error::Deadline { deadline: reached.0 };
         }
-        if source.downcast_ref::<crate::machine::InterruptRequested>().is_some() {
+        if source.downcast_ref::<InterruptRequested>().is_some() {
             return Error::Interrupted;
         }
         Error::Wasmtime { source }
@@ -183,6 +183,32 @@ impl Error {
 
 /// `Result<T, xs_wasm::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the epoch callback ends a call with; [`Error::wasm`] turns it into
+/// [`Error::Deadline`].
+#[derive(Debug)]
+pub(crate) struct DeadlineReached(pub(crate) std::time::Duration);
+
+impl std::fmt::Display for DeadlineReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "deadline of {} ms reached", self.0.as_millis())
+    }
+}
+
+impl std::error::Error for DeadlineReached {}
+
+/// What the epoch callback ends an interrupted call with; [`Error::wasm`]
+/// turns it into [`Error::Interrupted`].
+#[derive(Debug)]
+pub(crate) struct InterruptRequested;
+
+impl std::fmt::Display for InterruptRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for InterruptRequested {}
 
 #[cfg(test)]
 mod tests {
@@ -246,3 +272,4 @@ mod tests {
         assert!(Error::Wasm("engine status 9".into()).source().is_none());
     }
 }
+

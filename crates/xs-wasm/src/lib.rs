@@ -123,12 +123,14 @@
 
 #![warn(missing_docs)]
 
+pub mod abi;
 mod artifact;
 mod auth;
 mod cache;
 #[cfg(feature = "embed")]
 mod embedded;
 mod error;
+mod guest;
 mod machine;
 pub mod preinit;
 mod runtime;
@@ -136,7 +138,9 @@ mod runtime;
 pub use auth::SnapshotKey;
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE, WASI_PREINIT_FILE};
 pub use error::{Error, Result, SnapshotAuthError};
-pub use machine::{Creation, InterruptHandle, LogLevel, Machine, Options, ABI_VERSION};
+pub use abi::{Creation, ABI_VERSION};
+pub use guest::LogLevel;
+pub use machine::{InterruptHandle, Machine, Options};
 pub use cache::{CacheOutcome, ModuleCache};
 pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

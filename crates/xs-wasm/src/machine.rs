@@ -7,80 +7,13 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder, TypedFunc, UpdateDeadline};
+use wasmtime::{Instance, Store, StoreLimitsBuilder, TypedFunc, UpdateDeadline};
 
+use crate::abi::{Creation, XS_WASM_CREATE_TEST262_HOST, XS_WASM_DEAD, XS_WASM_JS_ERROR, XS_WASM_METER_LIMIT, XS_WASM_OK, XS_WASM_OUT_OF_MEMORY, XS_WASM_RESULT_TOO_LARGE, XS_WASM_SNAPSHOT_ERROR, XS_WASM_STACK_OVERFLOW};
 use crate::auth::SnapshotKey;
+use crate::error::{DeadlineReached, Error, InterruptRequested, Result};
+use crate::guest::{block_on, Exports, HostState, LogLevel, RunSync};
 use crate::runtime::{CallGuard, Flavor, Runtime};
-use crate::{Error, Result};
-
-/// Drive a wasmtime future to completion on this thread. Guest code runs on
-/// a wasmtime fiber stack (see [`crate::MAX_WASM_STACK`]); nothing in this
-/// crate suspends, so the first poll completes and no executor is needed.
-pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
-}
-
-/// Synchronous calls of typed exports, run on a fiber with its own stack.
-trait RunSync<P, R> {
-    fn run(&self, store: &mut Store<HostState>, params: P) -> wasmtime::Result<R>;
-}
-
-impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P, R> for TypedFunc<P, R> {
-    fn run(&self, store: &mut Store<HostState>, params: P) -> wasmtime::Result<R> {
-        block_on(self.call_async(store, params))
-    }
-}
-
-/// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION` in `port/xs_wasm.h`).
-pub const ABI_VERSION: u32 = 4;
-
-// Status codes of port/xs_wasm.h.
-const XS_WASM_OK: i32 = 0;
-const XS_WASM_JS_ERROR: i32 = 1;
-const XS_WASM_METER_LIMIT: i32 = 2;
-const XS_WASM_OUT_OF_MEMORY: i32 = 3;
-const XS_WASM_STACK_OVERFLOW: i32 = 4;
-const XS_WASM_SNAPSHOT_ERROR: i32 = 5;
-const XS_WASM_DEAD: i32 = 6;
-const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
-/// `xs_wasm_creation.flags` bit: define test262's `$262` and `print`.
-const XS_WASM_CREATE_TEST262_HOST: u32 = 1;
-
-/// XS creation parameters (`xsCreation`). Zero means "the port's default"
-/// (shown per field). Counts are in XS slots (16 bytes each), sizes in bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Creation {
-    /// First chunk block, bytes (default 256 KiB).
-    pub initial_chunk_size: u32,
-    /// Chunk block growth step, bytes (default 256 KiB).
-    pub incremental_chunk_size: u32,
-    /// First slot heap, slots (default 16384).
-    pub initial_heap_count: u32,
-    /// Slot heap growth step, slots (default 8192).
-    pub incremental_heap_count: u32,
-    /// JS stack, slots (default 131072, 2 MiB: about 13,000 levels of plain
-    /// recursion). Deeper JS recursion throws `RangeError`.
-    pub stack_count: u32,
-    /// Initial property-key table, keys (default 2048).
-    pub initial_key_count: u32,
-    /// Key table growth step, keys (default 1024).
-    pub incremental_key_count: u32,
-    /// Name hash table size (default 1993).
-    pub name_modulo: u32,
-    /// Symbol hash table size (default 127).
-    pub symbol_modulo: u32,
-    /// Parser arena, bytes (default 1 MiB).
-    pub parser_buffer_size: u32,
-    /// Parser hash table size (default 1993).
-    pub parser_table_modulo: u32,
-}
 
 /// How a machine is created. `Options::default()` gives: no meter limit,
 /// meter interval 10 000 ticks, 256 MiB memory limit, default [`Creation`],
@@ -200,91 +133,6 @@ fn check_meter(limit: Option<u32>, interval: u32) -> Result<()> {
 /// Headroom over [`Options::memory_limit`] for the linear memory, in bytes.
 const MEMORY_HEADROOM: usize = 16 << 20;
 
-/// Severity of a guest `console` call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LogLevel {
-    /// `console.debug`
-    Debug,
-    /// `console.log`
-    Log,
-    /// `console.info`
-    Info,
-    /// `console.warn`
-    Warn,
-    /// `console.error`, and unhandled promise rejections
-    Error,
-}
-
-impl LogLevel {
-    fn from_code(code: i32) -> Self {
-        match code {
-            0 => LogLevel::Debug,
-            2 => LogLevel::Info,
-            3 => LogLevel::Warn,
-            4 => LogLevel::Error,
-            _ => LogLevel::Log,
-        }
-    }
-}
-
-type MessageHandler = Box<dyn FnMut(Value) -> std::result::Result<Value, String> + Send>;
-type LogHandler = Box<dyn FnMut(LogLevel, &str) + Send>;
-
-pub(crate) struct HostState {
-    limits: StoreLimits,
-    on_message: Option<MessageHandler>,
-    on_log: LogHandler,
-    /// The machine's deadline per call ([`Options::deadline`]).
-    deadline: Option<Duration>,
-    /// When the call in progress must end (set as each call starts).
-    call_deadline: Option<Instant>,
-    /// Set by [`InterruptHandle::interrupt`].
-    interrupt: Arc<AtomicBool>,
-    /// The message of the first host handler panic caught during the call.
-    panic: Option<String>,
-    /// [`Options::memory_limit`], for errors.
-    memory_limit: usize,
-    real_clock: bool,
-    reply: Vec<u8>,
-    /// The instance's exported memory, once known (saves host functions a
-    /// lookup by name per call).
-    memory: Option<Memory>,
-}
-
-fn default_log(level: LogLevel, text: &str) {
-    match level {
-        LogLevel::Log | LogLevel::Info | LogLevel::Debug => eprintln!("{text}"),
-        LogLevel::Warn => eprintln!("warning: {text}"),
-        LogLevel::Error => eprintln!("error: {text}"),
-    }
-}
-
-/// What the epoch callback ends a call with; [`Error::wasm`] turns it into
-/// [`Error::Deadline`].
-#[derive(Debug)]
-pub(crate) struct DeadlineReached(pub(crate) Duration);
-
-impl std::fmt::Display for DeadlineReached {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "deadline of {} ms reached", self.0.as_millis())
-    }
-}
-
-impl std::error::Error for DeadlineReached {}
-
-/// What the epoch callback ends an interrupted call with; [`Error::wasm`]
-/// turns it into [`Error::Interrupted`].
-#[derive(Debug)]
-pub(crate) struct InterruptRequested;
-
-impl std::fmt::Display for InterruptRequested {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted")
-    }
-}
-
-impl std::error::Error for InterruptRequested {}
-
 /// Stops the calls of one machine from another thread: see
 /// [`Machine::interrupt_handle`]. `Clone`, `Send` and `Sync`; cheap to clone.
 #[derive(Debug, Clone)]
@@ -307,251 +155,6 @@ impl InterruptHandle {
     /// Whether [`InterruptHandle::interrupt`] was called.
     pub fn is_interrupted(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
-    }
-}
-
-/// The message of a caught panic.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "<non-string panic payload>".to_owned())
-}
-
-/// Call the log handler; a panic in it is caught and recorded (the call
-/// then ends with [`Error::HostPanic`]).
-fn log_to_host(state: &mut HostState, level: LogLevel, text: &str) {
-    let handler = &mut state.on_log;
-    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(level, text))) {
-        state.panic.get_or_insert_with(|| format!("log handler: {}", panic_message(&*payload)));
-    }
-}
-
-fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
-    caller.data().memory.or_else(|| caller.get_export("memory").and_then(|e| e.into_memory()))
-}
-
-fn read_guest(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8>> {
-    let memory = memory_of(caller)?;
-    let data = memory.data(&caller);
-    let start = ptr as usize;
-    let end = start.checked_add(len as usize)?;
-    data.get(start..end).map(<[u8]>::to_vec)
-}
-
-/// The imports of `port/xs_wasm.h` plus the few WASI functions wasi-libc's
-/// stdio references (stubbed: no file system, output goes to the log).
-pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    linker.func_wrap("xs_wasm", "host_send", host_send)?;
-    linker.func_wrap("xs_wasm", "host_reply", |mut caller: Caller<'_, HostState>, _m: u32, buffer: u32| {
-        let reply = std::mem::take(&mut caller.data_mut().reply);
-        if let Some(memory) = memory_of(&mut caller) {
-            // A bad pointer from the guest is its own problem: nothing is written.
-            let _ = memory.write(&mut caller, buffer as usize, &reply);
-        }
-    })?;
-    linker.func_wrap("xs_wasm", "host_log", |mut caller: Caller<'_, HostState>, _m: u32, level: i32, ptr: u32, len: u32| {
-        let bytes = read_guest(&mut caller, ptr, len).unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
-        log_to_host(caller.data_mut(), LogLevel::from_code(level), &text);
-    })?;
-    linker.func_wrap("xs_wasm", "host_now", |caller: Caller<'_, HostState>| -> f64 {
-        if caller.data().real_clock {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
-        } else {
-            0.0
-        }
-    })?;
-    linker.func_wrap(WASI, "fd_write", fd_write)?;
-    linker.func_wrap(WASI, "fd_close", |_fd: i32| -> i32 { ERRNO_BADF })?;
-    linker.func_wrap(WASI, "fd_seek", |_fd: i32, _offset: i64, _whence: i32, _out: u32| -> i32 { ERRNO_BADF })?;
-    Ok(linker)
-}
-
-const WASI: &str = "wasi_snapshot_preview1";
-const ERRNO_BADF: i32 = 8;
-
-/// `host_send` (port/xs_wasm.h): the guest's `sendMessage(json)` through the
-/// message handler; returns the reply's length, or `-length - 1` for an error
-/// message (the reply waits in `HostState::reply` for `host_reply`).
-fn host_send(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32) -> i32 {
-    let request = read_guest(&mut caller, ptr, len).unwrap_or_default();
-    let outcome = match caller.data_mut().on_message.take() {
-        None => Err("no message handler: the host did not set one (Machine::set_message_handler)".to_owned()),
-        Some(mut handler) => {
-            let outcome = match serde_json::from_slice::<Value>(&request) {
-                // A panic must not unwind through the engine (it would leave
-                // the machine inside its call): caught, the guest sees an
-                // Error and the call reports Error::HostPanic.
-                Ok(message) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(message))) {
-                    Ok(outcome) => outcome,
-                    Err(payload) => {
-                        let message = panic_message(&*payload);
-                        caller.data_mut().panic.get_or_insert_with(|| format!("message handler: {message}"));
-                        Err(format!("the host's message handler panicked: {message}"))
-                    }
-                },
-                Err(e) => Err(format!("invalid JSON from sendMessage: {e}")),
-            };
-            caller.data_mut().on_message = Some(handler);
-            outcome
-        }
-    };
-    let (reply, ok) = match outcome {
-        Ok(Value::Null) => (Vec::new(), true),
-        Ok(value) => (serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()), true),
-        Err(message) => (message.into_bytes(), false),
-    };
-    let len = reply.len().min(i32::MAX as usize - 1) as i32;
-    caller.data_mut().reply = reply;
-    if ok {
-        len
-    } else {
-        -len - 1
-    }
-}
-
-/// WASI `fd_write`: stdout and stderr lines go to the log handler (`Log`,
-/// `Error`); other descriptors are accepted and dropped.
-fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, written: u32) -> i32 {
-    let Some(memory) = memory_of(&mut caller) else { return ERRNO_BADF };
-    let mut out = Vec::new();
-    for i in 0..count.min(1024) {
-        let mut iov = [0u8; 8];
-        if memory.read(&caller, iovs as usize + i as usize * 8, &mut iov).is_err() {
-            return ERRNO_BADF;
-        }
-        let ptr = u32::from_le_bytes(iov[0..4].try_into().unwrap()) as usize;
-        let len = u32::from_le_bytes(iov[4..8].try_into().unwrap()) as usize;
-        match memory.data(&caller).get(ptr..ptr.saturating_add(len)) {
-            Some(bytes) => out.extend_from_slice(bytes),
-            None => return ERRNO_BADF,
-        }
-    }
-    let n = out.len() as u32;
-    if fd == 1 || fd == 2 {
-        let text = String::from_utf8_lossy(&out).trim_end().to_owned();
-        if !text.is_empty() {
-            log_to_host(caller.data_mut(), if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
-        }
-    }
-    if memory.write(&mut caller, written as usize, &n.to_le_bytes()).is_err() {
-        return ERRNO_BADF;
-    }
-    0
-}
-
-pub(crate) fn instantiate_pre(runtime_engine: &wasmtime::Engine, module: &wasmtime::Module) -> wasmtime::Result<InstancePre<HostState>> {
-    let mut linker = linker(runtime_engine)?;
-    // Any other import (a newer wasi-libc might add one) traps if called.
-    linker.define_unknown_imports_as_traps(module)?;
-    linker.instantiate_pre(module)
-}
-
-/// The exports machines use, looked up by name once per module
-/// ([`Module::get_export_index`]) instead of once per machine.
-pub(crate) struct ExportIndices {
-    memory: ModuleExport,
-    initialize: Option<ModuleExport>,
-    take: Option<ModuleExport>,
-    abi_version: ModuleExport,
-    alloc: ModuleExport,
-    free: ModuleExport,
-    create: ModuleExport,
-    eval: ModuleExport,
-    send: ModuleExport,
-    set_meter: ModuleExport,
-    meter: ModuleExport,
-    result: ModuleExport,
-    result_length: ModuleExport,
-    snapshot: ModuleExport,
-    restore: ModuleExport,
-    last_error: ModuleExport,
-}
-
-impl ExportIndices {
-    /// Errors: [`Error::Incompatible`] naming the first missing export
-    /// (`_initialize` may be missing from a pre-initialized module, and only
-    /// pre-initialized modules need `xs_wasm_take`).
-    pub(crate) fn new(module: &Module, preinit: bool) -> Result<Self> {
-        let get = |name: &str| module.get_export_index(name).ok_or_else(|| Error::Incompatible(format!("module has no export {name:?}")));
-        Ok(ExportIndices {
-            memory: get("memory")?,
-            initialize: if preinit { None } else { Some(get("_initialize")?) },
-            take: if preinit { Some(get("xs_wasm_take")?) } else { None },
-            abi_version: get("xs_wasm_abi_version")?,
-            alloc: get("xs_wasm_alloc")?,
-            free: get("xs_wasm_free")?,
-            create: get("xs_wasm_create")?,
-            eval: get("xs_wasm_eval")?,
-            send: get("xs_wasm_send")?,
-            set_meter: get("xs_wasm_set_meter")?,
-            meter: get("xs_wasm_meter")?,
-            result: get("xs_wasm_result")?,
-            result_length: get("xs_wasm_result_length")?,
-            snapshot: get("xs_wasm_snapshot")?,
-            restore: get("xs_wasm_restore")?,
-            last_error: get("xs_wasm_last_error")?,
-        })
-    }
-}
-
-/// The typed function `export` (named `name` in errors) of `instance`.
-fn typed_export<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(store: &mut Store<HostState>, instance: &Instance, export: &ModuleExport, name: &str) -> Result<TypedFunc<P, R>> {
-    let func = instance.get_module_export(&mut *store, export).and_then(Extern::into_func).ok_or_else(|| Error::Incompatible(format!("export {name} is not a function")))?;
-    func.typed::<P, R>(&*store).map_err(|e| Error::Incompatible(format!("export {name}: {e}")))
-}
-
-struct Exports {
-    memory: Memory,
-    alloc: TypedFunc<u32, u32>,
-    free: TypedFunc<u32, ()>,
-    create: TypedFunc<u32, u32>,
-    eval: TypedFunc<(u32, u32, u32), i32>,
-    send: TypedFunc<(u32, u32, u32), i32>,
-    set_meter: TypedFunc<(u32, u32, u32), ()>,
-    meter: TypedFunc<u32, u32>,
-    result: TypedFunc<u32, u32>,
-    result_length: TypedFunc<u32, u32>,
-    snapshot: TypedFunc<u32, i32>,
-    restore: TypedFunc<(u32, u32, u32), u32>,
-    last_error: TypedFunc<(), u32>,
-    /// `xs_wasm_take`, in a pre-initialized module.
-    take: Option<TypedFunc<u32, u32>>,
-}
-
-impl Exports {
-    /// The exports of `instance`, checking the port ABI the first time a
-    /// machine of `flavor`'s module is made.
-    fn new(store: &mut Store<HostState>, instance: &Instance, flavor: &Flavor) -> Result<Self> {
-        use std::sync::atomic::Ordering;
-        let idx = &flavor.exports;
-        let memory = instance.get_module_export(&mut *store, &idx.memory).and_then(Extern::into_memory).ok_or_else(|| Error::Incompatible("no exported memory".into()))?;
-        if !flavor.abi_checked.load(Ordering::Relaxed) {
-            let abi: TypedFunc<(), u32> = typed_export(store, instance, &idx.abi_version, "xs_wasm_abi_version")?;
-            let abi = abi.run(&mut *store, ()).map_err(Error::wasm)?;
-            if abi != ABI_VERSION {
-                return Err(Error::Incompatible(format!("module speaks port ABI {abi}, this crate speaks {ABI_VERSION}")));
-            }
-            flavor.abi_checked.store(true, Ordering::Relaxed);
-        }
-        Ok(Exports {
-            memory,
-            alloc: typed_export(store, instance, &idx.alloc, "xs_wasm_alloc")?,
-            free: typed_export(store, instance, &idx.free, "xs_wasm_free")?,
-            create: typed_export(store, instance, &idx.create, "xs_wasm_create")?,
-            eval: typed_export(store, instance, &idx.eval, "xs_wasm_eval")?,
-            send: typed_export(store, instance, &idx.send, "xs_wasm_send")?,
-            set_meter: typed_export(store, instance, &idx.set_meter, "xs_wasm_set_meter")?,
-            meter: typed_export(store, instance, &idx.meter, "xs_wasm_meter")?,
-            result: typed_export(store, instance, &idx.result, "xs_wasm_result")?,
-            result_length: typed_export(store, instance, &idx.result_length, "xs_wasm_result_length")?,
-            snapshot: typed_export(store, instance, &idx.snapshot, "xs_wasm_snapshot")?,
-            restore: typed_export(store, instance, &idx.restore, "xs_wasm_restore")?,
-            last_error: typed_export(store, instance, &idx.last_error, "xs_wasm_last_error")?,
-            take: match &idx.take {
-                Some(take) => Some(typed_export(store, instance, take, "xs_wasm_take")?),
-                None => None,
-            },
-        })
     }
 }
 
@@ -596,19 +199,7 @@ impl Machine {
             .instances(1)
             .trap_on_grow_failure(false)
             .build();
-        let state = HostState {
-            limits,
-            on_message: None,
-            on_log: Box::new(default_log),
-            deadline: options.deadline,
-            call_deadline: None,
-            interrupt: Arc::new(AtomicBool::new(false)),
-            panic: None,
-            memory_limit: options.memory_limit,
-            real_clock: options.real_clock,
-            reply: Vec::new(),
-            memory: None,
-        };
+        let state = HostState::new(limits, options.deadline, options.memory_limit, options.real_clock);
         let mut store = Store::new(&flavor.engine, state);
         store.limiter(|state| &mut state.limits);
         if runtime.deadlines() {
@@ -673,14 +264,7 @@ impl Machine {
             }
             Err(e) => return Err(Error::wasm(e)),
         };
-        // A pre-initialized module's memory was initialized when it was made:
-        // wasi-libc's `_initialize` ran then and must not run twice.
-        if let Some(initialize) = &flavor.exports.initialize {
-            let init: TypedFunc<(), ()> = typed_export(&mut store, &instance, initialize, "_initialize")?;
-            init.run(&mut store, ()).map_err(Error::wasm)?;
-        }
-        let exports = Exports::new(&mut store, &instance, flavor)?;
-        store.data_mut().memory = Some(exports.memory);
+        let exports = Exports::new(&mut store, &instance, &flavor.exports, &flavor.abi_checked)?;
         Ok((store, instance, exports))
     }
 
@@ -705,29 +289,9 @@ impl Machine {
     }
 
     fn write_creation(store: &mut Store<HostState>, exports: &Exports, options: &Options) -> Result<u32> {
-        let c = &options.creation;
-        let fields = [
-            c.initial_chunk_size,
-            c.incremental_chunk_size,
-            c.initial_heap_count,
-            c.incremental_heap_count,
-            c.stack_count,
-            c.initial_key_count,
-            c.incremental_key_count,
-            c.name_modulo,
-            c.symbol_modulo,
-            c.parser_buffer_size,
-            c.parser_table_modulo,
-        ];
-        let mut bytes = Vec::with_capacity(52);
-        for field in fields {
-            bytes.extend_from_slice(&field.min(i32::MAX as u32).to_le_bytes());
-        }
-        // memory_limit and flags are uint32 (xs_wasm_creation in port/xs_wasm.h)
-        bytes.extend_from_slice(&u32::try_from(options.memory_limit).unwrap_or(u32::MAX).to_le_bytes());
+        let memory_limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
         let flags = if options.test262_host { XS_WASM_CREATE_TEST262_HOST } else { 0 };
-        bytes.extend_from_slice(&flags.to_le_bytes());
-        Self::write_input(store, exports, &bytes)
+        Self::write_input(store, exports, &options.creation.to_bytes(memory_limit, flags))
     }
 
     fn write_input(store: &mut Store<HostState>, exports: &Exports, bytes: &[u8]) -> Result<u32> {
@@ -830,15 +394,15 @@ impl Machine {
     #[cfg(feature = "preinit")]
     pub(crate) fn keep_for_preinit(&mut self) -> Result<()> {
         let _call = self.begin()?;
-        let keep: TypedFunc<u32, ()> = self.instance.get_typed_func(&mut self.store, "xs_wasm_keep").map_err(|e| Error::Incompatible(format!("export xs_wasm_keep: {e}")))?;
+        let keep: TypedFunc<u32, ()> = self.instance.get_typed_func(&mut self.store, crate::abi::export::KEEP.name).map_err(|e| Error::Incompatible(format!("export xs_wasm_keep: {e}")))?;
         let handle = self.handle;
         keep.run(&mut self.store, handle).map_err(Error::wasm)
     }
 
-    /// The instance's globals and memory, as wizer reads them.
+    /// The store and instance of the machine, for wizer to read.
     #[cfg(feature = "preinit")]
-    pub(crate) fn instance_state(&mut self) -> InstanceState<'_> {
-        InstanceState { store: &mut self.store, instance: self.instance }
+    pub(crate) fn store_and_instance(&mut self) -> (&mut Store<HostState>, Instance) {
+        (&mut self.store, self.instance)
     }
 
     /// Evaluate `source` as a sloppy-mode global script (like a classic
@@ -1105,36 +669,5 @@ impl Machine {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&payload).map_err(|e| Error::InvalidJson(e.to_string()))
-    }
-}
-
-/// A machine's instance as [`wasmtime_wizer::InstanceState`]: what
-/// [`crate::preinit::preinitialize`] snapshots.
-#[cfg(feature = "preinit")]
-pub(crate) struct InstanceState<'a> {
-    store: &'a mut Store<HostState>,
-    instance: Instance,
-}
-
-#[cfg(feature = "preinit")]
-impl wasmtime_wizer::InstanceState for InstanceState<'_> {
-    async fn global_get(&mut self, name: &str, _type_hint: wasmtime_wizer::ValType) -> wasmtime_wizer::SnapshotVal {
-        use wasmtime::Val;
-        use wasmtime_wizer::SnapshotVal;
-        // wizer asks only for the globals its instrumentation exported.
-        let global = self.instance.get_global(&mut *self.store, name).expect("wizer exported this global");
-        match global.get(&mut *self.store) {
-            Val::I32(x) => SnapshotVal::I32(x),
-            Val::I64(x) => SnapshotVal::I64(x),
-            Val::F32(x) => SnapshotVal::F32(x),
-            Val::F64(x) => SnapshotVal::F64(x),
-            Val::V128(x) => SnapshotVal::V128(x.as_u128()),
-            other => panic!("global {name} holds a reference ({other:?}): wizer cannot snapshot it"),
-        }
-    }
-
-    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
-        let memory = self.instance.get_memory(&mut *self.store, name).expect("wizer exported this memory");
-        contents(memory.data(&*self.store))
     }
 }

@@ -163,7 +163,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) info: ArtifactInfo,
     pub(crate) cache: CacheOutcome,
     /// The record of a pre-initialized module (see [`crate::preinit`]).
-    pub(crate) preinit: Option<crate::preinit::PreinitInfo>,
+    pub(crate) preinit: Option<crate::preinit::record::PreinitInfo>,
     /// The epoch ticker, when deadlines are on ([`RuntimeOptions::deadlines`]).
     pub(crate) ticker: Option<Ticker>,
 }
@@ -288,16 +288,16 @@ impl Drop for CallGuard {
 /// once instead of per machine.
 pub(crate) struct Flavor {
     pub(crate) engine: Engine,
-    pub(crate) pre: wasmtime::InstancePre<crate::machine::HostState>,
-    pub(crate) exports: crate::machine::ExportIndices,
+    pub(crate) pre: wasmtime::InstancePre<crate::guest::HostState>,
+    pub(crate) exports: crate::guest::ExportIndices,
     /// Whether a machine of this module already passed the port-ABI check.
     pub(crate) abi_checked: std::sync::atomic::AtomicBool,
 }
 
 impl Flavor {
     fn new(engine: Engine, module: &Module, preinit: bool) -> Result<Self> {
-        let pre = crate::machine::instantiate_pre(&engine, module).map_err(Error::wasm)?;
-        let exports = crate::machine::ExportIndices::new(module, preinit)?;
+        let pre = crate::guest::instantiate_pre(&engine, module).map_err(Error::wasm)?;
+        let exports = crate::guest::ExportIndices::new(module, preinit)?;
         Ok(Flavor { engine, pre, exports, abi_checked: std::sync::atomic::AtomicBool::new(false) })
     }
 }
@@ -371,7 +371,7 @@ impl Runtime {
     /// Errors: as [`Runtime::from_bytes`]; never because of the cache or the pool.
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
-        let preinit = crate::preinit::record(bytes)?;
+        let preinit = crate::preinit::record::record(bytes)?;
         let (engine, pooled) = Self::engine(options.pooling.as_ref(), options.deadlines)?;
         let (module, cache) = match options.module_cache.resolve() {
             None => (compile(&engine, bytes, preinit.is_some())?, CacheOutcome::Off),
@@ -420,9 +420,9 @@ impl Runtime {
     /// [`Runtime::from_bytes_with`].
     pub fn from_preinitialized(&self, module: &[u8], base: &[u8], options: &RuntimeOptions) -> Result<Self> {
         self.inner.info.verify(base)?;
-        let base_digest = crate::preinit::digest(base)?;
-        let digest = crate::preinit::digest(module)?;
-        crate::preinit::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
+        let base_digest = crate::preinit::record::digest(base)?;
+        let digest = crate::preinit::record::digest(module)?;
+        crate::preinit::record::check_against(&digest, &self.inner.info.sha256, &base_digest.code_sha256)?;
         let info = ArtifactInfo { sha256: crate::artifact::sha256_hex(module), bytes: module.len() as u64, ..self.inner.info.clone() };
         Self::from_bytes_with(module, &info, options)
     }
@@ -432,7 +432,7 @@ impl Runtime {
     /// Carries the artifact's own pre-initialization record, if it has one,
     /// so machines take its kept machine as usual.
     #[cfg(feature = "preinit")]
-    pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
+    pub(crate) fn for_instrumented(bytes: &[u8], base_preinit: Option<crate::preinit::record::PreinitInfo>, info: &ArtifactInfo) -> Result<Self> {
         // One machine: no pool. Deadlines on, as by default (the setup
         // scripts run with the default deadline).
         let engine = Engine::new(&Self::config(None, true)).map_err(Error::wasm)?;
@@ -445,7 +445,7 @@ impl Runtime {
 
     /// The pre-initialization record of this runtime's module: `None` for a
     /// plain artifact (see [`crate::preinit`]).
-    pub fn preinit_info(&self) -> Option<&crate::preinit::PreinitInfo> {
+    pub fn preinit_info(&self) -> Option<&crate::preinit::record::PreinitInfo> {
         self.inner.preinit.as_ref()
     }
 
@@ -618,9 +618,9 @@ fn compile(engine: &Engine, bytes: &[u8], preinit: bool) -> Result<Module> {
 }
 
 /// Errors: [`Error::Incompatible`] naming the first missing export (the
-/// list is [`crate::machine::ExportIndices`]'s).
+/// list is [`crate::guest::ExportIndices`]'s).
 fn check_exports(module: &Module, preinit: bool) -> Result<()> {
-    crate::machine::ExportIndices::new(module, preinit).map(|_| ())
+    crate::guest::ExportIndices::new(module, preinit).map(|_| ())
 }
 
 #[cfg(test)]

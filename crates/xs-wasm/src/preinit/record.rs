@@ -1,28 +1,13 @@
-//! Pre-initialized modules: a WASI artifact whose linear memory already holds
-//! a created XS machine (and, optionally, the state left by setup scripts),
-//! so a [`Machine`](crate::Machine) starts without running XS's start-up.
-//!
-//! Made with [wasmtime-wizer](https://docs.rs/wasmtime-wizer): the artifact
-//! is instrumented, instantiated, a machine is created in it and kept
-//! (`xs_wasm_keep`, port/xs_wasm.h), the setup scripts run, and the
-//! instance's memory and globals become the data segments and global
-//! initializers of a new module. The code section is the artifact's, byte
-//! for byte. Instances of that module map the memory image copy-on-write, so
-//! each machine costs only the pages it writes.
-//!
-//! Every pre-initialized module carries a custom section
-//! [`PREINIT_SECTION`] (JSON, [`PreinitInfo`]) that names the artifact it was
-//! made from (its sha256), the creation parameters of the kept machine, the
-//! sha256 of the setup scripts and digests of the module's code and of the
-//! rest of the module. [`Runtime::from_preinitialized`](crate::Runtime::from_preinitialized)
-//! checks them against a known artifact before compiling anything.
+//! The record a pre-initialized module carries, and the checks of a module
+//! against the artifact it names (what a [`Runtime`](crate::Runtime) reads
+//! before it compiles anything; making one is [`super::make`]'s).
 
 use serde::{Deserialize, Serialize};
 use wasmparser::{Parser, Payload};
 
+use crate::abi::CREATION_FIELDS;
 use crate::artifact::sha256_hex;
-use crate::machine::Creation;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Name of the custom section that describes a pre-initialized module.
 pub const PREINIT_SECTION: &str = "xs-wasm-preinit";
@@ -47,29 +32,11 @@ pub struct PreinitInfo {
     pub module_sha256: String,
     /// Creation parameters of the kept machine, in `xs_wasm_creation` order
     /// (0: the port's default). A [`Machine::new`](crate::Machine::new) with
-    /// the same [`Creation`] (and no test262 host) gets that machine.
-    pub creation: [u32; 11],
+    /// the same [`Creation`](crate::Creation) (and no test262 host) gets that machine.
+    pub creation: [u32; CREATION_FIELDS],
     /// sha256 (hex) of the setup scripts, each followed by a NUL byte;
     /// `None` when no setup code ran.
     pub setup_sha256: Option<String>,
-}
-
-impl Creation {
-    pub(crate) fn fields(&self) -> [u32; 11] {
-        [
-            self.initial_chunk_size,
-            self.incremental_chunk_size,
-            self.initial_heap_count,
-            self.incremental_heap_count,
-            self.stack_count,
-            self.initial_key_count,
-            self.incremental_key_count,
-            self.name_modulo,
-            self.symbol_modulo,
-            self.parser_buffer_size,
-            self.parser_table_modulo,
-        ]
-    }
 }
 
 /// The sections of a module, read with wasmparser: the record (if any), the
@@ -136,63 +103,6 @@ pub(crate) fn digest(bytes: &[u8]) -> Result<ModuleDigest> {
     }
     let module_sha256 = module.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(ModuleDigest { record, code_sha256: code.unwrap_or_default(), module_sha256 })
-}
-
-/// Make a pre-initialized module from the artifact `base` (checked against
-/// `info`): a machine created with `creation` and kept, after running each
-/// of `setup` in it as a global script (as [`Machine::eval`](crate::Machine::eval)).
-/// Deterministic: the same inputs give the same bytes.
-///
-/// Cost: one compilation of the instrumented module (about a second) plus
-/// the setup scripts.
-///
-/// Errors: [`Error::ArtifactMismatch`] when `base` is not the artifact of
-/// `info`; [`Error::Js`] (and the other errors of `Machine::eval`) when a
-/// setup script fails; [`Error::Wasmtime`] when wizer cannot instrument or
-/// snapshot the module.
-#[cfg(feature = "preinit")]
-pub fn preinitialize(base: &[u8], info: &crate::ArtifactInfo, creation: Creation, setup: &[&str]) -> Result<Vec<u8>> {
-    info.verify(base)?;
-    let base_digest = digest(base)?;
-    let mut wizer = wasmtime_wizer::Wizer::new();
-    wizer.init_func("xs_wasm_preinit");
-    let (cx, instrumented) = wizer.instrument(base).map_err(Error::wasm)?;
-    // A pre-initialized base (the default module) hands its kept machine to
-    // the setup code when the creation matches.
-    let runtime = crate::Runtime::for_instrumented(&instrumented, base_digest.record.clone(), info)?;
-    let options = crate::Options { creation, ..crate::Options::default() };
-    let mut machine = crate::Machine::new(&runtime, options)?;
-    for script in setup {
-        machine.eval(script)?;
-    }
-    machine.keep_for_preinit()?;
-    let mut state = machine.instance_state();
-    let snapshot = crate::machine::block_on(wizer.snapshot(&cx, &mut state)).map_err(Error::wasm)?;
-    let made = digest(&snapshot)?;
-    if made.code_sha256 != base_digest.code_sha256 {
-        return Err(Error::Wasm("wizer changed the code section of the module".into()));
-    }
-    let setup_sha256 = (!setup.is_empty()).then(|| {
-        let mut all = Vec::new();
-        for script in setup {
-            all.extend_from_slice(script.as_bytes());
-            all.push(0);
-        }
-        sha256_hex(&all)
-    });
-    let record = PreinitInfo {
-        format: PREINIT_FORMAT,
-        variant: info.variant.clone(),
-        base_sha256: info.sha256.clone(),
-        code_sha256: made.code_sha256,
-        module_sha256: made.module_sha256,
-        creation: creation.fields(),
-        setup_sha256,
-    };
-    let mut out = snapshot;
-    let json = serde_json::to_vec(&record)?;
-    wasm_encoder::Section::append_to(&wasm_encoder::CustomSection { name: PREINIT_SECTION.into(), data: json.into() }, &mut out);
-    Ok(out)
 }
 
 /// Check a pre-initialized module against the artifact it claims to come

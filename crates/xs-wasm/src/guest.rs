@@ -1,0 +1,384 @@
+//! The guest boundary: what crosses between the host and one instance of
+//! an xs-wasm module. The host imports of `port/xs_wasm.h` (and the few
+//! WASI functions wasi-libc's stdio references) in the [`linker`], the
+//! store's [`HostState`] they work on, and the module's exports: looked up
+//! once per module ([`ExportIndices`]) and typed per instance ([`Exports`],
+//! the signatures of [`crate::abi::export`]). The status codes and the
+//! creation layout are [`crate::abi`]'s, generated from the header.
+//!
+//! Nothing here knows a `Machine` or a `Runtime`: they build on it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, TypedFunc};
+
+use crate::abi::{export, Export, ABI_VERSION};
+use crate::error::{Error, Result};
+
+/// Drive a wasmtime future to completion on this thread. Guest code runs on
+/// a wasmtime fiber stack (see [`crate::MAX_WASM_STACK`]); nothing in this
+/// crate suspends, so the first poll completes and no executor is needed.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Synchronous calls of typed exports, run on a fiber with its own stack.
+pub(crate) trait RunSync<P, R> {
+    fn run(&self, store: &mut Store<HostState>, params: P) -> wasmtime::Result<R>;
+}
+
+impl<P: wasmtime::WasmParams + Sync, R: wasmtime::WasmResults + Sync> RunSync<P, R> for TypedFunc<P, R> {
+    fn run(&self, store: &mut Store<HostState>, params: P) -> wasmtime::Result<R> {
+        block_on(self.call_async(store, params))
+    }
+}
+
+/// Severity of a guest `console` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// `console.debug`
+    Debug,
+    /// `console.log`
+    Log,
+    /// `console.info`
+    Info,
+    /// `console.warn`
+    Warn,
+    /// `console.error`, and unhandled promise rejections
+    Error,
+}
+
+impl LogLevel {
+    fn from_code(code: i32) -> Self {
+        match code {
+            0 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            _ => LogLevel::Log,
+        }
+    }
+}
+
+type MessageHandler = Box<dyn FnMut(Value) -> std::result::Result<Value, String> + Send>;
+type LogHandler = Box<dyn FnMut(LogLevel, &str) + Send>;
+
+pub(crate) struct HostState {
+    pub(crate) limits: StoreLimits,
+    pub(crate) on_message: Option<MessageHandler>,
+    pub(crate) on_log: LogHandler,
+    /// The machine's deadline per call (`Options::deadline`).
+    pub(crate) deadline: Option<Duration>,
+    /// When the call in progress must end (set as each call starts).
+    pub(crate) call_deadline: Option<Instant>,
+    /// Set by `InterruptHandle::interrupt`.
+    pub(crate) interrupt: Arc<AtomicBool>,
+    /// The message of the first host handler panic caught during the call.
+    pub(crate) panic: Option<String>,
+    /// `Options::memory_limit`, for errors.
+    pub(crate) memory_limit: usize,
+    pub(crate) real_clock: bool,
+    pub(crate) reply: Vec<u8>,
+    /// The instance's exported memory, once known (saves host functions a
+    /// lookup by name per call).
+    pub(crate) memory: Option<Memory>,
+}
+
+fn default_log(level: LogLevel, text: &str) {
+    match level {
+        LogLevel::Log | LogLevel::Info | LogLevel::Debug => eprintln!("{text}"),
+        LogLevel::Warn => eprintln!("warning: {text}"),
+        LogLevel::Error => eprintln!("error: {text}"),
+    }
+}
+
+impl HostState {
+    /// The state of a new machine's store: no message handler, the default
+    /// log (stderr), no call in progress.
+    pub(crate) fn new(limits: StoreLimits, deadline: Option<Duration>, memory_limit: usize, real_clock: bool) -> Self {
+        HostState {
+            limits,
+            on_message: None,
+            on_log: Box::new(default_log),
+            deadline,
+            call_deadline: None,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            panic: None,
+            memory_limit,
+            real_clock,
+            reply: Vec::new(),
+            memory: None,
+        }
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "<non-string panic payload>".to_owned())
+}
+
+/// Call the log handler; a panic in it is caught and recorded (the call
+/// then ends with [`Error::HostPanic`]).
+fn log_to_host(state: &mut HostState, level: LogLevel, text: &str) {
+    let handler = &mut state.on_log;
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(level, text))) {
+        state.panic.get_or_insert_with(|| format!("log handler: {}", panic_message(&*payload)));
+    }
+}
+
+fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
+    caller.data().memory.or_else(|| caller.get_export("memory").and_then(|e| e.into_memory()))
+}
+
+fn read_guest(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8>> {
+    let memory = memory_of(caller)?;
+    let data = memory.data(&caller);
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize)?;
+    data.get(start..end).map(<[u8]>::to_vec)
+}
+
+/// The imports of `port/xs_wasm.h` plus the few WASI functions wasi-libc's
+/// stdio references (stubbed: no file system, output goes to the log).
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap("xs_wasm", "host_send", host_send)?;
+    linker.func_wrap("xs_wasm", "host_reply", |mut caller: Caller<'_, HostState>, _m: u32, buffer: u32| {
+        let reply = std::mem::take(&mut caller.data_mut().reply);
+        if let Some(memory) = memory_of(&mut caller) {
+            // A bad pointer from the guest is its own problem: nothing is written.
+            let _ = memory.write(&mut caller, buffer as usize, &reply);
+        }
+    })?;
+    linker.func_wrap("xs_wasm", "host_log", |mut caller: Caller<'_, HostState>, _m: u32, level: i32, ptr: u32, len: u32| {
+        let bytes = read_guest(&mut caller, ptr, len).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        log_to_host(caller.data_mut(), LogLevel::from_code(level), &text);
+    })?;
+    linker.func_wrap("xs_wasm", "host_now", |caller: Caller<'_, HostState>| -> f64 {
+        if caller.data().real_clock {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+        } else {
+            0.0
+        }
+    })?;
+    linker.func_wrap(WASI, "fd_write", fd_write)?;
+    linker.func_wrap(WASI, "fd_close", |_fd: i32| -> i32 { ERRNO_BADF })?;
+    linker.func_wrap(WASI, "fd_seek", |_fd: i32, _offset: i64, _whence: i32, _out: u32| -> i32 { ERRNO_BADF })?;
+    Ok(linker)
+}
+
+const WASI: &str = "wasi_snapshot_preview1";
+const ERRNO_BADF: i32 = 8;
+
+/// `host_send` (port/xs_wasm.h): the guest's `sendMessage(json)` through the
+/// message handler; returns the reply's length, or `-length - 1` for an error
+/// message (the reply waits in `HostState::reply` for `host_reply`).
+fn host_send(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32) -> i32 {
+    let request = read_guest(&mut caller, ptr, len).unwrap_or_default();
+    let outcome = match caller.data_mut().on_message.take() {
+        None => Err("no message handler: the host did not set one (Machine::set_message_handler)".to_owned()),
+        Some(mut handler) => {
+            let outcome = match serde_json::from_slice::<Value>(&request) {
+                // A panic must not unwind through the engine (it would leave
+                // the machine inside its call): caught, the guest sees an
+                // Error and the call reports Error::HostPanic.
+                Ok(message) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(message))) {
+                    Ok(outcome) => outcome,
+                    Err(payload) => {
+                        let message = panic_message(&*payload);
+                        caller.data_mut().panic.get_or_insert_with(|| format!("message handler: {message}"));
+                        Err(format!("the host's message handler panicked: {message}"))
+                    }
+                },
+                Err(e) => Err(format!("invalid JSON from sendMessage: {e}")),
+            };
+            caller.data_mut().on_message = Some(handler);
+            outcome
+        }
+    };
+    let (reply, ok) = match outcome {
+        Ok(Value::Null) => (Vec::new(), true),
+        Ok(value) => (serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()), true),
+        Err(message) => (message.into_bytes(), false),
+    };
+    let len = reply.len().min(i32::MAX as usize - 1) as i32;
+    caller.data_mut().reply = reply;
+    if ok {
+        len
+    } else {
+        -len - 1
+    }
+}
+
+/// WASI `fd_write`: stdout and stderr lines go to the log handler (`Log`,
+/// `Error`); other descriptors are accepted and dropped.
+fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, written: u32) -> i32 {
+    let Some(memory) = memory_of(&mut caller) else { return ERRNO_BADF };
+    let mut out = Vec::new();
+    for i in 0..count.min(1024) {
+        let mut iov = [0u8; 8];
+        if memory.read(&caller, iovs as usize + i as usize * 8, &mut iov).is_err() {
+            return ERRNO_BADF;
+        }
+        let ptr = u32::from_le_bytes(iov[0..4].try_into().unwrap()) as usize;
+        let len = u32::from_le_bytes(iov[4..8].try_into().unwrap()) as usize;
+        match memory.data(&caller).get(ptr..ptr.saturating_add(len)) {
+            Some(bytes) => out.extend_from_slice(bytes),
+            None => return ERRNO_BADF,
+        }
+    }
+    let n = out.len() as u32;
+    if fd == 1 || fd == 2 {
+        let text = String::from_utf8_lossy(&out).trim_end().to_owned();
+        if !text.is_empty() {
+            log_to_host(caller.data_mut(), if fd == 2 { LogLevel::Error } else { LogLevel::Log }, &text);
+        }
+    }
+    if memory.write(&mut caller, written as usize, &n.to_le_bytes()).is_err() {
+        return ERRNO_BADF;
+    }
+    0
+}
+
+pub(crate) fn instantiate_pre(runtime_engine: &wasmtime::Engine, module: &wasmtime::Module) -> wasmtime::Result<InstancePre<HostState>> {
+    let mut linker = linker(runtime_engine)?;
+    // Any other import (a newer wasi-libc might add one) traps if called.
+    linker.define_unknown_imports_as_traps(module)?;
+    linker.instantiate_pre(module)
+}
+
+/// `memory`: the linear memory (not in the header: every module has it).
+const MEMORY: &str = "memory";
+
+/// wasi-libc's reactor initializer (not in the header); a pre-initialized
+/// module ran it when it was made.
+const INITIALIZE: Export<(), ()> = Export::new("_initialize");
+
+/// The exports machines use, looked up by name once per module
+/// ([`Module::get_export_index`]) instead of once per machine.
+pub(crate) struct ExportIndices {
+    memory: ModuleExport,
+    initialize: Option<ModuleExport>,
+    take: Option<ModuleExport>,
+    abi_version: ModuleExport,
+    alloc: ModuleExport,
+    free: ModuleExport,
+    create: ModuleExport,
+    eval: ModuleExport,
+    send: ModuleExport,
+    set_meter: ModuleExport,
+    meter: ModuleExport,
+    result: ModuleExport,
+    result_length: ModuleExport,
+    snapshot: ModuleExport,
+    restore: ModuleExport,
+    last_error: ModuleExport,
+}
+
+impl ExportIndices {
+    /// Errors: [`Error::Incompatible`] naming the first missing export
+    /// (`_initialize` may be missing from a pre-initialized module, and only
+    /// pre-initialized modules need `xs_wasm_take`).
+    pub(crate) fn new(module: &Module, preinit: bool) -> Result<Self> {
+        let get = |name: &str| module.get_export_index(name).ok_or_else(|| Error::Incompatible(format!("module has no export {name:?}")));
+        Ok(ExportIndices {
+            memory: get(MEMORY)?,
+            initialize: if preinit { None } else { Some(get(INITIALIZE.name)?) },
+            take: if preinit { Some(get(export::TAKE.name)?) } else { None },
+            abi_version: get(export::ABI_VERSION.name)?,
+            alloc: get(export::ALLOC.name)?,
+            free: get(export::FREE.name)?,
+            create: get(export::CREATE.name)?,
+            eval: get(export::EVAL.name)?,
+            send: get(export::SEND.name)?,
+            set_meter: get(export::SET_METER.name)?,
+            meter: get(export::METER.name)?,
+            result: get(export::RESULT.name)?,
+            result_length: get(export::RESULT_LENGTH.name)?,
+            snapshot: get(export::SNAPSHOT.name)?,
+            restore: get(export::RESTORE.name)?,
+            last_error: get(export::LAST_ERROR.name)?,
+        })
+    }
+}
+
+/// The typed function `export` (found at `index`) of `instance`; its type is
+/// the one the header declares.
+pub(crate) fn typed_export<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(store: &mut Store<HostState>, instance: &Instance, index: &ModuleExport, export: Export<P, R>) -> Result<TypedFunc<P, R>> {
+    let name = export.name;
+    let func = instance.get_module_export(&mut *store, index).and_then(Extern::into_func).ok_or_else(|| Error::Incompatible(format!("export {name} is not a function")))?;
+    func.typed::<P, R>(&*store).map_err(|e| Error::Incompatible(format!("export {name}: {e}")))
+}
+
+/// The typed exports of one instance (the signatures are `port/xs_wasm.h`'s:
+/// see [`crate::abi::export`]).
+pub(crate) struct Exports {
+    pub(crate) memory: Memory,
+    pub(crate) alloc: TypedFunc<u32, u32>,
+    pub(crate) free: TypedFunc<u32, ()>,
+    pub(crate) create: TypedFunc<u32, u32>,
+    pub(crate) eval: TypedFunc<(u32, u32, u32), i32>,
+    pub(crate) send: TypedFunc<(u32, u32, u32), i32>,
+    pub(crate) set_meter: TypedFunc<(u32, u32, u32), ()>,
+    pub(crate) meter: TypedFunc<u32, u32>,
+    pub(crate) result: TypedFunc<u32, u32>,
+    pub(crate) result_length: TypedFunc<u32, u32>,
+    pub(crate) snapshot: TypedFunc<u32, i32>,
+    pub(crate) restore: TypedFunc<(u32, u32, u32), u32>,
+    pub(crate) last_error: TypedFunc<(), u32>,
+    /// `xs_wasm_take`, in a pre-initialized module.
+    pub(crate) take: Option<TypedFunc<u32, u32>>,
+}
+
+impl Exports {
+    /// The exports of `instance` (whose module's indices are `idx`), after
+    /// running wasi-libc's `_initialize` in a plain module, and checking the
+    /// port ABI unless `abi_checked` says a machine of the module passed.
+    pub(crate) fn new(store: &mut Store<HostState>, instance: &Instance, idx: &ExportIndices, abi_checked: &AtomicBool) -> Result<Self> {
+        // A pre-initialized module's memory was initialized when it was made:
+        // wasi-libc's `_initialize` ran then and must not run twice.
+        if let Some(initialize) = &idx.initialize {
+            let init = typed_export(store, instance, initialize, INITIALIZE)?;
+            init.run(store, ()).map_err(Error::wasm)?;
+        }
+        let memory = instance.get_module_export(&mut *store, &idx.memory).and_then(Extern::into_memory).ok_or_else(|| Error::Incompatible("no exported memory".into()))?;
+        if !abi_checked.load(Ordering::Relaxed) {
+            let abi = typed_export(store, instance, &idx.abi_version, export::ABI_VERSION)?.run(&mut *store, ()).map_err(Error::wasm)?;
+            if abi != ABI_VERSION {
+                return Err(Error::Incompatible(format!("module speaks port ABI {abi}, this crate speaks {ABI_VERSION}")));
+            }
+            abi_checked.store(true, Ordering::Relaxed);
+        }
+        store.data_mut().memory = Some(memory);
+        Ok(Exports {
+            memory,
+            alloc: typed_export(store, instance, &idx.alloc, export::ALLOC)?,
+            free: typed_export(store, instance, &idx.free, export::FREE)?,
+            create: typed_export(store, instance, &idx.create, export::CREATE)?,
+            eval: typed_export(store, instance, &idx.eval, export::EVAL)?,
+            send: typed_export(store, instance, &idx.send, export::SEND)?,
+            set_meter: typed_export(store, instance, &idx.set_meter, export::SET_METER)?,
+            meter: typed_export(store, instance, &idx.meter, export::METER)?,
+            result: typed_export(store, instance, &idx.result, export::RESULT)?,
+            result_length: typed_export(store, instance, &idx.result_length, export::RESULT_LENGTH)?,
+            snapshot: typed_export(store, instance, &idx.snapshot, export::SNAPSHOT)?,
+            restore: typed_export(store, instance, &idx.restore, export::RESTORE)?,
+            last_error: typed_export(store, instance, &idx.last_error, export::LAST_ERROR)?,
+            take: match &idx.take {
+                Some(take) => Some(typed_export(store, instance, take, export::TAKE)?),
+                None => None,
+            },
+        })
+    }
+}

@@ -1,0 +1,162 @@
+// Sandbox options: their names, defaults and checks (normalizeOptions),
+// shared by Sandbox and WorkerSandbox.
+
+import { CREATION_FIELDS } from './abi.mjs';
+import { MIN_SNAPSHOT_KEY_LENGTH } from './auth.mjs';
+
+/** Default memory limit of a sandbox, bytes (as the Rust crate). */
+export const DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024;
+/** Smallest memory limit (bytes) other than 0 (none): what a fresh machine
+ * with the default creation parameters needs, rounded up (it needs between
+ * 512 KiB and 1 MiB). Below it, create and restore refuse the option alike. */
+export const MIN_MEMORY_LIMIT = 1024 * 1024;
+/** Default meter check interval, ticks. */
+export const DEFAULT_METER_INTERVAL = 10000;
+
+/** Largest value of the uint32 options. */
+export const UINT32_MAX = 0xffffffff;
+
+const OPTION_NAMES = [
+  'meterLimit',
+  'meterInterval',
+  'memoryLimit',
+  'creation',
+  'receiveMessage',
+  'onLog',
+  'realClock',
+  'hostTimeZone',
+  'test262Host',
+  'warmUp',
+  'build',
+  'artifacts',
+  'factory',
+  'wasmBinary',
+  'wasmSha256',
+  'snapshotKey',
+];
+
+/**
+ * @typedef {object} NormalizedOptions
+ * @property {number} meterLimit
+ * @property {number} meterInterval
+ * @property {number} memoryLimit
+ * @property {number[]} creation
+ * @property {Function | undefined} receiveMessage
+ * @property {Function | undefined} onLog
+ * @property {boolean} realClock
+ * @property {boolean} hostTimeZone
+ * @property {boolean} test262Host
+ * @property {boolean} warmUp
+ * @property {string | undefined} build
+ * @property {string | URL | undefined} artifacts
+ * @property {Function | undefined} factory
+ * @property {Uint8Array | undefined} wasmBinary
+ * @property {string | undefined} wasmSha256
+ * @property {Uint8Array | undefined} snapshotKey
+ */
+
+/**
+ * @param {unknown} value
+ * @param {string} name
+ * @param {number} fallback
+ * @param {number} max
+ */
+export function uint(value, name, fallback, max = UINT32_MAX) {
+  if (value === undefined || value === null) return fallback;
+  if (value === Infinity) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${name} must be an integer from 0 to ${max}${max === UINT32_MAX ? ' (or Infinity)' : ''}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A meter limit: undefined, null or Infinity for none (0 for the engine),
+ * else an integer of at least 1 tick. 0 is refused: a call could not run a
+ * single tick (the Rust crate refuses `Some(0)` the same way).
+ * @param {unknown} value
+ */
+export function meterLimitOf(value) {
+  if (value === 0) throw new RangeError('meterLimit must be at least 1 tick (undefined or Infinity for no limit), got 0');
+  return uint(value, 'meterLimit', 0);
+}
+
+/**
+ * @param {unknown} value
+ * @returns {Uint8Array | undefined}
+ */
+export function asBytes(value) {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  return undefined;
+}
+
+/**
+ * @param {unknown} options
+ * @returns {NormalizedOptions}
+ */
+export function normalizeOptions(options) {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object') throw new TypeError('Sandbox options must be an object');
+  const o = /** @type {Record<string, any>} */ (options);
+  for (const key of Object.keys(o)) {
+    if (!OPTION_NAMES.includes(key)) throw new TypeError(`unknown Sandbox option "${key}" (known: ${OPTION_NAMES.join(', ')})`);
+  }
+  for (const key of ['receiveMessage', 'onLog', 'factory']) {
+    if (o[key] !== undefined && typeof o[key] !== 'function') throw new TypeError(`option ${key} must be a function`);
+  }
+  if (o.build !== undefined && typeof o.build !== 'string') throw new TypeError('option build must be a string (a variant name such as "emcc-os")');
+  if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
+  if (o.hostTimeZone !== undefined && typeof o.hostTimeZone !== 'boolean') throw new TypeError('option hostTimeZone must be a boolean');
+  if (o.test262Host !== undefined && typeof o.test262Host !== 'boolean') throw new TypeError('option test262Host must be a boolean');
+  if (o.warmUp !== undefined && typeof o.warmUp !== 'boolean') throw new TypeError('option warmUp must be a boolean');
+  const creation = CREATION_FIELDS.map(() => 0);
+  if (o.creation !== undefined) {
+    if (typeof o.creation !== 'object' || o.creation === null) throw new TypeError('option creation must be an object');
+    for (const [key, value] of Object.entries(o.creation)) {
+      const index = CREATION_FIELDS.findIndex((field) => field.key === key);
+      if (index < 0) throw new TypeError(`unknown creation field "${key}" (known: ${CREATION_FIELDS.map((field) => field.key).join(', ')})`);
+      creation[index] = uint(value, `creation.${key}`, 0, 0x7fffffff);
+    }
+  }
+  const wasmBinary = o.wasmBinary === undefined ? undefined : asBytes(o.wasmBinary);
+  if (o.wasmBinary !== undefined && !wasmBinary) throw new TypeError('option wasmBinary must be a Uint8Array or an ArrayBuffer');
+  if ((o.wasmBinary !== undefined || o.wasmSha256 !== undefined) && !o.factory) {
+    throw new TypeError('options wasmBinary and wasmSha256 go with option factory (a build you load yourself)');
+  }
+  if (o.wasmSha256 !== undefined && typeof o.wasmSha256 !== 'string') throw new TypeError('option wasmSha256 must be a hex string');
+  let snapshotKey;
+  if (o.snapshotKey !== undefined) {
+    const key = asBytes(o.snapshotKey);
+    if (!key) throw new TypeError('option snapshotKey must be a Uint8Array or an ArrayBuffer');
+    if (key.length < MIN_SNAPSHOT_KEY_LENGTH) {
+      throw new RangeError(`a snapshotKey of ${key.length} bytes is too short (at least ${MIN_SNAPSHOT_KEY_LENGTH}; 32 random bytes recommended)`);
+    }
+    snapshotKey = key.slice();
+  }
+  const meterInterval = uint(o.meterInterval, 'meterInterval', DEFAULT_METER_INTERVAL);
+  if (meterInterval === 0) throw new RangeError('meterInterval must be at least 1');
+  const memoryLimit = uint(o.memoryLimit, 'memoryLimit', DEFAULT_MEMORY_LIMIT);
+  if (memoryLimit !== 0 && memoryLimit < MIN_MEMORY_LIMIT) {
+    throw new RangeError(`memoryLimit must be 0 or Infinity (none), or at least ${MIN_MEMORY_LIMIT} bytes (the smallest machine), got ${memoryLimit}`);
+  }
+  return {
+    meterLimit: meterLimitOf(o.meterLimit),
+    meterInterval,
+    memoryLimit,
+    creation,
+    receiveMessage: o.receiveMessage,
+    onLog: o.onLog,
+    realClock: o.realClock ?? false,
+    hostTimeZone: o.hostTimeZone ?? false,
+    test262Host: o.test262Host ?? false,
+    warmUp: o.warmUp ?? false,
+    build: o.build,
+    artifacts: o.artifacts,
+    factory: o.factory,
+    wasmBinary,
+    wasmSha256: o.wasmSha256,
+    snapshotKey,
+  };
+}

@@ -545,7 +545,9 @@ static void xs_wasm_build_globals(xsMachine* the)
 /* The web-standard globals written in JavaScript, on XS's built-ins: a
    function of the native structuredClone core and the global object that
    defines atob, btoa, queueMicrotask, performance and structuredClone
-   (non-enumerable, writable, configurable: as in browsers).
+   (non-enumerable, writable, configurable: as in browsers). The names of
+   its errors are own properties (after lockdown, Error.prototype.name is
+   frozen and an assignment would throw).
    performance.timeOrigin is the machine's clock (Date.now()) when the
    guest first asks for the time through performance (a pre-initialized
    machine is created at build time, so its creation cannot be the origin);
@@ -567,7 +569,8 @@ static const char xs_wasm_web_prelude[] =
 "const whitespace = /[\\t\\n\\f\\r ]/g, notBase64 = /[^A-Za-z0-9+/]/;\n"
 "function define(target, name, value) { defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true }); }\n"
 "function required(name, count) { if (count < 1) throw new TypeErrorConstructor(`${name}: 1 argument required, but only 0 present`); }\n"
-"function invalidCharacter(message) { const error = new ErrorConstructor(message); error.name = 'InvalidCharacterError'; return error; }\n"
+"function named(error, name) { defineProperty(error, 'name', { value: name, writable: true, enumerable: false, configurable: true }); return error; }\n"
+"function invalidCharacter(message) { return named(new ErrorConstructor(message), 'InvalidCharacterError'); }\n"
 "define(global, 'btoa', function btoa(data) {\n"
 "  required('btoa', arguments.length);\n"
 "  const string = StringConstructor(data), length = string.length, bytes = new Bytes(length);\n"
@@ -597,9 +600,8 @@ static const char xs_wasm_web_prelude[] =
 "  required('structuredClone', arguments.length);\n"
 "  try { return clone(value); }\n"
 "  catch (cause) {\n"
-"    const error = new TypeErrorConstructor(`structuredClone: cannot clone ${cause && cause.message}`);\n"
-"    error.name = 'DataCloneError';\n"
-"    throw error;\n"
+"    const detail = apply(replace, StringConstructor(cause && cause.message), [/^marshall */, '']);\n"
+"    throw named(new TypeErrorConstructor(`structuredClone: cannot clone ${detail}`), 'DataCloneError');\n"
 "  }\n"
 "});\n"
 "const performance = {};\n"

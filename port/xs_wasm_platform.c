@@ -439,13 +439,17 @@ void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int lengt
 }
 
 /* structuredClone's core: a copy of the argument made with XS's own
-   marshalling (xsMarshall.c, the machine-local form that workers use):
-   objects, arrays, primitives wrappers, Date, RegExp, Map, Set, Error,
-   ArrayBuffer and typed arrays, cycles and shared references kept.
-   Functions, symbols, promises, weak collections, accessors, proxies and
-   host objects throw. Objects XS marks as not to be marshalled (the
-   intrinsics, and every object harden() or lockdown() froze) are not
-   copied: the clone refers to the same, immutable, object. */
+   marshalling (xsMarshall.c) in its "alien" form, the one workers use to
+   pass values between machines: objects and arrays (own enumerable data
+   properties; the copy of an instance of a class is a plain object, as the
+   HTML structured clone makes), primitives and their wrappers, Date,
+   RegExp, Map, Set, errors, ArrayBuffer, typed arrays and DataView, with
+   cycles and shared references kept. Functions, symbols, promises, weak
+   collections, accessors, proxies and host objects throw, and so do
+   objects harden() froze (XS marks them not to be marshalled: "read only
+   object"). The machine-local form (alien 0) was not used: it dropped an
+   object's first property (`structuredClone({ a: 1, b: 2 })` gave
+   `{ b: 2 }`). */
 void xs_wasm_structured_clone(void* machine)
 {
 	txMachine* the = machine;
@@ -453,8 +457,8 @@ void xs_wasm_structured_clone(void* machine)
 	if (mxArgc < 1)
 		return;
 	mxPushSlot(mxArgv(0));
-	data = fxMarshall(the, 0);
-	fxDemarshall(the, data, 0);
+	data = fxMarshall(the, 1);
+	fxDemarshall(the, data, 1);
 	c_free(data);
 	mxPullSlot(mxResult);
 }

@@ -30,7 +30,7 @@ for (const variant of emscriptenVariants().filter((v) => v.release)) {
       assert.deepEqual(s.evaluate('[Object.isFrozen(Array.prototype), Object.keys(globalThis).length]'), [false, 0]);
       assert.equal(s.evaluate('lockdown(); Object.isFrozen(Array.prototype)'), true);
       assert.deepEqual(s.evaluate(HARDENED), HARDENED_EXPECTED);
-      assert.throws(() => s.evaluate('lockdown()'), (error) => error.name === 'TypeError' && error.message === 'lockdown already called');
+      assert.throws(() => s.evaluate('lockdown()'), (error) => error.guestName === 'TypeError' && error.guestMessage === 'lockdown already called');
     });
 
     it("a locked sandbox's snapshot restores locked", async () => {

@@ -185,7 +185,9 @@ impl InterruptHandle {
 /// A sandboxed JavaScript machine: one XS VM in its own wasm instance.
 ///
 /// The guest has the ECMAScript built-ins plus `sendMessage(msg)`,
-/// `console.{debug,log,info,warn,error}` and whatever it defines; it has no
+/// `console.{debug,log,info,warn,error}`, Hardened JavaScript's `lockdown`,
+/// `harden`, `petrify` and `mutabilities`, the web-standard globals (unless
+/// [`Options::web_globals`] is off) and whatever it defines; it has no
 /// file system, network, environment, randomness source of the host or
 /// clock (unless [`Options::real_clock`]), so the same inputs give the same
 /// results and snapshots. `Math.random()` is a fixed-seed PRNG.

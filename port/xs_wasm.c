@@ -627,17 +627,28 @@ static void xs_wasm_build_web_globals(xsMachine* the)
 	xsEndHost(the);
 }
 
-/* lockdown() in a machine being created; 0 if it threw or aborted. */
-static int xs_wasm_lock_down(xsMachine* the)
+/* lockdown() in a machine being created (XS_WASM_CREATE_LOCKDOWN) or
+   taken from a pre-initialized module (xs_wasm_lockdown); 0 if it threw or
+   aborted. With `machine`, what it threw is described in its result. */
+static void xs_wasm_describe_exception(xsMachine* the, xs_wasm_machine* machine, xsSlot* exception, xsSlot* v0, xsSlot* v1, xsSlot* v2);
+static int32_t xs_wasm_status_of_abort(int abort_status);
+static const char* xs_wasm_status_message(int32_t status);
+
+static int xs_wasm_lock_down(xsMachine* the, xs_wasm_machine* machine)
 {
 	int ok = 1;
 	xsBeginHost(the);
 	{
+		xsVars(4);
 		xsTry {
 			xsCall0(xsGlobal, xsID("lockdown"));
 		}
 		xsCatch {
 			ok = 0;
+			xsVar(0) = xsException;
+			xsException = xsUndefined;
+			if (machine)
+				xs_wasm_describe_exception(the, machine, &xsVar(0), &xsVar(1), &xsVar(2), &xsVar(3));
 		}
 	}
 	xsEndHost(the);
@@ -754,7 +765,7 @@ XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_cre
 		machine->flags = XS_WASM_CREATE_TEST262_HOST;
 		xs_wasm_build_test262_host(the);
 	}
-	if (c && (c->flags & XS_WASM_CREATE_LOCKDOWN) && !xs_wasm_abort_status(the) && !xs_wasm_lock_down(the)) {
+	if (c && (c->flags & XS_WASM_CREATE_LOCKDOWN) && !xs_wasm_abort_status(the) && !xs_wasm_lock_down(the, NULL)) {
 		xsDeleteMachine(the);
 		free(machine);
 		xs_wasm_fail("cannot create machine: lockdown failed (memory_limit too small?)");
@@ -800,6 +811,34 @@ XS_WASM_EXPORT(xs_wasm_take) xs_wasm_machine* xs_wasm_take(uint32_t memory_limit
 		}
 	}
 	return machine;
+}
+
+XS_WASM_EXPORT(xs_wasm_lockdown) int32_t xs_wasm_lockdown(xs_wasm_machine* machine)
+{
+	int32_t status = XS_WASM_OK;
+	if (!machine || !machine->the)
+		return XS_WASM_BAD_ARGUMENT;
+	machine->result_length = 0;
+	if (machine->status != XS_WASM_OK) {
+		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
+		return XS_WASM_DEAD;
+	}
+	if (machine->in_call) {
+		xs_wasm_set_message(machine, "re-entrant call: the machine is busy");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	if (xs_wasm_is_locked_down(machine->the))
+		return XS_WASM_OK;
+	machine->in_call = 1;
+	if (!xs_wasm_lock_down(machine->the, machine))
+		status = XS_WASM_JS_ERROR;
+	if (xs_wasm_abort_status(machine->the)) {
+		status = xs_wasm_status_of_abort(xs_wasm_abort_status(machine->the));
+		machine->status = status;
+		xs_wasm_set_message(machine, xs_wasm_status_message(status));
+	}
+	machine->in_call = 0;
+	return status;
 }
 
 XS_WASM_EXPORT(xs_wasm_delete) void xs_wasm_delete(xs_wasm_machine* machine)

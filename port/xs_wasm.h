@@ -228,6 +228,14 @@ const char* xs_wasm_last_error(void);
 void xs_wasm_preinit(void);
 void xs_wasm_keep(xs_wasm_machine* machine);
 xs_wasm_machine* xs_wasm_take(uint32_t memory_limit);
+/* Lock a machine down as XS_WASM_CREATE_LOCKDOWN does at creation (the same
+   call, so the same heap and the same snapshot bytes): for a machine taken
+   from a pre-initialized module. XS_WASM_OK once the machine is locked down
+   (a machine locked down already is left as it is); XS_WASM_JS_ERROR when
+   lockdown() threw (e.g. setup code replaced it), with the error as
+   payload; XS_WASM_DEAD, XS_WASM_BAD_ARGUMENT (busy or NULL) as the other
+   calls; a fatal abort (out of memory) stops the machine with its status. */
+int32_t xs_wasm_lockdown(xs_wasm_machine* machine);
 
 /*
  * Imports the host must provide (module "xs_wasm" in WASI builds; JS library

@@ -438,6 +438,12 @@ void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int lengt
 	mxPullSlot((txSlot*)result);
 }
 
+int xs_wasm_is_locked_down(void* machine)
+{
+	txMachine* the = machine;
+	return (mxProgram.value.reference->flag & XS_DONT_MARSHALL_FLAG) ? 1 : 0;
+}
+
 /* structuredClone's core: a copy of the argument made with XS's own
    marshalling (xsMarshall.c) in its "alien" form, the one workers use to
    pass values between machines: objects and arrays (own enumerable data

@@ -134,4 +134,6 @@ export const EXPORTS = Object.freeze({
   keep: 'xs_wasm_keep',
   /** xs_wasm_machine* xs_wasm_take(uint32_t memory_limit); */
   take: 'xs_wasm_take',
+  /** int32_t xs_wasm_lockdown(xs_wasm_machine* machine); */
+  lockdown: 'xs_wasm_lockdown',
 });

@@ -350,10 +350,15 @@ impl Machine {
     fn finish(runtime: &Runtime, store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options, lock_down: bool) -> Result<Machine> {
         let mut machine = Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0, snapshot_key: options.snapshot_key.clone() };
         if lock_down {
-            // A module whose setup code locked it down already: its kept
-            // machine is locked, and lockdown() says it was called.
-            machine.eval("try { lockdown(); } catch (error) { if (!Object.isFrozen(Object.prototype)) throw error; }")?;
-            machine.meter = 0;
+            // xs_wasm_lockdown: the call XS_WASM_CREATE_LOCKDOWN makes, so
+            // the machine snapshots to the same bytes as one created locked
+            // (a kept machine that its setup code locked is left as it is).
+            let Some(lockdown) = machine.exports.lockdown.clone() else { return Err(Error::Incompatible("module has no export \"xs_wasm_lockdown\"".into())) };
+            let status = lockdown.run(&mut machine.store, handle).map_err(Error::wasm)?;
+            if status != XS_WASM_OK {
+                let payload = machine.result()?;
+                return Err(machine.status_error(status, payload));
+            }
         }
         machine.exports.set_meter.run(&mut machine.store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
         Ok(machine)

@@ -1280,7 +1280,10 @@ XS_WASM_EXPORT(xs_wasm_restore) xs_wasm_machine* xs_wasm_restore(const uint8_t* 
 		if (the)
 			xsDeleteMachine(the);
 		free(machine);
-		xs_wasm_fail("XS could not read the snapshot (corrupt payload, or memory_limit too small)");
+		if (snapshot.error == EINVAL)
+			xs_wasm_fail("the snapshot's payload is corrupt: it fails the reader's structural checks");
+		else
+			xs_wasm_fail("XS could not read the snapshot: memory_limit is too small for it, or its payload is corrupt");
 		return NULL;
 	}
 	xs_wasm_adopt(machine, the, memory_limit);

@@ -97,6 +97,40 @@ export function asBytes(value) {
 }
 
 /**
+ * The `creation` option as the values of abi.mjs's CREATION_FIELDS, in order
+ * (0: the engine's default): each an int32 (or uint32) field.
+ * @param {unknown} value
+ * @returns {number[]}
+ */
+function creationOf(value) {
+  const creation = CREATION_FIELDS.map(() => 0);
+  if (value === undefined) return creation;
+  if (typeof value !== 'object' || value === null) throw new TypeError('option creation must be an object');
+  for (const [key, field] of Object.entries(value)) {
+    const index = CREATION_FIELDS.findIndex((f) => f.key === key);
+    if (index < 0) throw new TypeError(`unknown creation field "${key}" (known: ${CREATION_FIELDS.map((f) => f.key).join(', ')})`);
+    creation[index] = uint(field, `creation.${key}`, 0, CREATION_FIELDS[index].signed ? 0x7fffffff : UINT32_MAX);
+  }
+  return creation;
+}
+
+/**
+ * The `snapshotKey` option: a copy of its bytes, at least
+ * MIN_SNAPSHOT_KEY_LENGTH long; undefined for none.
+ * @param {unknown} value
+ * @returns {Uint8Array | undefined}
+ */
+function snapshotKeyOf(value) {
+  if (value === undefined) return undefined;
+  const key = asBytes(value);
+  if (!key) throw new TypeError('option snapshotKey must be a Uint8Array or an ArrayBuffer');
+  if (key.length < MIN_SNAPSHOT_KEY_LENGTH) {
+    throw new RangeError(`a snapshotKey of ${key.length} bytes is too short (at least ${MIN_SNAPSHOT_KEY_LENGTH}; 32 random bytes recommended)`);
+  }
+  return key.slice();
+}
+
+/**
  * @param {unknown} options
  * @returns {NormalizedOptions}
  */
@@ -117,30 +151,14 @@ export function normalizeOptions(options) {
   if (o.lockdown !== undefined && typeof o.lockdown !== 'boolean') throw new TypeError('option lockdown must be a boolean');
   if (o.webGlobals !== undefined && typeof o.webGlobals !== 'boolean') throw new TypeError('option webGlobals must be a boolean');
   if (o.warmUp !== undefined && typeof o.warmUp !== 'boolean') throw new TypeError('option warmUp must be a boolean');
-  const creation = CREATION_FIELDS.map(() => 0);
-  if (o.creation !== undefined) {
-    if (typeof o.creation !== 'object' || o.creation === null) throw new TypeError('option creation must be an object');
-    for (const [key, value] of Object.entries(o.creation)) {
-      const index = CREATION_FIELDS.findIndex((field) => field.key === key);
-      if (index < 0) throw new TypeError(`unknown creation field "${key}" (known: ${CREATION_FIELDS.map((field) => field.key).join(', ')})`);
-      creation[index] = uint(value, `creation.${key}`, 0, 0x7fffffff);
-    }
-  }
+  const creation = creationOf(o.creation);
   const wasmBinary = o.wasmBinary === undefined ? undefined : asBytes(o.wasmBinary);
   if (o.wasmBinary !== undefined && !wasmBinary) throw new TypeError('option wasmBinary must be a Uint8Array or an ArrayBuffer');
   if ((o.wasmBinary !== undefined || o.wasmSha256 !== undefined) && !o.factory) {
     throw new TypeError('options wasmBinary and wasmSha256 go with option factory (a build you load yourself)');
   }
   if (o.wasmSha256 !== undefined && typeof o.wasmSha256 !== 'string') throw new TypeError('option wasmSha256 must be a hex string');
-  let snapshotKey;
-  if (o.snapshotKey !== undefined) {
-    const key = asBytes(o.snapshotKey);
-    if (!key) throw new TypeError('option snapshotKey must be a Uint8Array or an ArrayBuffer');
-    if (key.length < MIN_SNAPSHOT_KEY_LENGTH) {
-      throw new RangeError(`a snapshotKey of ${key.length} bytes is too short (at least ${MIN_SNAPSHOT_KEY_LENGTH}; 32 random bytes recommended)`);
-    }
-    snapshotKey = key.slice();
-  }
+  const snapshotKey = snapshotKeyOf(o.snapshotKey);
   const meterInterval = uint(o.meterInterval, 'meterInterval', DEFAULT_METER_INTERVAL);
   if (meterInterval === 0) throw new RangeError('meterInterval must be at least 1');
   const memoryLimit = uint(o.memoryLimit, 'memoryLimit', DEFAULT_MEMORY_LIMIT);

@@ -246,38 +246,9 @@ export class Runtime {
       // cannot be replaced.
       throw new ArtifactError(`build ${this.variant}: its factory compiles its own module, so the package cannot keep its time zone at UTC: pass wasmBinary (or a single-file build), or hostTimeZone: true`);
     }
-    /** @type {WebAssembly.Memory | null} */
-    let memory = null;
-    if (wasmModule) {
-      moduleArg.instantiateWasm = (/** @type {WebAssembly.Imports} */ imports, /** @type {Function} */ receive) => {
-        try {
-          if (!settings.hostTimeZone) pinTimeZoneToUtc(imports, () => /** @type {WebAssembly.Memory} */ (memory), this.variant);
-        } catch (error) {
-          fail(error);
-          throw error;
-        }
-        /** @param {WebAssembly.Instance} instance */
-        const ready = (instance) => {
-          memory = capMemory(instance, settings.memoryCap);
-          receive(instance, wasmModule);
-        };
-        if (syncInstantiate) {
-          // Node: synchronous instantiation of the compiled module. The async
-          // form waits behind V8's background tier-up compilation of the
-          // same module (150 ms or more right after a busy sandbox).
-          try {
-            const instance = new WebAssembly.Instance(wasmModule, imports);
-            ready(instance);
-            return instance.exports;
-          } catch (error) {
-            fail(error); // emscripten only logs it and would wait forever
-            throw error;
-          }
-        }
-        WebAssembly.instantiate(wasmModule, imports).then(ready, fail);
-        return {};
-      };
-    }
+    /** @type {{ memory: WebAssembly.Memory | null }} */
+    const instance = { memory: null };
+    if (wasmModule) moduleArg.instantiateWasm = this.#instantiateWasm(wasmModule, settings, instance, fail, syncInstantiate);
     const undo = currentPlatform().beforeFactory?.();
     let ready;
     try {
@@ -286,6 +257,59 @@ export class Runtime {
       undo?.();
     }
     const M = await Promise.race([ready, failed]);
+    this.#check(M, instance.memory, settings.memoryCap);
+    return M;
+  }
+
+  /**
+   * emscripten's `instantiateWasm` hook for the runtime's compiled module:
+   * the time zone pinned to UTC (unless settings.hostTimeZone), the memory
+   * capped once instantiated (kept in `instance.memory`).
+   * @param {WebAssembly.Module} wasmModule
+   * @param {{ hostTimeZone: boolean, memoryCap: number }} settings
+   * @param {{ memory: WebAssembly.Memory | null }} instance
+   * @param {(reason: unknown) => void} fail
+   * @param {boolean} syncInstantiate
+   */
+  #instantiateWasm(wasmModule, settings, instance, fail, syncInstantiate) {
+    return (/** @type {WebAssembly.Imports} */ imports, /** @type {Function} */ receive) => {
+      try {
+        if (!settings.hostTimeZone) pinTimeZoneToUtc(imports, () => /** @type {WebAssembly.Memory} */ (instance.memory), this.variant);
+      } catch (error) {
+        fail(error);
+        throw error;
+      }
+      /** @param {WebAssembly.Instance} made */
+      const ready = (made) => {
+        instance.memory = capMemory(made, settings.memoryCap);
+        receive(made, wasmModule);
+      };
+      if (syncInstantiate) {
+        // Node: synchronous instantiation of the compiled module. The async
+        // form waits behind V8's background tier-up compilation of the
+        // same module (150 ms or more right after a busy sandbox).
+        try {
+          const made = new WebAssembly.Instance(wasmModule, imports);
+          ready(made);
+          return made.exports;
+        } catch (error) {
+          fail(error); // emscripten only logs it and would wait forever
+          throw error;
+        }
+      }
+      WebAssembly.instantiate(wasmModule, imports).then(ready, fail);
+      return {};
+    };
+  }
+
+  /**
+   * Refuse a Module that is not an xs-wasm build of this package's ABI, or
+   * that hides its heap; cap its memory when the glue instantiated it.
+   * @param {any} M
+   * @param {WebAssembly.Memory | null} memory the memory capped at instantiation, if any
+   * @param {number} memoryCap
+   */
+  #check(M, memory, memoryCap) {
     const abiVersion = `_${EXPORTS.abiVersion}`;
     if (!M || typeof M[abiVersion] !== 'function') {
       throw new ArtifactError(`build ${this.variant} does not export the xs-wasm host API (${EXPORTS.abiVersion} missing)`);
@@ -302,9 +326,8 @@ export class Runtime {
       const exports = M.asm ?? M.wasmExports;
       const found = exports && Object.values(exports).find((value) => value instanceof WebAssembly.Memory);
       if (!found) throw new ArtifactError(`build ${this.variant}: cannot find its WebAssembly memory to cap its growth`);
-      capMemory(/** @type {any} */ ({ exports: { memory: found } }), settings.memoryCap);
+      capMemory(/** @type {any} */ ({ exports: { memory: found } }), memoryCap);
     }
-    return M;
   }
 }
 

@@ -546,7 +546,15 @@ export class Sandbox {
    * @returns {any}
    */
   sendMessage(message) {
-    const json = encoder.encode(JSON.stringify(message) ?? 'null');
+    let text;
+    try {
+      text = JSON.stringify(message) ?? 'null';
+    } catch (error) {
+      // A cycle or a BigInt (TypeError), or a value nested deeper than V8's
+      // stack (RangeError): the same TypeError as any other bad message.
+      throw new TypeError(`sendMessage: the message cannot be written as JSON: ${error?.message ?? error}`);
+    }
+    const json = encoder.encode(text);
     const problem = jsonProblem(json, Infinity);
     if (problem) throw new TypeError(`sendMessage: the message is not valid JSON for the guest: ${problem} (strings must be well-formed Unicode)`);
     return this.#call('sendMessage', 'send', json);

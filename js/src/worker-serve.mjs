@@ -32,6 +32,40 @@ function describeError(error) {
 }
 
 /**
+ * The guest's sendMessage in the worker: post `message` to the other
+ * thread, block until its reply has arrived (in chunks through the shared
+ * `data` buffer, `control` saying how far), and return it (JSON), or throw
+ * the host hook's error.
+ * @param {{ control: Int32Array, data: Uint8Array }} channel
+ * @param {{ post: (message: any, transfer?: any[]) => void }} endpoint
+ * @param {TextDecoder} decoder
+ * @param {unknown} message
+ */
+function askHost({ control, data }, endpoint, decoder, message) {
+  Atomics.store(control, 0, REPLY_WAITING);
+  endpoint.post({ op: 'hook', message });
+  const chunks = [];
+  for (;;) {
+    Atomics.wait(control, 0, REPLY_WAITING);
+    const step = Atomics.load(control, 0);
+    chunks.push(data.slice(0, control[3]));
+    if (step === REPLY_DONE) break;
+    Atomics.store(control, 0, REPLY_WAITING);
+    Atomics.notify(control, 0);
+  }
+  const ok = control[2] === 1;
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  const text = decoder.decode(bytes);
+  if (!ok) throw new Error(text);
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+/**
  * @param {typeof import('./node.mjs')} api the package's entry in this worker
  * @param {{ post: (message: any, transfer?: any[]) => void, listen: (handler: (message: any) => void) => void }} endpoint
  */
@@ -48,30 +82,7 @@ export function serve(api, endpoint) {
       : null;
 
   /** The guest's sendMessage: ask the other thread, wait for its reply. */
-  const hook = (/** @type {unknown} */ message) => {
-    const { control, data } = /** @type {NonNullable<typeof channel>} */ (channel);
-    Atomics.store(control, 0, REPLY_WAITING);
-    endpoint.post({ op: 'hook', message });
-    const chunks = [];
-    for (;;) {
-      Atomics.wait(control, 0, REPLY_WAITING);
-      const step = Atomics.load(control, 0);
-      chunks.push(data.slice(0, control[3]));
-      if (step === REPLY_DONE) break;
-      Atomics.store(control, 0, REPLY_WAITING);
-      Atomics.notify(control, 0);
-    }
-    const ok = control[2] === 1;
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.length;
-    }
-    const text = decoder.decode(bytes);
-    if (!ok) throw new Error(text);
-    return text === '' ? undefined : JSON.parse(text);
-  };
+  const hook = (/** @type {unknown} */ message) => askHost(/** @type {NonNullable<typeof channel>} */ (channel), endpoint, decoder, message);
 
   /** @param {any} request */
   const run = async ({ op, args }) => {

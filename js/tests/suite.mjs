@@ -263,6 +263,11 @@ r`;
       assert.throws(() => s.sendMessage({ text: 'a\udc00' }), { name: 'TypeError', message: 'sendMessage: the message is not valid JSON for the guest: lone leading surrogate in hex escape at line 1 column 16 (strings must be well-formed Unicode)' });
       assert.equal(s.evaluate('try { sendMessage("lone") } catch (e) { e.message }'), "the host's reply is not valid JSON for the guest: unexpected end of hex escape at line 1 column 8");
       assert.deepEqual(s.sendMessage([[[['deep to the guest is fine']]]]), [[[['deep to the guest is fine']]]]);
+      // what JSON.stringify cannot write is the same TypeError (not V8's RangeError escaping; found by cargo xtask fuzz)
+      const deepest = JSON.parse('['.repeat(200_000) + ']'.repeat(200_000));
+      assert.throws(() => s.sendMessage(deepest), { name: 'TypeError', message: /^sendMessage: the message cannot be written as JSON: Maximum call stack size exceeded/ });
+      const cyclic = {}; cyclic.self = cyclic;
+      assert.throws(() => s.sendMessage(cyclic), { name: 'TypeError', message: /^sendMessage: the message cannot be written as JSON: Converting circular structure/ });
       assert.equal(s.stopped, false);
       assert.equal(s.evaluate('1 + 1'), 2);
       s.dispose();

@@ -53,3 +53,22 @@ it('declares every option the runtime accepts, each with a doc comment, and no o
   });
   assert.deepEqual(declared.sort(), known);
 });
+
+it('declares every creation field the runtime accepts (port/xs_wasm.h, through abi.mjs), each with a doc comment, and no other', async () => {
+  const refused = await Sandbox.create({ creation: { notAField: 1 } }).then(
+    () => assert.fail('an unknown creation field was accepted'),
+    (error) => error,
+  );
+  assert.ok(refused instanceof TypeError, String(refused));
+  const known = /\(known: ([^)]*)\)/.exec(refused.message)[1].split(', ');
+  const dts = fs.readFileSync(path.join(PACKAGE_DIR, 'types', 'index.d.ts'), 'utf8');
+  const lines = /export interface Creation \{\n([\s\S]*?)\n\}/.exec(dts)[1].split('\n');
+  const declared = [];
+  lines.forEach((line, i) => {
+    const member = /^ {2}(\w+)\?: number;/.exec(line);
+    if (!member) return;
+    declared.push(member[1]);
+    assert.match(lines[i - 1] ?? '', /\*\/\s*$/, `Creation.${member[1]} has no doc comment`);
+  });
+  assert.deepEqual(declared, known, 'types/index.d.ts declares the fields in xs_wasm_creation order');
+});

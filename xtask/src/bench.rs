@@ -23,6 +23,7 @@ use crate::config::{self, Configs, ToolchainKind};
 use crate::fetch::NpmFiles;
 use crate::loaders::{CrateLoader, Ending, Loader, NativeProtocol, NodeProtocol, ProcessLoader, Request};
 use crate::progress::Progress;
+use crate::workspace::Workspace;
 
 /// `configs/bench.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -62,18 +63,23 @@ pub struct Kernel {
     pub iterations: u32,
 }
 
-/// What `cargo xtask bench` was asked to do.
-#[derive(Debug, Clone, Default)]
+/// What `cargo xtask bench` was asked to do (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct BenchOptions {
-    /// Only these variants (default: every full-featured release variant; native always runs: ratios are to it).
+    /// Only these variants (native XS always runs; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// One repetition instead of five.
+    /// One repetition instead of five
+    #[arg(long)]
     pub quick: bool,
-    /// Copy bench.json and bench.svg to docs/.
+    /// Also copy bench.json and bench.svg to docs/
+    #[arg(long)]
     pub update_docs: bool,
-    /// Also run the QuickJS-wasm peer (installed with `npm ci`).
+    /// Leave out the QuickJS-wasm peer (installed from npm with xtask/bench/quickjs/package-lock.json)
+    #[arg(long = "no-peer", action = clap::ArgAction::SetFalse)]
     pub peer: bool,
-    /// Compile jobs for the build step.
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
 }
 
@@ -141,7 +147,8 @@ const PEER: &str = "quickjs-wasm";
 const NATIVE: &str = "native";
 
 /// Run the benchmarks (see the module docs).
-pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result<()> {
+pub fn bench(ws: &Workspace, options: &BenchOptions, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     let sh = Shell::new()?;
     let configs = Configs::load(repo)?;
     let bench: BenchConfig = config::load(&repo.join("configs/bench.toml"))?;
@@ -150,10 +157,10 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     // sibling). Named variants always run.
     let selected = configs.variants.select(options.variants.as_deref())?;
     let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| (v.release && v.lacks.is_empty()) || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
-    crate::build::build(repo, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
-    let runner = crate::native::build_runner(repo, &configs, progress)?;
+    crate::build::build(ws, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
+    let runner = crate::native::build_runner(ws, &configs, progress)?;
     let scripts = kernel_scripts(&sh, repo, &bench, progress)?;
-    let out = crate::build::cargo_target_dir(repo).join("bench");
+    let out = ws.target.join("bench");
     std::fs::create_dir_all(&out)?;
 
     let mut targets: Vec<(String, Box<dyn Loader>)> = vec![(NATIVE.into(), Box::new(ProcessLoader::new(NativeProtocol { exe: runner }, TIMEOUT, out.join("native.stderr"))))];
@@ -162,7 +169,7 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     let mut compile_ms = BTreeMap::new();
     for (name, toolchain) in &chosen {
         let start = Instant::now();
-        targets.push((name.clone(), loader(repo, name, *toolchain, &out)?));
+        targets.push((name.clone(), loader(ws, name, *toolchain, &out)?));
         if *toolchain == ToolchainKind::Wasi {
             compile_ms.insert(name.clone(), start.elapsed().as_secs_f64() * 1000.0);
         }
@@ -177,8 +184,8 @@ pub fn bench(repo: &Path, options: &BenchOptions, progress: &Progress) -> Result
     let names: Vec<String> = targets.iter().map(|(n, _)| n.clone()).collect();
     drop(targets);
     let mut report = summarize(&bench.kernels, &names, samples, repetitions);
-    report.startup = startup(creates, &compile_ms, smoke_ms(repo, &configs, &selected, &chosen, progress)?);
-    report.cli = Some(cli_times(&sh, repo, &out, if options.quick { 3 } else { 11 }, progress)?);
+    report.startup = startup(creates, &compile_ms, smoke_ms(ws, &configs, &selected, &chosen, progress)?);
+    report.cli = Some(cli_times(&sh, ws, &out, if options.quick { 3 } else { 11 }, progress)?);
     print_table(&report);
     let json = serde_json::to_string_pretty(&report)? + "\n";
     let svg = chart(&report);
@@ -217,12 +224,12 @@ pub(crate) fn install_peer(sh: &Shell, repo: &Path, progress: &Progress) -> Resu
 }
 
 /// Each selected variant's smoke run (the build's), timed: ms by variant.
-fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant], chosen: &[(String, ToolchainKind)], progress: &Progress) -> Result<BTreeMap<String, f64>> {
-    let files = crate::fetch::smoke_bundle(&crate::fetch::Layout::of_repo(repo), &configs.variants.smoke, progress)?;
+fn smoke_ms(ws: &Workspace, configs: &Configs, selected: &[&crate::config::Variant], chosen: &[(String, ToolchainKind)], progress: &Progress) -> Result<BTreeMap<String, f64>> {
+    let files = crate::fetch::smoke_bundle(ws, &configs.variants.smoke, progress)?;
     let node = crate::toolchain::node(&configs.toolchains)?;
     let mut times = BTreeMap::new();
     for variant in selected.iter().filter(|v| chosen.iter().any(|(n, _)| *n == v.name)) {
-        let input = crate::smoke::SmokeInput::for_variant(variant, &repo.join("artifacts").join(&variant.name), &files, &node.path);
+        let input = crate::smoke::SmokeInput::for_variant(variant, &ws.artifacts.join(&variant.name), &files, &node.path);
         let start = Instant::now();
         crate::smoke::run(&input).with_context(|| format!("{}: smoke run", variant.name))?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -234,13 +241,14 @@ fn smoke_ms(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant]
 
 /// Build the release `xs-wasm` CLI and time `eval '1+1'`: once with an empty
 /// cache directory, `runs` times with it warm, and a few times with `--no-cache`.
-fn cli_times(sh: &Shell, repo: &Path, out: &Path, runs: usize, progress: &Progress) -> Result<CliTimes> {
+fn cli_times(sh: &Shell, ws: &Workspace, out: &Path, runs: usize, progress: &Progress) -> Result<CliTimes> {
+    let repo = &ws.repo;
     progress.step("bench: building the release xs-wasm CLI (cargo build --release -p xs-wasm --features cli)");
     {
         let _dir = sh.push_dir(repo);
         cmd!(sh, "cargo build --release --quiet --locked -p xs-wasm --features cli --bin xs-wasm").run().context("building the release xs-wasm CLI")?;
     }
-    let exe = crate::build::cargo_target_dir(repo).join("release").join(format!("xs-wasm{}", std::env::consts::EXE_SUFFIX));
+    let exe = ws.target.join("release").join(format!("xs-wasm{}", std::env::consts::EXE_SUFFIX));
     let cache = out.join("cli-cache");
     crate::util::remove_dir_if_exists(&cache)?;
     let time = |args: &[&str]| -> Result<f64> {
@@ -281,11 +289,11 @@ fn startup(creates: BTreeMap<String, Vec<f64>>, compile_ms: &BTreeMap<String, f6
 /// A benchmark that runs longer than this is stopped.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
-fn loader(repo: &Path, variant: &str, toolchain: ToolchainKind, out: &Path) -> Result<Box<dyn Loader>> {
+fn loader(ws: &Workspace, variant: &str, toolchain: ToolchainKind, out: &Path) -> Result<Box<dyn Loader>> {
     Ok(match toolchain {
-        ToolchainKind::Wasi => Box::new(CrateLoader::from_runtime(CrateLoader::runtime(&repo.join("artifacts"), variant)?)),
+        ToolchainKind::Wasi => Box::new(CrateLoader::from_runtime(CrateLoader::runtime(&ws.artifacts, variant)?)),
         ToolchainKind::Emscripten => {
-            let protocol = NodeProtocol { script: repo.join("js/scripts/worker.mjs"), artifacts: repo.join("artifacts"), variant: variant.to_owned() };
+            let protocol = NodeProtocol { script: ws.repo.join("js/scripts/worker.mjs"), artifacts: ws.artifacts.clone(), variant: variant.to_owned() };
             Box::new(ProcessLoader::new(protocol, TIMEOUT, out.join(format!("{variant}.stderr"))))
         }
     })

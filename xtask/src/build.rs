@@ -12,7 +12,7 @@
 //! configuration) are hashed into `artifacts/<variant>/.inputs-sha256`; when
 //! that hash matches and the files match their manifest entry, the variant is
 //! up to date. Objects live in `<target>/xs-wasm-build/<checkout>/<variant>/obj` (see
-//! [`default_build_dir`]; a build holds a lock there), reused
+//! [`Workspace::build_dir`]; a build holds a lock there), reused
 //! (also across variants with identical compile flags) while their key matches.
 
 use std::collections::BTreeMap;
@@ -27,20 +27,18 @@ use serde_json::json;
 use xs_wasm::WASI_MODULE_FILE;
 use xshell::{cmd, Shell};
 
-use crate::config::{expand, Configs, Form, ToolchainKind, Variant, PORT_DIR, XS_DIR};
-use crate::fetch::{self, Fetched, Layout};
-use crate::manifest::{FileRecord, FlagsRecord, Manifest, SnapshotRecord, VariantRecord};
+use crate::config::{Configs, Form, ToolchainKind, Variant};
+use crate::fetch::{self, Fetched};
+use crate::manifest::{FileRecord, Manifest, SnapshotRecord, VariantRecord};
 use crate::measure;
 use crate::optimize;
+use crate::plan::{self, compile_key, concrete, link_args, object_paths, plan, Plan, SourceClass, COMPILE_KEY_FILE};
 use crate::progress::{Progress, Verbosity};
 use crate::smoke::{self, SmokeInput};
-use crate::toolchain::{self, Binaryen, CCompiler, Node};
+use crate::toolchain::{self, Binaryen, CCompiler, Toolchains};
+use crate::workspace::Workspace;
 use crate::util::{display_relative, remove_dir_if_exists, reproducible_env, run_captured, sanitized, sha256_file, sha256_hex, tail_of_output, write_atomic};
 
-/// Bump when the build logic changes in a way that changes outputs.
-const BUILD_LOGIC_VERSION: u32 = 2;
-/// Stands for the repository's absolute path in recorded flags.
-const REPO_PLACEHOLDER: &str = "{repo}";
 /// The pre-initialized WASI module's file name (release variants).
 const PREINIT_FILE: &str = xs_wasm::WASI_PREINIT_FILE;
 
@@ -71,14 +69,17 @@ fn preinitialize(name: &str, out_dir: &Path, wasm: &FileRecord) -> Result<FileRe
     Ok(FileRecord { bytes: sizes.bytes, gzip: sizes.gzip, brotli: sizes.brotli, sha256: sha256_hex(&bytes), before_wasm_opt: None })
 }
 
-/// Options of `cargo xtask build`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask build` (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct BuildOptions {
-    /// Variant names to build (`None`: all).
+    /// Only these variants (default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Parallel compile jobs (at least 1).
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
-    /// Rebuild even when up to date (for reproducibility checks).
+    /// Rebuild even when up to date
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -113,10 +114,7 @@ struct Ctx<'a> {
     configs: &'a Configs,
     fetched: Fetched,
     smoke_files: fetch::SmokeFiles,
-    node: Node,
-    emcc: Option<CCompiler>,
-    wasi: Option<CCompiler>,
-    binaryen: Option<Binaryen>,
+    tools: Toolchains,
     build_dir: PathBuf,
     artifacts: PathBuf,
     port_hash: String,
@@ -127,62 +125,67 @@ struct Ctx<'a> {
 }
 
 /// Run the whole pipeline for the selected variants; prints the size table.
-pub fn build(repo: &Path, options: &BuildOptions, progress: &Progress) -> Result<()> {
-    build_with(repo, options, &VerifyOverrides::default(), progress)
+pub fn build(ws: &Workspace, options: &BuildOptions, progress: &Progress) -> Result<()> {
+    build_with(ws, options, &VerifyOverrides::default(), progress)
 }
 
 /// [`build`] with `verify`'s overrides.
-pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
-    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| default_build_dir(repo));
+pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
+    let build_dir = overrides.build_dir.clone().unwrap_or_else(|| ws.build_dir());
     let _lock = lock_build_dir(&build_dir, progress)?;
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
-    let layout = Layout::of_repo(repo);
-    let fetched = fetch::fetch(&layout, &configs.moddable.source(), progress)?;
-    let smoke_files = fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
+    let fetched = fetch::fetch(ws, &configs.moddable.source(), progress)?;
+    let smoke_files = fetch::smoke_bundle(ws, &configs.variants.smoke, progress)?;
 
-    let tc = &configs.toolchains;
-    let node = toolchain::node(tc)?;
-    let needs = |k: ToolchainKind| selected.iter().any(|v| v.toolchain == k);
-    let emcc = if needs(ToolchainKind::Emscripten) { Some(toolchain::emscripten(tc, progress)?) } else { None };
-    let wasi = if needs(ToolchainKind::Wasi) { Some(toolchain::wasi(repo, tc, progress)?) } else { None };
-    let binaryen = if selected.iter().any(|v| v.release) { Some(toolchain::binaryen(repo, tc, &node, progress)?) } else { None };
-    let mut labels = vec![format!("node {}", node.version)];
-    labels.extend(emcc.iter().chain(&wasi).map(|c| c.label.clone()));
-    labels.extend(binaryen.iter().map(|b| b.version.clone()));
-    progress.step(format!("toolchains: {}", labels.join(", ")));
+    let tools = toolchain::for_variants(repo, &configs.toolchains, &selected, progress)?;
+    progress.step(format!("toolchains: {}", tools.labels()));
 
     let ctx = Ctx {
         repo: repo.to_owned(),
         configs: &configs,
         fetched,
         smoke_files,
-        node,
-        emcc,
-        wasi,
-        binaryen,
+        tools,
         build_dir,
-        artifacts: repo.join("artifacts"),
-        port_hash: port_hash(&repo.join(PORT_DIR))?,
+        artifacts: ws.artifacts.clone(),
+        port_hash: ws.port_hash()?,
         abi_version: abi_header(repo, &configs)?.abi_version,
         options,
         overrides,
         progress,
     };
 
+    let manifest = build_lanes(&ctx, &selected)?;
+    let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
+    progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
+    if !overrides.no_table {
+        print!("{}", manifest.size_table(&names));
+    }
+    Ok(())
+}
+
+/// Two lanes side by side, one per toolchain (one lane with `jobs` 1): they
+/// share no tool, object or output, and most of a variant's time is
+/// single-threaded (emcc's link, the smoke run, pre-initialization). Within
+/// a lane variants keep their config order, so one reuses the objects of an
+/// earlier one with the same compile flags (emcc-os, then its single-file forms).
+fn lanes<'a>(selected: &[&'a Variant], jobs: usize) -> Vec<Vec<&'a Variant>> {
+    if jobs <= 1 {
+        return vec![selected.to_vec()];
+    }
+    let lane = |k: ToolchainKind| selected.iter().copied().filter(|v| v.toolchain == k).collect::<Vec<_>>();
+    [lane(ToolchainKind::Emscripten), lane(ToolchainKind::Wasi)].into_iter().filter(|l| !l.is_empty()).collect()
+}
+
+/// Build `selected` in their [`lanes`], writing the manifest after each
+/// variant; the first failure stops every lane before its next variant.
+/// Returns the manifest.
+fn build_lanes(ctx: &Ctx, selected: &[&Variant]) -> Result<Manifest> {
     let manifest_path = ctx.artifacts.join("manifest.json");
-    let manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(&configs, &ctx.fetched.tree_sha256));
+    let manifest = Manifest::load(&manifest_path)?.unwrap_or_else(|| Manifest::new(ctx.configs, &ctx.fetched.tree_sha256));
     let manifest = Mutex::new(manifest);
-    // Two lanes side by side, one per toolchain: they share no tool, object
-    // or output, and most of a variant's time is single-threaded (emcc's
-    // link, the smoke run, pre-initialization). Within a lane variants keep
-    // their config order, so one reuses the objects of an earlier one with
-    // the same compile flags (emcc-os, then its single-file forms).
-    let lanes: Vec<Vec<&Variant>> = if options.jobs > 1 {
-        [ToolchainKind::Emscripten, ToolchainKind::Wasi].iter().map(|&k| selected.iter().copied().filter(|v| v.toolchain == k).collect()).filter(|l: &Vec<&Variant>| !l.is_empty()).collect()
-    } else {
-        vec![selected.clone()]
-    };
     let failed = AtomicBool::new(false);
     let run_lane = |lane: &[&Variant]| -> Result<()> {
         for variant in lane {
@@ -190,46 +193,22 @@ pub fn build_with(repo: &Path, options: &BuildOptions, overrides: &VerifyOverrid
                 break;
             }
             let previous = manifest.lock().expect("manifest lock").variants.get(&variant.name).cloned();
-            let record = build_variant(&ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name));
+            let record = build_variant(ctx, variant, previous.as_ref()).with_context(|| format!("building variant {}", variant.name));
             let record = record.inspect_err(|_| failed.store(true, Ordering::SeqCst))?;
             let mut manifest = manifest.lock().expect("manifest lock");
-            manifest.set_header(&configs, &ctx.fetched.tree_sha256);
+            manifest.set_header(ctx.configs, &ctx.fetched.tree_sha256);
             manifest.merge(&variant.name, record);
             manifest.write(&ctx.artifacts)?;
         }
         Ok(())
     };
+    let lanes = lanes(selected, ctx.options.jobs);
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes.iter().map(|lane| scope.spawn(|| run_lane(lane))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a build lane panicked")))).collect()
     });
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    let manifest = manifest.into_inner().expect("manifest lock");
-    let names: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
-    progress.step(format!("wrote artifacts/manifest.json and artifacts/SHA256SUMS ({} variants)", manifest.variants.len()));
-    if !overrides.no_table {
-        print!("{}", measure::table(&manifest, &names));
-    }
-    Ok(())
-}
-
-/// The cargo target directory of a repository: `$CARGO_TARGET_DIR` (relative
-/// to the repository) or `<repo>/target`.
-pub fn cargo_target_dir(repo: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map(|t| repo.join(t)).unwrap_or_else(|| repo.join("target"))
-}
-
-/// Where a repository's objects and link outputs go:
-/// `<cargo target dir>/xs-wasm-build/<repo>-<12 hex of sha256 of its path>`.
-/// One directory per checkout: worktrees that share a `CARGO_TARGET_DIR`
-/// must not share objects, since each compiles its own sources (the compile
-/// key names the repository, so one checkout's build would otherwise delete
-/// and recompile the objects another one is linking, and link a mix).
-pub fn default_build_dir(repo: &Path) -> PathBuf {
-    let repo = repo.canonicalize().unwrap_or_else(|_| repo.to_owned());
-    let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let hash = sha256_hex(repo.to_string_lossy().as_bytes());
-    cargo_target_dir(&repo).join("xs-wasm-build").join(format!("{name}-{}", &hash[..12]))
+    Ok(manifest.into_inner().expect("manifest lock"))
 }
 
 /// Hold an exclusive lock on `<build_dir>/.lock` (std's advisory file lock)
@@ -251,147 +230,12 @@ fn lock_build_dir(build_dir: &Path, progress: &Progress) -> Result<fs::File> {
     Ok(file)
 }
 
-/// The flags and files of one variant, derived from the configuration.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub(crate) flags: FlagsRecord,
-    /// (repo-relative source, object file name, per-class flags)
-    pub(crate) sources: Vec<(String, String, SourceClass)>,
-    /// Files the link writes, by name (emscripten cjs: js + wasm).
-    pub(crate) link_outputs: Vec<String>,
-    /// The file emcc/zig is told to write (`-o`).
-    pub(crate) link_main: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SourceClass {
-    Xs,
-    Port,
-    Asm,
-}
-
-/// `map_paths`: add the prefix-map flags (always, except for verify's perturbation knob).
-pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_paths: bool) -> Plan {
-    let common = &configs.variants.common;
-    let tcflags = &configs.variants.toolchain;
-    let s = |v: &[String]| v.iter().map(|f| expand(f)).collect::<Vec<_>>();
-    let (tc_cflags, tc_ldflags) = match variant.toolchain {
-        ToolchainKind::Emscripten => (s(&tcflags.emscripten.cflags), s(&tcflags.emscripten.ldflags)),
-        ToolchainKind::Wasi => (s(&tcflags.wasi.cflags), s(&tcflags.wasi.ldflags)),
-    };
-    let cflags = compile_flags(common, variant, cc, &tc_cflags, map_paths);
-    let mut sources = c_sources(common);
-    let obj = object_name;
-    let mut asmflags = Vec::new();
-    let mut libs = Vec::new();
-    let mut ldflags = cc.target_args.clone();
-    ldflags.push(variant.opt.clone());
-    ldflags.extend(tc_ldflags);
-    let (link_main, link_outputs, wasm_opt) = match variant.toolchain {
-        ToolchainKind::Wasi => {
-            for src in &tcflags.wasi.asm_sources {
-                sources.push((format!("{PORT_DIR}/{src}"), obj(src), SourceClass::Asm));
-            }
-            asmflags = cc.target_args.clone();
-            asmflags.extend(tc_cflags.iter().filter(|f| f.as_str() == "-mexception-handling").cloned());
-            libs = s(&tcflags.wasi.libs);
-            ldflags.push(format!("-Wl,-z,stack-size={}", common.stack_size));
-            ldflags.extend(common.exports.iter().map(|e| format!("-Wl,--export={e}")));
-            ldflags.extend(s(&variant.ldflags));
-            let features: Vec<String> = tcflags.wasi.wasm_opt_features.iter().chain(&tcflags.wasi.wasm_opt_flags).cloned().collect();
-            (WASI_MODULE_FILE.to_owned(), vec![WASI_MODULE_FILE.to_owned()], wasm_opt_flags(variant, &features))
-        }
-        ToolchainKind::Emscripten => {
-            let form = variant.form.expect("validated: emscripten variants have a form");
-            ldflags.push(format!("-sTOTAL_STACK={}", common.stack_size));
-            let mut exports = vec!["\"_malloc\"".to_owned(), "\"_free\"".to_owned()];
-            exports.extend(common.exports.iter().map(|e| format!("\"_{e}\"")));
-            ldflags.push(format!("-sEXPORTED_FUNCTIONS=[{}]", exports.join(",")));
-            ldflags.extend(s(&variant.ldflags));
-            let js = form.js_file().to_owned();
-            let mut outputs = vec![js.clone()];
-            if form == Form::Cjs {
-                outputs.push(WASI_MODULE_FILE.to_owned());
-            }
-            (js, outputs, wasm_opt_flags(variant, &tcflags.emscripten.wasm_opt_features))
-        }
-    };
-    let flags = FlagsRecord { cflags, cflags_xs: s(&common.xs_cflags), cflags_port: s(&common.port_cflags), asmflags, ldflags, libs, wasm_opt };
-    Plan { flags, sources, link_outputs, link_main }
-}
-
-/// The C compile flags of a variant: target, level, toolchain and variant
-/// flags, XS's feature switches, include directories and (`map_paths`) the
-/// prefix maps that keep absolute paths out of the objects.
-fn compile_flags(common: &crate::config::Common, variant: &Variant, cc: &CCompiler, tc_cflags: &[String], map_paths: bool) -> Vec<String> {
-    let mut cflags = cc.target_args.clone();
-    cflags.push(variant.opt.clone());
-    cflags.extend(tc_cflags.iter().cloned());
-    cflags.extend(variant.cflags.iter().map(|f| expand(f)));
-    cflags.extend(common.defines_without(&variant.lacks).iter().map(|d| format!("-D{d}")));
-    cflags.extend(common.include_dirs.iter().map(|d| format!("-I{}", expand(d))));
-    // No absolute path may reach an object: sources are passed repo-relative
-    // and anything else under the repository (toolchain headers in .cache) is remapped.
-    if map_paths {
-        cflags.push(format!("-ffile-prefix-map={REPO_PLACEHOLDER}=."));
-        cflags.push(format!("-fdebug-prefix-map={REPO_PLACEHOLDER}=."));
-        cflags.push("-fdebug-compilation-dir=.".into());
-    }
-    cflags
-}
-
-/// `<stem>.o` for a source file.
-fn object_name(src: &str) -> String {
-    format!("{}.o", Path::new(src).file_stem().unwrap().to_string_lossy())
-}
-
-/// The C sources every variant compiles (XS's, then the port's), with their
-/// object names and classes.
-fn c_sources(common: &crate::config::Common) -> Vec<(String, String, SourceClass)> {
-    let mut sources = Vec::new();
-    for src in &common.xs_sources {
-        sources.push((format!("{XS_DIR}/sources/{src}"), object_name(src), SourceClass::Xs));
-    }
-    for src in &common.port_sources {
-        sources.push((format!("{PORT_DIR}/{src}"), object_name(src), SourceClass::Port));
-    }
-    sources
-}
-
-fn wasm_opt_flags(variant: &Variant, features: &[String]) -> Vec<String> {
-    match (&variant.wasm_opt, variant.release) {
-        (Some(level), true) => features.iter().cloned().chain([level.clone()]).collect(),
-        _ => vec![],
-    }
-}
-
-/// The arguments of a variant's link after the program (`{program} {args...}`,
-/// run in the repository with [`CCompiler::shell`]): the driver arguments, the
-/// link flags, `extra` (e.g. the profiling flags of `cargo xtask size`), `-o
-/// main_out`, the objects, the libraries.
-pub(crate) fn link_args(cc: &CCompiler, plan: &Plan, repo: &Path, extra: &[String], main_out: &Path, objects: &[PathBuf]) -> Vec<OsString> {
-    let mut args: Vec<OsString> = cc.driver_args.iter().map(OsString::from).collect();
-    args.extend(concrete(&plan.flags.ldflags, repo).into_iter().map(OsString::from));
-    args.extend(extra.iter().map(OsString::from));
-    args.push("-o".into());
-    args.push(main_out.into());
-    args.extend(objects.iter().map(OsString::from));
-    args.extend(plan.flags.libs.iter().map(OsString::from));
-    args
-}
-
-/// Replace `{repo}` by the repository's absolute path, for the real command line.
-fn concrete(flags: &[String], repo: &Path) -> Vec<String> {
-    let repo = repo.to_string_lossy();
-    flags.iter().map(|f| f.replace(REPO_PLACEHOLDER, &repo)).collect()
-}
-
 /// One variant through the pipeline: up-to-date check, compile, link,
 /// optimize, check, install (and measure), smoke run, pre-initialize, stamp.
 /// Returns its manifest record.
 fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>) -> Result<VariantRecord> {
     let name = &variant.name;
-    let cc = compiler_for(ctx, variant);
+    let cc = ctx.tools.compiler(variant);
     let plan = plan(ctx.configs, variant, cc, !ctx.overrides.unmapped_paths);
     let tools = tool_versions(ctx, variant, cc);
 
@@ -431,32 +275,14 @@ fn build_variant(ctx: &Ctx, variant: &Variant, previous: Option<&VariantRecord>)
     })
 }
 
-/// The C compiler of a variant's toolchain.
-fn compiler_for<'a>(ctx: &'a Ctx, variant: &Variant) -> &'a CCompiler {
-    match variant.toolchain {
-        ToolchainKind::Emscripten => ctx.emcc.as_ref(),
-        ToolchainKind::Wasi => ctx.wasi.as_ref(),
-    }
-    .expect("toolchain provisioned for every selected variant")
-}
-
-/// The binaryen of a release variant (`None` for debug variants, which get no wasm-opt pass).
-fn binaryen_for<'a>(ctx: &'a Ctx, variant: &Variant) -> Option<&'a Binaryen> {
-    if variant.release {
-        Some(ctx.binaryen.as_ref().expect("binaryen provisioned for release variants"))
-    } else {
-        None
-    }
-}
-
 /// The tool versions recorded for a variant: the compiler's, node's (release
 /// and emscripten variants), binaryen's (release variants).
 fn tool_versions(ctx: &Ctx, variant: &Variant, cc: &CCompiler) -> BTreeMap<String, String> {
     let mut tools = cc.tools.clone();
     if variant.release || variant.toolchain == ToolchainKind::Emscripten {
-        tools.insert("node".into(), ctx.node.version.clone());
+        tools.insert("node".into(), ctx.tools.node.version.clone());
     }
-    if let Some(b) = binaryen_for(ctx, variant) {
+    if let Some(b) = ctx.tools.binaryen_for(variant) {
         tools.insert("binaryen".into(), b.version.clone());
     }
     tools
@@ -466,7 +292,7 @@ fn tool_versions(ctx: &Ctx, variant: &Variant, cc: &CCompiler) -> BTreeMap<Strin
 fn inputs_hash(ctx: &Ctx, variant: &Variant, plan: &Plan, tools: &BTreeMap<String, String>) -> String {
     sha256_hex(
         json!({
-            "build_logic": BUILD_LOGIC_VERSION,
+            "build_logic": plan::BUILD_LOGIC_VERSION,
             "variant": variant,
             "common": &ctx.configs.variants.common,
             "flags": &plan.flags,
@@ -524,7 +350,7 @@ fn optimize_outputs(ctx: &Ctx, variant: &Variant, plan: &Plan, work: &Path) -> R
     remove_dir_if_exists(&staged)?;
     fs::create_dir_all(&staged)?;
     let mut before = BTreeMap::new();
-    let Some(b) = binaryen_for(ctx, variant) else {
+    let Some(b) = ctx.tools.binaryen_for(variant) else {
         for f in &plan.link_outputs {
             fs::copy(link_dir.join(f), staged.join(f))?;
         }
@@ -608,7 +434,7 @@ fn warn_if_not_reproducible(ctx: &Ctx, name: &str, files: &BTreeMap<String, File
 fn smoke_run(ctx: &Ctx, variant: &Variant, plan: &Plan, out_dir: &Path) -> Result<smoke::SmokeReport> {
     let name = &variant.name;
     ctx.progress.step(format!("{name}: smoke run"));
-    let input = SmokeInput::for_variant(variant, out_dir, &ctx.smoke_files, &ctx.node.path);
+    let input = SmokeInput::for_variant(variant, out_dir, &ctx.smoke_files, &ctx.tools.node.path);
     debug_assert_eq!(input.main_file, out_dir.join(&plan.link_main));
     let report = smoke::run(&input).with_context(|| {
         format!("{name}: the smoke run failed; the artifact is in {} but the manifest was not updated", display_relative(out_dir, &ctx.repo))
@@ -732,35 +558,6 @@ fn compile_one(ctx: &Ctx, sh: &Shell, cc: &CCompiler, plan: &Plan, cflags: &[Str
     }
 }
 
-/// The file in an object directory that holds the [`compile_key`] of its objects.
-pub(crate) const COMPILE_KEY_FILE: &str = ".compile-sha256";
-
-/// What the objects of a plan depend on (compiler, flags, sources, the
-/// engine tree, the port, the repository's place): objects are reused while it matches.
-pub(crate) fn compile_key(cc: &CCompiler, plan: &Plan, tree_sha256: &str, port_hash: &str, repo: &Path) -> String {
-    sha256_hex(
-        json!({
-            "build_logic": BUILD_LOGIC_VERSION,
-            "compiler": &cc.tools,
-            "program": cc.label,
-            "flags": [&plan.flags.cflags, &plan.flags.cflags_xs, &plan.flags.cflags_port, &plan.flags.asmflags],
-            "sources": plan.sources.iter().map(|(s, o, _)| format!("{s}:{o}")).collect::<Vec<_>>(),
-            "tree_sha256": tree_sha256,
-            "port": port_hash,
-            "repo": repo.to_string_lossy(),
-        })
-        .to_string()
-        .as_bytes(),
-    )
-}
-
-/// The object files of a plan in `obj_dir`, sorted (the link order).
-pub(crate) fn object_paths(plan: &Plan, obj_dir: &Path) -> Vec<PathBuf> {
-    let mut objects: Vec<PathBuf> = plan.sources.iter().map(|(_, o, _)| obj_dir.join(o)).collect();
-    objects.sort();
-    objects
-}
-
 /// Whether every file of a manifest entry exists in `dir` with its recorded sha256.
 fn files_match(dir: &Path, record: &VariantRecord) -> Result<bool> {
     for (file, rec) in &record.files {
@@ -791,14 +588,6 @@ pub fn check_no_absolute_paths(file: &Path, repo: &Path, build_dir: &Path) -> Re
     Ok(())
 }
 
-/// The tree hash of `port/` without `port/native/` (the native reference
-/// runner, which no variant compiles).
-pub(crate) fn port_hash(dir: &Path) -> Result<String> {
-    let mut files = crate::util::relative_files(dir, true).with_context(|| format!("hashing {}", dir.display()))?;
-    files.retain(|f| !f.starts_with("native/"));
-    fetch::files_sha256(dir, &files)
-}
-
 /// The port's header, read once; the build matrix checked against it.
 fn abi_header(repo: &Path, configs: &Configs) -> Result<crate::codegen::Header> {
     let header = crate::codegen::Header::load(&repo.join(crate::codegen::HEADER))?;
@@ -819,18 +608,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_checkout_has_its_own_build_dir_under_the_shared_target() {
-        let base = std::env::temp_dir().join(format!("xtask-test-{}-checkouts", std::process::id()));
-        let (a, b) = (base.join("one/xs"), base.join("two/xs"));
-        for dir in [&a, &b] {
-            fs::create_dir_all(dir).unwrap();
-        }
-        let (da, db) = (default_build_dir(&a), default_build_dir(&b));
-        assert_ne!(da, db, "two checkouts of the same name");
-        assert_eq!(da, default_build_dir(&a), "stable");
-        assert_eq!(da.parent().unwrap().file_name().unwrap(), "xs-wasm-build");
-        assert!(da.file_name().unwrap().to_string_lossy().starts_with("xs-"), "{}", da.display());
-        fs::remove_dir_all(&base).unwrap();
+    fn variants_build_in_one_lane_per_toolchain_in_config_order_unless_one_job() {
+        let configs = Configs::load(&crate::util::repo_root()).unwrap();
+        let selected = configs.variants.select(Some(&["wasi-os".to_owned(), "emcc-os".to_owned(), "wasi-oz".to_owned()])).unwrap();
+        let names = |lanes: Vec<Vec<&Variant>>| lanes.iter().map(|l| l.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(",")).collect::<Vec<_>>();
+        let order: Vec<&str> = selected.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names(lanes(&selected, 1)), [order.join(",")]);
+        let two = names(lanes(&selected, 2));
+        assert_eq!(two.len(), 2, "{two:?}");
+        assert_eq!(two[0], "emcc-os");
+        assert!(two[1].starts_with("wasi-") && two[1].contains("wasi-os") && two[1].contains("wasi-oz"), "{two:?}");
+        let wasi_only = configs.variants.select(Some(&["wasi-os".to_owned()])).unwrap();
+        assert_eq!(names(lanes(&wasi_only, 4)), ["wasi-os"]);
     }
 
     #[test]
@@ -852,75 +641,6 @@ mod tests {
         assert!(waiter.join().unwrap(), "the second lock was taken while the first was held");
         fs::remove_dir_all(&dir).unwrap();
     }
-    use std::collections::BTreeMap;
-
-    fn configs() -> Configs {
-        Configs::load(&crate::util::repo_root()).unwrap()
-    }
-
-    fn zig() -> CCompiler {
-        CCompiler {
-            program: "zig".into(),
-            driver_args: vec!["cc".into()],
-            target_args: vec!["-target".into(), "wasm32-wasi".into()],
-            env: vec![],
-            label: "zig cc".into(),
-            tools: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn wasi_plan_exports_each_function_and_records_relative_paths() {
-        let c = configs();
-        let v = c.variants.variants.iter().find(|v| v.name == "wasi-os").unwrap();
-        let p = plan(&c, v, &zig(), true);
-        assert!(p.flags.ldflags.contains(&"-Wl,--export=xs_wasm_create".to_owned()));
-        assert!(!p.flags.ldflags.iter().any(|f| f.contains("export-dynamic")));
-        assert!(p.flags.cflags.contains(&"-Ivendor/moddable/xs/includes".to_owned()));
-        assert!(p.flags.cflags.contains(&"-ffile-prefix-map={repo}=.".to_owned()));
-        assert_eq!(p.flags.wasm_opt.last().unwrap(), "-Os");
-        assert!(!p.flags.wasm_opt.iter().any(|f| f == "--all-features"));
-        assert_eq!(p.flags.libs, ["-lsetjmp"]);
-        assert!(p.sources.iter().any(|(s, o, k)| s == "port/wasi_sjlj.s" && o == "wasi_sjlj.o" && *k == SourceClass::Asm));
-        assert_eq!(p.link_outputs, [WASI_MODULE_FILE]);
-        let json = serde_json::to_string(&p.flags).unwrap();
-        assert!(!json.contains(crate::util::xtask_dir().to_str().unwrap()), "no absolute path in recorded flags");
-    }
-
-    #[test]
-    fn emscripten_plans_name_their_outputs_by_form() {
-        let c = configs();
-        let cc = CCompiler { program: "emcc".into(), driver_args: vec![], target_args: vec![], env: vec![], label: "emcc".into(), tools: BTreeMap::new() };
-        let get = |n: &str| plan(&c, c.variants.variants.iter().find(|v| v.name == n).unwrap(), &cc, true);
-        assert_eq!(get("emcc-os").link_outputs, ["xs-wasm.js", "xs-wasm.wasm"]);
-        assert_eq!(get("emcc-os-single-esm").link_outputs, ["xs-wasm.mjs"]);
-        assert_eq!(get("emcc-os-single-cjs").link_outputs, ["xs-wasm.js"]);
-        let p = get("emcc-os");
-        let exported = p.flags.ldflags.iter().find(|f| f.starts_with("-sEXPORTED_FUNCTIONS=")).unwrap();
-        assert!(exported.starts_with("-sEXPORTED_FUNCTIONS=[\"_malloc\",\"_free\",\"_xs_wasm_abi_version\""), "{exported}");
-        assert!(p.flags.ldflags.contains(&"--js-library=port/xs_wasm_library.js".to_owned()));
-        assert!(get("emcc-o0").flags.wasm_opt.is_empty(), "debug variants get no wasm-opt pass");
-    }
-
-    #[test]
-    fn the_link_command_is_driver_flags_extra_output_objects_libraries() {
-        let c = configs();
-        let v = c.variants.variants.iter().find(|v| v.name == "wasi-oz").unwrap();
-        let p = plan(&c, v, &zig(), true);
-        let objects = object_paths(&p, Path::new("/t/obj"));
-        assert!(objects.windows(2).all(|w| w[0] < w[1]) && objects.len() == p.sources.len());
-        let args = link_args(&zig(), &p, Path::new("/repo"), &["-v".to_owned()], Path::new("/t/link/xs-wasm.wasm"), &objects);
-        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(args[0], "cc");
-        assert_eq!(&args[1..=p.flags.ldflags.len()], &p.flags.ldflags[..]);
-        let at = 1 + p.flags.ldflags.len();
-        assert_eq!(&args[at..at + 3], ["-v", "-o", "/t/link/xs-wasm.wasm"]);
-        assert_eq!(args[at + 3], objects[0].to_string_lossy());
-        assert!(args.iter().any(|a| a == "/t/obj/wasi_sjlj.o"), "the WASI sjlj object is linked");
-        assert_eq!(args.last().unwrap(), "-lsetjmp");
-        assert_eq!(args.len(), at + 3 + objects.len() + p.flags.libs.len());
-    }
-
     #[test]
     fn absolute_paths_in_outputs_are_refused() {
         let dir = std::env::temp_dir().join(format!("xtask-test-{}-abspath", std::process::id()));

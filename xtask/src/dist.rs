@@ -43,12 +43,12 @@ use anyhow::{bail, Context, Result};
 use xs_wasm::WASI_MODULE_FILE;
 use xshell::{cmd, Shell};
 
-use crate::build::cargo_target_dir;
 use crate::config::Configs;
 use crate::manifest::Manifest;
 use crate::measure::thousands;
 use crate::progress::Progress;
 use crate::util::{remove_dir_if_exists, sha256_file, sha256_hex, tail_of_output};
+use crate::workspace::Workspace;
 
 /// The crate that is packaged, relative to the repository.
 const CRATE_DIR: &str = "crates/xs-wasm";
@@ -58,45 +58,46 @@ const CRATE_NAME: &str = "xs-wasm";
 /// (`$XS_WASM_VARIANT` overrides both).
 const DEFAULT_EMBEDDED_VARIANT: &str = "wasi-os";
 
-/// Options of `cargo xtask dist`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask dist` (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct DistOptions {
-    /// After the packaged crate's tests pass, `cargo publish` it (the token
-    /// comes from `CARGO_REGISTRY_TOKEN`).
+    /// Then `cargo publish` the crate (needs CARGO_REGISTRY_TOKEN)
+    #[arg(long)]
     pub publish: bool,
 }
 
 /// Make `<target>/dist/`; see the module documentation.
-pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<()> {
+pub fn dist(ws: &Workspace, options: &DistOptions, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     let sh = Shell::new()?;
     let configs = Configs::load(repo)?;
-    let artifacts = repo.join("artifacts");
-    let manifest_path = artifacts.join("manifest.json");
+    let artifacts = &ws.artifacts;
+    let manifest_path = ws.manifest();
     let manifest = Manifest::load(&manifest_path)?.context("artifacts/manifest.json does not exist: run `cargo xtask build` first")?;
-    check_artifacts(&configs, &manifest, &artifacts)?;
+    check_artifacts(&configs, &manifest, artifacts)?;
     let version = crate_version(&repo.join(CRATE_DIR).join("Cargo.toml"))?;
     let mtime = source_date_epoch()?;
-    let target = cargo_target_dir(repo);
+    let target = &ws.target;
     let dist = target.join("dist");
     remove_dir_if_exists(&dist)?;
     fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
     let manifest_bytes = fs::read(&manifest_path)?;
 
-    write_tarballs(&configs, &manifest, &manifest_bytes, &artifacts, &dist, &version, mtime, progress)?;
+    write_tarballs(&configs, &manifest, &manifest_bytes, artifacts, &dist, &version, mtime, progress)?;
     fs::write(dist.join("manifest.json"), &manifest_bytes)?;
 
     // ---- the crate, packaged and tested from the .crate alone
     let variant = std::env::var("XS_WASM_VARIANT").unwrap_or_else(|_| DEFAULT_EMBEDDED_VARIANT.to_owned());
-    let crate_file = package_crate(&sh, repo, &target, &version, &variant, &manifest, progress)?;
-    test_packaged_crate(&sh, repo, &target, &crate_file, &version, progress)?;
+    let crate_file = package_crate(&sh, ws, &version, &variant, &manifest, progress)?;
+    test_packaged_crate(&sh, repo, target, &crate_file, &version, progress)?;
     let crate_name = format!("{CRATE_NAME}-{version}.crate");
     fs::copy(&crate_file, dist.join(&crate_name))?;
 
     // ---- the npm package and the SBOMs
     let tgz = npm_pack(&sh, repo, &dist, &version, progress)?;
     npm_publish_dry_run(&sh, &tgz, progress)?;
-    cargo_publish_dry_run(&sh, repo, &variant, progress)?;
-    crate_sbom(&sh, &target, &crate_file, &version, mtime, &dist, progress)?;
+    cargo_publish_dry_run(&sh, ws, &variant, progress)?;
+    crate_sbom(&sh, target, &crate_file, &version, mtime, &dist, progress)?;
     npm_sbom(&sh, repo, &version, mtime, &dist, progress)?;
 
     // ---- release notes and checksums
@@ -107,7 +108,7 @@ pub fn dist(repo: &Path, options: &DistOptions, progress: &Progress) -> Result<(
 
     if options.publish {
         progress.step(format!("dist: cargo publish -p {CRATE_NAME}"));
-        let _staged = Staged::new(repo, &variant)?;
+        let _staged = Staged::new(ws, &variant)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let _dir = sh.push_dir(repo);
         // cargo's output goes to the terminal; stdin is /dev/null (cargo publish asks nothing).
@@ -244,15 +245,15 @@ pub fn tar_gz(files: &[(String, Vec<u8>)], mtime: u64) -> Result<Vec<u8>> {
 struct Staged(PathBuf);
 
 impl Staged {
-    fn new(repo: &Path, variant: &str) -> Result<Staged> {
-        let dir = repo.join(CRATE_DIR).join("artifacts");
+    fn new(ws: &Workspace, variant: &str) -> Result<Staged> {
+        let dir = ws.repo.join(CRATE_DIR).join("artifacts");
         remove_dir_if_exists(&dir)?;
         let staged = Staged(dir.clone());
         fs::create_dir_all(dir.join(variant))?;
-        fs::copy(repo.join("artifacts/manifest.json"), dir.join("manifest.json"))?;
-        let module = repo.join("artifacts").join(variant).join(WASI_MODULE_FILE);
+        fs::copy(ws.manifest(), dir.join("manifest.json"))?;
+        let module = ws.artifacts.join(variant).join(WASI_MODULE_FILE);
         fs::copy(&module, dir.join(variant).join(WASI_MODULE_FILE)).with_context(|| format!("cannot copy {} (is {variant} a WASI variant?)", module.display()))?;
-        let preinit = repo.join("artifacts").join(variant).join(xs_wasm::WASI_PREINIT_FILE);
+        let preinit = ws.artifacts.join(variant).join(xs_wasm::WASI_PREINIT_FILE);
         if preinit.is_file() {
             fs::copy(&preinit, dir.join(variant).join(xs_wasm::WASI_PREINIT_FILE))?;
         }
@@ -268,23 +269,23 @@ impl Drop for Staged {
 
 /// `cargo package` the crate with the manifest and the embedded variant staged
 /// inside it; checks that both are in the .crate. Returns the .crate's path.
-fn package_crate(sh: &Shell, repo: &Path, target: &Path, version: &str, variant: &str, manifest: &Manifest, progress: &Progress) -> Result<PathBuf> {
+fn package_crate(sh: &Shell, ws: &Workspace, version: &str, variant: &str, manifest: &Manifest, progress: &Progress) -> Result<PathBuf> {
     progress.step(format!("dist: cargo package -p {CRATE_NAME} (embedding {variant})"));
     let record = manifest.variants.get(variant).with_context(|| format!("the manifest has no variant {variant} to embed"))?;
     let module_sha = &record.files.get(WASI_MODULE_FILE).with_context(|| format!("{variant} has no {WASI_MODULE_FILE}: the crate embeds a WASI variant"))?.sha256;
     let output = {
-        let _staged = Staged::new(repo, variant)?;
+        let _staged = Staged::new(ws, variant)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let _dir = sh.push_dir(repo);
+        let _dir = sh.push_dir(&ws.repo);
         cmd!(sh, "{cargo} package -p {CRATE_NAME} --allow-dirty --no-verify --locked").quiet().ignore_status().output().context("running cargo package")?
     };
     if !output.status.success() {
         bail!("cargo package -p {CRATE_NAME} failed ({}):\n{}", output.status, tail_of_output(&output));
     }
-    let crate_file = target.join("package").join(format!("{CRATE_NAME}-{version}.crate"));
+    let crate_file = ws.target.join("package").join(format!("{CRATE_NAME}-{version}.crate"));
     let top = format!("{CRATE_NAME}-{version}");
     let contents = read_tar_gz(&crate_file)?;
-    let mut expect = vec![(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(repo.join("artifacts/manifest.json"))?)), (format!("{top}/artifacts/{variant}/{WASI_MODULE_FILE}"), module_sha.clone())];
+    let mut expect = vec![(format!("{top}/artifacts/manifest.json"), sha256_hex(&fs::read(ws.manifest())?)), (format!("{top}/artifacts/{variant}/{WASI_MODULE_FILE}"), module_sha.clone())];
     if let Some(preinit) = record.files.get(xs_wasm::WASI_PREINIT_FILE) {
         expect.push((format!("{top}/artifacts/{variant}/{}", xs_wasm::WASI_PREINIT_FILE), preinit.sha256.clone()));
     }
@@ -351,14 +352,15 @@ fn npm_publish_dry_run(sh: &Shell, tgz: &Path, progress: &Progress) -> Result<()
 /// its default features, as `cargo publish` would (the workspace's
 /// `[profile]` optimisation levels are passed on, so the dependencies
 /// already compiled are reused).
-fn cargo_publish_dry_run(sh: &Shell, repo: &Path, variant: &str, progress: &Progress) -> Result<()> {
+fn cargo_publish_dry_run(sh: &Shell, ws: &Workspace, variant: &str, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     progress.step(format!("dist: cargo publish --dry-run -p {CRATE_NAME}"));
     let mut args: Vec<String> = vec!["publish".into(), "--dry-run".into(), "-p".into(), CRATE_NAME.into(), "--allow-dirty".into(), "--locked".into()];
     for setting in profile_settings(&fs::read_to_string(repo.join("Cargo.toml"))?)? {
         args.push("--config".into());
         args.push(setting);
     }
-    let _staged = Staged::new(repo, variant)?;
+    let _staged = Staged::new(ws, variant)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let _dir = sh.push_dir(repo);
     let output = cmd!(sh, "{cargo} {args...}").env_remove("XS_WASM_ARTIFACTS").env_remove("XS_WASM_VARIANT").quiet().ignore_status().output().context("running cargo publish --dry-run")?;

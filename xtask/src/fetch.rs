@@ -18,6 +18,7 @@ use xshell::{cmd, Shell};
 
 use crate::config::{Mirror, SmokeBundle, SourceSpec};
 use crate::progress::Progress;
+use crate::workspace::Workspace;
 use crate::util::{base64_encode, display_relative, relative_files, remove_dir_if_exists, run_captured, sha256_file, write_atomic};
 
 /// Name of the stamp file inside `vendor/moddable` (not part of the tree hash).
@@ -25,41 +26,9 @@ pub const STAMP_FILE: &str = ".xs-wasm-tree";
 /// The value `tree_sha256` has before anyone computed it.
 pub const UNFILLED: &str = "TO-BE-FILLED";
 
-/// Where fetch reads and writes.
-#[derive(Debug, Clone)]
-pub struct Layout {
-    /// Repository root (relative `file` mirror paths are resolved against it).
-    pub repo: PathBuf,
-    /// `vendor/`: holds `moddable/` and, briefly, staging directories.
-    pub vendor: PathBuf,
-    /// Downloaded archives (`.cache/downloads`).
-    pub downloads: PathBuf,
-    /// Patches applied after extraction (`configs/patches`).
-    pub patches: PathBuf,
-    /// The smoke bundle cache (`.cache/smoke`).
-    pub smoke: PathBuf,
-}
-
-impl Layout {
-    /// The standard layout of a repository.
-    pub fn of_repo(repo: &Path) -> Layout {
-        Layout {
-            repo: repo.to_owned(),
-            vendor: repo.join("vendor"),
-            downloads: repo.join(".cache/downloads"),
-            patches: repo.join("configs/patches"),
-            smoke: repo.join(".cache/smoke"),
-        }
-    }
-    /// `vendor/moddable`.
-    #[cfg(test)]
-    pub fn moddable(&self) -> PathBuf {
-        self.vendor.join("moddable")
-    }
-    /// `vendor/<dir>`, where a pinned source is installed.
-    pub fn source_dir(&self, spec: &SourceSpec<'_>) -> PathBuf {
-        self.vendor.join(spec.dir)
-    }
+/// `vendor/<dir>`, where a pinned source is installed.
+fn source_dir(ws: &Workspace, spec: &SourceSpec<'_>) -> PathBuf {
+    ws.vendor.join(spec.dir)
 }
 
 /// The result of a fetch: the verified tree in `vendor/moddable`.
@@ -106,20 +75,7 @@ impl Stamp {
 pub fn tree_sha256(dir: &Path) -> Result<String> {
     let mut files = relative_files(dir, true)?;
     files.retain(|p| p != STAMP_FILE);
-    files_sha256(dir, &files)
-}
-
-/// The tree hash of [`tree_sha256`] over the given files (relative, sorted) of `dir`.
-pub fn files_sha256(dir: &Path, files: &[String]) -> Result<String> {
-    let mut hasher = Sha256::new();
-    for rel in files {
-        let contents = fs::read(dir.join(rel)).with_context(|| format!("cannot read {}/{rel}", dir.display()))?;
-        hasher.update(rel.as_bytes());
-        hasher.update([0u8]);
-        hasher.update((contents.len() as u64).to_le_bytes());
-        hasher.update(&contents);
-    }
-    Ok(format!("{:x}", hasher.finalize()))
+    crate::util::files_sha256(dir, &files)
 }
 
 /// The hash of the patch set: sorted `*.patch` names and contents (sha256 of
@@ -150,9 +106,9 @@ fn patch_set(dir: &Path) -> Result<(Vec<PathBuf>, String)> {
 /// The patches a source gets: `configs/patches/*.patch` for the engine, none
 /// otherwise. The engine's hash also covers the generator of the files made
 /// after patching (see [`crate::unicode_tables`]).
-fn patches_of(layout: &Layout, spec: &SourceSpec<'_>) -> Result<(Vec<PathBuf>, String)> {
+fn patches_of(ws: &Workspace, spec: &SourceSpec<'_>) -> Result<(Vec<PathBuf>, String)> {
     if spec.patched {
-        let (patches, hash) = patch_set(&layout.patches)?;
+        let (patches, hash) = patch_set(&ws.patches)?;
         let mut hasher = Sha256::new();
         hasher.update(format!("{hash}\n{}\n", crate::unicode_tables::GENERATOR_VERSION));
         Ok((patches, format!("{:x}", hasher.finalize())))
@@ -163,11 +119,11 @@ fn patches_of(layout: &Layout, spec: &SourceSpec<'_>) -> Result<(Vec<PathBuf>, S
 
 /// The verified state of `vendor/<dir>`, if it matches the configuration
 /// and the patch set (its files are re-hashed, so local edits are noticed).
-pub fn current(layout: &Layout, spec: &SourceSpec<'_>) -> Result<Option<Fetched>> {
-    let dir = layout.source_dir(spec);
+pub fn current(ws: &Workspace, spec: &SourceSpec<'_>) -> Result<Option<Fetched>> {
+    let dir = source_dir(ws, spec);
     let Ok(text) = fs::read_to_string(dir.join(STAMP_FILE)) else { return Ok(None) };
     let Some(stamp) = Stamp::parse(&text) else { return Ok(None) };
-    let (_, patches) = patches_of(layout, spec)?;
+    let (_, patches) = patches_of(ws, spec)?;
     if stamp.source_tree != spec.tree_sha256 || stamp.patches != patches {
         return Ok(None);
     }
@@ -180,8 +136,8 @@ pub fn current(layout: &Layout, spec: &SourceSpec<'_>) -> Result<Option<Fetched>
 /// Make `vendor/<dir>` hold the verified (and, for the engine, patched)
 /// tree of a pinned source. Does no work when it already does. Errors list
 /// every mirror's failure.
-pub fn fetch(layout: &Layout, spec: &SourceSpec<'_>, progress: &Progress) -> Result<Fetched> {
-    if let Some(done) = current(layout, spec)? {
+pub fn fetch(ws: &Workspace, spec: &SourceSpec<'_>, progress: &Progress) -> Result<Fetched> {
+    if let Some(done) = current(ws, spec)? {
         progress.step(format!("vendor/{} up to date (tree sha256 {})", spec.dir, done.tree_sha256));
         return Ok(done);
     }
@@ -189,7 +145,7 @@ pub fn fetch(layout: &Layout, spec: &SourceSpec<'_>, progress: &Progress) -> Res
     let mut failures = Vec::new();
     for mirror in spec.mirrors {
         progress.step(format!("fetch {}: trying mirror {:?}", spec.dir, mirror.name()));
-        match fetch_from(&sh, layout, spec, mirror, progress) {
+        match fetch_from(&sh, ws, spec, mirror, progress) {
             Ok(fetched) => return Ok(fetched),
             Err(e) => {
                 progress.warn(format!("mirror {:?} failed: {e}", mirror.name()));
@@ -200,10 +156,10 @@ pub fn fetch(layout: &Layout, spec: &SourceSpec<'_>, progress: &Progress) -> Res
     bail!("could not fetch {} {} from any mirror ({}); vendor/ is unchanged:\n{}", spec.name, spec.commit, spec.config_file, failures.join("\n"))
 }
 
-fn fetch_from(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
-    let archive = obtain_archive(sh, layout, mirror, progress)?;
+fn fetch_from(sh: &Shell, ws: &Workspace, spec: &SourceSpec<'_>, mirror: &Mirror, progress: &Progress) -> Result<Fetched> {
+    let archive = obtain_archive(sh, ws, mirror, progress)?;
     verify_archive(&archive, mirror)?;
-    install(sh, layout, spec, &archive, mirror.root(), progress)
+    install(sh, ws, spec, &archive, mirror.root(), progress)
 }
 
 /// A file mirror given by bare file name: the first file of that name in
@@ -233,30 +189,30 @@ fn find_local_mirror(repo: &Path, name: &Path, listed: Option<&std::ffi::OsStr>)
 }
 
 /// Download (or locate) a mirror's archive; returns its path.
-fn obtain_archive(sh: &Shell, layout: &Layout, mirror: &Mirror, progress: &Progress) -> Result<PathBuf> {
+fn obtain_archive(sh: &Shell, ws: &Workspace, mirror: &Mirror, progress: &Progress) -> Result<PathBuf> {
     match mirror {
-        Mirror::File { path, .. } if path.components().count() == 1 => find_local_mirror(&layout.repo, path, std::env::var_os("XS_WASM_MIRRORS").as_deref()),
+        Mirror::File { path, .. } if path.components().count() == 1 => find_local_mirror(&ws.repo, path, std::env::var_os("XS_WASM_MIRRORS").as_deref()),
         Mirror::File { path, .. } => {
-            let path = layout.repo.join(path);
+            let path = ws.repo.join(path);
             if !path.is_file() {
                 bail!("archive {} does not exist", path.display());
             }
             Ok(path)
         }
         Mirror::Npm { package, version, sha256, .. } => {
-            let cached = layout.downloads.join(npm_tarball_name(package, version));
+            let cached = ws.downloads.join(npm_tarball_name(package, version));
             if cached.is_file() && sha256_file(&cached)? == *sha256 {
-                progress.step(format!("fetch: using cached {}", display_relative(&cached, &layout.repo)));
+                progress.step(format!("fetch: using cached {}", display_relative(&cached, &ws.repo)));
                 return Ok(cached);
             }
             let spec = format!("{package}@{version}");
             progress.step(format!("fetch: npm pack {spec} (no scripts run)"));
-            npm_pack(sh, &spec, &layout.downloads)
+            npm_pack(sh, &spec, &ws.downloads)
         }
         Mirror::Url { name, url, .. } => {
-            fs::create_dir_all(&layout.downloads).with_context(|| format!("cannot create {}", layout.downloads.display()))?;
-            let dest = layout.downloads.join(format!("{name}.tar.gz"));
-            let partial = layout.downloads.join(format!("{name}.tar.gz.partial"));
+            fs::create_dir_all(&ws.downloads).with_context(|| format!("cannot create {}", ws.downloads.display()))?;
+            let dest = ws.downloads.join(format!("{name}.tar.gz"));
+            let partial = ws.downloads.join(format!("{name}.tar.gz.partial"));
             if crate::toolchain::which("curl").is_none() {
                 bail!("`curl` is not installed; install it (apt-get install curl) or use another mirror");
             }
@@ -316,18 +272,18 @@ pub fn verify_archive(archive: &Path, mirror: &Mirror) -> Result<()> {
 }
 
 /// Extract, verify, patch and atomically install an archive as `vendor/<dir>`.
-fn install(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
-    fs::create_dir_all(&layout.vendor).with_context(|| format!("cannot create {}", layout.vendor.display()))?;
-    let staging = layout.vendor.join(format!(".staging-{}", std::process::id()));
+fn install(sh: &Shell, ws: &Workspace, spec: &SourceSpec<'_>, archive: &Path, root: &str, progress: &Progress) -> Result<Fetched> {
+    fs::create_dir_all(&ws.vendor).with_context(|| format!("cannot create {}", ws.vendor.display()))?;
+    let staging = ws.vendor.join(format!(".staging-{}", std::process::id()));
     remove_dir_if_exists(&staging)?;
-    let result = install_staged(sh, layout, spec, archive, root, &staging, progress);
+    let result = install_staged(sh, ws, spec, archive, root, &staging, progress);
     if result.is_err() {
         let _ = remove_dir_if_exists(&staging);
     }
     result
 }
 
-fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
+fn install_staged(sh: &Shell, ws: &Workspace, spec: &SourceSpec<'_>, archive: &Path, root: &str, staging: &Path, progress: &Progress) -> Result<Fetched> {
     let count = extract(archive, root, spec.include, staging)?;
     let source_tree = tree_sha256(staging)?;
     progress.step(format!("fetch {}: extracted {count} files, tree sha256 {source_tree}", spec.dir));
@@ -337,9 +293,9 @@ fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &
     if source_tree != spec.tree_sha256 {
         bail!("the extracted tree has the wrong tree sha256: expected {}, actual {source_tree}; refusing it", spec.tree_sha256);
     }
-    let (patches, patches_sha256) = patches_of(layout, spec)?;
+    let (patches, patches_sha256) = patches_of(ws, spec)?;
     for patch in &patches {
-        progress.step(format!("fetch: apply {}", display_relative(patch, &layout.repo)));
+        progress.step(format!("fetch: apply {}", display_relative(patch, &ws.repo)));
         apply_patch(sh, staging, patch)?;
     }
     if spec.patched {
@@ -362,8 +318,8 @@ fn install_staged(sh: &Shell, layout: &Layout, spec: &SourceSpec<'_>, archive: &
     fs::write(staging.join(STAMP_FILE), stamp.render())?;
 
     // Swap: the old tree goes only after the new one is in place.
-    let target = layout.source_dir(spec);
-    let old = layout.vendor.join(format!(".old-{}", std::process::id()));
+    let target = source_dir(ws, spec);
+    let old = ws.vendor.join(format!(".old-{}", std::process::id()));
     let had_old = target.exists();
     if had_old {
         remove_dir_if_exists(&old)?;
@@ -444,9 +400,9 @@ pub struct SmokeFiles {
 
 /// Make sure the smoke files (e.g. acorn's `dist/acorn.js` and `dist/bin.js`)
 /// are in `.cache/smoke/<package>-<version>/`; returns their paths.
-pub fn smoke_bundle(layout: &Layout, smoke: &SmokeBundle, progress: &Progress) -> Result<SmokeFiles> {
+pub fn smoke_bundle(ws: &Workspace, smoke: &SmokeBundle, progress: &Progress) -> Result<SmokeFiles> {
     let package = NpmFiles { package: &smoke.npm_package, version: &smoke.version, sha256: &smoke.sha256, config_file: "configs/variants.toml [smoke]" };
-    let mut files = package.extract(&Shell::new()?, &layout.smoke, &[&smoke.bundle, &smoke.parse_input], progress)?;
+    let mut files = package.extract(&Shell::new()?, &ws.smoke, &[&smoke.bundle, &smoke.parse_input], progress)?;
     Ok(SmokeFiles { parse_input: files.pop().expect("two files"), bundle: files.pop().expect("two files") })
 }
 
@@ -619,8 +575,8 @@ mod tests {
         }
     }
 
-    fn layout(dir: &Path) -> Layout {
-        let l = Layout::of_repo(dir);
+    fn layout(dir: &Path) -> Workspace {
+        let l = Workspace::of(dir);
         fs::create_dir_all(&l.vendor).unwrap();
         fs::write(l.vendor.join("README.md"), "vendor readme\n").unwrap();
         l

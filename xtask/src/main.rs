@@ -10,17 +10,20 @@
 
 mod bench;
 mod build;
+mod cli;
 mod codegen;
 mod config;
 mod diff;
 mod dist;
 mod fetch;
+mod fuzz;
 mod libs;
 mod loaders;
 mod manifest;
 mod measure;
 mod native;
 mod optimize;
+mod plan;
 mod progress;
 mod size;
 mod smoke;
@@ -30,8 +33,9 @@ mod toolchain;
 mod unicode_tables;
 mod util;
 mod verify;
+mod wasm;
+mod workspace;
 
-use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -85,7 +89,7 @@ enum Command {
     /// Download, verify and extract the pinned XS sources (configs/moddable.toml) into vendor/moddable
     Fetch(FetchArgs),
     /// Fetch if needed, provision toolchains, then compile, link, wasm-opt, smoke-run and measure each variant (configs/variants.toml); writes artifacts/
-    Build(BuildArgs),
+    Build(WithOutput<build::BuildOptions>),
     /// Bring artifacts/ up to date (incremental build), then run every test suite
     ///
     /// Bring artifacts/ up to date (incremental build), then run test262 on
@@ -99,20 +103,20 @@ enum Command {
     /// HOME/TMPDIR/caches, compare every file (naming the first differing wasm
     /// section and offset), and compare with the committed
     /// artifacts/manifest.json where the tool versions match.
-    Verify(VerifyArgs),
+    Verify(WithOutput<verify::VerifyOptions>),
     /// Run test262 on the native XS reference and the variants, one fresh machine per case
     ///
     /// Run test262 (configs/test262.toml) on the native XS reference and the
     /// variants, one fresh machine per case; fails when a variant fails a case
     /// native XS passes. Default: the whole suite on native, wasi-os and
     /// emcc-os, 1 in 10 on the other variants; writes artifacts/test262.json.
-    Test262(Test262Args),
+    Test262(WithOutput<test262::Test262Options>),
     /// Engine speed: the kernels of configs/bench.toml on native XS and every variant
     ///
     /// Engine speed: the kernels of configs/bench.toml (Octane, a lodash
     /// workload) on native XS and every variant, interleaved, medians and
     /// ratios to native; writes target/bench/bench.json and bench.svg.
-    Bench(BenchArgs),
+    Bench(WithOutput<bench::BenchOptions>),
     /// Real libraries: the jobs of configs/libraries.toml on every engine, checked against Node's output, timed against QuickJS-wasm
     ///
     /// Real libraries: the jobs of configs/libraries.toml (markdown, YAML,
@@ -121,7 +125,7 @@ enum Command {
     /// output) is compared with Node's (configs/libraries-expected.json,
     /// `--record` rewrites it); fails when one differs. Writes
     /// target/libs/libraries.json, .svg and .md.
-    Libs(LibsArgs),
+    Libs(WithOutput<libs::LibsOptions>),
     /// Serve one WASI variant's machines over stdin/stdout for `libs` (internal)
     #[command(hide = true)]
     LibsWorker(LibsWorkerArgs),
@@ -133,7 +137,7 @@ enum Command {
     /// pass), with gzip and brotli; writes target/size/size.json and a treemap
     /// target/size/<variant>.svg. `--against` compares every file's sizes
     /// with a manifest, e.g. the committed one (HEAD:artifacts/manifest.json).
-    Size(SizeArgs),
+    Size(WithOutput<size::SizeOptions>),
     /// Regenerate the loaders' ABI files (crates/xs-wasm/src/abi.rs, js/src/abi.mjs) from port/xs_wasm.h
     ///
     /// Regenerate the loaders' ABI files (crates/xs-wasm/src/abi.rs,
@@ -148,40 +152,16 @@ enum Command {
     /// npm tarball, CycloneDX SBOMs of both packages, SIZES.md, SHA256SUMS;
     /// checks both packages with `cargo publish --dry-run` and `npm publish
     /// --dry-run`. Needs cargo-cyclonedx 0.5.9 and `npm ci` in js/.
-    Dist(DistArgs),
-}
-
-/// `--jobs`, shared by the commands that compile or run in parallel.
-#[derive(Debug, Args)]
-struct Jobs {
-    /// Parallel jobs (default: the available cores)
-    #[arg(short, long, value_name = "N")]
-    jobs: Option<NonZeroUsize>,
-}
-
-impl Jobs {
-    /// The number asked for, else [`default_jobs`].
-    fn get(&self) -> usize {
-        self.jobs.map_or_else(default_jobs, NonZeroUsize::get)
-    }
-}
-
-/// The default of `--jobs`: the available cores (1 when unknown).
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
-/// One name of a comma-separated `--variants` list, spaces around it ignored.
-fn variant_name(name: &str) -> Result<String, String> {
-    match name.trim() {
-        "" => Err("empty variant name".to_owned()),
-        name => Ok(name.to_owned()),
-    }
-}
-
-/// `None` when `--variants` was not given (every variant).
-fn selected(variants: Vec<String>) -> Option<Vec<String>> {
-    (!variants.is_empty()).then_some(variants)
+    Dist(WithOutput<dist::DistOptions>),
+    /// Crafted snapshots, messages and sources through the crate and the JS package: 0 panics, 0 hangs, only typed errors
+    ///
+    /// Crafted snapshots (payload bytes and words changed, the header's
+    /// checksum recomputed so that XS reads them), and mutated messages and
+    /// sources (configs/fuzz/), through the Rust crate (a WASI variant, in
+    /// this process) and the JS package (an emscripten variant, in Node).
+    /// Deterministic for a --seed. Fails when a case panics the host, does
+    /// not end within twice its deadline, or fails with an untyped error.
+    Fuzz(WithOutput<fuzz::FuzzOptions>),
 }
 
 impl Command {
@@ -198,6 +178,7 @@ impl Command {
             Command::Size(a) => &a.output,
             Command::Codegen(a) => &a.output,
             Command::Dist(a) => &a.output,
+            Command::Fuzz(a) => &a.output,
         }
     }
 }
@@ -208,113 +189,20 @@ struct FetchArgs {
     output: Output,
 }
 
+/// A command's flags (its options struct) and `--quiet`/`--verbose`.
 #[derive(Debug, Args)]
-struct BuildArgs {
-    /// Only these variants (default: every variant)
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
-    variants: Vec<String>,
+struct WithOutput<T: Args> {
     #[command(flatten)]
-    jobs: Jobs,
-    /// Rebuild even when up to date
-    #[arg(long)]
-    force: bool,
+    options: T,
     #[command(flatten)]
     output: Output,
 }
 
 #[derive(Debug, Args)]
 struct TestArgs {
-    #[command(flatten)]
-    jobs: Jobs,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct VerifyArgs {
-    /// Only these variants (default: every variant)
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
-    variants: Vec<String>,
-    #[command(flatten)]
-    jobs: Jobs,
-    /// Keep the two build directories even when verify passes
-    #[arg(long)]
-    keep: bool,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct Test262Args {
-    /// Only these variants (native XS always runs, as the reference; default: every variant)
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
-    variants: Vec<String>,
-    /// Only tests whose path matches, e.g. 'test/built-ins/Array/**'
-    #[arg(long, value_name = "GLOB")]
-    filter: Option<String>,
-    /// A fixed 1-in-N sample on every target
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    sample: Option<u32>,
-    /// Rewrite configs/test262-expected-failures.txt from native XS's failures
-    #[arg(long)]
-    update_expected: bool,
-    #[command(flatten)]
-    jobs: Jobs,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct BenchArgs {
-    /// Only these variants (native XS always runs; default: every release variant)
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
-    variants: Vec<String>,
-    /// One repetition instead of five
-    #[arg(long)]
-    quick: bool,
-    /// Also copy bench.json and bench.svg to docs/
-    #[arg(long)]
-    update_docs: bool,
-    /// Leave out the QuickJS-wasm peer (installed from npm with xtask/bench/quickjs/package-lock.json)
-    #[arg(long)]
-    no_peer: bool,
-    #[command(flatten)]
-    jobs: Jobs,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct LibsArgs {
-    /// Only these variants (native XS, QuickJS-wasm and Node always run; default: every release variant)
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
-    variants: Vec<String>,
-    /// Only these jobs (names in configs/libraries.toml)
-    #[arg(long, alias = "jobs-filter", value_name = "NAME,NAME", value_delimiter = ',')]
-    only: Vec<String>,
-    /// One repetition instead of three
-    #[arg(long)]
-    quick: bool,
-    /// Run the jobs in Node only and rewrite configs/libraries-expected.json
-    #[arg(long)]
-    record: bool,
-    /// Also copy libraries.json and libraries.svg to docs/
-    #[arg(long)]
-    update_docs: bool,
-    /// Leave out the QuickJS-wasm peer
-    #[arg(long)]
-    no_peer: bool,
-    /// Only the quick mode of `cargo xtask test`: every job once on wasi-os and emcc-os, failing on a regression against docs/libraries.json
-    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants"])]
-    check: bool,
-    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg (after a change to their format)
-    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants", "check"])]
-    render: bool,
-    /// Seconds a job may run on a target before it is stopped and reported
-    #[arg(long, value_name = "SECONDS", default_value_t = libs::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
-    #[command(flatten)]
-    jobs: Jobs,
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = cli::jobs, default_value_t = cli::default_jobs(), hide_default_value = true)]
+    jobs: usize,
     #[command(flatten)]
     output: Output,
 }
@@ -332,28 +220,7 @@ struct LibsWorkerArgs {
 }
 
 #[derive(Debug, Args)]
-struct SizeArgs {
-    /// Only these variants (default: every release variant)
-    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = variant_name)]
-    variants: Vec<String>,
-    /// Compare each file's sizes with this manifest: a file, or REV:PATH read with git (e.g. HEAD:artifacts/manifest.json)
-    #[arg(long, value_name = "MANIFEST")]
-    against: Option<String>,
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
 struct CodegenArgs {
-    #[command(flatten)]
-    output: Output,
-}
-
-#[derive(Debug, Args)]
-struct DistArgs {
-    /// Then `cargo publish` the crate (needs CARGO_REGISTRY_TOKEN)
-    #[arg(long)]
-    publish: bool,
     #[command(flatten)]
     output: Output,
 }
@@ -364,48 +231,27 @@ fn run(cli: Cli) -> Result<()> {
         Cli::command().print_help()?;
         return Ok(());
     };
-    let repo = util::repo_root();
+    let ws = workspace::Workspace::of(&util::repo_root());
+    let repo = &ws.repo;
     match command {
         Command::Fetch(_) => {
-            let configs = config::Configs::load(&repo)?;
-            fetch::fetch(&fetch::Layout::of_repo(&repo), &configs.moddable.source(), &progress)?;
+            let configs = config::Configs::load(repo)?;
+            fetch::fetch(&ws, &configs.moddable.source(), &progress)?;
         }
-        Command::Build(args) => {
-            let options = build::BuildOptions { variants: selected(args.variants), jobs: args.jobs.get(), force: args.force };
-            build::build(&repo, &options, &progress)?;
-        }
-        Command::Test(args) => test::test(&repo, args.jobs.get(), &progress)?,
+        Command::Build(args) => build::build(&ws, &args.options, &progress)?,
+        Command::Test(args) => test::test(&ws, args.jobs, &progress)?,
         Command::Verify(args) => {
-            let options = verify::VerifyOptions { variants: selected(args.variants), jobs: args.jobs.get(), keep: args.keep, perturb: verify::Perturbation::from_env()? };
-            verify::verify(&repo, &options, &progress)?;
+            let options = verify::VerifyOptions { perturb: verify::Perturbation::from_env()?, ..args.options };
+            verify::verify(&ws, &options, &progress)?;
         }
-        Command::Test262(args) => {
-            let options = test262::Test262Options { variants: selected(args.variants), filter: args.filter, sample: args.sample, jobs: args.jobs.get(), update_expected: args.update_expected };
-            test262::test262(&repo, &options, &progress)?;
-        }
-        Command::Bench(args) => {
-            let options = bench::BenchOptions { variants: selected(args.variants), quick: args.quick, update_docs: args.update_docs, peer: !args.no_peer, jobs: args.jobs.get() };
-            bench::bench(&repo, &options, &progress)?;
-        }
-        Command::Libs(args) => {
-            let options = libs::LibsOptions {
-                variants: selected(args.variants),
-                only: (!args.only.is_empty()).then_some(args.only),
-                quick: args.quick,
-                record: args.record,
-                update_docs: args.update_docs,
-                peer: !args.no_peer,
-                timeout: std::time::Duration::from_secs(args.timeout),
-                check: args.check,
-                render: args.render,
-                jobs: args.jobs.get(),
-            };
-            libs::libs(&repo, &options, &progress)?;
-        }
+        Command::Test262(args) => test262::test262(&ws, &args.options, &progress)?,
+        Command::Bench(args) => bench::bench(&ws, &args.options, &progress)?,
+        Command::Libs(args) => libs::libs(&ws, &args.options, &progress)?,
         Command::LibsWorker(args) => libs::worker(&args.artifacts, &args.variant)?,
-        Command::Size(args) => size::size(&repo, &size::SizeOptions { variants: selected(args.variants), against: args.against }, &progress)?,
-        Command::Codegen(_) => codegen::codegen(&repo, &progress)?,
-        Command::Dist(args) => dist::dist(&repo, &dist::DistOptions { publish: args.publish }, &progress)?,
+        Command::Size(args) => size::size(&ws, &args.options, &progress)?,
+        Command::Codegen(_) => codegen::codegen(repo, &progress)?,
+        Command::Dist(args) => dist::dist(&ws, &args.options, &progress)?,
+        Command::Fuzz(args) => fuzz::fuzz(&ws, &args.options, &progress)?,
     }
     Ok(())
 }
@@ -451,15 +297,15 @@ mod tests {
         let cli = parse(&["build", "--variants", "wasi-os,emcc-os", "--jobs=3", "-q"]).unwrap();
         assert_eq!(cli.verbosity(), Verbosity::Quiet);
         let Some(Command::Build(args)) = cli.command else { panic!("{cli:?}") };
-        assert_eq!(selected(args.variants).unwrap(), ["wasi-os", "emcc-os"]);
-        assert_eq!(args.jobs.get(), 3);
-        assert!(!args.force);
+        assert_eq!(args.options.variants.unwrap(), ["wasi-os", "emcc-os"]);
+        assert_eq!(args.options.jobs, 3);
+        assert!(!args.options.force);
         let cli = parse(&["--verbose", "build", "--variants=wasi-os", "--variants", " emcc-os ", "--force", "-j", "2"]).unwrap();
         assert_eq!(cli.verbosity(), Verbosity::Verbose);
         let Some(Command::Build(args)) = cli.command else { panic!("{cli:?}") };
-        assert_eq!(selected(args.variants).unwrap(), ["wasi-os", "emcc-os"], "repeated --variants add up, names are trimmed");
-        assert!(args.force);
-        assert_eq!(args.jobs.get(), 2);
+        assert_eq!(args.options.variants.unwrap(), ["wasi-os", "emcc-os"], "repeated --variants add up, names are trimmed");
+        assert!(args.options.force);
+        assert_eq!(args.options.jobs, 2);
     }
 
     #[test]
@@ -467,9 +313,9 @@ mod tests {
         let cli = parse(&["build"]).unwrap();
         assert_eq!(cli.verbosity(), Verbosity::Normal);
         let Some(Command::Build(args)) = cli.command else { panic!("{cli:?}") };
-        assert_eq!(selected(args.variants), None);
-        assert_eq!(args.jobs.get(), default_jobs());
-        assert!(default_jobs() >= 1);
+        assert_eq!(args.options.variants, None);
+        assert_eq!(args.options.jobs, cli::default_jobs());
+        assert!(cli::default_jobs() >= 1);
     }
 
     #[test]
@@ -536,13 +382,13 @@ mod tests {
     #[test]
     fn test262_flags_parse_and_belong_to_test262() {
         let Command::Test262(args) = command(&["test262", "--variants", "wasi-os", "--filter", "test/built-ins/Array/**", "--sample=20", "--update-expected", "-j", "1"]) else { panic!() };
-        assert_eq!(selected(args.variants).unwrap(), ["wasi-os"]);
-        assert_eq!(args.filter.as_deref(), Some("test/built-ins/Array/**"));
-        assert_eq!(args.sample, Some(20));
-        assert!(args.update_expected);
-        assert_eq!(args.jobs.get(), 1);
+        assert_eq!(args.options.variants.unwrap(), ["wasi-os"]);
+        assert_eq!(args.options.filter.as_deref(), Some("test/built-ins/Array/**"));
+        assert_eq!(args.options.sample, Some(20));
+        assert!(args.options.update_expected);
+        assert_eq!(args.options.jobs, 1);
         let Command::Test262(args) = command(&["test262"]) else { panic!() };
-        assert_eq!((args.filter, args.sample, args.update_expected), (None, None, false));
+        assert_eq!((args.options.filter, args.options.sample, args.options.update_expected), (None, None, false));
         assert!(refused(&["test262", "--sample", "0"]).contains("--sample"));
         for flag in [&["--filter", "x"][..], &["--sample", "2"], &["--update-expected"]] {
             for other in ["build", "test", "verify", "bench", "dist", "fetch"] {
@@ -555,12 +401,13 @@ mod tests {
     #[test]
     fn libs_flags_parse_and_the_quick_mode_stands_alone() {
         let Command::Libs(args) = command(&["libs", "--variants", "wasi-os", "--jobs-filter", "marked,lodash", "--quick", "--update-docs", "--no-peer", "--timeout", "30"]) else { panic!() };
-        assert_eq!(args.only, ["marked", "lodash"]);
-        assert!(args.quick && args.update_docs && args.no_peer && !args.record && !args.check && args.timeout == 30);
+        assert_eq!(args.options.only.unwrap(), ["marked", "lodash"]);
+        assert!(args.options.quick && args.options.update_docs && !args.options.peer && !args.options.record && !args.options.check && args.options.timeout == std::time::Duration::from_secs(30));
         let Command::Libs(args) = command(&["libs", "--only", "acorn", "--record"]) else { panic!() };
-        assert!(args.record && args.only == ["acorn"]);
+        assert!(args.options.record && args.options.only.unwrap() == ["acorn"]);
         let Command::Libs(args) = command(&["libs"]) else { panic!() };
-        assert_eq!(args.timeout, libs::DEFAULT_TIMEOUT.as_secs());
+        assert_eq!(args.options.timeout, libs::DEFAULT_TIMEOUT, "--timeout's default is DEFAULT_TIMEOUT");
+        assert!(args.options.peer && args.options.only.is_none());
         assert!(refused(&["libs", "--check", "--record"]).contains("--record"));
         assert!(refused(&["libs", "--timeout", "0"]).contains("--timeout"));
         assert!(refused(&["bench", "--record"]).contains("--record"));
@@ -569,10 +416,10 @@ mod tests {
     #[test]
     fn bench_flags_parse_and_belong_to_bench() {
         let Command::Bench(args) = command(&["bench", "--variants", "wasi-o2,emcc-o2", "--quick", "--update-docs", "--no-peer"]) else { panic!() };
-        assert_eq!(selected(args.variants).unwrap(), ["wasi-o2", "emcc-o2"]);
-        assert!(args.quick && args.update_docs && args.no_peer);
+        assert_eq!(args.options.variants.unwrap(), ["wasi-o2", "emcc-o2"]);
+        assert!(args.options.quick && args.options.update_docs && !args.options.peer);
         let Command::Bench(args) = command(&["bench"]) else { panic!() };
-        assert!(!args.quick && !args.update_docs && !args.no_peer);
+        assert!(!args.options.quick && !args.options.update_docs && args.options.peer);
         for flag in ["--quick", "--update-docs", "--no-peer"] {
             for other in ["build", "test", "verify", "test262", "dist", "fetch"] {
                 assert!(refused(&[other, flag]).contains(flag), "{other} {flag}");
@@ -583,10 +430,10 @@ mod tests {
     #[test]
     fn size_flags_parse_and_belong_to_size() {
         let Command::Size(args) = command(&["size", "--variants", "emcc-oz,wasi-oz", "--against", "HEAD:artifacts/manifest.json", "-q"]) else { panic!() };
-        assert_eq!(selected(args.variants).unwrap(), ["emcc-oz", "wasi-oz"]);
-        assert_eq!(args.against.as_deref(), Some("HEAD:artifacts/manifest.json"));
+        assert_eq!(args.options.variants.unwrap(), ["emcc-oz", "wasi-oz"]);
+        assert_eq!(args.options.against.as_deref(), Some("HEAD:artifacts/manifest.json"));
         let Command::Size(args) = command(&["size"]) else { panic!() };
-        assert_eq!((selected(args.variants), args.against), (None, None));
+        assert_eq!((args.options.variants, args.options.against), (None, None));
         assert!(refused(&["size", "--against"]).contains("--against"));
         assert!(refused(&["size", "--jobs", "2"]).contains("--jobs"));
         for other in ["build", "test", "verify", "test262", "bench", "dist", "fetch"] {
@@ -597,15 +444,15 @@ mod tests {
     #[test]
     fn verify_dist_fetch_and_test_take_their_own_flags_only() {
         let Command::Verify(args) = command(&["verify", "--variants", "wasi-os,emcc-os", "--keep", "-j", "2"]) else { panic!() };
-        assert_eq!(selected(args.variants).unwrap(), ["wasi-os", "emcc-os"]);
-        assert!(args.keep);
-        assert_eq!(args.jobs.get(), 2);
+        assert_eq!(args.options.variants.unwrap(), ["wasi-os", "emcc-os"]);
+        assert!(args.options.keep);
+        assert_eq!(args.options.jobs, 2);
         let Command::Dist(args) = command(&["dist", "--publish"]) else { panic!() };
-        assert!(args.publish);
+        assert!(args.options.publish);
         let Command::Dist(args) = command(&["dist"]) else { panic!() };
-        assert!(!args.publish);
+        assert!(!args.options.publish);
         let Command::Test(args) = command(&["test", "--jobs", "4"]) else { panic!() };
-        assert_eq!(args.jobs.get(), 4);
+        assert_eq!(args.jobs, 4);
         assert!(matches!(command(&["fetch", "-v"]), Command::Fetch(_)));
         // `verify` always builds from scratch; `dist` packages every variant;
         // `fetch` only fetches; `test` runs everything.
@@ -626,15 +473,15 @@ mod tests {
     #[test]
     fn the_readme_s_examples_mean_what_it_says() {
         let Command::Build(args) = command(&["build", "--variants", "wasi-os,emcc-os", "--jobs", "2"]) else { panic!() };
-        assert_eq!((selected(args.variants).unwrap(), args.jobs.get()), (vec!["wasi-os".to_owned(), "emcc-os".to_owned()], 2));
+        assert_eq!((args.options.variants.unwrap(), args.options.jobs), (vec!["wasi-os".to_owned(), "emcc-os".to_owned()], 2));
         let Command::Test262(args) = command(&["test262", "--variants", "wasi-o2", "--filter", "test/built-ins/Array/**"]) else { panic!() };
-        assert_eq!((selected(args.variants).unwrap(), args.filter.unwrap()), (vec!["wasi-o2".to_owned()], "test/built-ins/Array/**".to_owned()));
+        assert_eq!((args.options.variants.unwrap(), args.options.filter.unwrap()), (vec!["wasi-o2".to_owned()], "test/built-ins/Array/**".to_owned()));
         let Command::Test262(args) = command(&["test262", "--variants", "wasi-os,emcc-os", "--sample", "20"]) else { panic!() };
-        assert_eq!((selected(args.variants).unwrap(), args.sample), (vec!["wasi-os".to_owned(), "emcc-os".to_owned()], Some(20)));
+        assert_eq!((args.options.variants.unwrap(), args.options.sample), (vec!["wasi-os".to_owned(), "emcc-os".to_owned()], Some(20)));
         let Command::Bench(args) = command(&["bench", "--variants", "wasi-o2,emcc-o2", "--quick"]) else { panic!() };
-        assert!(args.quick && args.jobs.jobs.is_none());
+        assert!(args.options.quick && args.options.jobs == cli::default_jobs());
         let Command::Verify(args) = command(&["verify", "--variants", "emcc-o0,wasi-os"]) else { panic!() };
-        assert_eq!(selected(args.variants).unwrap(), ["emcc-o0", "wasi-os"]);
+        assert_eq!(args.options.variants.unwrap(), ["emcc-o0", "wasi-os"]);
         for args in [&["fetch"][..], &["build"], &["test"], &["test262"], &["bench"], &["verify"], &["dist"], &["dist", "--publish"], &["build", "--quiet"], &["build", "--verbose"]] {
             command(args);
         }

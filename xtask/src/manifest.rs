@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Configs;
-use crate::measure::Sizes;
+use crate::measure::{thousands, Sizes};
 
 /// The manifest schema this xtask writes.
 pub const SCHEMA: u32 = 1;
@@ -218,6 +218,54 @@ impl Manifest {
         crate::util::write_atomic(&dir.join("manifest.json"), self.to_json().as_bytes())?;
         crate::util::write_atomic(&dir.join("SHA256SUMS"), self.sha256sums().as_bytes())
     }
+
+    /// The size table of `variants` (in that order): one row per file.
+    pub fn size_table(&self, variants: &[&str]) -> String {
+        let header = ["variant", "file", "raw", "gzip", "brotli", "wasm-opt (raw)", "empty snapshot", "bundle snapshot"];
+        let mut rows: Vec<[String; 8]> = Vec::new();
+        for name in variants {
+            let Some(v) = self.variants.get(*name) else { continue };
+            for (file, f) in &v.files {
+                let opt = match &f.before_wasm_opt {
+                    Some(b) => format!("{} -> {}", thousands(b.bytes), thousands(f.bytes)),
+                    None => "-".to_owned(),
+                };
+                rows.push([
+                    name.to_string(),
+                    file.clone(),
+                    thousands(f.bytes),
+                    thousands(f.gzip),
+                    thousands(f.brotli),
+                    opt,
+                    thousands(v.snapshot.empty_bytes),
+                    thousands(v.snapshot.bundle_bytes),
+                ]);
+            }
+        }
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        let mut out = String::new();
+        let line = |cells: &[String], out: &mut String| {
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                if i < 2 {
+                    out.push_str(&format!("{cell:<w$}"));
+                } else {
+                    out.push_str(&format!("{cell:>w$}"));
+                }
+                out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
+            }
+        };
+        line(&header.map(str::to_owned), &mut out);
+        line(&widths.map(|w| "-".repeat(w)), &mut out);
+        for row in &rows {
+            line(row, &mut out);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -412,6 +460,19 @@ mod tests {
         assert_eq!(info.sha256, "1".repeat(64));
         assert_eq!(info.snapshot.map(|s| s.bundle_bytes), Some(200));
         assert!(info.lacks.is_empty());
+    }
+
+    #[test]
+    fn the_size_table_has_a_row_per_file_of_the_named_variants_in_their_order() {
+        let mut m = manifest();
+        m.merge("wasi-os", record(&"1".repeat(64)));
+        m.merge("wasi-oz", VariantRecord { snapshot: SnapshotRecord { empty_bytes: 1_234_567, bundle_bytes: 2 }, ..record(&"2".repeat(64)) });
+        let table = m.size_table(&["wasi-oz", "wasi-os", "not-built"]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].starts_with("variant") && lines[0].ends_with("bundle snapshot"), "{table}");
+        assert!(lines[2].starts_with("wasi-oz ") && lines[2].contains("12 -> 10") && lines[2].contains("1,234,567"), "{table}");
+        assert!(lines[3].starts_with("wasi-os "), "{table}");
     }
 
     #[test]

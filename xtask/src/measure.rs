@@ -1,11 +1,9 @@
-//! Sizes of artifact files (raw, gzip -9, brotli quality 11) and the size table.
+//! Sizes of artifact files (raw, gzip -9, brotli quality 11).
 
 use std::io::Write;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-
-use crate::manifest::Manifest;
 
 /// Sizes of one file, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,54 +49,6 @@ pub fn thousands(n: u64) -> String {
             out.push(',');
         }
         out.push(c);
-    }
-    out
-}
-
-/// The size table of `variants` (in that order) from the manifest: one row per file.
-pub fn table(manifest: &Manifest, variants: &[&str]) -> String {
-    let header = ["variant", "file", "raw", "gzip", "brotli", "wasm-opt (raw)", "empty snapshot", "bundle snapshot"];
-    let mut rows: Vec<[String; 8]> = Vec::new();
-    for name in variants {
-        let Some(v) = manifest.variants.get(*name) else { continue };
-        for (file, f) in &v.files {
-            let opt = match &f.before_wasm_opt {
-                Some(b) => format!("{} -> {}", thousands(b.bytes), thousands(f.bytes)),
-                None => "-".to_owned(),
-            };
-            rows.push([
-                name.to_string(),
-                file.clone(),
-                thousands(f.bytes),
-                thousands(f.gzip),
-                thousands(f.brotli),
-                opt,
-                thousands(v.snapshot.empty_bytes),
-                thousands(v.snapshot.bundle_bytes),
-            ]);
-        }
-    }
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    let line = |cells: &[String], out: &mut String| {
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i < 2 {
-                out.push_str(&format!("{cell:<w$}"));
-            } else {
-                out.push_str(&format!("{cell:>w$}"));
-            }
-            out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
-        }
-    };
-    line(&header.map(str::to_owned), &mut out);
-    line(&widths.map(|w| "-".repeat(w)), &mut out);
-    for row in &rows {
-        line(row, &mut out);
     }
     out
 }

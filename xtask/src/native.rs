@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{expand, Configs, PORT_DIR, XS_DIR};
 use crate::progress::Progress;
+use crate::workspace::Workspace;
 
 /// The runner's C `main` (relative to the repository).
 const RUNNER_SOURCE: &str = "port/native/xs_native_runner.c";
@@ -20,14 +21,15 @@ const RUNNER_SOURCE: &str = "port/native/xs_native_runner.c";
 const OPT_LEVEL: u32 = 3;
 
 /// Where the runner is built: `<cargo target dir>/xs-native/xs_native_runner`.
-pub fn runner_path(repo: &Path) -> PathBuf {
-    crate::build::cargo_target_dir(repo).join("xs-native").join("xs_native_runner")
+pub fn runner_path(ws: &Workspace) -> PathBuf {
+    ws.target.join("xs-native").join("xs_native_runner")
 }
 
 /// Build the native runner unless the one in `target/` was built from the
 /// same sources and flags. Returns its path. Needs `vendor/moddable` (fetched).
-pub fn build_runner(repo: &Path, configs: &Configs, progress: &Progress) -> Result<PathBuf> {
-    let exe = runner_path(repo);
+pub fn build_runner(ws: &Workspace, configs: &Configs, progress: &Progress) -> Result<PathBuf> {
+    let repo = &ws.repo;
+    let exe = runner_path(ws);
     let dir = exe.parent().expect("runner path has a parent").to_owned();
     let (xs_files, port_files) = sources(repo, configs);
     let key = inputs_hash(repo, configs, &xs_files, &port_files)?;

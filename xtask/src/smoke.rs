@@ -77,9 +77,7 @@ fn run_emscripten(input: &SmokeInput) -> Result<SmokeReport> {
     let wasm = input.wasm_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".to_owned());
     let sh = Shell::new()?;
     let SmokeInput { node, main_file, bundle, parse_input, .. } = input;
-    // The port ABI the artifact must speak: the loader crate's, generated from port/xs_wasm.h.
-    let abi = xs_wasm::ABI_VERSION.to_string();
-    let output = cmd!(sh, "{node} {script} {form} {main_file} {wasm} {bundle} {parse_input} {abi}")
+    let output = cmd!(sh, "{node} {script} {form} {main_file} {wasm} {bundle} {parse_input}")
         .quiet()
         .ignore_status()
         .output()

@@ -19,10 +19,11 @@
 //!    The cross-build snapshot tests (js/tests/crossbuild.test.mjs) restore
 //!    snapshots through the crate's `xs-wasm` CLI: it is built first and
 //!    named in `XS_WASM_CLI`, which makes those tests fail, not skip, when
-//!    the binary is missing.
+//!    the binary is missing;
+//! 6. a short pass of `cargo xtask fuzz` (crate::fuzz::FuzzOptions::short).
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use xshell::{cmd, Cmd, Shell};
@@ -30,6 +31,7 @@ use xshell::{cmd, Cmd, Shell};
 use crate::build::{build, BuildOptions};
 use crate::progress::Progress;
 use crate::test262::{test262, Test262Options};
+use crate::workspace::Workspace;
 
 /// Run `command` with its output going to the terminal (as it comes; not
 /// echoed: the progress line names it). Errors say `what` failed and how.
@@ -38,18 +40,19 @@ fn run(command: Cmd<'_>, what: &str) -> Result<()> {
 }
 
 /// Run every test suite; the first failing suite is the error.
-pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
+pub fn test(ws: &Workspace, jobs: usize, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     progress.step("tests: the generated ABI files are what port/xs_wasm.h gives (cargo xtask codegen)");
     crate::codegen::check(repo, &crate::config::Configs::load(repo)?.variants)?;
-    build(repo, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
+    build(ws, &BuildOptions { variants: None, jobs, ..BuildOptions::default() }, progress)?;
 
     let sample = crate::config::Test262Config::load(repo)?.run.ci_sample;
     progress.step(format!("tests: test262, 1 in {sample}, on native XS, wasi-os and emcc-os"));
     let options = Test262Options { variants: Some(vec!["wasi-os".into(), "emcc-os".into()]), sample: Some(sample), jobs, ..Test262Options::default() };
-    test262(repo, &options, progress)?;
+    test262(ws, &options, progress)?;
 
     progress.step("tests: library suite, quick mode (every job once on wasi-os and emcc-os; fails on a regression)");
-    crate::libs::quick_check(repo, progress)?;
+    crate::libs::quick_check(ws, progress)?;
 
     let sh = Shell::new()?;
     sh.change_dir(repo);
@@ -72,6 +75,13 @@ pub fn test(repo: &Path, jobs: usize, progress: &Progress) -> Result<()> {
         let _js = sh.push_dir(&js);
         run(cmd!(sh, "{npm} test").env("XS_WASM_CLI", &cli), "npm test in js/")?;
     }
+
+    let short = crate::fuzz::FuzzOptions::short();
+    progress.step(format!(
+        "tests: fuzz, short pass ({} crafted snapshots through the crate, {} through the JS package, {} messages and sources through each)",
+        short.snapshots, short.js_snapshots, short.inputs
+    ));
+    crate::fuzz::fuzz(ws, &short, progress)?;
     Ok(())
 }
 

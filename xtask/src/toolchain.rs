@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
-use crate::config::ToolchainsConfig;
+use crate::config::{ToolchainKind, ToolchainsConfig, Variant};
 use crate::progress::Progress;
 use crate::util::{display_relative, remove_dir_if_exists, run_captured};
 
@@ -279,6 +279,52 @@ pub fn binaryen(repo: &Path, config: &ToolchainsConfig, node: &Node, progress: &
     let node_path = &node.path;
     let version = first_line(&run_captured(cmd!(sh, "{node_path} {wasm_opt} --version"), "asking wasm-opt for its version")?.stdout);
     Ok(Binaryen { node: node.path.clone(), wasm_opt, version })
+}
+
+/// The tools a set of variants needs, provisioned once: node always, the C
+/// compiler of each toolchain among them, binaryen when one is a release
+/// variant (debug variants get no wasm-opt pass).
+pub struct Toolchains {
+    pub node: Node,
+    pub emcc: Option<CCompiler>,
+    pub wasi: Option<CCompiler>,
+    pub binaryen: Option<Binaryen>,
+}
+
+/// Find or provision what `variants` need (see [`Toolchains`]).
+pub fn for_variants(repo: &Path, config: &ToolchainsConfig, variants: &[&Variant], progress: &Progress) -> Result<Toolchains> {
+    let node = node(config)?;
+    let needs = |k: ToolchainKind| variants.iter().any(|v| v.toolchain == k);
+    let emcc = if needs(ToolchainKind::Emscripten) { Some(emscripten(config, progress)?) } else { None };
+    let wasi = if needs(ToolchainKind::Wasi) { Some(wasi(repo, config, progress)?) } else { None };
+    let binaryen = if variants.iter().any(|v| v.release) { Some(binaryen(repo, config, &node, progress)?) } else { None };
+    Ok(Toolchains { node, emcc, wasi, binaryen })
+}
+
+impl Toolchains {
+    /// The C compiler of `variant`'s toolchain.
+    ///
+    /// Panics for a variant the tools were not provisioned for (a bug).
+    pub fn compiler(&self, variant: &Variant) -> &CCompiler {
+        match variant.toolchain {
+            ToolchainKind::Emscripten => self.emcc.as_ref(),
+            ToolchainKind::Wasi => self.wasi.as_ref(),
+        }
+        .expect("toolchain provisioned for every selected variant")
+    }
+
+    /// The binaryen of a release variant; `None` for a debug variant.
+    pub fn binaryen_for(&self, variant: &Variant) -> Option<&Binaryen> {
+        variant.release.then(|| self.binaryen.as_ref().expect("binaryen provisioned for release variants"))
+    }
+
+    /// One line naming each tool's version, for the progress output.
+    pub fn labels(&self) -> String {
+        let mut labels = vec![format!("node {}", self.node.version)];
+        labels.extend(self.emcc.iter().chain(&self.wasi).map(|c| c.label.clone()));
+        labels.extend(self.binaryen.iter().map(|b| b.version.clone()));
+        labels.join(", ")
+    }
 }
 
 /// A program on PATH.

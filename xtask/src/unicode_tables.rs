@@ -187,6 +187,43 @@ pub fn decomposition_header(indexes: &[Vec<u16>]) -> Result<(String, usize, usiz
     Ok((h, values, packed))
 }
 
+/// Follow the preprocessor conditions around `line`: one entry per open
+/// `#if`, whether it is `#ifdef mxRegExpUnicodePropertyEscapes` or `#if
+/// mxRegExpUnicodePropertyEscapes` (false again after its `#else`). Returns
+/// whether `line` was such a directive.
+fn track_condition(line: &str, conditions: &mut Vec<bool>) -> bool {
+    let directive = line.trim_start();
+    if directive.starts_with("#if") {
+        conditions.push(matches!(directive.split_whitespace().collect::<Vec<_>>()[..], ["#ifdef" | "#if", "mxRegExpUnicodePropertyEscapes"]));
+    } else if directive.starts_with("#else") || directive.starts_with("#elif") {
+        if let Some(top) = conditions.last_mut() {
+            *top = false;
+        }
+    } else if directive.starts_with("#endif") {
+        conditions.pop();
+    } else {
+        return false;
+    }
+    true
+}
+
+/// The values of the table `gxCharSet_<name>` whose declaration was the last
+/// line read: `0x` numbers, up to its closing `};`.
+fn table_values<'a>(lines: &mut impl Iterator<Item = &'a str>, name: &str) -> Result<Vec<u32>> {
+    let mut values = Vec::new();
+    loop {
+        let Some(body) = lines.next() else { bail!("gxCharSet_{name}: no closing `}};`") };
+        let body = body.trim();
+        if body == "};" {
+            return Ok(values);
+        }
+        for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let hex = item.strip_prefix("0x").with_context(|| format!("gxCharSet_{name}: {item:?} is not a 0x number"))?;
+            values.push(u32::from_str_radix(hex, 16).with_context(|| format!("gxCharSet_{name}: {item:?}"))?);
+        }
+    }
+}
+
 /// The `gxCharSet_*` tables of xsre.c that only `\p{...}` uses, in file
 /// order: those inside `#ifdef mxRegExpUnicodePropertyEscapes` or
 /// `#if mxRegExpUnicodePropertyEscapes` (XS 17 has both), the boundaries of
@@ -198,30 +235,11 @@ pub fn parse(text: &str) -> Result<Vec<Table>> {
     const DECL: &str = "static const txInteger ICACHE_RODATA_ATTR gxCharSet_";
     let mut tables = Vec::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
-    // One entry per open #if: whether it is `#ifdef mxRegExpUnicodePropertyEscapes`
-    // or `#if mxRegExpUnicodePropertyEscapes` (false again after its #else).
+    // See track_condition.
     let mut conditions: Vec<bool> = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let directive = line.trim_start();
-        if directive.starts_with("#if") {
-            conditions.push(matches!(
-                directive.split_whitespace().collect::<Vec<_>>()[..],
-                ["#ifdef" | "#if", "mxRegExpUnicodePropertyEscapes"]
-            ));
-            continue;
-        }
-        if directive.starts_with("#else") || directive.starts_with("#elif") {
-            if let Some(top) = conditions.last_mut() {
-                *top = false;
-            }
-            continue;
-        }
-        if directive.starts_with("#endif") {
-            conditions.pop();
-            continue;
-        }
-        if !conditions.contains(&true) {
+        if track_condition(line, &mut conditions) || !conditions.contains(&true) {
             continue;
         }
         if let Some(rest) = line.strip_prefix("#define mxCharSet_") {
@@ -235,18 +253,7 @@ pub fn parse(text: &str) -> Result<Vec<Table>> {
         }
         let Some(rest) = line.strip_prefix(DECL) else { continue };
         let Some((name, _)) = rest.split_once('[') else { bail!("unexpected declaration: {line}") };
-        let mut values = Vec::new();
-        loop {
-            let Some(body) = lines.next() else { bail!("gxCharSet_{name}: no closing `}};`") };
-            let body = body.trim();
-            if body == "};" {
-                break;
-            }
-            for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let hex = item.strip_prefix("0x").with_context(|| format!("gxCharSet_{name}: {item:?} is not a 0x number"))?;
-                values.push(u32::from_str_radix(hex, 16).with_context(|| format!("gxCharSet_{name}: {item:?}"))?);
-            }
-        }
+        let values = table_values(&mut lines, name)?;
         let Some(&count) = counts.get(name) else { bail!("gxCharSet_{name} has no #define mxCharSet_{name} before it") };
         if count != values.len() {
             bail!("gxCharSet_{name}: mxCharSet_{name} is {count} but the table holds {} values", values.len());

@@ -56,6 +56,21 @@ pub fn relative_files(dir: &Path, hidden: bool) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The tree hash (`fetch::tree_sha256`'s) over the given files (relative,
+/// sorted) of `dir`: for each, its path, 0x00, its length as u64
+/// little-endian, its contents; sha256 of it all.
+pub fn files_sha256(dir: &Path, files: &[String]) -> Result<String> {
+    let mut hasher = Sha256::new();
+    for rel in files {
+        let contents = fs::read(dir.join(rel)).with_context(|| format!("cannot read {}/{rel}", dir.display()))?;
+        hasher.update(rel.as_bytes());
+        hasher.update([0u8]);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(&contents);
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
 /// Lowercase hex sha256 of `bytes`: the loader crate's, the one sha256 helper
 /// of the workspace (re-exported so the tasks keep importing it from here).
 pub use xs_wasm::sha256_hex;

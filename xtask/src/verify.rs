@@ -28,24 +28,29 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::build::{self, BuildOptions, VerifyOverrides};
-use crate::config::{Configs, ToolchainKind};
+use crate::config::Configs;
 use crate::diff::{self, DiffKind};
-use crate::fetch::{self, Layout};
+use crate::fetch;
 use crate::manifest::{Manifest, VariantRecord};
 use crate::progress::Progress;
 use crate::toolchain;
 use crate::util::{display_relative, remove_dir_if_exists, sha256_file};
+use crate::workspace::Workspace;
 
-/// Options of `cargo xtask verify`.
-#[derive(Debug, Clone, Default)]
+/// Options of `cargo xtask verify` (its flags; `perturb` comes from the environment).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct VerifyOptions {
-    /// Variant names (`None`: all).
+    /// Only these variants (default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Parallel compile jobs per build.
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
-    /// Keep both build directories even when verify passes.
+    /// Keep the two build directories even when verify passes
+    #[arg(long)]
     pub keep: bool,
-    /// A deliberate difference in build B (`XS_WASM_VERIFY_PERTURB`).
+    /// A deliberate difference in build B (`XS_WASM_VERIFY_PERTURB`, [`Perturbation::from_env`]).
+    #[arg(skip)]
     pub perturb: Option<Perturbation>,
 }
 
@@ -98,7 +103,8 @@ struct Side {
 
 /// Build twice, compare, compare with the committed manifest; errors when
 /// anything differs (the report names file, section and offset).
-pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Result<()> {
+pub fn verify(ws: &Workspace, options: &VerifyOptions, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     let started = Instant::now();
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
@@ -111,13 +117,14 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     if let Some(p) = options.perturb {
         progress.warn(format!("{}: build B is perturbed ({p:?}): verify is expected to fail", Perturbation::VAR));
     }
-    provision(repo, &configs, &selected, progress)?;
+    provision(ws, &configs, &selected, progress)?;
     let times = build_both(repo, &sides, options, names.len(), progress)?;
     let (a, b) = (&sides[0].root, &sides[1].root);
-    let comparison = diff::compare_trees(&a.join("artifacts"), &b.join("artifacts"))?;
+    let (wa, wb) = (Workspace::of(a), Workspace::of(b));
+    let comparison = diff::compare_trees(&wa.artifacts, &wb.artifacts)?;
     let failures = describe_differences(a, b, &comparison)?;
-    let fresh = Manifest::load(&a.join("artifacts/manifest.json"))?.context("build A wrote no manifest")?;
-    let committed_path = repo.join("artifacts/manifest.json");
+    let fresh = Manifest::load(&wa.manifest())?.context("build A wrote no manifest")?;
+    let committed_path = ws.manifest();
     let committed = Manifest::load(&committed_path)?;
     let report = against_committed(&fresh, committed.as_ref(), &names);
 
@@ -130,7 +137,7 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
     for f in &failures {
         println!("  DIFFERS {f}");
     }
-    print_committed_report(repo, a, &committed_path, committed.is_some(), &report);
+    print_committed_report(ws, &wa, &committed_path, committed.is_some(), &report);
     let committed_failures = report.header.len() + report.variants.iter().map(|(_, c)| if let Committed::Differs(l) = c { l.len() } else { 0 }).sum::<usize>();
     let not_compared = report.variants.iter().filter(|(_, c)| matches!(c, Committed::NotRecorded | Committed::ToolsDiffer(_))).count();
 
@@ -160,21 +167,10 @@ pub fn verify(repo: &Path, options: &VerifyOptions, progress: &Progress) -> Resu
 /// Fetch the sources and provision the toolchains once, in the repository
 /// (so the two builds never install anything at the same time); `populate`
 /// then copies them into each root.
-fn provision(repo: &Path, configs: &Configs, selected: &[&crate::config::Variant], progress: &Progress) -> Result<()> {
-    let layout = Layout::of_repo(repo);
-    fetch::fetch(&layout, &configs.moddable.source(), progress)?;
-    fetch::smoke_bundle(&layout, &configs.variants.smoke, progress)?;
-    let tc = &configs.toolchains;
-    let node = toolchain::node(tc)?;
-    if selected.iter().any(|v| v.toolchain == ToolchainKind::Emscripten) {
-        toolchain::emscripten(tc, progress)?;
-    }
-    if selected.iter().any(|v| v.toolchain == ToolchainKind::Wasi) {
-        toolchain::wasi(repo, tc, progress)?;
-    }
-    if selected.iter().any(|v| v.release) {
-        toolchain::binaryen(repo, tc, &node, progress)?;
-    }
+fn provision(ws: &Workspace, configs: &Configs, selected: &[&crate::config::Variant], progress: &Progress) -> Result<()> {
+    fetch::fetch(ws, &configs.moddable.source(), progress)?;
+    fetch::smoke_bundle(ws, &configs.variants.smoke, progress)?;
+    toolchain::for_variants(&ws.repo, &configs.toolchains, selected, progress)?;
     Ok(())
 }
 
@@ -215,8 +211,8 @@ fn describe_differences(a: &Path, b: &Path, comparison: &diff::Comparison) -> Re
 }
 
 /// Print the comparison of build A (in `fresh_root`) with the committed manifest.
-fn print_committed_report(repo: &Path, fresh_root: &Path, committed_path: &Path, committed_exists: bool, report: &CommittedReport) {
-    println!("verify: against {}:", display_relative(committed_path, repo));
+fn print_committed_report(ws: &Workspace, fresh: &Workspace, committed_path: &Path, committed_exists: bool, report: &CommittedReport) {
+    println!("verify: against {}:", display_relative(committed_path, &ws.repo));
     for line in &report.header {
         println!("  DIFFERS {line}");
     }
@@ -228,7 +224,7 @@ fn print_committed_report(repo: &Path, fresh_root: &Path, committed_path: &Path,
             Committed::Differs(lines) => {
                 for line in lines {
                     let mut line = format!("{name}/{line}");
-                    if let Some(detail) = committed_file_detail(repo, fresh_root, name, line.as_str()) {
+                    if let Some(detail) = committed_file_detail(ws, fresh, name, line.as_str()) {
                         line.push_str(&format!(": {detail}"));
                     }
                     println!("  DIFFERS {line}");
@@ -267,7 +263,7 @@ fn build_side(side: &Side, options: &VerifyOptions, progress: &Progress) -> Resu
         no_table: true,
     };
     let t = Instant::now();
-    build::build_with(&side.root, &build_options, &overrides, progress)?;
+    build::build_with(&Workspace::of(&side.root), &build_options, &overrides, progress)?;
     Ok(t.elapsed())
 }
 
@@ -432,16 +428,16 @@ fn compare_records(fresh: &VariantRecord, committed: &VariantRecord) -> Committe
 /// For a "<variant>/<file>: sha256 committed X, fresh Y" line: when the
 /// repository's artifacts/<variant>/<file> is the committed file, where the
 /// fresh one differs from it.
-fn committed_file_detail(repo: &Path, fresh_root: &Path, variant: &str, line: &str) -> Option<String> {
+fn committed_file_detail(ws: &Workspace, fresh: &Workspace, variant: &str, line: &str) -> Option<String> {
     let rest = line.strip_prefix(&format!("{variant}/"))?;
     let (file, sums) = rest.split_once(": sha256 committed ")?;
     let committed_sha = sums.split(',').next()?.trim();
-    let local = repo.join("artifacts").join(variant).join(file);
+    let local = ws.artifacts.join(variant).join(file);
     if sha256_file(&local).ok()? != committed_sha {
         return None;
     }
     let committed_bytes = fs::read(&local).ok()?;
-    let fresh_bytes = fs::read(fresh_root.join("artifacts").join(variant).join(file)).ok()?;
+    let fresh_bytes = fs::read(fresh.artifacts.join(variant).join(file)).ok()?;
     Some(format!("against the committed file (artifacts/{variant}/{file}): {}", diff::describe(file, &committed_bytes, &fresh_bytes).replace("A has", "committed has").replace("B has", "fresh has")))
 }
 

@@ -86,6 +86,9 @@ pub struct Creation {
 /// Fields of [`Creation`].
 pub const CREATION_FIELDS: usize = 11;
 
+/// The names of [`Creation`]'s fields, in `xs_wasm_creation` order.
+pub const CREATION_FIELD_NAMES: [&str; CREATION_FIELDS] = ["initial_chunk_size", "incremental_chunk_size", "initial_heap_count", "incremental_heap_count", "stack_count", "initial_key_count", "incremental_key_count", "name_modulo", "symbol_modulo", "parser_buffer_size", "parser_table_modulo"];
+
 /// Bytes of `xs_wasm_creation`.
 pub const CREATION_SIZE: usize = 52;
 

@@ -96,27 +96,125 @@ pub struct SnapshotSizes {
 }
 
 impl Manifest {
-    /// Parse a manifest from JSON text. Errors: [`Error::Manifest`].
+    /// Parse a manifest from JSON text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Manifest`] when `text` is not a manifest (not JSON, or a
+    /// required field is missing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// # const MANIFEST_JSON: &str = r#"{
+    /// #     "schema": 1,
+    /// #     "engine": { "upstream": "https://github.com/Moddable-OpenSource/moddable", "commit": "48ee02d8", "xs_version": "17.9.1", "tree_sha256": "2007e9d3" },
+    /// #     "variants": {
+    /// #         "wasi-os": { "toolchain": "wasi", "files": {
+    /// #             "xs-wasm.wasm": { "bytes": 1120500, "sha256": "a1b2" },
+    /// #             "xs-wasm.preinit.wasm": { "bytes": 1357739, "sha256": "c3d4" } } },
+    /// #         "emcc-os": { "toolchain": "emscripten", "files": { "xs-wasm.js": { "bytes": 25908, "sha256": "e5f6" } } }
+    /// #     }
+    /// # }"#;
+    /// use xs_wasm::{Error, Manifest};
+    /// let manifest = Manifest::from_json(MANIFEST_JSON)?;
+    /// assert_eq!(manifest.engine.xs_version, "17.9.1");
+    /// assert!(matches!(Manifest::from_json("{}"), Err(Error::Manifest(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_json(text: &str) -> Result<Self> {
         serde_json::from_str(text).map_err(|e| Error::Manifest(format!("cannot parse manifest: {e}")))
     }
 
-    /// Read and parse a manifest file. Errors: [`Error::Io`], [`Error::Manifest`].
+    /// Read and parse a manifest file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read, [`Error::Manifest`] when it
+    /// is not a manifest.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::path::Path;
+    /// // The repository's artifacts/, after `cargo xtask build`.
+    /// let manifest = xs_wasm::Manifest::from_path(Path::new("artifacts/manifest.json"))?;
+    /// for (name, variant) in &manifest.variants {
+    ///     println!("{name}: {} build", variant.toolchain);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_path(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
         Self::from_json(&text)
     }
 
     /// The entry of a WASI variant, as an [`ArtifactInfo`] for its module.
-    /// Errors: [`Error::Manifest`] when the variant is missing or not WASI.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Manifest`] when the variant is missing or not WASI.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// # const MANIFEST_JSON: &str = r#"{
+    /// #     "schema": 1,
+    /// #     "engine": { "upstream": "https://github.com/Moddable-OpenSource/moddable", "commit": "48ee02d8", "xs_version": "17.9.1", "tree_sha256": "2007e9d3" },
+    /// #     "variants": {
+    /// #         "wasi-os": { "toolchain": "wasi", "files": {
+    /// #             "xs-wasm.wasm": { "bytes": 1120500, "sha256": "a1b2" },
+    /// #             "xs-wasm.preinit.wasm": { "bytes": 1357739, "sha256": "c3d4" } } },
+    /// #         "emcc-os": { "toolchain": "emscripten", "files": { "xs-wasm.js": { "bytes": 25908, "sha256": "e5f6" } } }
+    /// #     }
+    /// # }"#;
+    /// use xs_wasm::{Error, Manifest};
+    /// let manifest = Manifest::from_json(MANIFEST_JSON)?;
+    /// let info = manifest.wasi_artifact("wasi-os")?;
+    /// assert_eq!((info.variant.as_str(), info.sha256.as_str()), ("wasi-os", "a1b2"));
+    /// assert!(matches!(manifest.wasi_artifact("emcc-os"), Err(Error::Manifest(_))), "not a WASI build");
+    /// assert!(matches!(manifest.wasi_artifact("wasi-oz"), Err(Error::Manifest(_))), "not in the manifest");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn wasi_artifact(&self, variant: &str) -> Result<ArtifactInfo> {
         self.wasi_file(variant, WASI_MODULE_FILE)
     }
 
     /// The pre-initialized module of a WASI release variant
     /// ([`WASI_PREINIT_FILE`]), as an [`ArtifactInfo`].
-    /// Errors: [`Error::Manifest`] when the variant is missing, not WASI, or
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Manifest`] when the variant is missing, not WASI, or
     /// has no pre-initialized module (debug variants, older manifests).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// # const MANIFEST_JSON: &str = r#"{
+    /// #     "schema": 1,
+    /// #     "engine": { "upstream": "https://github.com/Moddable-OpenSource/moddable", "commit": "48ee02d8", "xs_version": "17.9.1", "tree_sha256": "2007e9d3" },
+    /// #     "variants": {
+    /// #         "wasi-os": { "toolchain": "wasi", "files": {
+    /// #             "xs-wasm.wasm": { "bytes": 1120500, "sha256": "a1b2" },
+    /// #             "xs-wasm.preinit.wasm": { "bytes": 1357739, "sha256": "c3d4" } } },
+    /// #         "emcc-os": { "toolchain": "emscripten", "files": { "xs-wasm.js": { "bytes": 25908, "sha256": "e5f6" } } }
+    /// #     }
+    /// # }"#;
+    /// use xs_wasm::{Error, Manifest};
+    /// let manifest = Manifest::from_json(MANIFEST_JSON)?;
+    /// assert_eq!(manifest.wasi_preinit_artifact("wasi-os")?.sha256, "c3d4");
+    /// assert!(matches!(manifest.wasi_preinit_artifact("emcc-os"), Err(Error::Manifest(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn wasi_preinit_artifact(&self, variant: &str) -> Result<ArtifactInfo> {
         self.wasi_file(variant, WASI_PREINIT_FILE)
     }
@@ -190,7 +288,22 @@ impl ArtifactInfo {
     }
 
     /// Check `bytes` against the expected sha256.
-    /// Errors: [`Error::ArtifactMismatch`] naming both hashes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] naming both hashes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{sha256_hex, ArtifactInfo, Error};
+    /// let info = ArtifactInfo::new("wasi-os", sha256_hex(b"the module's bytes"));
+    /// info.verify(b"the module's bytes")?;
+    /// assert!(matches!(info.verify(b"other bytes"), Err(Error::ArtifactMismatch { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn verify(&self, bytes: &[u8]) -> Result<()> {
         let actual = sha256_hex(bytes);
         if actual != self.sha256 {

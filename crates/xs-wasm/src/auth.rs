@@ -52,7 +52,21 @@ impl SnapshotKey {
 
     /// A key of `bytes` (any length from [`SnapshotKey::MIN_LEN`]).
     ///
-    /// Errors: [`Error::InvalidOptions`] for a shorter key.
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] for a shorter key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Error, SnapshotKey};
+    /// let key = SnapshotKey::new([7u8; 32])?;
+    /// assert!(matches!(SnapshotKey::new(b"too short"), Err(Error::InvalidOptions(_))));
+    /// # drop(key);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(bytes: impl AsRef<[u8]>) -> Result<Self> {
         let bytes = bytes.as_ref();
         if bytes.len() < Self::MIN_LEN {
@@ -70,8 +84,24 @@ impl SnapshotKey {
     /// without a key) with this key's MAC trailer appended: what
     /// `snapshot()` writes with this key.
     ///
-    /// Errors: [`Error::Snapshot`] when `snapshot` already carries a MAC
+    /// # Errors
+    ///
+    /// [`Error::Snapshot`] when `snapshot` already carries a MAC
     /// trailer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Error, Machine, Options, Runtime, SnapshotKey};
+    /// let key = SnapshotKey::new([7u8; 32])?;
+    /// let snapshot = Machine::new(&Runtime::new()?, Options::default())?.snapshot()?;
+    /// let signed = key.sign(&snapshot)?;
+    /// assert_eq!(signed.len(), snapshot.len() + 40);
+    /// assert!(matches!(key.sign(&signed), Err(Error::Snapshot { .. })), "signed already");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sign(&self, snapshot: &[u8]) -> Result<Vec<u8>> {
         if has_trailer(snapshot) {
             return Err(Error::Snapshot { reason: "the snapshot is authenticated already".into() });
@@ -88,9 +118,27 @@ impl SnapshotKey {
     /// Check `authenticated`'s MAC under this key (in constant time) and
     /// return the snapshot it carries (without the trailer).
     ///
-    /// Errors: [`Error::SnapshotAuth`] with [`SnapshotAuthError::Missing`]
+    /// # Errors
+    ///
+    /// [`Error::SnapshotAuth`] with [`SnapshotAuthError::Missing`]
     /// (no MAC trailer) or [`SnapshotAuthError::Mismatch`] (another key's MAC,
     /// or changed bytes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Error, Machine, Options, Runtime, SnapshotKey};
+    /// let key = SnapshotKey::new([7u8; 32])?;
+    /// let snapshot = Machine::new(&Runtime::new()?, Options::default())?.snapshot()?;
+    /// let signed = key.sign(&snapshot)?;
+    /// assert_eq!(key.verify(&signed)?, &snapshot[..]);
+    /// let other = SnapshotKey::new([8u8; 32])?;
+    /// assert!(matches!(other.verify(&signed), Err(Error::SnapshotAuth(_))));
+    /// assert!(matches!(key.verify(&snapshot), Err(Error::SnapshotAuth(_))), "no MAC");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn verify<'a>(&self, authenticated: &'a [u8]) -> Result<&'a [u8]> {
         if !has_trailer(authenticated) {
             return Err(Error::SnapshotAuth(SnapshotAuthError::Missing));

@@ -39,7 +39,11 @@ pub struct Options {
     /// stops the machine.
     pub memory_limit: usize,
     /// XS creation parameters. On restore only the memory limit applies: heap
-    /// sizes come from the snapshot.
+    /// sizes come from the snapshot. Counts are in XS slots (16 bytes each),
+    /// sizes in bytes; 0 takes the port's default. The JS stack
+    /// ([`Creation::stack_count`], default 131072 slots, 2 MiB) allows about
+    /// 13,000 levels of plain recursion; deeper JS recursion throws a
+    /// `RangeError` the guest can catch.
     pub creation: Creation,
     /// Give the guest the host's real clock for `Date.now()` / `new Date()`.
     /// Off by default, so the same script gives the same result and snapshot.
@@ -126,7 +130,21 @@ impl Options {
     /// zero (or none). [`Machine::new`] and [`Machine::restore`] also refuse
     /// a deadline on a runtime without deadlines.
     ///
-    /// Errors: [`Error::InvalidOptions`] naming the first option that breaks it.
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] naming the first option that breaks it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Error, Options};
+    /// Options::default().validate()?;
+    /// let no_tick = Options { meter_limit: Some(0), ..Options::default() };
+    /// assert!(matches!(no_tick.validate(), Err(Error::InvalidOptions(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn validate(&self) -> Result<()> {
         check_meter(self.meter_limit, self.meter_interval)?;
         if self.deadline == Some(Duration::ZERO) {
@@ -371,10 +389,26 @@ impl Machine {
     /// the new instance's copy of that machine is used: XS's start-up does
     /// not run. Otherwise XS creates the machine.
     ///
-    /// Errors: [`Error::InvalidOptions`] ([`Options::validate`], or a
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] ([`Options::validate`], or a
     /// deadline on a runtime without deadlines); [`Error::OutOfMemory`] when
     /// `options.memory_limit` cannot hold a new machine; [`Error::Deadline`];
     /// [`Error::Wasmtime`] on a wasmtime failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Error, Machine, Options, Runtime};
+    /// let runtime = Runtime::new()?;
+    /// let mut machine = Machine::new(&runtime, Options::default())?;
+    /// assert_eq!(machine.eval("6 * 7")?, serde_json::json!(42));
+    /// let tiny = Options { memory_limit: 1000, ..Options::default() };
+    /// assert!(matches!(Machine::new(&runtime, tiny), Err(Error::InvalidOptions(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(runtime: &Runtime, options: Options) -> Result<Machine> {
         options.validate()?;
         let _call = runtime.inner.ticker.as_ref().map(|t| t.begin_call());
@@ -403,12 +437,31 @@ impl Machine {
     /// can cost; only an authenticated snapshot ([`Options::snapshot_key`])
     /// is known to be one this host wrote.
     ///
-    /// Errors: [`Error::InvalidOptions`] as [`Machine::new`];
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] as [`Machine::new`];
     /// [`Error::SnapshotAuth`] with a snapshot key, for a snapshot without
     /// its MAC or with another; [`Error::Snapshot`] for empty, truncated, corrupt or garbage bytes and
     /// snapshots of incompatible builds (the reason says which);
     /// [`Error::Deadline`] when reading takes longer than the deadline;
     /// [`Error::Wasmtime`] on a wasmtime failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use serde_json::json;
+    /// use xs_wasm::{Error, Machine, Options, Runtime};
+    /// let runtime = Runtime::new()?;
+    /// let mut machine = Machine::new(&runtime, Options::default())?;
+    /// machine.eval("var saved = 'state'")?;
+    /// let snapshot = machine.snapshot()?;
+    /// let mut restored = Machine::restore(&runtime, &snapshot, Options::default())?;
+    /// assert_eq!(restored.eval("saved")?, json!("state"));
+    /// assert!(matches!(Machine::restore(&runtime, b"garbage", Options::default()), Err(Error::Snapshot { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn restore(runtime: &Runtime, snapshot: &[u8], options: Options) -> Result<Machine> {
         options.validate()?;
         let snapshot = crate::auth::open(options.snapshot_key.as_ref(), snapshot)?;
@@ -460,7 +513,9 @@ impl Machine {
     /// `source` is read whole: a NUL character in it is U+0000 (inside a
     /// string literal, part of the string; elsewhere a `SyntaxError`).
     ///
-    /// Errors: [`Error::Js`] when the script throws (the machine stays
+    /// # Errors
+    ///
+    /// [`Error::Js`] when the script throws (the machine stays
     /// usable); [`Error::ResultTooLarge`] when the result does not fit in
     /// the machine's memory (the machine stays usable); [`Error::MeterLimit`], [`Error::OutOfMemory`],
     /// [`Error::StackOverflow`], [`Error::Deadline`], [`Error::Interrupted`],
@@ -469,6 +524,23 @@ impl Machine {
     /// that; [`Error::HostPanic`] when a host handler panicked (the machine
     /// stays usable); [`Error::InvalidJson`] when the guest's
     /// `JSON.stringify` was tampered with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use serde_json::json;
+    /// use xs_wasm::{Error, Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// assert_eq!(machine.eval("[1, 2].map((x) => x * 2)")?, json!([2, 4]));
+    /// match machine.eval("null.x") {
+    ///     Err(Error::Js { name, .. }) => assert_eq!(name, "TypeError"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!(machine.eval("'still usable'")?, json!("still usable"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn eval(&mut self, source: &str) -> Result<Value> {
         let f = self.exports.eval.clone();
         self.call(&f, source.as_bytes())
@@ -479,8 +551,23 @@ impl Machine {
     /// [`Machine::eval`]). Guest calls to `sendMessage` during the call reach
     /// the handler set with [`Machine::set_message_handler`].
     ///
-    /// Errors: as [`Machine::eval`]; a missing `receiveMessage` is an
+    /// # Errors
+    ///
+    /// As [`Machine::eval`]; a missing `receiveMessage` is an
     /// [`Error::Js`] `TypeError`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use serde_json::json;
+    /// use xs_wasm::{Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// machine.eval("globalThis.receiveMessage = (m) => ({ got: m.n + 1 })")?;
+    /// assert_eq!(machine.send(&json!({ "n": 1 }))?, json!({ "got": 2 }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send(&mut self, message: &Value) -> Result<Value> {
         let text = serde_json::to_vec(message)?;
         let f = self.exports.send.clone();
@@ -489,8 +576,23 @@ impl Machine {
 
     /// [`Machine::send`] for serde types: serializes `message`, deserializes the reply.
     ///
-    /// Errors: those of [`Machine::send`], and [`Error::Serde`] when the reply
+    /// # Errors
+    ///
+    /// Those of [`Machine::send`], and [`Error::Serde`] when the reply
     /// does not deserialize into `R`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// machine.eval("globalThis.receiveMessage = (m) => m.map((x) => x * 10)")?;
+    /// let reply: Vec<u32> = machine.send_typed(&[1, 2, 3])?;
+    /// assert_eq!(reply, [10, 20, 30]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_typed<M: Serialize, R: DeserializeOwned>(&mut self, message: &M) -> Result<R> {
         let reply = self.send(&serde_json::to_value(message)?)?;
         Ok(serde_json::from_value(reply)?)
@@ -519,8 +621,22 @@ impl Machine {
     /// Change the meter limit (ticks per call; `None` for no limit) and the
     /// check interval (ticks) for later calls.
     ///
-    /// Errors: [`Error::InvalidOptions`] for `Some(0)` or an interval of 0
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] for `Some(0)` or an interval of 0
     /// (as [`Options::validate`]; the machine keeps its limit), [`Error::Dead`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Error, Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// machine.set_meter_limit(Some(100_000), 1_000)?;
+    /// assert!(matches!(machine.eval("for (;;) {}"), Err(Error::MeterLimit { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_meter_limit(&mut self, limit: Option<u32>, interval: u32) -> Result<()> {
         check_meter(limit, interval)?;
         let _call = self.begin()?;
@@ -534,8 +650,24 @@ impl Machine {
     /// Change the deadline of later calls ([`Options::deadline`]; `None` for
     /// none).
     ///
-    /// Errors: [`Error::InvalidOptions`] for `Some(Duration::ZERO)`, or a
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] for `Some(Duration::ZERO)`, or a
     /// deadline on a runtime without deadlines; [`Error::Dead`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::time::Duration;
+    /// use xs_wasm::{Error, Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// machine.set_deadline(Some(Duration::from_millis(100)))?;
+    /// assert!(matches!(machine.eval("for (;;) {}"), Err(Error::Deadline { .. })));
+    /// assert!(machine.is_stopped());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_deadline(&mut self, deadline: Option<Duration>) -> Result<()> {
         if deadline == Some(Duration::ZERO) {
             return Err(Error::InvalidOptions("deadline is Some(Duration::ZERO): a call could not start (None means no deadline)".into()));
@@ -553,9 +685,29 @@ impl Machine {
     /// next one, ends with [`Error::Interrupted`], and the machine is
     /// stopped. Every handle of a machine is the same switch.
     ///
-    /// Errors: [`Error::InvalidOptions`] on a runtime without deadlines
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] on a runtime without deadlines
     /// ([`RuntimeOptions::deadlines`](crate::RuntimeOptions::deadlines)):
     /// running guest code could not notice an interrupt there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::time::Duration;
+    /// use xs_wasm::{Error, Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// let handle = machine.interrupt_handle()?;
+    /// let stopper = std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(50));
+    ///     handle.interrupt();
+    /// });
+    /// assert!(matches!(machine.eval("for (;;) {}"), Err(Error::Interrupted)));
+    /// stopper.join().unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn interrupt_handle(&self) -> Result<InterruptHandle> {
         if !self.runtime.deadlines() {
             return Err(Error::InvalidOptions("interrupts need a runtime with deadlines (RuntimeOptions::deadlines)".into()));
@@ -576,9 +728,27 @@ impl Machine {
     /// deterministic: the same history gives the same snapshot. With
     /// [`Options::snapshot_key`] the snapshot ends in its MAC (40 bytes more).
     ///
-    /// Errors: [`Error::Dead`] for a stopped machine, [`Error::Snapshot`]
+    /// # Errors
+    ///
+    /// [`Error::Dead`] for a stopped machine, [`Error::Snapshot`]
     /// when XS cannot write it, [`Error::OutOfMemory`]; [`Error::Deadline`]
     /// and [`Error::Interrupted`] (which stop the machine).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Machine, Options, Runtime};
+    /// let runtime = Runtime::new()?;
+    /// let mut machine = Machine::new(&runtime, Options::default())?;
+    /// machine.eval("var counter = 41")?;
+    /// let snapshot = machine.snapshot()?;
+    /// assert!(snapshot.starts_with(b"XSWASM\r\n"));
+    /// let mut copy = Machine::restore(&runtime, &snapshot, Options::default())?;
+    /// assert_eq!(copy.eval("++counter")?, serde_json::json!(42));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn snapshot(&mut self) -> Result<Vec<u8>> {
         let _call = self.begin()?;
         let handle = self.handle;

@@ -315,9 +315,22 @@ impl Runtime {
     /// from the default module cache ([`ModuleCache::Default`]) or compiled
     /// (and cached).
     ///
-    /// Errors: [`Error::ArtifactMismatch`] (cannot happen unless the binary was
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] (cannot happen unless the binary was
     /// tampered with), [`Error::Wasmtime`] when compilation fails. Never fails
     /// because of the cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::Runtime;
+    /// let runtime = Runtime::new()?;
+    /// println!("{} ({})", runtime.artifact().variant, runtime.artifact().sha256);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "embed")]
     pub fn new() -> Result<Self> {
         Self::new_with(&RuntimeOptions::default())
@@ -326,7 +339,21 @@ impl Runtime {
     /// [`Runtime::new`] with explicit options (e.g. another cache directory,
     /// no cache, another machine pool or none).
     ///
-    /// Errors: as [`Runtime::new`].
+    /// # Errors
+    ///
+    /// As [`Runtime::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Runtime, RuntimeOptions};
+    /// // No machine pool: nothing reserved up front.
+    /// let runtime = Runtime::new_with(&RuntimeOptions { pooling: None, ..RuntimeOptions::default() })?;
+    /// assert!(runtime.pooling().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "embed")]
     pub fn new_with(options: &RuntimeOptions) -> Result<Self> {
         Self::from_bytes_with(crate::embedded::MODULE, &Self::embedded_artifact()?, options)
@@ -343,6 +370,21 @@ impl Runtime {
     /// The manifest entry of the embedded artifact (feature `embed`): the
     /// variant's pre-initialized module ([`crate::WASI_PREINIT_FILE`]) when
     /// the build made one, else its module.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Manifest`] when the embedded manifest has no entry for the embedded module (cannot happen unless the binary was tampered with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::Runtime;
+    /// let info = Runtime::embedded_artifact()?;
+    /// info.verify(Runtime::embedded_module())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "embed")]
     pub fn embedded_artifact() -> Result<ArtifactInfo> {
         Manifest::from_json(crate::embedded::MANIFEST_JSON)?.wasi_file(crate::embedded::VARIANT, crate::embedded::FILE)
@@ -351,9 +393,26 @@ impl Runtime {
     /// Compile `bytes` after checking them against `info.sha256`, using the
     /// default module cache ([`Runtime::from_bytes_with`] with default options).
     ///
-    /// Errors: [`Error::ArtifactMismatch`] when the hash differs,
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] when the hash differs,
     /// [`Error::Wasmtime`] when wasmtime cannot compile the module,
     /// [`Error::Incompatible`] when it lacks the xs-wasm exports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{ArtifactInfo, Error, Runtime};
+    /// let info = Runtime::embedded_artifact()?;
+    /// let runtime = Runtime::from_bytes(Runtime::embedded_module(), &info)?;
+    /// assert_eq!(runtime.artifact().sha256, info.sha256);
+    /// let wrong = Runtime::from_bytes(b"\0asm\x01\0\0\0", &info);
+    /// assert!(matches!(wrong, Err(Error::ArtifactMismatch { .. })));
+    /// # drop(ArtifactInfo::new("", ""));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8], info: &ArtifactInfo) -> Result<Self> {
         Self::from_bytes_with(bytes, info, &RuntimeOptions::default())
     }
@@ -368,7 +427,22 @@ impl Runtime {
     ///
     /// The machine pool is `options.pooling` (see [`Pooling`]).
     ///
-    /// Errors: as [`Runtime::from_bytes`]; never because of the cache or the pool.
+    /// # Errors
+    ///
+    /// As [`Runtime::from_bytes`]; never because of the cache or the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{ModuleCache, Runtime, RuntimeOptions};
+    /// let info = Runtime::embedded_artifact()?;
+    /// let options = RuntimeOptions { module_cache: ModuleCache::default(), pooling: None, ..RuntimeOptions::default() };
+    /// let runtime = Runtime::from_bytes_with(Runtime::embedded_module(), &info, &options)?;
+    /// println!("{:?}", runtime.cache_outcome());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes_with(bytes: &[u8], info: &ArtifactInfo, options: &RuntimeOptions) -> Result<Self> {
         info.verify(bytes)?;
         let preinit = crate::preinit::record::record(bytes)?;
@@ -415,9 +489,27 @@ impl Runtime {
     /// such files where only you can write them, like any program. The new
     /// runtime's cache and machine pool are `options`'.
     ///
-    /// Errors: [`Error::ArtifactMismatch`] when `base` is not this runtime's
+    /// # Errors
+    ///
+    /// [`Error::ArtifactMismatch`] when `base` is not this runtime's
     /// module; [`Error::Incompatible`] naming the check that failed; those of
     /// [`Runtime::from_bytes_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::Path;
+    /// use xs_wasm::{Runtime, RuntimeOptions};
+    /// // A module made with `xs-wasm preinit` (or preinit::preinitialize) from wasi-os.
+    /// let base = std::fs::read("artifacts/wasi-os/xs-wasm.wasm")?;
+    /// let module = std::fs::read("setup.preinit.wasm")?;
+    /// let plain = Runtime::from_artifacts_dir(Path::new("artifacts"), "wasi-os")?;
+    /// let runtime = plain.from_preinitialized(&module, &base, &RuntimeOptions::default())?;
+    /// assert!(runtime.preinit_info().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_preinitialized(&self, module: &[u8], base: &[u8], options: &RuntimeOptions) -> Result<Self> {
         self.inner.info.verify(base)?;
         let base_digest = crate::preinit::record::digest(base)?;
@@ -453,14 +545,45 @@ impl Runtime {
     /// `<dir>/manifest.json` (`dir` is usually the repository's `artifacts/`),
     /// using the default module cache.
     ///
-    /// Errors: [`Error::Io`], [`Error::Manifest`], plus those of [`Runtime::from_bytes`].
+    /// # Errors
+    ///
+    /// [`Error::Io`], [`Error::Manifest`], plus those of [`Runtime::from_bytes`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::path::Path;
+    /// use xs_wasm::{Machine, Options, Runtime};
+    /// // The repository's artifacts/, after `cargo xtask build`.
+    /// let runtime = Runtime::from_artifacts_dir(Path::new("artifacts"), "wasi-oz")?;
+    /// let mut machine = Machine::new(&runtime, Options::default())?;
+    /// machine.eval("1 + 1")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_artifacts_dir(dir: &Path, variant: &str) -> Result<Self> {
         Self::from_artifacts_dir_with(dir, variant, &RuntimeOptions::default())
     }
 
     /// [`Runtime::from_artifacts_dir`] with explicit options.
     ///
-    /// Errors: as [`Runtime::from_artifacts_dir`].
+    /// # Errors
+    ///
+    /// As [`Runtime::from_artifacts_dir`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use std::path::Path;
+    /// use xs_wasm::{ModuleCache, Runtime, RuntimeOptions};
+    /// let options = RuntimeOptions { module_cache: ModuleCache::Off, ..RuntimeOptions::default() };
+    /// let runtime = Runtime::from_artifacts_dir_with(Path::new("artifacts"), "wasi-oz", &options)?;
+    /// println!("{}", runtime.artifact().variant);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_artifacts_dir_with(dir: &Path, variant: &str, options: &RuntimeOptions) -> Result<Self> {
         let manifest = Manifest::from_path(&dir.join("manifest.json"))?;
         let info = manifest.wasi_artifact(variant)?;

@@ -78,7 +78,8 @@ pub fn check(repo: &Path, variants: &VariantsConfig) -> Result<()> {
         .map(|file| file.path)
         .collect();
     if !stale.is_empty() {
-        bail!("{} not what {HEADER} gives: run `cargo xtask codegen` and commit the result", stale.join(" and "));
+        let verb = if stale.len() == 1 { "is" } else { "are" };
+        bail!("{} {verb} not what {HEADER} gives: run `cargo xtask codegen` and commit the result", stale.join(" and "));
     }
     Ok(())
 }

@@ -46,6 +46,9 @@ fn creation_struct(out: &mut String, h: &Header, xs: &[&Field]) {
     let _ = writeln!(out, "}}\n");
     let _ = writeln!(out, "/// Fields of [`Creation`].");
     let _ = writeln!(out, "pub const CREATION_FIELDS: usize = {};\n", xs.len());
+    let names = xs.iter().map(|f| format!("\"{}\"", f.name)).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(out, "/// The names of [`Creation`]'s fields, in `xs_wasm_creation` order.");
+    let _ = writeln!(out, "pub const CREATION_FIELD_NAMES: [&str; CREATION_FIELDS] = [{names}];\n");
     let size = h.creation.last().map_or(0, |f| f.offset + 4);
     let _ = writeln!(out, "/// Bytes of `xs_wasm_creation`.");
     let _ = writeln!(out, "pub const CREATION_SIZE: usize = {size};\n");

@@ -32,6 +32,7 @@ use crate::config::{self, Configs, ToolchainKind};
 use crate::fetch::NpmFiles;
 use crate::loaders::{JsonLineProtocol, Loader, NativeProtocol, NodeProtocol, ProcessLoader, Protocol, Request};
 use crate::progress::Progress;
+use crate::workspace::Workspace;
 pub use report::{LibsReport, Summary};
 use report::{JobInfo, Samples};
 
@@ -81,28 +82,38 @@ pub struct LibJob {
     pub commonjs: Option<String>,
 }
 
-/// What `cargo xtask libs` was asked to do.
-#[derive(Debug, Clone)]
+/// What `cargo xtask libs` was asked to do (its flags).
+#[derive(Debug, Clone, clap::Args)]
 pub struct LibsOptions {
-    /// Only these variants (default: every release variant).
+    /// Only these variants (native XS, QuickJS-wasm and Node always run; default: every release variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Only these jobs (default: all).
+    /// Only these jobs (names in configs/libraries.toml)
+    #[arg(long, alias = "jobs-filter", value_name = "NAME,NAME", value_delimiter = ',')]
     pub only: Option<Vec<String>>,
-    /// One repetition instead of three.
+    /// One repetition instead of three
+    #[arg(long)]
     pub quick: bool,
-    /// Run the jobs in Node only and rewrite configs/libraries-expected.json.
+    /// Run the jobs in Node only and rewrite configs/libraries-expected.json
+    #[arg(long)]
     pub record: bool,
-    /// Copy libraries.json and libraries.svg to docs/.
+    /// Also copy libraries.json and libraries.svg to docs/
+    #[arg(long)]
     pub update_docs: bool,
-    /// Also run the QuickJS-wasm peer.
+    /// Leave out the QuickJS-wasm peer
+    #[arg(long = "no-peer", action = clap::ArgAction::SetFalse)]
     pub peer: bool,
-    /// Per-job timeout.
-    pub timeout: Duration,
-    /// Only the quick mode of `cargo xtask test` ([`quick_check`]).
+    /// Only the quick mode of `cargo xtask test`: every job once on wasi-os and emcc-os, failing on a regression against docs/libraries.json
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants"])]
     pub check: bool,
-    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg.
+    /// Run nothing: print the tables of docs/libraries.json and rewrite docs/libraries.svg (after a change to their format)
+    #[arg(long, conflicts_with_all = ["record", "update_docs", "quick", "only", "variants", "check"])]
     pub render: bool,
-    /// Compile jobs for the build step.
+    /// Seconds a job may run on a target before it is stopped and reported
+    #[arg(long, value_name = "SECONDS", default_value = DEFAULT_TIMEOUT_SECONDS, value_parser = crate::cli::seconds)]
+    pub timeout: Duration,
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
     pub jobs: usize,
 }
 
@@ -115,6 +126,8 @@ pub const PEER: &str = "quickjs-wasm";
 pub const NODE: &str = "node";
 /// Default per-job timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// [`DEFAULT_TIMEOUT`] as `--timeout`'s default (a test checks they agree).
+const DEFAULT_TIMEOUT_SECONDS: &str = "600";
 
 /// One job's scripts, ready to run.
 #[derive(Debug, Clone)]
@@ -128,9 +141,10 @@ pub struct Prepared {
 }
 
 /// Run the suite (see the module docs).
-pub fn libs(repo: &Path, options: &LibsOptions, progress: &Progress) -> Result<()> {
+pub fn libs(ws: &Workspace, options: &LibsOptions, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     if options.check {
-        return quick_check(repo, progress);
+        return quick_check(ws, progress);
     }
     if options.render {
         let report: LibsReport = serde_json::from_str(&std::fs::read_to_string(repo.join("docs/libraries.json")).context("reading docs/libraries.json")?)?;
@@ -140,13 +154,13 @@ pub fn libs(repo: &Path, options: &LibsOptions, progress: &Progress) -> Result<(
     let sh = Shell::new()?;
     let config: LibrariesConfig = config::load(&repo.join(CONFIG))?;
     let prepared = prepare(&sh, repo, &config, options.only.as_deref(), progress)?;
-    let out = crate::build::cargo_target_dir(repo).join("libs");
+    let out = ws.target.join("libs");
     std::fs::create_dir_all(&out)?;
     if options.record {
         return record(repo, &prepared, options, &out, progress);
     }
     let expected = load_expected(repo)?;
-    let mut targets = targets(&sh, repo, options, &out, progress)?;
+    let mut targets = targets(&sh, ws, options, &out, progress)?;
     let repetitions = if options.quick { 1 } else { 3 };
     let samples = measure(&prepared, &mut targets, repetitions, progress);
     let names: Vec<String> = targets.iter().map(|(n, _)| n.clone()).collect();
@@ -271,16 +285,17 @@ fn check_integrity(tarball: &Path, integrity: &str) -> Result<()> {
 type Targets = Vec<(String, Box<dyn Loader>)>;
 
 /// native, the chosen variants, the peer, Node: each a worker process.
-fn targets(sh: &Shell, repo: &Path, options: &LibsOptions, out: &Path, progress: &Progress) -> Result<Targets> {
+fn targets(sh: &Shell, ws: &Workspace, options: &LibsOptions, out: &Path, progress: &Progress) -> Result<Targets> {
+    let repo = &ws.repo;
     let configs = Configs::load(repo)?;
     let selected = configs.variants.select(options.variants.as_deref())?;
     let chosen: Vec<(String, ToolchainKind)> = selected.iter().filter(|v| v.release || options.variants.is_some()).map(|v| (v.name.clone(), v.toolchain)).collect();
-    crate::build::build(repo, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
-    let runner = crate::native::build_runner(repo, &configs, progress)?;
+    crate::build::build(ws, &crate::build::BuildOptions { variants: Some(chosen.iter().map(|(n, _)| n.clone()).collect()), jobs: options.jobs, ..Default::default() }, progress)?;
+    let runner = crate::native::build_runner(ws, &configs, progress)?;
     let native = CappedNative { runner: NativeProtocol { exe: runner }, kib: NATIVE_MEMORY_KIB };
     let mut targets: Targets = vec![(NATIVE.into(), Box::new(ProcessLoader::new(native, options.timeout, out.join("native.stderr"))))];
     for (name, toolchain) in &chosen {
-        targets.push((name.clone(), variant_loader(repo, name, *toolchain, options.timeout, out)?));
+        targets.push((name.clone(), variant_loader(ws, name, *toolchain, options.timeout, out)?));
     }
     if options.peer {
         let dir = crate::bench::install_peer(sh, repo, progress)?;
@@ -321,16 +336,16 @@ impl Protocol for CappedNative {
 
 /// A release variant's worker: `libs-worker` (this program, the crate) for
 /// WASI, `js/scripts/worker.mjs` (the JS package) for emscripten.
-pub fn variant_loader(repo: &Path, variant: &str, toolchain: ToolchainKind, timeout: Duration, out: &Path) -> Result<Box<dyn Loader>> {
+pub fn variant_loader(ws: &Workspace, variant: &str, toolchain: ToolchainKind, timeout: Duration, out: &Path) -> Result<Box<dyn Loader>> {
     let stderr = out.join(format!("{variant}.stderr"));
     Ok(match toolchain {
         ToolchainKind::Wasi => {
             let program = std::env::current_exe().context("locating this program for its libs-worker")?;
-            let args = vec!["libs-worker".into(), "--artifacts".into(), repo.join("artifacts").into_os_string(), "--variant".into(), variant.into()];
+            let args = vec!["libs-worker".into(), "--artifacts".into(), ws.artifacts.clone().into_os_string(), "--variant".into(), variant.into()];
             Box::new(ProcessLoader::new(JsonLineProtocol { program, args, env: Vec::new() }, timeout, stderr))
         }
         ToolchainKind::Emscripten => {
-            let protocol = NodeProtocol { script: repo.join("js/scripts/worker.mjs"), artifacts: repo.join("artifacts"), variant: variant.to_owned() };
+            let protocol = NodeProtocol { script: ws.repo.join("js/scripts/worker.mjs"), artifacts: ws.artifacts.clone(), variant: variant.to_owned() };
             Box::new(ProcessLoader::new(protocol, timeout, stderr))
         }
     })
@@ -376,19 +391,20 @@ fn measure(prepared: &[Prepared], targets: &mut Targets, repetitions: usize, pro
 /// on that target and that now differs, throws or stops. Other differences
 /// (known ones) are listed; a job that became equal is reported as an
 /// improvement.
-pub fn quick_check(repo: &Path, progress: &Progress) -> Result<()> {
+pub fn quick_check(ws: &Workspace, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     let start = Instant::now();
     let sh = Shell::new()?;
     let config: LibrariesConfig = config::load(&repo.join(CONFIG))?;
     let prepared = prepare(&sh, repo, &config, None, progress)?;
     let expected = load_expected(repo)?;
     let baseline: LibsReport = serde_json::from_str(&std::fs::read_to_string(repo.join("docs/libraries.json")).context("reading docs/libraries.json")?)?;
-    let out = crate::build::cargo_target_dir(repo).join("libs-quick");
+    let out = ws.target.join("libs-quick");
     std::fs::create_dir_all(&out)?;
     let chosen = [("wasi-os", ToolchainKind::Wasi), ("emcc-os", ToolchainKind::Emscripten)];
     let mut loaders = Vec::new();
     for (name, toolchain) in chosen {
-        loaders.push((name.to_owned(), variant_loader(repo, name, toolchain, DEFAULT_TIMEOUT, &out)?));
+        loaders.push((name.to_owned(), variant_loader(ws, name, toolchain, DEFAULT_TIMEOUT, &out)?));
     }
     let samples: Samples = std::thread::scope(|scope| {
         let handles: Vec<_> = loaders.into_iter().map(|target| scope.spawn(|| measure(&prepared, &mut vec![target], 1, progress))).collect();

@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::config::{Configs, Feature, Test262Config, ToolchainKind};
-use crate::fetch::{self, Layout};
+use crate::fetch;
 use crate::progress::Progress;
 use crate::loaders::{CrateLoader, Loader, NativeProtocol, NodeProtocol, Outcome, ProcessLoader, Request};
+use crate::workspace::Workspace;
 use results::{ExpectedFailures, Results, TargetResult};
 use suite::{Case, Harness};
 
@@ -41,19 +42,24 @@ const RESULTS_FILE: &str = "artifacts/test262.json";
 /// The expected failures of native XS (relative to the repository).
 const EXPECTED_FILE: &str = "configs/test262-expected-failures.txt";
 
-/// What `cargo xtask test262` was asked to do.
-#[derive(Debug, Clone, Default)]
+/// What `cargo xtask test262` was asked to do (its flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Test262Options {
-    /// Only these variants (native always runs, as the reference).
+    /// Only these variants (native XS always runs, as the reference; default: every variant)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = crate::cli::variant_name)]
     pub variants: Option<Vec<String>>,
-    /// Only test paths matching this glob (e.g. `test/built-ins/Array/**`).
+    /// Only tests whose path matches, e.g. 'test/built-ins/Array/**'
+    #[arg(long, value_name = "GLOB")]
     pub filter: Option<String>,
-    /// A fixed 1-in-N sample for every target.
+    /// A fixed 1-in-N sample on every target
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub sample: Option<u32>,
-    /// Parallel workers per target.
-    pub jobs: usize,
-    /// Rewrite configs/test262-expected-failures.txt from native's failures.
+    /// Rewrite configs/test262-expected-failures.txt from native XS's failures
+    #[arg(long)]
     pub update_expected: bool,
+    /// Parallel jobs (default: the available cores)
+    #[arg(short, long, value_name = "N", value_parser = crate::cli::jobs, default_value_t = crate::cli::default_jobs(), hide_default_value = true)]
+    pub jobs: usize,
 }
 
 /// One thing to run the suite on, with its sample.
@@ -100,22 +106,22 @@ struct Selection {
 }
 
 /// Run the command (see the module docs).
-pub fn test262(repo: &Path, options: &Test262Options, progress: &Progress) -> Result<()> {
+pub fn test262(ws: &Workspace, options: &Test262Options, progress: &Progress) -> Result<()> {
+    let repo = &ws.repo;
     let configs = Configs::load(repo)?;
     let config = Test262Config::load(repo)?;
-    let layout = Layout::of_repo(repo);
-    fetch::fetch(&layout, &config.source(), progress)?;
+    fetch::fetch(ws, &config.source(), progress)?;
     progress.step(format!("test262 {} ({}, {})", config.suite.commit, config.suite.upstream, config.suite.license));
     let targets = targets(&configs, options)?;
     let variant_names: Vec<String> = targets.iter().filter(|t| t.toolchain.is_some()).map(|t| t.name.clone()).collect();
-    crate::build::build(repo, &crate::build::BuildOptions { variants: Some(variant_names), jobs: options.jobs, ..Default::default() }, progress)?;
-    let runner = crate::native::build_runner(repo, &configs, progress)?;
+    crate::build::build(ws, &crate::build::BuildOptions { variants: Some(variant_names), jobs: options.jobs, ..Default::default() }, progress)?;
+    let runner = crate::native::build_runner(ws, &configs, progress)?;
 
-    let root = layout.vendor.join("test262");
+    let root = ws.vendor.join("test262");
     let selections = select(&root, &config, options, &targets)?;
-    let out_dir = crate::build::cargo_target_dir(repo).join("test262");
+    let out_dir = ws.target.join("test262");
     std::fs::create_dir_all(&out_dir)?;
-    let env = RunEnv { repo, runner: &runner, out_dir: &out_dir, config: &config, jobs: options.jobs, progress };
+    let env = RunEnv { ws, runner: &runner, out_dir: &out_dir, config: &config, jobs: options.jobs, progress };
 
     let mut results = Results { schema: 1, targets: BTreeMap::new() };
     let mut messages: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -189,7 +195,7 @@ fn select(root: &Path, config: &Test262Config, options: &Test262Options, targets
 
 /// What every target's run needs.
 struct RunEnv<'a> {
-    repo: &'a Path,
+    ws: &'a Workspace,
     runner: &'a Path,
     out_dir: &'a Path,
     config: &'a Test262Config,
@@ -206,7 +212,7 @@ fn loader_for(env: &RunEnv<'_>, target: &Target, index: usize, runtime: Option<&
         (Some(ToolchainKind::Wasi), Some(runtime)) => Box::new(CrateLoader::from_runtime(runtime.clone())),
         (Some(ToolchainKind::Wasi), None) => unreachable!("WASI targets get a runtime"),
         (Some(ToolchainKind::Emscripten), _) => {
-            let protocol = NodeProtocol { script: env.repo.join("js/scripts/worker.mjs"), artifacts: env.repo.join("artifacts"), variant: target.name.clone() };
+            let protocol = NodeProtocol { script: env.ws.repo.join("js/scripts/worker.mjs"), artifacts: env.ws.artifacts.clone(), variant: target.name.clone() };
             Box::new(ProcessLoader::new(protocol, timeout, stderr))
         }
     })
@@ -217,7 +223,7 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
     let (cases, skipped) = cases_for(target, selection);
     let cases = &cases;
     let runtime = match target.toolchain {
-        Some(ToolchainKind::Wasi) => Some(CrateLoader::runtime(&env.repo.join("artifacts"), &target.name)?),
+        Some(ToolchainKind::Wasi) => Some(CrateLoader::runtime(&env.ws.artifacts, &target.name)?),
         _ => None,
     };
     let sample = if target.sample == 1 { "whole suite".to_owned() } else { format!("1 in {}", target.sample) };

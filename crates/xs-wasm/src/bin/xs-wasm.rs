@@ -328,3 +328,25 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_creation_field_of_the_abi_has_a_flag_and_no_other() {
+        let command = CreationArgs::augment_args(clap::Command::new("xs-wasm"));
+        let mut flags: Vec<String> = command.get_arguments().filter_map(|a| a.get_long()).map(str::to_owned).collect();
+        let mut fields: Vec<String> = xs_wasm::abi::CREATION_FIELD_NAMES.iter().map(|f| f.replace('_', "-")).collect();
+        flags.sort();
+        fields.sort();
+        assert_eq!(flags, fields);
+    }
+
+    #[test]
+    fn each_creation_flag_sets_its_field() {
+        let args = Cli::try_parse_from(["xs-wasm", "--stack-count", "7", "--parser-table-modulo", "9", "eval", "1"]).unwrap();
+        let creation = args.creation.creation();
+        assert_eq!((creation.stack_count, creation.parser_table_modulo, creation.initial_chunk_size), (7, 9, 0));
+    }
+}

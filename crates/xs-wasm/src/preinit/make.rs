@@ -19,10 +19,28 @@ use crate::runtime::Runtime;
 /// Cost: one compilation of the instrumented module (about a second) plus
 /// the setup scripts.
 ///
-/// Errors: [`Error::ArtifactMismatch`] when `base` is not the artifact of
+/// # Errors
+///
+/// [`Error::ArtifactMismatch`] when `base` is not the artifact of
 /// `info`; [`Error::Js`] (and the other errors of `Machine::eval`) when a
 /// setup script fails; [`Error::Wasmtime`] when wizer cannot instrument or
 /// snapshot the module.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::path::Path;
+/// use xs_wasm::{preinit, Creation, Machine, Manifest, Options, Runtime, RuntimeOptions};
+/// // The repository's artifacts/, after `cargo xtask build`.
+/// let info = Manifest::from_path(Path::new("artifacts/manifest.json"))?.wasi_artifact("wasi-os")?;
+/// let base = std::fs::read("artifacts/wasi-os/xs-wasm.wasm")?;
+/// let module = preinit::preinitialize(&base, &info, Creation::default(), &["var ready = true"])?;
+/// let runtime = Runtime::from_bytes(&base, &info)?.from_preinitialized(&module, &base, &RuntimeOptions::default())?;
+/// assert_eq!(Machine::new(&runtime, Options::default())?.eval("ready")?, serde_json::json!(true));
+/// # Ok(())
+/// # }
+/// ```
 pub fn preinitialize(base: &[u8], info: &crate::ArtifactInfo, creation: Creation, setup: &[&str]) -> Result<Vec<u8>> {
     info.verify(base)?;
     let base_digest = digest(base)?;

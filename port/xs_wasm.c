@@ -55,6 +55,25 @@ static uint32_t xs_wasm_ticks_of(uint64_t index)
 	return ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
 }
 extern void fxEndMetering(xsMachine* the);
+/* Hardened JavaScript (xsLockdown.c, compiled with mxLockdown): XS defines
+   these callbacks but leaves it to each host to make them globals, as xst
+   and xsnap do. Declared in xsAll.h only; restated with xs.h's types. */
+extern void fx_harden(xsMachine* the);
+extern void fx_lockdown(xsMachine* the);
+extern void fx_petrify(xsMachine* the);
+extern void fx_mutabilities(xsMachine* the);
+/* Moddable's TextDecoder and TextEncoder (modules/data/text in the Moddable
+   SDK, compiled as xst compiles them: each module installs its global). */
+extern void modInstallTextDecoder(xsMachine* the);
+extern void modInstallTextEncoder(xsMachine* the);
+extern void xs_textdecoder(xsMachine* the);
+extern void xs_textdecoder_decode(xsMachine* the);
+extern void xs_textdecoder_get_encoding(xsMachine* the);
+extern void xs_textdecoder_get_ignoreBOM(xsMachine* the);
+extern void xs_textdecoder_get_fatal(xsMachine* the);
+extern void xs_textencoder(xsMachine* the);
+extern void xs_textencoder_encode(xsMachine* the);
+extern void xs_textencoder_encodeInto(xsMachine* the);
 
 XS_WASM_IMPORT(host_send) extern int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length);
 XS_WASM_IMPORT(host_reply) extern void xs_wasm_host_reply(xs_wasm_machine* machine, char* buffer);
@@ -294,7 +313,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 3; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 4; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer,harden,lockdown,petrify,mutabilities,TextDecoder,TextDecoder.decode,TextDecoder.encoding,TextDecoder.ignoreBOM,TextDecoder.fatal,TextEncoder,TextEncoder.encode,TextEncoder.encodeInto,structuredClone";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -447,6 +466,21 @@ static xsCallback xs_wasm_callbacks[] = {
 	(xsCallback)xs_wasm_hook_eval_script,
 	(xsCallback)xs_wasm_hook_gc,
 	(xsCallback)xs_wasm_hook_detach_array_buffer,
+	/* Hardened JavaScript globals */
+	fx_harden,
+	fx_lockdown,
+	fx_petrify,
+	fx_mutabilities,
+	/* web-standard globals (unless XS_WASM_CREATE_NO_WEB_GLOBALS) */
+	xs_textdecoder,
+	xs_textdecoder_decode,
+	xs_textdecoder_get_encoding,
+	xs_textdecoder_get_ignoreBOM,
+	xs_textdecoder_get_fatal,
+	xs_textencoder,
+	xs_textencoder_encode,
+	xs_textencoder_encodeInto,
+	(xsCallback)xs_wasm_structured_clone,
 };
 #define XS_WASM_CALLBACK_COUNT ((int)(sizeof(xs_wasm_callbacks) / sizeof(xs_wasm_callbacks[0])))
 
@@ -490,8 +524,135 @@ static void xs_wasm_build_globals(xsMachine* the)
 		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_console_error, 0, &xsVar(1));
 		xsDefine(xsVar(0), xsID("error"), xsVar(1), xsDontEnum);
 		xsDefine(xsGlobal, xsID("console"), xsVar(0), xsDontEnum);
+		/* Hardened JavaScript, as xsnap and xst define them: lockdown()
+		   freezes the intrinsics and gives new Compartments tamed Date and
+		   Math; harden(o) freezes o and everything reachable from it;
+		   petrify(o) makes o's own properties and internal state (the
+		   contents of a Map, a Date, an ArrayBuffer) immutable;
+		   mutabilities(o) lists the paths of what is still mutable. */
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_harden, 1, &xsVar(1));
+		xsDefine(xsGlobal, xsID("harden"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_lockdown, 0, &xsVar(1));
+		xsDefine(xsGlobal, xsID("lockdown"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_petrify, 1, &xsVar(1));
+		xsDefine(xsGlobal, xsID("petrify"), xsVar(1), xsDontEnum);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_mutabilities, 1, &xsVar(1));
+		xsDefine(xsGlobal, xsID("mutabilities"), xsVar(1), xsDontEnum);
 	}
 	xsEndHost(the);
+}
+
+/* The web-standard globals written in JavaScript, on XS's built-ins: a
+   function of the native structuredClone core and the global object that
+   defines atob, btoa, queueMicrotask, performance and structuredClone
+   (non-enumerable, writable, configurable: as in browsers). The names of
+   its errors are own properties (after lockdown, Error.prototype.name is
+   frozen and an assignment would throw).
+   performance.timeOrigin is the machine's clock (Date.now()) when the
+   guest first asks for the time through performance (a pre-initialized
+   machine is created at build time, so its creation cannot be the origin);
+   with the deterministic clock both are 0. It takes the
+   intrinsics it uses once, so that a guest that replaces String or Promise
+   later does not change them. */
+static const char xs_wasm_web_prelude[] =
+"(function (clone, global) {\n"
+"'use strict';\n"
+"const { defineProperty } = Object;\n"
+"const apply = Reflect.apply;\n"
+"const TypeErrorConstructor = TypeError, ErrorConstructor = Error, StringConstructor = String, Bytes = Uint8Array;\n"
+"const fromCharCode = String.fromCharCode, charCodeAt = String.prototype.charCodeAt;\n"
+"const replace = String.prototype.replace, test = RegExp.prototype.test, subarray = Uint8Array.prototype.subarray;\n"
+"const fromBase64 = Uint8Array.fromBase64, toBase64 = Uint8Array.prototype.toBase64;\n"
+"const then = Promise.prototype.then, resolved = Promise.resolve();\n"
+"const DateConstructor = Date, dateNow = Date.now;\n"
+"let origin;\n"
+"const whitespace = /[\\t\\n\\f\\r ]/g, notBase64 = /[^A-Za-z0-9+/]/;\n"
+"function define(target, name, value) { defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true }); }\n"
+"function required(name, count) { if (count < 1) throw new TypeErrorConstructor(`${name}: 1 argument required, but only 0 present`); }\n"
+"function named(error, name) { defineProperty(error, 'name', { value: name, writable: true, enumerable: false, configurable: true }); return error; }\n"
+"function invalidCharacter(message) { return named(new ErrorConstructor(message), 'InvalidCharacterError'); }\n"
+"define(global, 'btoa', function btoa(data) {\n"
+"  required('btoa', arguments.length);\n"
+"  const string = StringConstructor(data), length = string.length, bytes = new Bytes(length);\n"
+"  for (let i = 0; i < length; i++) {\n"
+"    const c = apply(charCodeAt, string, [i]);\n"
+"    if (c > 255) throw invalidCharacter('btoa: the string has a character outside Latin-1');\n"
+"    bytes[i] = c;\n"
+"  }\n"
+"  return apply(toBase64, bytes, []);\n"
+"});\n"
+"define(global, 'atob', function atob(data) {\n"
+"  required('atob', arguments.length);\n"
+"  let string = apply(replace, StringConstructor(data), [whitespace, '']);\n"
+"  if (string.length % 4 === 0) string = apply(replace, string, [/==?$/, '']);\n"
+"  if ((string.length % 4 === 1) || apply(test, notBase64, [string])) throw invalidCharacter('atob: the string is not valid base64');\n"
+"  const bytes = fromBase64(string, { lastChunkHandling: 'loose' });\n"
+"  let result = '';\n"
+"  for (let i = 0; i < bytes.length; i += 8192) result += apply(fromCharCode, null, apply(subarray, bytes, [i, i + 8192]));\n"
+"  return result;\n"
+"});\n"
+"define(global, 'queueMicrotask', function queueMicrotask(callback) {\n"
+"  required('queueMicrotask', arguments.length);\n"
+"  if (typeof callback !== 'function') throw new TypeErrorConstructor('queueMicrotask: the argument is not a function');\n"
+"  apply(then, resolved, [() => { callback(); }]);\n"
+"});\n"
+"define(global, 'structuredClone', function structuredClone(value) {\n"
+"  required('structuredClone', arguments.length);\n"
+"  try { return clone(value); }\n"
+"  catch (cause) {\n"
+"    const detail = apply(replace, StringConstructor(cause && cause.message), [/^marshall */, '']);\n"
+"    throw named(new TypeErrorConstructor(`structuredClone: cannot clone ${detail}`), 'DataCloneError');\n"
+"  }\n"
+"});\n"
+"const performance = {};\n"
+"function clock() { const time = apply(dateNow, DateConstructor, []); if (origin === undefined) origin = time; return time; }\n"
+"define(performance, 'now', function now() { return clock() - origin; });\n"
+"defineProperty(performance, 'timeOrigin', { get: function timeOrigin() { clock(); return origin; }, enumerable: true, configurable: true });\n"
+"define(global, 'performance', performance);\n"
+"})";
+
+/* TextDecoder, TextEncoder (Moddable's C), then the prelude's globals. */
+static void xs_wasm_build_web_globals(xsMachine* the)
+{
+	modInstallTextDecoder(the);
+	modInstallTextEncoder(the);
+	xsBeginHost(the);
+	{
+		xsVars(3);
+		xsVar(0) = xsString((xsStringValue)xs_wasm_web_prelude);
+		xs_wasm_eval_slot(the, &xsVar(0), &xsVar(1));
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_structured_clone, 1, &xsVar(2));
+		xsCallFunction2(xsVar(1), xsUndefined, xsVar(2), xsGlobal);
+	}
+	xsEndHost(the);
+}
+
+/* lockdown() in a machine being created (XS_WASM_CREATE_LOCKDOWN) or
+   taken from a pre-initialized module (xs_wasm_lockdown); 0 if it threw or
+   aborted. With `machine`, what it threw is described in its result. */
+static void xs_wasm_describe_exception(xsMachine* the, xs_wasm_machine* machine, xsSlot* exception, xsSlot* v0, xsSlot* v1, xsSlot* v2);
+static int32_t xs_wasm_status_of_abort(int abort_status);
+static const char* xs_wasm_status_message(int32_t status);
+
+static int xs_wasm_lock_down(xsMachine* the, xs_wasm_machine* machine)
+{
+	int ok = 1;
+	xsBeginHost(the);
+	{
+		xsVars(4);
+		xsTry {
+			xsCall0(xsGlobal, xsID("lockdown"));
+		}
+		xsCatch {
+			ok = 0;
+			xsVar(0) = xsException;
+			xsException = xsUndefined;
+			if (machine)
+				xs_wasm_describe_exception(the, machine, &xsVar(0), &xsVar(1), &xsVar(2), &xsVar(3));
+		}
+	}
+	xsEndHost(the);
+	return ok && !xs_wasm_abort_status(the);
 }
 
 /* Called by the platform for unhandled rejections: console.error on the host. */
@@ -598,9 +759,17 @@ XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_cre
 	}
 	xs_wasm_adopt(machine, the, memory_limit);
 	xs_wasm_build_globals(the);
+	if (!(c && (c->flags & XS_WASM_CREATE_NO_WEB_GLOBALS)) && !xs_wasm_abort_status(the))
+		xs_wasm_build_web_globals(the);
 	if (c && (c->flags & XS_WASM_CREATE_TEST262_HOST) && !xs_wasm_abort_status(the)) {
 		machine->flags = XS_WASM_CREATE_TEST262_HOST;
 		xs_wasm_build_test262_host(the);
+	}
+	if (c && (c->flags & XS_WASM_CREATE_LOCKDOWN) && !xs_wasm_abort_status(the) && !xs_wasm_lock_down(the, NULL)) {
+		xsDeleteMachine(the);
+		free(machine);
+		xs_wasm_fail("cannot create machine: lockdown failed (memory_limit too small?)");
+		return NULL;
 	}
 	if (xs_wasm_abort_status(the)) {
 		xsDeleteMachine(the);
@@ -642,6 +811,34 @@ XS_WASM_EXPORT(xs_wasm_take) xs_wasm_machine* xs_wasm_take(uint32_t memory_limit
 		}
 	}
 	return machine;
+}
+
+XS_WASM_EXPORT(xs_wasm_lockdown) int32_t xs_wasm_lockdown(xs_wasm_machine* machine)
+{
+	int32_t status = XS_WASM_OK;
+	if (!machine || !machine->the)
+		return XS_WASM_BAD_ARGUMENT;
+	machine->result_length = 0;
+	if (machine->status != XS_WASM_OK) {
+		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
+		return XS_WASM_DEAD;
+	}
+	if (machine->in_call) {
+		xs_wasm_set_message(machine, "re-entrant call: the machine is busy");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	if (xs_wasm_is_locked_down(machine->the))
+		return XS_WASM_OK;
+	machine->in_call = 1;
+	if (!xs_wasm_lock_down(machine->the, machine))
+		status = XS_WASM_JS_ERROR;
+	if (xs_wasm_abort_status(machine->the)) {
+		status = xs_wasm_status_of_abort(xs_wasm_abort_status(machine->the));
+		machine->status = status;
+		xs_wasm_set_message(machine, xs_wasm_status_message(status));
+	}
+	machine->in_call = 0;
+	return status;
 }
 
 XS_WASM_EXPORT(xs_wasm_delete) void xs_wasm_delete(xs_wasm_machine* machine)

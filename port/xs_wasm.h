@@ -69,8 +69,12 @@ extern "C" {
    the snapshot header changes. Optional exports that hosts look up by name
    before use (the pre-initialization pair below) do not bump it.
    3: XS_WASM_RESULT_TOO_LARGE; sources, messages and replies are read by
-   length (a NUL byte is U+0000, no longer the end of the text). */
-#define XS_WASM_ABI_VERSION 3
+   length (a NUL byte is U+0000, no longer the end of the text).
+   4: the Hardened JavaScript globals (harden, lockdown, petrify,
+   mutabilities) and the web-standard globals (more callbacks in the
+   snapshot signature), XS_WASM_CREATE_LOCKDOWN and
+   XS_WASM_CREATE_NO_WEB_GLOBALS. */
+#define XS_WASM_ABI_VERSION 4
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
 
@@ -125,6 +129,21 @@ typedef struct {
    is a rejected promise, e.g. `import('./missing.js')`, must not fail).
    For conformance testing; off by default. See https://github.com/tc39/test262/blob/main/INTERPRETING.md */
 #define XS_WASM_CREATE_TEST262_HOST 1
+/* flags: start locked down: the new machine calls lockdown() once its
+   globals are defined (the intrinsics are frozen and hardened; the global
+   object itself, console and sendMessage stay as they are, as after a
+   guest's own lockdown()). A snapshot of a locked machine restores locked:
+   the state is in the heap, not in the flag. */
+#define XS_WASM_CREATE_LOCKDOWN 2
+/* flags: leave out the web-standard globals (a bare machine: the language,
+   console, sendMessage and the Hardened JavaScript globals only). Without
+   this flag a new machine also has TextEncoder, TextDecoder (Moddable's
+   modules/data/text: UTF-8 only; fatal, ignoreBOM, stream), atob, btoa,
+   structuredClone (XS's marshalling), queueMicrotask and performance.now()
+   (milliseconds on the machine's clock, Date.now(), since
+   performance.timeOrigin, the first time the guest asked performance for
+   the time: always 0 unless the host gives it the real clock). */
+#define XS_WASM_CREATE_NO_WEB_GLOBALS 4
 
 typedef struct xs_wasm_machine xs_wasm_machine;
 
@@ -144,7 +163,10 @@ void xs_wasm_free(void* pointer);
 
 /* Create a machine with the given parameters (NULL for defaults). Returns
    NULL when memory is exhausted. The new machine has the globals
-   sendMessage(msg), console.{log,info,warn,error,debug}. */
+   sendMessage(msg), console.{log,info,warn,error,debug}, and Hardened
+   JavaScript's lockdown(), harden(o), petrify(o), mutabilities(o) (all
+   non-enumerable), and the web-standard globals unless
+   XS_WASM_CREATE_NO_WEB_GLOBALS. */
 xs_wasm_machine* xs_wasm_create(const xs_wasm_creation* creation);
 /* Free a machine and everything it owns. NULL is ignored. */
 void xs_wasm_delete(xs_wasm_machine* machine);
@@ -206,6 +228,14 @@ const char* xs_wasm_last_error(void);
 void xs_wasm_preinit(void);
 void xs_wasm_keep(xs_wasm_machine* machine);
 xs_wasm_machine* xs_wasm_take(uint32_t memory_limit);
+/* Lock a machine down as XS_WASM_CREATE_LOCKDOWN does at creation (the same
+   call, so the same heap and the same snapshot bytes): for a machine taken
+   from a pre-initialized module. XS_WASM_OK once the machine is locked down
+   (a machine locked down already is left as it is); XS_WASM_JS_ERROR when
+   lockdown() threw (e.g. setup code replaced it), with the error as
+   payload; XS_WASM_DEAD, XS_WASM_BAD_ARGUMENT (busy or NULL) as the other
+   calls; a fatal abort (out of memory) stops the machine with its status. */
+int32_t xs_wasm_lockdown(xs_wasm_machine* machine);
 
 /*
  * Imports the host must provide (module "xs_wasm" in WASI builds; JS library

@@ -38,6 +38,12 @@ int xs_wasm_promise_state(void* machine, void* value, void* result);
    returning txSlot*: calling it through xs.h is a wasm signature mismatch. */
 void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int length, void* result);
 
+/* whether lockdown() ran in the machine (XS marks its program) */
+int xs_wasm_is_locked_down(void* machine);
+/* structuredClone's core (XS marshalling; the guest-visible wrapper is in
+   xs_wasm.c's web prelude) */
+void xs_wasm_structured_clone(void* machine);
+
 /* test262 host hooks (XS host callbacks; the machine is their argument) */
 void xs_wasm_hook_eval_script(void* machine);
 void xs_wasm_hook_gc(void* machine);

@@ -438,6 +438,37 @@ void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int lengt
 	mxPullSlot((txSlot*)result);
 }
 
+int xs_wasm_is_locked_down(void* machine)
+{
+	txMachine* the = machine;
+	return (mxProgram.value.reference->flag & XS_DONT_MARSHALL_FLAG) ? 1 : 0;
+}
+
+/* structuredClone's core: a copy of the argument made with XS's own
+   marshalling (xsMarshall.c) in its "alien" form, the one workers use to
+   pass values between machines: objects and arrays (own enumerable data
+   properties; the copy of an instance of a class is a plain object, as the
+   HTML structured clone makes), primitives and their wrappers, Date,
+   RegExp, Map, Set, errors, ArrayBuffer, typed arrays and DataView, with
+   cycles and shared references kept. Functions, symbols, promises, weak
+   collections, accessors, proxies and host objects throw, and so do
+   objects harden() froze (XS marks them not to be marshalled: "read only
+   object"). The machine-local form (alien 0) was not used: it dropped an
+   object's first property (`structuredClone({ a: 1, b: 2 })` gave
+   `{ b: 2 }`). */
+void xs_wasm_structured_clone(void* machine)
+{
+	txMachine* the = machine;
+	void* data;
+	if (mxArgc < 1)
+		return;
+	mxPushSlot(mxArgv(0));
+	data = fxMarshall(the, 1);
+	fxDemarshall(the, data, 1);
+	c_free(data);
+	mxPullSlot(mxResult);
+}
+
 /* ------------------------------------------------ test262 host hooks -- */
 
 /* $262.evalScript(source): parse and run `source` as a Script of the

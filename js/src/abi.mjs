@@ -3,7 +3,7 @@
 // file is not what the header gives.
 
 /** The port ABI version this package speaks (XS_WASM_ABI_VERSION). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** XS_WASM_SNAPSHOT_FORMAT. */
 export const SNAPSHOT_FORMAT = 1;
@@ -37,6 +37,8 @@ export const Status = Object.freeze({
 /** xs_wasm_creation.flags bits (XS_WASM_CREATE_*). */
 export const CreateFlags = Object.freeze({
   TEST262_HOST: 1,
+  LOCKDOWN: 2,
+  NO_WEB_GLOBALS: 4,
 });
 
 /** Each XS_WASM_LACKS_* bit (xs_wasm_lacks) and its name in the manifest's `lacks`. */
@@ -132,4 +134,6 @@ export const EXPORTS = Object.freeze({
   keep: 'xs_wasm_keep',
   /** xs_wasm_machine* xs_wasm_take(uint32_t memory_limit); */
   take: 'xs_wasm_take',
+  /** int32_t xs_wasm_lockdown(xs_wasm_machine* machine); */
+  lockdown: 'xs_wasm_lockdown',
 });

@@ -26,6 +26,8 @@ const OPTION_NAMES = [
   'realClock',
   'hostTimeZone',
   'test262Host',
+  'lockdown',
+  'webGlobals',
   'warmUp',
   'build',
   'artifacts',
@@ -46,6 +48,8 @@ const OPTION_NAMES = [
  * @property {boolean} realClock
  * @property {boolean} hostTimeZone
  * @property {boolean} test262Host
+ * @property {boolean} lockdown
+ * @property {boolean} webGlobals
  * @property {boolean} warmUp
  * @property {string | undefined} build
  * @property {string | URL | undefined} artifacts
@@ -144,6 +148,8 @@ export function normalizeOptions(options) {
   if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
   if (o.hostTimeZone !== undefined && typeof o.hostTimeZone !== 'boolean') throw new TypeError('option hostTimeZone must be a boolean');
   if (o.test262Host !== undefined && typeof o.test262Host !== 'boolean') throw new TypeError('option test262Host must be a boolean');
+  if (o.lockdown !== undefined && typeof o.lockdown !== 'boolean') throw new TypeError('option lockdown must be a boolean');
+  if (o.webGlobals !== undefined && typeof o.webGlobals !== 'boolean') throw new TypeError('option webGlobals must be a boolean');
   if (o.warmUp !== undefined && typeof o.warmUp !== 'boolean') throw new TypeError('option warmUp must be a boolean');
   const creation = creationOf(o.creation);
   const wasmBinary = o.wasmBinary === undefined ? undefined : asBytes(o.wasmBinary);
@@ -169,6 +175,8 @@ export function normalizeOptions(options) {
     realClock: o.realClock ?? false,
     hostTimeZone: o.hostTimeZone ?? false,
     test262Host: o.test262Host ?? false,
+    lockdown: o.lockdown ?? false,
+    webGlobals: o.webGlobals ?? true,
     warmUp: o.warmUp ?? false,
     build: o.build,
     artifacts: o.artifacts,

@@ -324,7 +324,10 @@ export class Sandbox {
       else view.setUint32(field.offset, value, true);
     });
     view.setUint32(CREATION_MEMORY_LIMIT_OFFSET, this.#options.memoryLimit, true);
-    view.setUint32(CREATION_FLAGS_OFFSET, this.#options.test262Host ? CreateFlags.TEST262_HOST : 0, true);
+    let flags = this.#options.test262Host ? CreateFlags.TEST262_HOST : 0;
+    if (this.#options.lockdown) flags |= CreateFlags.LOCKDOWN;
+    if (!this.#options.webGlobals) flags |= CreateFlags.NO_WEB_GLOBALS;
+    view.setUint32(CREATION_FLAGS_OFFSET, flags, true);
     return ptr;
   }
 

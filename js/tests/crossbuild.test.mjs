@@ -47,8 +47,8 @@ const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'xs-wasm-cross-'));
 after(() => fs.rmSync(temp, { recursive: true, force: true }));
 
 /** Run the Rust CLI on a WASI variant (default: the one chosen above); returns its parsed stdout. */
-function wasi(code, { snapshotIn, snapshotOut, variant = wasiVariant } = {}) {
-  const args = ['--artifacts', ARTIFACTS_DIR, '--variant', variant, 'eval', code];
+function wasi(code, { snapshotIn, snapshotOut, variant = wasiVariant, flags = [] } = {}) {
+  const args = ['--artifacts', ARTIFACTS_DIR, '--variant', variant, ...flags, 'eval', code];
   if (snapshotIn) args.push('--snapshot-in', snapshotIn);
   if (snapshotOut) args.push('--snapshot-out', snapshotOut);
   const run = spawnSync(cli, args, { encoding: 'utf8', timeout: 120000 });
@@ -100,6 +100,23 @@ describe('cross-build snapshots (emscripten <-> WASI through the Rust CLI)', () 
       const first = bytes.findIndex((b, i) => b !== reference[i]);
       assert.equal(first, -1, `${variant.name} differs from ${wasiVariant} first at byte ${first}`);
     }
+  });
+
+  it('writes byte-identical snapshots of locked-down machines in every build', { skip }, async () => {
+    const file = path.join(temp, 'locked.snapshot');
+    const script = `${SCRIPT}; globalThis.config = harden({ depth: 3 }); bump(0)`;
+    assert.equal(wasi(script, { snapshotOut: file, flags: ['--lockdown'] }), 42);
+    const reference = new Uint8Array(fs.readFileSync(file));
+    for (const variant of emscriptenVariants().filter((v) => !v.slow && v.lacks.length === 0)) {
+      const s = await Sandbox.create({ ...variant.options, lockdown: true, onLog() {} });
+      s.evaluate(script);
+      const bytes = s.snapshot();
+      s.dispose();
+      assert.equal(bytes.length, reference.length, `${variant.name}: length`);
+      const first = bytes.findIndex((b, i) => b !== reference[i]);
+      assert.equal(first, -1, `${variant.name} differs from ${wasiVariant} first at byte ${first}`);
+    }
+    assert.deepEqual(wasi('[Object.isFrozen(Object.prototype), Object.isFrozen(config), bump(1)]', { snapshotIn: file }), [true, true, 43]);
   });
 
   it('refuses an emscripten snapshot with a flipped payload byte in the WASI build too', { skip }, () => {

@@ -101,6 +101,23 @@ export interface SandboxOptions {
    */
   test262Host?: boolean;
   /**
+   * Start the machine locked down (default false): Hardened JavaScript's
+   * `lockdown()` runs before any guest code, so the intrinsics are frozen,
+   * `harden(o)` freezes `o` deeply and each new `Compartment` gets its own
+   * global object over the frozen intrinsics. The machine's own global
+   * object stays writable. Ignored by `Sandbox.restore`: a snapshot
+   * restores as it was written (a locked machine's snapshot, locked).
+   */
+  lockdown?: boolean;
+  /**
+   * Define the web-standard globals (default true): TextEncoder,
+   * TextDecoder (UTF-8; fatal, ignoreBOM, stream), atob, btoa,
+   * structuredClone (XS's marshalling), queueMicrotask and
+   * performance.now() (on the machine's clock: 0 unless realClock). false:
+   * a bare machine. Ignored by `Sandbox.restore`.
+   */
+  webGlobals?: boolean;
+  /**
    * true: the first sandbox of a build in this process first runs a short
    * warm-up script (50-70 ms, once) in a throwaway sandbox, so that V8
    * starts optimizing XS's interpreter loop before guest code runs (V8

@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION`).
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// `XS_WASM_SNAPSHOT_FORMAT`.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -41,6 +41,10 @@ pub const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
 // xs_wasm_creation.flags
 /// `XS_WASM_CREATE_TEST262_HOST`
 pub const XS_WASM_CREATE_TEST262_HOST: u32 = 1;
+/// `XS_WASM_CREATE_LOCKDOWN`
+pub const XS_WASM_CREATE_LOCKDOWN: u32 = 2;
+/// `XS_WASM_CREATE_NO_WEB_GLOBALS`
+pub const XS_WASM_CREATE_NO_WEB_GLOBALS: u32 = 4;
 
 // Engine features a build can lack (xs_wasm_lacks)
 /// `XS_WASM_LACKS_REGEXP_PROPERTY_ESCAPES`: no mxRegExpUnicodePropertyEscapes
@@ -174,7 +178,9 @@ pub mod export {
     pub const KEEP: Export<u32, ()> = Export::new("xs_wasm_keep");
     /// `xs_wasm_machine* xs_wasm_take(uint32_t memory_limit);`
     pub const TAKE: Export<u32, u32> = Export::new("xs_wasm_take");
+    /// `int32_t xs_wasm_lockdown(xs_wasm_machine* machine);`
+    pub const LOCKDOWN: Export<u32, i32> = Export::new("xs_wasm_lockdown");
 
     /// Every export's name, in the header's order.
-    pub const ALL: [&str; 21] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take"];
+    pub const ALL: [&str; 22] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown"];
 }

@@ -271,6 +271,7 @@ pub(crate) struct ExportIndices {
     memory: ModuleExport,
     initialize: Option<ModuleExport>,
     take: Option<ModuleExport>,
+    lockdown: Option<ModuleExport>,
     abi_version: ModuleExport,
     alloc: ModuleExport,
     free: ModuleExport,
@@ -296,6 +297,7 @@ impl ExportIndices {
             memory: get(MEMORY)?,
             initialize: if preinit { None } else { Some(get(INITIALIZE.name)?) },
             take: if preinit { Some(get(export::TAKE.name)?) } else { None },
+            lockdown: if preinit { Some(get(export::LOCKDOWN.name)?) } else { None },
             abi_version: get(export::ABI_VERSION.name)?,
             alloc: get(export::ALLOC.name)?,
             free: get(export::FREE.name)?,
@@ -339,6 +341,8 @@ pub(crate) struct Exports {
     pub(crate) last_error: TypedFunc<(), u32>,
     /// `xs_wasm_take`, in a pre-initialized module.
     pub(crate) take: Option<TypedFunc<u32, u32>>,
+    /// `xs_wasm_lockdown`, in a pre-initialized module (for a taken machine).
+    pub(crate) lockdown: Option<TypedFunc<u32, i32>>,
 }
 
 impl Exports {
@@ -377,6 +381,10 @@ impl Exports {
             last_error: typed_export(store, instance, &idx.last_error, export::LAST_ERROR)?,
             take: match &idx.take {
                 Some(take) => Some(typed_export(store, instance, take, export::TAKE)?),
+                None => None,
+            },
+            lockdown: match &idx.lockdown {
+                Some(lockdown) => Some(typed_export(store, instance, lockdown, export::LOCKDOWN)?),
                 None => None,
             },
         })

@@ -50,9 +50,70 @@
 //! # }
 //! ```
 //!
+//! ## Hardened JavaScript
+//!
+//! Every machine has XS's Hardened JavaScript globals (non-enumerable, as
+//! xsnap and XS's `xst` define them): `lockdown()` freezes the intrinsics
+//! (`Object.prototype`, `Array.prototype`, `Function`, ...) and gives each
+//! new `Compartment` its own global object over them, with `Date.now()` and
+//! `Math.random()` that throw; `harden(o)` freezes `o` and everything
+//! reachable from it; `petrify(o)` also makes the internal state of a Map,
+//! a Date or an ArrayBuffer immutable; `mutabilities(o)` lists what is
+//! still mutable. [`Options::lockdown`] starts a machine locked down, before
+//! any guest code runs; the snapshot of a locked machine restores locked.
+//!
+//! ```
+//! use serde_json::json;
+//! use xs_wasm::{Machine, Options, Runtime};
+//!
+//! # fn main() -> Result<(), xs_wasm::Error> {
+//! let runtime = Runtime::new()?;
+//! let mut machine = Machine::new(&runtime, Options { lockdown: true, ..Options::default() })?;
+//! assert_eq!(machine.eval("Object.isFrozen(Array.prototype)")?, json!(true));
+//! // harden freezes deeply
+//! machine.eval("globalThis.config = harden({ limits: { depth: 3 } })")?;
+//! assert_eq!(machine.eval("'use strict'; try { config.limits.depth = 4 } catch (e) { e.name }")?, json!("TypeError"));
+//! // a Compartment's globals are its own
+//! let isolated = machine.eval("const c = new Compartment({ globals: { answer: 42 } }); c.evaluate('globalThis.leak = answer'); typeof leak")?;
+//! assert_eq!(isolated, json!("undefined"));
+//! // locked after a snapshot round trip
+//! let snapshot = machine.snapshot()?;
+//! let mut restored = Machine::restore(&runtime, &snapshot, Options::default())?;
+//! assert_eq!(restored.eval("Object.isFrozen(Object.prototype) && Object.isFrozen(config.limits)")?, json!(true));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Web-standard globals
+//!
+//! Unless [`Options::web_globals`] is off, a machine also has `TextEncoder`
+//! and `TextDecoder` (Moddable's C implementations; UTF-8 only, with
+//! `fatal`, `ignoreBOM` and `stream`), `atob` and `btoa`, `structuredClone`
+//! (XS's marshalling), `queueMicrotask` and `performance.now()` (on the
+//! machine's clock: always 0 unless [`Options::real_clock`]).
+//!
+//! ```
+//! use serde_json::json;
+//! use xs_wasm::{Machine, Options, Runtime};
+//!
+//! # fn main() -> Result<(), xs_wasm::Error> {
+//! let runtime = Runtime::new()?;
+//! let mut machine = Machine::new(&runtime, Options::default())?;
+//! let bytes = machine.eval("Array.from(new TextEncoder().encode('é'))")?;
+//! assert_eq!(bytes, json!([195, 169]));
+//! assert_eq!(machine.eval("new TextDecoder().decode(new Uint8Array([0xF0, 0x9F, 0x98, 0x80])).length")?, json!(2));
+//! assert_eq!(machine.eval("[btoa('xs'), atob('eHM=')]")?, json!(["eHM=", "xs"]));
+//! let order = machine.eval("const order = []; queueMicrotask(() => order.push('micro')); order.push('sync'); Promise.resolve().then(() => order)")?;
+//! assert_eq!(order, json!(["sync", "micro"]));
+//! let mut bare = Machine::new(&runtime, Options { web_globals: false, ..Options::default() })?;
+//! assert_eq!(bare.eval("typeof TextEncoder")?, json!("undefined"));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Safety model
-//! - Guest code sees only ECMAScript built-ins, `sendMessage` and `console`:
-//!   no file system, network, environment, host randomness or clock (unless
+//! - Guest code sees only ECMAScript built-ins, `sendMessage`, `console`
+//!   and the globals above: no file system, network, environment, host randomness or clock (unless
 //!   [`Options::real_clock`]). Same inputs, same results, same snapshot bytes.
 //! - Nothing a guest script, message or snapshot does can panic the host or
 //!   cause undefined behaviour: failures are [`Error`] values. A wasm trap

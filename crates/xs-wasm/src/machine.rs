@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasmtime::{Instance, Store, StoreLimitsBuilder, TypedFunc, UpdateDeadline};
 
-use crate::abi::{Creation, XS_WASM_CREATE_TEST262_HOST, XS_WASM_DEAD, XS_WASM_JS_ERROR, XS_WASM_METER_LIMIT, XS_WASM_OK, XS_WASM_OUT_OF_MEMORY, XS_WASM_RESULT_TOO_LARGE, XS_WASM_SNAPSHOT_ERROR, XS_WASM_STACK_OVERFLOW};
+use crate::abi::{Creation, XS_WASM_CREATE_LOCKDOWN, XS_WASM_CREATE_NO_WEB_GLOBALS, XS_WASM_CREATE_TEST262_HOST, XS_WASM_DEAD, XS_WASM_JS_ERROR, XS_WASM_METER_LIMIT, XS_WASM_OK, XS_WASM_OUT_OF_MEMORY, XS_WASM_RESULT_TOO_LARGE, XS_WASM_SNAPSHOT_ERROR, XS_WASM_STACK_OVERFLOW};
 use crate::auth::SnapshotKey;
 use crate::error::{DeadlineReached, Error, InterruptRequested, Result};
 use crate::guest::{block_on, Exports, HostState, LogLevel, RunSync};
@@ -57,6 +57,30 @@ pub struct Options {
     /// default. Ignored on restore (a restored machine has the globals its
     /// snapshot has, and reports completion values).
     pub test262_host: bool,
+    /// Start the machine locked down (default `false`): [`Machine::new`]
+    /// runs Hardened JavaScript's `lockdown()` before any guest code, so
+    /// the intrinsics (`Object.prototype`, `Array.prototype`, `Function`,
+    /// ...) are frozen, `harden(o)` freezes `o` and everything reachable
+    /// from it, and each new `Compartment` gets its own global object over
+    /// the shared, frozen intrinsics (with `Date.now()` and
+    /// `Math.random()` that throw). The global object of the machine
+    /// itself stays writable, as after a guest's own `lockdown()`. On a
+    /// pre-initialized runtime the kept machine is locked down when it is
+    /// taken (about 0.3 ms, with the call the creation flag makes: the same snapshot bytes); a module made with `lockdown()` in its
+    /// setup ([`crate::preinit`], `xs-wasm preinit --lockdown`) starts
+    /// locked with no cost. Ignored on restore: a snapshot restores in the
+    /// state it was written, and the snapshot of a locked machine restores
+    /// locked.
+    pub lockdown: bool,
+    /// Define the web-standard globals in a new machine (default `true`):
+    /// `TextEncoder`, `TextDecoder` (UTF-8; `fatal`, `ignoreBOM`, `stream`),
+    /// `atob`, `btoa`, `structuredClone` (XS's marshalling),
+    /// `queueMicrotask` and `performance.now()` (on the machine's clock:
+    /// always 0 unless [`Options::real_clock`]). `false` gives a bare
+    /// machine: the language, `console`, `sendMessage` and the Hardened
+    /// JavaScript globals. Ignored on restore (a restored machine has the
+    /// globals its snapshot has).
+    pub web_globals: bool,
     /// Wall-clock time each call into the machine may take (default
     /// [`Options::DEFAULT_DEADLINE`], 60 s; `None` for none): [`Machine::new`],
     /// [`Machine::restore`], [`Machine::eval`], [`Machine::send`],
@@ -82,7 +106,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false, deadline: Some(Self::DEFAULT_DEADLINE), snapshot_key: None }
+        Options { meter_limit: None, meter_interval: 10_000, memory_limit: 256 << 20, creation: Creation::default(), real_clock: false, test262_host: false, lockdown: false, web_globals: true, deadline: Some(Self::DEFAULT_DEADLINE), snapshot_key: None }
     }
 }
 
@@ -179,7 +203,9 @@ impl InterruptHandle {
 /// A sandboxed JavaScript machine: one XS VM in its own wasm instance.
 ///
 /// The guest has the ECMAScript built-ins plus `sendMessage(msg)`,
-/// `console.{debug,log,info,warn,error}` and whatever it defines; it has no
+/// `console.{debug,log,info,warn,error}`, Hardened JavaScript's `lockdown`,
+/// `harden`, `petrify` and `mutabilities`, the web-standard globals (unless
+/// [`Options::web_globals`] is off) and whatever it defines; it has no
 /// file system, network, environment, randomness source of the host or
 /// clock (unless [`Options::real_clock`]), so the same inputs give the same
 /// results and snapshots. `Math.random()` is a fixed-seed PRNG.
@@ -291,7 +317,7 @@ impl Machine {
     /// handle, with the memory limit applied. `None` otherwise.
     fn take_preinitialized(runtime: &Runtime, store: &mut Store<HostState>, exports: &Exports, options: &Options) -> Result<Option<u32>> {
         let (Some(record), Some(take)) = (&runtime.inner.preinit, &exports.take) else { return Ok(None) };
-        if record.creation != options.creation.fields() || options.test262_host {
+        if record.creation != options.creation.fields() || options.test262_host || !options.web_globals {
             return Ok(None);
         }
         let limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
@@ -308,7 +334,13 @@ impl Machine {
 
     fn write_creation(store: &mut Store<HostState>, exports: &Exports, options: &Options) -> Result<u32> {
         let memory_limit = u32::try_from(options.memory_limit).unwrap_or(u32::MAX);
-        let flags = if options.test262_host { XS_WASM_CREATE_TEST262_HOST } else { 0 };
+        let mut flags = if options.test262_host { XS_WASM_CREATE_TEST262_HOST } else { 0 };
+        if options.lockdown {
+            flags |= XS_WASM_CREATE_LOCKDOWN;
+        }
+        if !options.web_globals {
+            flags |= XS_WASM_CREATE_NO_WEB_GLOBALS;
+        }
         Self::write_input(store, exports, &options.creation.to_bytes(memory_limit, flags))
     }
 
@@ -330,9 +362,24 @@ impl Machine {
         String::from_utf8_lossy(&data[start.min(end)..end]).into_owned()
     }
 
-    fn finish(runtime: &Runtime, mut store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options) -> Result<Machine> {
-        exports.set_meter.run(&mut store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
-        Ok(Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0, snapshot_key: options.snapshot_key.clone() })
+    /// The machine of `handle`. `lock_down`: run `lockdown()` in it first
+    /// (a machine taken from a pre-initialized module, for
+    /// [`Options::lockdown`]), before its meter limit applies.
+    fn finish(runtime: &Runtime, store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options, lock_down: bool) -> Result<Machine> {
+        let mut machine = Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0, snapshot_key: options.snapshot_key.clone() };
+        if lock_down {
+            // xs_wasm_lockdown: the call XS_WASM_CREATE_LOCKDOWN makes, so
+            // the machine snapshots to the same bytes as one created locked
+            // (a kept machine that its setup code locked is left as it is).
+            let Some(lockdown) = machine.exports.lockdown.clone() else { return Err(Error::Incompatible("module has no export \"xs_wasm_lockdown\"".into())) };
+            let status = lockdown.run(&mut machine.store, handle).map_err(Error::wasm)?;
+            if status != XS_WASM_OK {
+                let payload = machine.result()?;
+                return Err(machine.status_error(status, payload));
+            }
+        }
+        machine.exports.set_meter.run(&mut machine.store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
+        Ok(machine)
     }
 
     /// Create a fresh machine.
@@ -367,7 +414,7 @@ impl Machine {
         let _call = runtime.inner.ticker.as_ref().map(|t| t.begin_call());
         let (mut store, instance, exports) = Self::instantiate(runtime, &options)?;
         if let Some(handle) = Self::take_preinitialized(runtime, &mut store, &exports, &options)? {
-            return Self::finish(runtime, store, instance, exports, handle, &options);
+            return Self::finish(runtime, store, instance, exports, handle, &options, options.lockdown);
         }
         let creation = Self::write_creation(&mut store, &exports, &options)?;
         let handle = exports.create.run(&mut store, creation).map_err(Error::wasm)?;
@@ -376,7 +423,7 @@ impl Machine {
             return Err(if reason.contains("memory") { Error::OutOfMemory } else { Error::Wasm(reason) });
         }
         exports.free.run(&mut store, creation).map_err(Error::wasm)?;
-        Self::finish(runtime, store, instance, exports, handle, &options)
+        Self::finish(runtime, store, instance, exports, handle, &options, false)
     }
 
     /// Read a snapshot written by [`Machine::snapshot`] (by this or any
@@ -441,7 +488,7 @@ impl Machine {
         }
         exports.free.run(&mut store, bytes).map_err(Error::wasm)?;
         exports.free.run(&mut store, creation).map_err(Error::wasm)?;
-        Self::finish(runtime, store, instance, exports, handle, &options)
+        Self::finish(runtime, store, instance, exports, handle, &options, false)
     }
 
     /// Mark this machine as its instance's pre-initialized machine

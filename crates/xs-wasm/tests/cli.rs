@@ -62,3 +62,37 @@ fn preinit_makes_a_module_whose_machines_start_after_the_setup_code() {
     assert!(!other.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn lockdown_and_no_web_globals_flags() {
+    let (code, out, err) = xs_wasm(&["--lockdown", "eval", "[Object.isFrozen(Array.prototype), typeof TextEncoder]"]);
+    assert_eq!((code, out.as_str()), (0, "[true,\"function\"]"), "{err}");
+    let (code, out, err) = xs_wasm(&["--no-web-globals", "eval", "[Object.isFrozen(Array.prototype), typeof TextEncoder, typeof harden]"]);
+    assert_eq!((code, out.as_str()), (0, "[false,\"undefined\",\"function\"]"), "{err}");
+    let (code, out, err) = xs_wasm(&["eval", "lockdown(); lockdown()"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.starts_with("TypeError: lockdown already called"), "{err}");
+}
+
+#[test]
+fn preinit_lockdown_makes_a_module_whose_machines_start_locked() {
+    let dir = std::env::temp_dir().join(format!("xs-wasm-cli-preinit-lockdown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let setup = dir.join("setup.js");
+    // The setup may lock down itself, or leave it to --lockdown.
+    std::fs::write(&setup, "globalThis.limits = harden({ depth: 3 });").unwrap();
+    let module = dir.join("locked.wasm");
+    let (code, _, err) = xs_wasm(&["--lockdown", "preinit", setup.to_str().unwrap(), "-o", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = xs_wasm(&["--module", module.to_str().unwrap(), "eval", "[Object.isFrozen(Object.prototype), Object.isFrozen(limits), limits.depth]"]);
+    assert_eq!((code, out.as_str()), (0, "[true,true,3]"), "{err}");
+    std::fs::write(&setup, "lockdown();").unwrap();
+    let (code, _, err) = xs_wasm(&["--lockdown", "preinit", setup.to_str().unwrap(), "-o", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "a setup that locks down itself: {err}");
+    let (code, out, err) = xs_wasm(&["--module", module.to_str().unwrap(), "--lockdown", "eval", "Object.isFrozen(Object.prototype)"]);
+    assert_eq!((code, out.as_str()), (0, "true"), "{err}");
+    let (code, _, err) = xs_wasm(&["--no-web-globals", "preinit", setup.to_str().unwrap(), "-o", module.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("--no-web-globals"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

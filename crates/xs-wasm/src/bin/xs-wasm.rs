@@ -74,6 +74,18 @@ struct Cli {
     /// Give the script the real clock (Date.now); off for determinism.
     #[arg(long, global = true)]
     real_clock: bool,
+    /// Start the machine locked down (Hardened JavaScript's lockdown():
+    /// the intrinsics frozen before the script runs). With `preinit`: the
+    /// module's machine is locked down after the setup files, so every
+    /// machine made from it starts locked. Ignored with --snapshot-in (a
+    /// snapshot restores as it was written).
+    #[arg(long, global = true)]
+    lockdown: bool,
+    /// Leave out the web-standard globals (TextEncoder, TextDecoder, atob,
+    /// btoa, structuredClone, queueMicrotask, performance): a bare machine.
+    /// Ignored with --snapshot-in.
+    #[arg(long, global = true)]
+    no_web_globals: bool,
     /// Keep compiled modules in DIR (created if missing) instead of the default cache directory.
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
@@ -215,7 +227,13 @@ fn embedded(_: &RuntimeOptions) -> Result<(Runtime, Vec<u8>), Error> {
 /// `preinit`: write the module, report its size and sha256.
 fn preinit(cli: &Cli, setup: &[PathBuf], output: &PathBuf) -> Result<serde_json::Value, Error> {
     let scripts = setup.iter().map(|path| std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })).collect::<Result<Vec<_>, _>>()?;
-    let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
+    let mut scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
+    if cli.no_web_globals {
+        return Err(Error::InvalidOptions("--no-web-globals: a pre-initialized module keeps a machine with the web-standard globals (create bare machines from the engine's module instead)".into()));
+    }
+    if cli.lockdown {
+        scripts.push("try { lockdown(); } catch (error) { if (!Object.isFrozen(Object.prototype)) throw error; }");
+    }
     let (runtime, bytes) = base(cli, &RuntimeOptions { module_cache: ModuleCache::Off, pooling: None, ..RuntimeOptions::default() })?;
     let module = xs_wasm::preinit::preinitialize(&bytes, runtime.artifact(), cli.creation.creation(), &scripts)?;
     std::fs::write(output, &module).map_err(|source| Error::Io { path: output.clone(), source })?;
@@ -234,7 +252,7 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
         Some(path) => Some(xs_wasm::SnapshotKey::new(read(path)?)?),
         None => None,
     };
-    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, creation: cli.creation.creation(), deadline, snapshot_key, ..Options::default() };
+    let options = Options { meter_limit: cli.meter_limit, memory_limit: cli.memory_limit, real_clock: cli.real_clock, lockdown: cli.lockdown, web_globals: !cli.no_web_globals, creation: cli.creation.creation(), deadline, snapshot_key, ..Options::default() };
     let mut machine = match &cli.snapshot_in {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;

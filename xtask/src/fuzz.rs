@@ -236,7 +236,7 @@ fn mutate_text(seed: &str, rng: &mut Rng) -> Vec<u8> {
 struct RustTarget<'a> {
     runtime: &'a Runtime,
     snapshot: Vec<u8>,
-    expected: String,
+    expected: serde_json::Value,
     check: String,
     deadline: Duration,
 }
@@ -246,9 +246,9 @@ impl<'a> RustTarget<'a> {
         let mut machine = Machine::new(runtime, Self::options(deadline)).context("creating the heap.js machine")?;
         machine.eval(&corpus.heap).context("configs/fuzz/heap.js")?;
         let snapshot = machine.snapshot()?;
-        let expected = machine.eval(&corpus.check).context("configs/fuzz/check.js")?.to_string();
+        let expected = machine.eval(&corpus.check).context("configs/fuzz/check.js")?;
         let mut restored = Machine::restore(runtime, &snapshot, Self::options(deadline)).context("restoring the heap.js machine's own snapshot")?;
-        let again = restored.eval(&corpus.check).context("configs/fuzz/check.js in the restored machine")?.to_string();
+        let again = restored.eval(&corpus.check).context("configs/fuzz/check.js in the restored machine")?;
         if again != expected {
             bail!("the heap.js machine computes {again} after a restore, {expected} before");
         }
@@ -281,7 +281,7 @@ impl<'a> RustTarget<'a> {
                 Ok(mut machine) => {
                     machine.set_log_handler(|_, _| {}); // a crafted heap's console output is noise here
                     let outcome = match machine.eval(&self.check) {
-                        Ok(v) if v.to_string() == self.expected => "restored-same",
+                        Ok(v) if v == self.expected => "restored-same",
                         Ok(_) => "restored-different",
                         Err(e) => error_name(&e, "restored-error"),
                     };

@@ -813,20 +813,30 @@ XS_WASM_EXPORT(xs_wasm_take) xs_wasm_machine* xs_wasm_take(uint32_t memory_limit
 	return machine;
 }
 
-XS_WASM_EXPORT(xs_wasm_lockdown) int32_t xs_wasm_lockdown(xs_wasm_machine* machine)
+/* Whether a call may enter `machine` now: XS_WASM_OK, or the status to
+   return (a null or deleted machine, one an earlier call stopped, or one
+   busy with a call; `busy` is then the message). */
+static int32_t xs_wasm_callable(xs_wasm_machine* machine, const char* busy)
 {
-	int32_t status = XS_WASM_OK;
 	if (!machine || !machine->the)
 		return XS_WASM_BAD_ARGUMENT;
-	machine->result_length = 0;
 	if (machine->status != XS_WASM_OK) {
 		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
 		return XS_WASM_DEAD;
 	}
 	if (machine->in_call) {
-		xs_wasm_set_message(machine, "re-entrant call: the machine is busy");
+		xs_wasm_set_message(machine, busy);
 		return XS_WASM_BAD_ARGUMENT;
 	}
+	return XS_WASM_OK;
+}
+
+XS_WASM_EXPORT(xs_wasm_lockdown) int32_t xs_wasm_lockdown(xs_wasm_machine* machine)
+{
+	int32_t status = xs_wasm_callable(machine, "re-entrant call: the machine is busy");
+	if (status != XS_WASM_OK)
+		return status;
+	machine->result_length = 0;
 	if (xs_wasm_is_locked_down(machine->the))
 		return XS_WASM_OK;
 	machine->in_call = 1;
@@ -949,17 +959,9 @@ static const char* xs_wasm_status_message(int32_t status)
 static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text, size_t length)
 {
 	xsMachine* the;
-	int32_t status = XS_WASM_OK;
-	if (!machine || !machine->the)
-		return XS_WASM_BAD_ARGUMENT;
-	if (machine->status != XS_WASM_OK) {
-		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
-		return XS_WASM_DEAD;
-	}
-	if (machine->in_call) {
-		xs_wasm_set_message(machine, "re-entrant call: the machine is busy");
-		return XS_WASM_BAD_ARGUMENT;
-	}
+	int32_t status = xs_wasm_callable(machine, "re-entrant call: the machine is busy");
+	if (status != XS_WASM_OK)
+		return status;
 	if (length > 0x7FFFFFF0 || (length && !text)) {
 		xs_wasm_set_message(machine, "invalid input buffer");
 		return XS_WASM_BAD_ARGUMENT;
@@ -1174,16 +1176,9 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 	xsWasmSnapshot snapshot;
 	uint8_t header[XS_WASM_SNAPSHOT_HEADER_SIZE];
 	int ok;
-	if (!machine || !machine->the)
-		return XS_WASM_BAD_ARGUMENT;
-	if (machine->status != XS_WASM_OK) {
-		xs_wasm_set_message(machine, "the machine was stopped by an earlier call");
-		return XS_WASM_DEAD;
-	}
-	if (machine->in_call) {
-		xs_wasm_set_message(machine, "cannot snapshot during a call");
-		return XS_WASM_BAD_ARGUMENT;
-	}
+	int32_t status = xs_wasm_callable(machine, "cannot snapshot during a call");
+	if (status != XS_WASM_OK)
+		return status;
 	stream.machine = machine;
 	stream.length = 0;
 	stream.failed = 0;

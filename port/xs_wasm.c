@@ -78,6 +78,7 @@ extern void xs_textencoder_encodeInto(xsMachine* the);
 XS_WASM_IMPORT(host_send) extern int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length);
 XS_WASM_IMPORT(host_reply) extern void xs_wasm_host_reply(xs_wasm_machine* machine, char* buffer);
 XS_WASM_IMPORT(host_log) extern void xs_wasm_host_log(xs_wasm_machine* machine, int32_t level, const char* text, uint32_t length);
+XS_WASM_IMPORT(host_interrupt) extern int32_t xs_wasm_host_interrupt(xs_wasm_machine* machine);
 
 struct xs_wasm_machine {
 	xsMachine* the;
@@ -89,6 +90,7 @@ struct xs_wasm_machine {
 	uint32_t result_length;
 	uint32_t result_capacity;
 	int in_call;               /* re-entrancy guard */
+	int interrupted;           /* host_interrupt stopped the current call */
 	uint32_t flags;            /* XS_WASM_CREATE_* of the creation */
 };
 
@@ -866,6 +868,33 @@ XS_WASM_EXPORT(xs_wasm_machine_status) int32_t xs_wasm_machine_status(xs_wasm_ma
 	return machine ? machine->status : XS_WASM_BAD_ARGUMENT;
 }
 
+XS_WASM_EXPORT(xs_wasm_heap_statistics) int32_t xs_wasm_heap_statistics(xs_wasm_machine* machine, int32_t collect)
+{
+	xs_wasm_heap_counters counters;
+	char json[512];
+	int32_t status = xs_wasm_callable(machine, "cannot measure the heap during a call");
+	if (status != XS_WASM_OK)
+		return status;
+	if (collect) {
+		machine->in_call = 1;
+		xs_wasm_hook_gc(machine->the);
+		machine->in_call = 0;
+	}
+	xs_wasm_heap_counts(machine->the, &counters);
+	snprintf(json, sizeof(json),
+		"{\"memoryLimit\":%lu,\"memoryUsed\":%lu,"
+		"\"chunkBytes\":%lu,\"chunkBytesUsed\":%lu,\"chunkBytesPeak\":%lu,"
+		"\"slots\":%lu,\"slotsUsed\":%lu,\"slotsPeak\":%lu,"
+		"\"keys\":%lu,\"keysUsed\":%lu,\"stackSlots\":%lu}",
+		(unsigned long)counters.memory_limit, (unsigned long)counters.memory_used,
+		(unsigned long)counters.chunk_bytes, (unsigned long)counters.chunk_bytes_used, (unsigned long)counters.chunk_bytes_peak,
+		(unsigned long)counters.slots, (unsigned long)counters.slots_used, (unsigned long)counters.slots_peak,
+		(unsigned long)counters.keys, (unsigned long)counters.keys_used, (unsigned long)counters.stack_slots);
+	if (!xs_wasm_set_message(machine, json))
+		return XS_WASM_RESULT_TOO_LARGE;
+	return XS_WASM_OK;
+}
+
 XS_WASM_EXPORT(xs_wasm_set_meter) void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval)
 {
 	if (!machine)
@@ -886,6 +915,12 @@ static xsBooleanValue xs_wasm_meter_callback(xsMachine* the, uint64_t index)
 	xs_wasm_machine* machine = xs_wasm_host_of(the);
 	if (machine && machine->meter_limit && index > machine->meter_limit)
 		return 0;
+	/* The host's deadline or interrupt, asked once per meter interval (so
+	   in emscripten builds a JS host regains control while guest code runs) */
+	if (machine && xs_wasm_host_interrupt(machine)) {
+		machine->interrupted = 1;
+		return 0;
+	}
 	return 1;
 }
 
@@ -952,6 +987,7 @@ static const char* xs_wasm_status_message(int32_t status)
 	case XS_WASM_METER_LIMIT: return "meter limit reached";
 	case XS_WASM_OUT_OF_MEMORY: return "memory limit reached";
 	case XS_WASM_STACK_OVERFLOW: return "stack overflow";
+	case XS_WASM_INTERRUPTED: return "interrupted by the host";
 	default: return "machine aborted";
 	}
 }
@@ -968,6 +1004,7 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 	}
 	the = machine->the;
 	machine->in_call = 1;
+	machine->interrupted = 0;
 	machine->meter_used = 0;
 	machine->result_length = 0;
 	xsBeginMetering(the, xs_wasm_meter_callback, machine->meter_interval);
@@ -1031,6 +1068,8 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 	if (xs_wasm_abort_status(the)) {
 		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
 		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
+		if ((status == XS_WASM_METER_LIMIT) && machine->interrupted)
+			status = XS_WASM_INTERRUPTED;
 		machine->status = status;
 		xs_wasm_set_message(machine, xs_wasm_status_message(status));
 	}

@@ -73,8 +73,10 @@ extern "C" {
    4: the Hardened JavaScript globals (harden, lockdown, petrify,
    mutabilities) and the web-standard globals (more callbacks in the
    snapshot signature), XS_WASM_CREATE_LOCKDOWN and
-   XS_WASM_CREATE_NO_WEB_GLOBALS. */
-#define XS_WASM_ABI_VERSION 4
+   XS_WASM_CREATE_NO_WEB_GLOBALS.
+   5: the host_interrupt import, XS_WASM_INTERRUPTED and
+   xs_wasm_heap_statistics. */
+#define XS_WASM_ABI_VERSION 5
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
 
@@ -96,11 +98,12 @@ typedef enum {
 	XS_WASM_DEAD = 6,            /* the machine was stopped by an earlier call */
 	XS_WASM_BAD_ARGUMENT = 7,    /* NULL machine, invalid UTF-8 length, etc. */
 	XS_WASM_ABORTED = 8,         /* any other fatal XS abort; machine is dead */
-	XS_WASM_RESULT_TOO_LARGE = 9 /* the call completed, but its result (JSON)
+	XS_WASM_RESULT_TOO_LARGE = 9, /* the call completed, but its result (JSON)
 	                                did not fit in the memory limit next to
 	                                the heap (or in memory): the payload is
 	                                {"size": <bytes of the UTF-8 result>};
 	                                the machine stays usable */
+	XS_WASM_INTERRUPTED = 10     /* host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead */
 } xs_wasm_status;
 
 /* Creation parameters, mirroring XS's xsCreation, plus a memory budget.
@@ -195,6 +198,21 @@ uint32_t xs_wasm_meter(xs_wasm_machine* machine);
 /* Status left by the call that stopped the machine, or XS_WASM_OK. */
 int32_t xs_wasm_machine_status(xs_wasm_machine* machine);
 
+/* Heap statistics: XS's own counters as a JSON object in the result buffer,
+   {"memoryLimit", "memoryUsed", "chunkBytes", "chunkBytesUsed",
+   "chunkBytesPeak", "slots", "slotsUsed", "slotsPeak", "keys", "keysUsed",
+   "stackSlots"}, all non-negative integers: memoryLimit and memoryUsed in
+   bytes (what the memory limit counts: chunks, slots and the JS stack;
+   limit 0 = none), chunkBytes* in bytes of XS's chunk space (held, in use,
+   highest use), slots* in slots of 16 bytes (held, in use, highest use),
+   keys* in property keys (the key table's room and keys defined),
+   stackSlots the JS stack in slots. "In use" counts garbage not collected
+   yet; with `collect` nonzero, a full collection runs first (as $262.gc()),
+   so they count live data. XS_WASM_OK; XS_WASM_DEAD, XS_WASM_BAD_ARGUMENT
+   (busy or NULL) as the other calls; XS_WASM_RESULT_TOO_LARGE when no
+   memory is left for the payload. */
+int32_t xs_wasm_heap_statistics(xs_wasm_machine* machine, int32_t collect);
+
 /* Result buffer of the last call (see top of file). */
 const uint8_t* xs_wasm_result(xs_wasm_machine* machine);
 uint32_t xs_wasm_result_length(xs_wasm_machine* machine);
@@ -253,6 +271,14 @@ int32_t xs_wasm_lockdown(xs_wasm_machine* machine);
  * double host_now(void)
  *   Milliseconds since the epoch for Date.now(); hosts return 0 unless the
  *   embedder opted in to a real clock (determinism).
+ * int32_t host_interrupt(xs_wasm_machine* m)
+ *   Asked during eval/send once per meter interval (xs_wasm_set_meter):
+ *   nonzero stops the call with XS_WASM_INTERRUPTED and the machine for
+ *   good, as the meter limit does. How a host in the same thread as the
+ *   machine (a JS page, Node) enforces a wall-clock deadline or an
+ *   interrupt from another thread; hosts with another way to stop guest
+ *   code (wasmtime's epochs) may return 0. Code that does not tick the
+ *   meter (the collector, snapshot reading) is not stopped by it.
  */
 
 #ifdef __cplusplus

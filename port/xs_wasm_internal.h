@@ -30,6 +30,22 @@ void* xs_wasm_get_machine_host(void* machine);
 void xs_wasm_set_memory_limit(void* machine, size_t limit);
 /* bytes the memory limit leaves beyond what XS holds now (SIZE_MAX: no limit) */
 size_t xs_wasm_memory_left(void* machine);
+/* XS's heap counters (xs_wasm_heap_statistics); sizes in bytes, counts in
+   slots (16 bytes each) or keys */
+typedef struct {
+	size_t memory_limit;     /* allocationLimit: bytes, 0 = none */
+	size_t memory_used;      /* allocatedSpace: bytes of chunks, slots and the JS stack */
+	size_t chunk_bytes;      /* maximumChunksSize: chunk space XS holds */
+	size_t chunk_bytes_used; /* currentChunksSize: in use (live after a collection) */
+	size_t chunk_bytes_peak; /* peakChunksSize */
+	size_t slots;            /* maximumHeapCount: slots XS holds */
+	size_t slots_used;       /* currentHeapCount */
+	size_t slots_peak;       /* peakHeapCount */
+	size_t keys;             /* keyCount: property keys the key table holds */
+	size_t keys_used;        /* keyIndex */
+	size_t stack_slots;      /* JS stack size */
+} xs_wasm_heap_counters;
+void xs_wasm_heap_counts(void* machine, xs_wasm_heap_counters* out);
 /* heap growth steps: set them to the creation's increments (before writing a
    snapshot, which records them) or back to the proportional steps */
 void xs_wasm_base_growth(void* machine, int base);

@@ -260,6 +260,23 @@ void fxFreeSlots(txMachine* the, void* slots)
 	}
 }
 
+/* Heap statistics (xs_wasm_heap_statistics): XS's own counters. */
+void xs_wasm_heap_counts(void* machine, xs_wasm_heap_counters* out)
+{
+	txMachine* the = (txMachine*)machine;
+	out->memory_limit = the->allocationLimit;
+	out->memory_used = the->allocatedSpace;
+	out->chunk_bytes = (size_t)the->maximumChunksSize;
+	out->chunk_bytes_used = (size_t)the->currentChunksSize;
+	out->chunk_bytes_peak = (size_t)the->peakChunksSize;
+	out->slots = (size_t)the->maximumHeapCount;
+	out->slots_used = (size_t)the->currentHeapCount;
+	out->slots_peak = (size_t)the->peakHeapCount;
+	out->keys = (size_t)the->keyCount;
+	out->keys_used = (size_t)the->keyIndex;
+	out->stack_slots = (size_t)(the->stackTop - the->stackBottom);
+}
+
 /* ------------------------------------------------------------ machine -- */
 
 void fxCreateMachinePlatform(txMachine* the)

@@ -3,7 +3,7 @@
 // file is not what the header gives.
 
 /** The port ABI version this package speaks (XS_WASM_ABI_VERSION). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** XS_WASM_SNAPSHOT_FORMAT. */
 export const SNAPSHOT_FORMAT = 1;
@@ -32,6 +32,8 @@ export const Status = Object.freeze({
   ABORTED: 8,
   /** the call completed, but its result (JSON) did not fit in the memory limit next to the heap (or in memory): the payload is {"size": <bytes of the UTF-8 result>}; the machine stays usable */
   RESULT_TOO_LARGE: 9,
+  /** host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead */
+  INTERRUPTED: 10,
 });
 
 /** xs_wasm_creation.flags bits (XS_WASM_CREATE_*). */
@@ -118,6 +120,8 @@ export const EXPORTS = Object.freeze({
   meter: 'xs_wasm_meter',
   /** int32_t xs_wasm_machine_status(xs_wasm_machine* machine); */
   machineStatus: 'xs_wasm_machine_status',
+  /** int32_t xs_wasm_heap_statistics(xs_wasm_machine* machine, int32_t collect); */
+  heapStatistics: 'xs_wasm_heap_statistics',
   /** const uint8_t* xs_wasm_result(xs_wasm_machine* machine); */
   result: 'xs_wasm_result',
   /** uint32_t xs_wasm_result_length(xs_wasm_machine* machine); */

@@ -167,19 +167,33 @@ export class SandboxBusyError extends XsWasmError {
 export class InvalidJsonError extends XsWasmError {}
 
 /**
- * A WorkerSandbox call ran past its deadline: the worker running the
- * sandbox was terminated, so the sandbox is gone (every later call throws
- * SandboxStoppedError). `deadlineMs` is the deadline in force, in
- * milliseconds of wall-clock time.
+ * A call ran past its deadline (option `deadlineMs`, wall-clock time) and
+ * the sandbox was stopped: in a Sandbox, at the guest's next meter check
+ * (its machine stopped, its instance released); in a WorkerSandbox, by
+ * terminating the worker. Either way every later call throws
+ * SandboxStoppedError. `deadlineMs` is the deadline in force, in
+ * milliseconds.
  */
 export class DeadlineError extends SandboxStoppedError {
   /**
    * @param {string} method the call that ran out of time
    * @param {number} deadlineMs
    */
-  constructor(method, deadlineMs) {
-    super(`${method}() ran past its deadline of ${deadlineMs} ms: the worker was terminated`);
+  constructor(method, deadlineMs, how = 'the worker was terminated') {
+    super(`${method}() ran past its deadline of ${deadlineMs} ms: ${how}`);
     /** @type {number} */ this.deadlineMs = deadlineMs;
+  }
+}
+
+/**
+ * A call was stopped by `sandbox.interrupt()` or through the sandbox's
+ * `interruptBuffer` (another thread): the sandbox is stopped for good.
+ */
+export class InterruptedError extends SandboxStoppedError {
+  /** @param {string} method the call that was interrupted */
+  constructor(method) {
+    super(`${method}() was interrupted by the host`);
+    /** @type {string} the call that was interrupted */ this.method = method;
   }
 }
 

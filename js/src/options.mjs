@@ -35,6 +35,8 @@ const OPTION_NAMES = [
   'wasmBinary',
   'wasmSha256',
   'snapshotKey',
+  'deadlineMs',
+  'interruptBuffer',
 ];
 
 /**
@@ -57,7 +59,41 @@ const OPTION_NAMES = [
  * @property {Uint8Array | undefined} wasmBinary
  * @property {string | undefined} wasmSha256
  * @property {Uint8Array | undefined} snapshotKey
+ * @property {number} deadlineMs 0: none
+ * @property {Int32Array | undefined} interruptBuffer
  */
+
+/** Default wall-clock deadline of each call, ms (as the Rust crate's
+ * Options::DEFAULT_DEADLINE). */
+export const DEFAULT_DEADLINE_MS = 60_000;
+
+/**
+ * Milliseconds from a deadline option: a positive integer; 0, Infinity or
+ * null for none; undefined for `fallback`.
+ * @param {unknown} value
+ * @param {number} fallback
+ */
+export function deadlineOf(value, fallback = 0) {
+  if (value === undefined) return fallback;
+  if (value === null || value === Infinity || value === 0) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw new RangeError(`deadlineMs must be an integer number of milliseconds from 0 to ${2 ** 31 - 1} (or Infinity), got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The interruptBuffer option: an Int32Array of at least one element (over a
+ * SharedArrayBuffer, for another thread to write).
+ * @param {unknown} value
+ */
+function interruptBufferOf(value) {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Int32Array) || value.length < 1) {
+    throw new TypeError('option interruptBuffer must be an Int32Array of at least one element (over a SharedArrayBuffer: another thread sets element 0 with Atomics.store)');
+  }
+  return value;
+}
 
 /**
  * @param {unknown} value
@@ -184,5 +220,7 @@ export function normalizeOptions(options) {
     wasmBinary,
     wasmSha256: o.wasmSha256,
     snapshotKey,
+    deadlineMs: deadlineOf(o.deadlineMs, DEFAULT_DEADLINE_MS),
+    interruptBuffer: interruptBufferOf(o.interruptBuffer),
   };
 }

@@ -12,6 +12,8 @@ import {
   MemoryLimitError,
   MeterLimitError,
   ResultTooLargeError,
+  DeadlineError,
+  InterruptedError,
   SandboxBusyError,
   SandboxError,
   SandboxStoppedError,
@@ -168,6 +170,14 @@ export class Sandbox {
   #disposed = false;
   #meter = 0;
   #reply = EMPTY;
+  /** @type {string} the call in progress (for errors) */
+  #method = '';
+  /** performance.now() past which the call in progress stops (0: none) */
+  #callDeadline = 0;
+  /** set by interrupt() */
+  #interruptRequested = false;
+  /** @type {'deadline' | 'interrupt' | null} why host_interrupt stopped the call */
+  #stoppedBy = null;
 
   /**
    * Called with each message the guest passes to `sendMessage(msg)`; what it
@@ -381,6 +391,20 @@ export class Sandbox {
         this.#log(level, text);
       },
       now: () => (this.#options.realClock ? Date.now() : 0),
+      // Asked once per meter interval while guest code runs (port/xs_wasm.h,
+      // host_interrupt): the one moment this thread has the machine's
+      // attention during a call.
+      interrupt: () => {
+        if (this.#interruptRequested || (this.#options.interruptBuffer !== undefined && Atomics.load(this.#options.interruptBuffer, 0) !== 0)) {
+          this.#stoppedBy = 'interrupt';
+          return 1;
+        }
+        if (this.#callDeadline && performance.now() >= this.#callDeadline) {
+          this.#stoppedBy = 'deadline';
+          return 1;
+        }
+        return 0;
+      },
     };
   }
 
@@ -442,6 +466,7 @@ export class Sandbox {
    */
   #call(method, exportName, input) {
     this.#checkUsable(method);
+    this.#arm(method);
     const api = this.#api;
     const ptr = api.alloc(input.length) >>> 0;
     if (!ptr) throw new RangeError(`${method}: an input of ${input.length} bytes does not fit in the sandbox's memory`);
@@ -474,6 +499,20 @@ export class Sandbox {
   }
 
   /**
+   * Start the clock of a call: its deadline from now; an interrupt asked
+   * between calls stops the sandbox before the call runs.
+   * @param {string} method
+   */
+  #arm(method) {
+    this.#method = method;
+    this.#stoppedBy = null;
+    if (this.#interruptRequested || (this.#options.interruptBuffer !== undefined && Atomics.load(this.#options.interruptBuffer, 0) !== 0)) {
+      throw this.#stop(new InterruptedError(method));
+    }
+    this.#callDeadline = this.#options.deadlineMs ? performance.now() + this.#options.deadlineMs : 0;
+  }
+
+  /**
    * @param {number} status
    * @param {string} text
    */
@@ -492,6 +531,8 @@ export class Sandbox {
         return this.#stop(new MeterLimitError(this.#meter, this.#options.meterLimit));
       case Status.OUT_OF_MEMORY:
         return this.#stop(new MemoryLimitError(this.#options.memoryLimit));
+      case Status.INTERRUPTED:
+        return this.#stop(this.#stoppedBy === 'deadline' ? new DeadlineError(this.#method, this.#options.deadlineMs, 'the sandbox was stopped') : new InterruptedError(this.#method));
       case Status.STACK_OVERFLOW:
         return this.#stop(new StackOverflowError());
       case Status.DEAD:
@@ -524,8 +565,9 @@ export class Sandbox {
    * Throws SandboxError when the script throws (the sandbox stays usable);
    * ResultTooLargeError when the result does not fit in the sandbox's memory
    * (the sandbox stays usable);
-   * MeterLimitError, MemoryLimitError, StackOverflowError, EngineError stop
-   * the sandbox; SandboxStoppedError after that; SandboxBusyError when called
+   * MeterLimitError, MemoryLimitError, StackOverflowError, EngineError,
+   * DeadlineError (option deadlineMs) and InterruptedError (interrupt())
+   * stop the sandbox; SandboxStoppedError after that; SandboxBusyError when called
    * from inside this sandbox's own hooks.
    * @param {string} source
    * @returns {any}
@@ -603,6 +645,48 @@ export class Sandbox {
   /** Meter ticks used by the last evaluate/sendMessage call. */
   get meter() {
     return this.#meter;
+  }
+
+  /**
+   * Stop the sandbox: the call in progress ends with InterruptedError at
+   * the guest's next meter check (call it from a hook: receiveMessage,
+   * onLog), or else the next call does, before it runs; the sandbox is
+   * then stopped for good. Idempotent. From another thread, use the
+   * `interruptBuffer` option instead.
+   */
+  interrupt() {
+    this.#interruptRequested = true;
+  }
+
+  /**
+   * XS's heap counters, and the instance's WebAssembly memory: the same
+   * figures as the Rust crate's Machine::heap_statistics on the same
+   * history. `collect: true` runs a full garbage collection first, so the
+   * "used" figures count live data only.
+   * @param {{ collect?: boolean }} [options]
+   * @returns {import('../types/index.js').HeapStatistics}
+   */
+  heapStatistics(options = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('heapStatistics(options): options must be an object');
+    this.#checkUsable('heapStatistics');
+    const api = this.#api;
+    let status;
+    this.#inCall = true;
+    try {
+      status = api.heapStatistics(this.#handle, options.collect ? 1 : 0);
+    } catch (error) {
+      throw this.#stop(trapError(error));
+    } finally {
+      this.#inCall = false;
+    }
+    const text = decoder.decode(this.#resultBytes());
+    if (status !== Status.OK) throw this.#statusError(status, text);
+    return { ...JSON.parse(text), linearMemory: this.#M.HEAPU8.byteLength };
+  }
+
+  /** The wall-clock deadline of each call, milliseconds (0: none). */
+  get deadlineMs() {
+    return this.#options.deadlineMs;
   }
 
   /** The meter limit in force (ticks per call; Infinity: none). */

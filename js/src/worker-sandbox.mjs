@@ -13,6 +13,7 @@
 import {
   ArtifactError,
   DeadlineError,
+  InterruptedError,
   EngineError,
   IntegrityError,
   InvalidJsonError,
@@ -27,7 +28,7 @@ import {
   StackOverflowError,
   XsWasmError,
 } from './errors.mjs';
-import { normalizeOptions } from './options.mjs';
+import { deadlineOf, normalizeOptions } from './options.mjs';
 import { currentPlatform } from './runtime.mjs';
 import { defaultLog, hostErrorText } from './sandbox.mjs';
 import { REPLY_CHUNK, REPLY_DONE, REPLY_MORE } from './worker-serve.mjs';
@@ -62,6 +63,8 @@ function revive(e) {
       return new SnapshotAuthError(e.kind);
     case 'ResultTooLargeError':
       return new ResultTooLargeError(e.size, e.limit);
+    case 'InterruptedError':
+      return new InterruptedError(e.method);
     case 'IntegrityError':
       return new IntegrityError(e.file, e.expected, e.actual);
     case 'ArtifactError':
@@ -99,18 +102,6 @@ function webWorkerEndpoint(worker) {
       }),
     terminate: () => worker.terminate(),
   };
-}
-
-/**
- * Milliseconds from an option: a positive integer, or 0/Infinity/absent for none.
- * @param {unknown} value
- */
-function deadlineOf(value) {
-  if (value === undefined || value === null || value === Infinity || value === 0) return 0;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
-    throw new RangeError(`deadlineMs must be an integer number of milliseconds from 0 to ${2 ** 31 - 1} (or Infinity), got ${String(value)}`);
-  }
-  return value;
 }
 
 /**
@@ -203,6 +194,9 @@ export class WorkerSandbox {
     }
     const { receiveMessage, onLog, ...data } = rest;
     if (data.artifacts instanceof URL) data.artifacts = data.artifacts.href;
+    // The worker's own deadline (termination) bounds every call; the
+    // sandbox inside it has none of its own.
+    data.deadlineMs = null;
     const sandbox = new WorkerSandbox(TOKEN, deadline);
     sandbox.receiveMessage = receiveMessage;
     sandbox.onLog = onLog;
@@ -371,6 +365,16 @@ export class WorkerSandbox {
       return Promise.reject(error);
     }
     return this.#call('sendMessage', 'sendMessage', { message: copy });
+  }
+
+  /**
+   * Sandbox.heapStatistics in the worker.
+   * @param {{ collect?: boolean }} [options]
+   * @returns {Promise<import('../types/index.js').HeapStatistics>}
+   */
+  heapStatistics(options = {}) {
+    if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError('heapStatistics(options): options must be an object'));
+    return this.#call('heapStatistics', 'heapStatistics', { collect: options.collect === true });
   }
 
   /** @returns {Promise<Uint8Array>} Sandbox.snapshot in the worker */

@@ -3,7 +3,7 @@
 // by worker-node.mjs (worker_threads) with its endpoint.
 //
 // Requests: { id, op, args }; op is 'create', 'restore', 'evaluate',
-// 'sendMessage', 'snapshot', 'setMeterLimit' or 'dispose'. Replies:
+// 'sendMessage', 'snapshot', 'setMeterLimit', 'heapStatistics' or 'dispose'. Replies:
 // { id, ok: true, value, state } or { id, ok: false, error, state }, state
 // being the sandbox's properties after the call. Events: { op: 'log', level,
 // text } for the guest's console, { op: 'hook', message } for the guest's
@@ -25,7 +25,7 @@ function describeError(error) {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   /** @type {Record<string, unknown>} */
   const described = { name: error.name, message: error.message };
-  for (const key of ['guestName', 'guestMessage', 'guestStack', 'reason', 'meter', 'limit', 'status', 'file', 'expected', 'actual', 'size', 'kind']) {
+  for (const key of ['guestName', 'guestMessage', 'guestStack', 'reason', 'meter', 'limit', 'status', 'file', 'expected', 'actual', 'size', 'kind', 'method', 'deadlineMs']) {
     if (key in error) described[key] = /** @type {any} */ (error)[key];
   }
   return described;
@@ -104,6 +104,8 @@ export function serve(api, endpoint) {
         return /** @type {any} */ (sandbox).snapshot();
       case 'setMeterLimit':
         return /** @type {any} */ (sandbox).setMeterLimit(args.limit, args.interval);
+      case 'heapStatistics':
+        return /** @type {any} */ (sandbox).heapStatistics({ collect: args.collect });
       case 'dispose':
         sandbox?.dispose();
         return null;

@@ -165,10 +165,60 @@ export interface SandboxOptions {
    * limits bound it.
    */
   snapshotKey?: Uint8Array | ArrayBuffer;
+  /**
+   * Wall-clock deadline of each evaluate/sendMessage call, in milliseconds
+   * (default 60000, as the Rust crate's Options::DEFAULT_DEADLINE; 0, null
+   * or Infinity: none). Checked at every meter check (each
+   * `meterInterval` ticks): a call past it throws DeadlineError and stops
+   * the sandbox. Code that does not tick the meter (the collector, reading
+   * a snapshot, a long built-in such as a huge BigInt's toString) is not
+   * stopped by it: for a hard deadline use WorkerSandbox. In a
+   * WorkerSandbox this is the worker's hard deadline instead (default none).
+   */
+  deadlineMs?: number | null;
+  /**
+   * An Int32Array (over a SharedArrayBuffer) another thread can interrupt
+   * the sandbox through: `Atomics.store(buffer, 0, 1)` stops the call in
+   * progress at its next meter check (InterruptedError), or else the next
+   * call, and the sandbox for good.
+   */
+  interruptBuffer?: Int32Array;
+}
+
+/**
+ * XS's heap counters (`heapStatistics()`): the same figures as the Rust
+ * crate's HeapStatistics. "Used" figures count garbage not collected yet
+ * unless taken with `collect: true`.
+ */
+export interface HeapStatistics {
+  /** The memory limit, bytes (0: none). */
+  memoryLimit: number;
+  /** Bytes the memory limit counts now: XS's chunks and slots and the JS stack. */
+  memoryUsed: number;
+  /** Bytes of chunk space XS holds (strings, bytecode, buffers, tables). */
+  chunkBytes: number;
+  /** Bytes of it in use. */
+  chunkBytesUsed: number;
+  /** The most chunk bytes in use at once. */
+  chunkBytesPeak: number;
+  /** Slots XS holds (16 bytes each: objects, properties, values). */
+  slots: number;
+  /** Slots in use. */
+  slotsUsed: number;
+  /** The most slots in use at once. */
+  slotsPeak: number;
+  /** Property keys the key table has room for. */
+  keys: number;
+  /** Property keys defined (built-ins included). */
+  keysUsed: number;
+  /** The JS stack, slots. */
+  stackSlots: number;
+  /** Bytes of the instance's WebAssembly memory. */
+  linearMemory: number;
 }
 
 /** The port ABI version this package speaks. */
-export declare const ABI_VERSION: 3;
+export declare const ABI_VERSION: 5;
 /** Default memory limit, bytes (256 MiB). */
 export declare const DEFAULT_MEMORY_LIMIT: number;
 /** Default meter check interval, ticks (10000). */
@@ -185,8 +235,9 @@ export declare const MAX_JSON_DEPTH: number;
  * instance. The guest has the ECMAScript built-ins plus `sendMessage(msg)`
  * and `console.{debug,log,info,warn,error}`; no network, file system, host
  * clock (unless realClock), host time zone (unless hostTimeZone) or host
- * randomness. Only the meter limit stops a call (for a wall-clock deadline,
- * see WorkerSandbox). Every call but create/restore
+ * randomness. The meter limit and the deadline (deadlineMs, checked at
+ * each meter check) stop a call; for a deadline that stops anything, see
+ * WorkerSandbox. Every call but create/restore
  * is synchronous and drains the guest's promise job queue before returning.
  */
 export declare class Sandbox {
@@ -208,7 +259,7 @@ export declare class Sandbox {
    * functions and symbols give null; a settled promise gives its value).
    * @throws SandboxError the script threw (the sandbox stays usable)
    * @throws ResultTooLargeError the result did not fit in memory (the sandbox stays usable)
-   * @throws MeterLimitError | MemoryLimitError | StackOverflowError | EngineError (the sandbox stops)
+   * @throws MeterLimitError | MemoryLimitError | StackOverflowError | EngineError | DeadlineError | InterruptedError (the sandbox stops)
    * @throws SandboxStoppedError after that, or once disposed
    * @throws SandboxBusyError when called from this sandbox's own hooks
    */
@@ -223,6 +274,14 @@ export declare class Sandbox {
   snapshot(): Uint8Array;
   /** Change the meter limit (at least 1; Infinity: none; 0 is a RangeError) and check interval for later calls. */
   setMeterLimit(limit: number, interval?: number): void;
+  /**
+   * Stop the sandbox: the call in progress (when called from a hook) ends
+   * with InterruptedError at its next meter check, or else the next call
+   * does; the sandbox is then stopped for good. Idempotent.
+   */
+  interrupt(): void;
+  /** XS's heap counters; `collect: true` runs a full garbage collection first. */
+  heapStatistics(options?: { collect?: boolean }): HeapStatistics;
   /** Free the machine and drop its WebAssembly instance. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -240,6 +299,8 @@ export declare class Sandbox {
 
   /** Meter ticks used by the last evaluate/sendMessage call. */
   readonly meter: number;
+  /** The wall-clock deadline of each call, milliseconds (0: none). */
+  readonly deadlineMs: number;
   /** The meter limit in force (Infinity: none). */
   readonly meterLimit: number;
   /** The memory limit, bytes (0: none). */
@@ -317,6 +378,8 @@ export declare class WorkerSandbox {
   snapshot(): Promise<Uint8Array>;
   /** Sandbox.setMeterLimit in the worker. */
   setMeterLimit(limit: number, interval?: number): Promise<void>;
+  /** Sandbox.heapStatistics in the worker. */
+  heapStatistics(options?: { collect?: boolean }): Promise<HeapStatistics>;
   /** Terminate the worker now (idempotent); a call in progress fails with SandboxStoppedError. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -394,11 +457,13 @@ export declare class IntegrityError extends XsWasmError {
 }
 /** A build is missing, of an unknown form, or speaks another port ABI. */
 export declare class ArtifactError extends XsWasmError {}
-/** A WorkerSandbox call outlived its deadline: the worker was terminated, the sandbox is stopped. */
+/** A call outlived its deadline (deadlineMs): the sandbox is stopped (a WorkerSandbox's worker terminated). */
 export declare class DeadlineError extends SandboxStoppedError {
   /** The deadline in force, milliseconds. */
   readonly deadlineMs: number;
 }
+/** A call was stopped by interrupt() or the interruptBuffer; the sandbox is stopped. */
+export declare class InterruptedError extends SandboxStoppedError {}
 /** A sandbox method was called from inside the same sandbox's call (its hooks). */
 export declare class SandboxBusyError extends XsWasmError {}
 /** The guest's result was not JSON (the guest replaced JSON.stringify). */

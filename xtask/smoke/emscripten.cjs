@@ -42,6 +42,7 @@ async function main() {
     reply(_m, buffer) { M.HEAPU8.set(reply, buffer); },
     log(_m, level, ptr, len) { logs.push([level, decoder.decode(view(ptr, len))]); },
     now() { return 0; },
+    interrupt() { return 0; },
   };
   const moduleArg = { xsWasmHost: host };
   if (wasmFile && wasmFile !== '-') moduleArg.wasmBinary = fs.readFileSync(wasmFile);

@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION`).
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// `XS_WASM_SNAPSHOT_FORMAT`.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -37,6 +37,8 @@ pub const XS_WASM_BAD_ARGUMENT: i32 = 7;
 pub const XS_WASM_ABORTED: i32 = 8;
 /// `XS_WASM_RESULT_TOO_LARGE`: the call completed, but its result (JSON) did not fit in the memory limit next to the heap (or in memory): the payload is {"size": &lt;bytes of the UTF-8 result&gt;}; the machine stays usable
 pub const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
+/// `XS_WASM_INTERRUPTED`: host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead
+pub const XS_WASM_INTERRUPTED: i32 = 10;
 
 // xs_wasm_creation.flags
 /// `XS_WASM_CREATE_TEST262_HOST`
@@ -162,6 +164,8 @@ pub mod export {
     pub const METER: Export<u32, u32> = Export::new("xs_wasm_meter");
     /// `int32_t xs_wasm_machine_status(xs_wasm_machine* machine);`
     pub const MACHINE_STATUS: Export<u32, i32> = Export::new("xs_wasm_machine_status");
+    /// `int32_t xs_wasm_heap_statistics(xs_wasm_machine* machine, int32_t collect);`
+    pub const HEAP_STATISTICS: Export<(u32, i32), i32> = Export::new("xs_wasm_heap_statistics");
     /// `const uint8_t* xs_wasm_result(xs_wasm_machine* machine);`
     pub const RESULT: Export<u32, u32> = Export::new("xs_wasm_result");
     /// `uint32_t xs_wasm_result_length(xs_wasm_machine* machine);`
@@ -182,5 +186,5 @@ pub mod export {
     pub const LOCKDOWN: Export<u32, i32> = Export::new("xs_wasm_lockdown");
 
     /// Every export's name, in the header's order.
-    pub const ALL: [&str; 22] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown"];
+    pub const ALL: [&str; 23] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_heap_statistics", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown"];
 }

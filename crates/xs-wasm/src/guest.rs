@@ -73,6 +73,15 @@ impl LogLevel {
 type MessageHandler = Box<dyn FnMut(Value) -> std::result::Result<Value, String> + Send>;
 type LogHandler = Box<dyn FnMut(LogLevel, &str) + Send>;
 
+/// What made `host_interrupt` stop a call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StopReason {
+    /// [`crate::InterruptHandle::interrupt`].
+    Interrupt,
+    /// The call's deadline (the machine's [`crate::Options::deadline`]).
+    Deadline(Duration),
+}
+
 pub(crate) struct HostState {
     pub(crate) limits: StoreLimits,
     pub(crate) on_message: Option<MessageHandler>,
@@ -83,6 +92,11 @@ pub(crate) struct HostState {
     pub(crate) call_deadline: Option<Instant>,
     /// Set by `InterruptHandle::interrupt`.
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// The epoch callback saw the interrupt flag once (it traps the next
+    /// time: `host_interrupt` stops metered code first).
+    pub(crate) interrupt_seen: bool,
+    /// Why `host_interrupt` stopped the call in progress, if it did.
+    pub(crate) stopped_by: Option<StopReason>,
     /// The message of the first host handler panic caught during the call.
     pub(crate) panic: Option<String>,
     /// `Options::memory_limit`, for errors.
@@ -113,6 +127,8 @@ impl HostState {
             deadline,
             call_deadline: None,
             interrupt: Arc::new(AtomicBool::new(false)),
+            interrupt_seen: false,
+            stopped_by: None,
             panic: None,
             memory_limit,
             real_clock,
@@ -171,6 +187,23 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
         } else {
             0.0
         }
+    })?;
+    // Asked by the guest once per meter interval: the interrupt flag and the
+    // deadline end a metered call cleanly here (XS_WASM_INTERRUPTED); the
+    // epoch callback is the backstop for code that does not tick the meter.
+    linker.func_wrap("xs_wasm", "host_interrupt", |mut caller: Caller<'_, HostState>, _m: u32| -> i32 {
+        let state = caller.data_mut();
+        if state.interrupt.load(Ordering::SeqCst) {
+            state.stopped_by = Some(StopReason::Interrupt);
+            return 1;
+        }
+        if let (Some(at), Some(deadline)) = (state.call_deadline, state.deadline) {
+            if Instant::now() >= at {
+                state.stopped_by = Some(StopReason::Deadline(deadline));
+                return 1;
+            }
+        }
+        0
     })?;
     linker.func_wrap(WASI, "fd_write", fd_write)?;
     linker.func_wrap(WASI, "fd_close", |_fd: i32| -> i32 { ERRNO_BADF })?;

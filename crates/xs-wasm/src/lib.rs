@@ -204,7 +204,7 @@ pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, Sna
 pub use error::{Error, Result, SnapshotAuthError};
 pub use abi::{Creation, ABI_VERSION};
 pub use guest::LogLevel;
-pub use machine::{InterruptHandle, Machine, Options};
+pub use machine::{HeapStatistics, InterruptHandle, Machine, Options};
 pub use cache::{CacheOutcome, ModuleCache};
 pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

@@ -9,11 +9,11 @@ use serde::Serialize;
 use serde_json::Value;
 use wasmtime::{Instance, Store, StoreLimitsBuilder, TypedFunc, UpdateDeadline};
 
-use crate::abi::{Creation, XS_WASM_CREATE_LOCKDOWN, XS_WASM_CREATE_NO_WEB_GLOBALS, XS_WASM_CREATE_TEST262_HOST, XS_WASM_DEAD, XS_WASM_JS_ERROR, XS_WASM_METER_LIMIT, XS_WASM_OK, XS_WASM_OUT_OF_MEMORY, XS_WASM_RESULT_TOO_LARGE, XS_WASM_SNAPSHOT_ERROR, XS_WASM_STACK_OVERFLOW};
+use crate::abi::{Creation, XS_WASM_CREATE_LOCKDOWN, XS_WASM_CREATE_NO_WEB_GLOBALS, XS_WASM_CREATE_TEST262_HOST, XS_WASM_DEAD, XS_WASM_INTERRUPTED, XS_WASM_JS_ERROR, XS_WASM_METER_LIMIT, XS_WASM_OK, XS_WASM_OUT_OF_MEMORY, XS_WASM_RESULT_TOO_LARGE, XS_WASM_SNAPSHOT_ERROR, XS_WASM_STACK_OVERFLOW};
 use crate::auth::SnapshotKey;
 use crate::error::{DeadlineReached, Error, InterruptRequested, Result};
-use crate::guest::{block_on, Exports, HostState, LogLevel, RunSync};
-use crate::runtime::{CallGuard, Flavor, Runtime};
+use crate::guest::{block_on, Exports, HostState, LogLevel, RunSync, StopReason};
+use crate::runtime::{CallGuard, Flavor, Runtime, DEADLINE_TICK};
 
 /// How a machine is created. `Options::default()` gives: no meter limit,
 /// meter interval 10 000 ticks, 256 MiB memory limit, default [`Creation`],
@@ -85,9 +85,11 @@ pub struct Options {
     /// [`Options::DEFAULT_DEADLINE`], 60 s; `None` for none): [`Machine::new`],
     /// [`Machine::restore`], [`Machine::eval`], [`Machine::send`],
     /// [`Machine::snapshot`] and the rest, each counted from its start. A
-    /// call past it ends with [`Error::Deadline`] within about
-    /// [`DEADLINE_TICK`](crate::DEADLINE_TICK) and the machine is stopped
-    /// for good. It bounds what the meter cannot: loops in the engine's C
+    /// call past it ends with [`Error::Deadline`] and the machine is stopped
+    /// for good: guest code at its next meter check (every
+    /// [`Options::meter_interval`] ticks, the meter count kept), anything
+    /// else within about two [`DEADLINE_TICK`](crate::DEADLINE_TICK)s
+    /// (wasmtime's epochs). It bounds what the meter cannot: loops in the engine's C
     /// code (the collector, snapshot reading and writing, built-ins that do
     /// not meter) on any input. Time the host's own handlers take counts,
     /// but a handler is not interrupted: the call ends when it returns.
@@ -172,6 +174,43 @@ fn check_meter(limit: Option<u32>, interval: u32) -> Result<()> {
     Ok(())
 }
 
+/// A machine's heap, as XS counts it ([`Machine::heap_statistics`]; the
+/// JS package's `heapStatistics()` gives the same fields in camelCase).
+/// "Used" figures count garbage not collected yet unless the statistics
+/// were taken with a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HeapStatistics {
+    /// The memory limit in force, bytes (0: none; [`Options::memory_limit`]).
+    pub memory_limit: u64,
+    /// Bytes the memory limit counts now: XS's chunk and slot blocks and
+    /// the JS stack.
+    pub memory_used: u64,
+    /// Bytes of chunk space XS holds (strings, bytecode, buffers, tables).
+    pub chunk_bytes: u64,
+    /// Bytes of that chunk space in use.
+    pub chunk_bytes_used: u64,
+    /// The most chunk bytes in use at once since the machine was made.
+    pub chunk_bytes_peak: u64,
+    /// Slots XS holds (16 bytes each: every object, property and value).
+    pub slots: u64,
+    /// Slots in use.
+    pub slots_used: u64,
+    /// The most slots in use at once since the machine was made.
+    pub slots_peak: u64,
+    /// Property keys the key table has room for.
+    pub keys: u64,
+    /// Property keys defined (names and symbols, built-ins included).
+    pub keys_used: u64,
+    /// The JS stack, in slots ([`Creation`]'s `stack_count`).
+    pub stack_slots: u64,
+    /// Bytes of the instance's wasm linear memory (all of it: the heap, the
+    /// C stack, the engine's own data).
+    #[serde(default)]
+    pub linear_memory: u64,
+}
+
 /// Headroom over [`Options::memory_limit`] for the linear memory, in bytes.
 const MEMORY_HEADROOM: usize = 16 << 20;
 
@@ -184,8 +223,10 @@ pub struct InterruptHandle {
 
 impl InterruptHandle {
     /// Stop the machine: a call in progress ends with [`Error::Interrupted`]
-    /// within about [`DEADLINE_TICK`](crate::DEADLINE_TICK) (when the guest
-    /// next reaches a loop back-edge or a function entry; a host handler
+    /// at the guest's next meter check, or within about two
+    /// [`DEADLINE_TICK`](crate::DEADLINE_TICK)s in code that does not tick
+    /// the meter (when it next reaches a loop back-edge or a function
+    /// entry; a host handler
     /// running then is not interrupted, the call ends after it returns); with
     /// no call in progress, the next call ends so before it runs. Either way
     /// the machine is then stopped for good ([`Error::Dead`]). Idempotent;
@@ -249,13 +290,19 @@ impl Machine {
         if runtime.deadlines() {
             // Called at each epoch tick while guest code runs (the ticker
             // advances the epoch only while a call is in progress).
-            store.epoch_deadline_callback(|context| {
-                let state = context.data();
+            // Metered guest code stops first, cleanly, at its next meter
+            // check (the `host_interrupt` import); the epoch traps one tick
+            // later, for code that does not tick the meter.
+            store.epoch_deadline_callback(|mut context| {
+                let state = context.data_mut();
                 if state.interrupt.load(Ordering::SeqCst) {
-                    return Err(wasmtime::Error::new(InterruptRequested));
+                    if state.interrupt_seen {
+                        return Err(wasmtime::Error::new(InterruptRequested));
+                    }
+                    state.interrupt_seen = true;
                 }
                 if let (Some(at), Some(deadline)) = (state.call_deadline, state.deadline) {
-                    if Instant::now() >= at {
+                    if Instant::now() >= at + DEADLINE_TICK {
                         return Err(wasmtime::Error::new(DeadlineReached(deadline)));
                     }
                 }
@@ -284,6 +331,7 @@ impl Machine {
     fn begin(&mut self) -> Result<Option<CallGuard>> {
         self.check_alive()?;
         self.store.data_mut().panic = None;
+        self.store.data_mut().stopped_by = None;
         Self::arm(&self.runtime, &mut self.store).map_err(|e| self.stop(e))
     }
 
@@ -719,8 +767,8 @@ impl Machine {
 
     /// Meter ticks used by the last [`Machine::eval`] or [`Machine::send`]
     /// call (XS's meter: one tick per bytecode executed, plus some per
-    /// built-in call); 0 when the call was stopped by a trap, a deadline or
-    /// an interrupt.
+    /// built-in call); 0 when the call was stopped by a trap (a deadline or
+    /// an interrupt in code that does not tick the meter among them).
     pub fn meter(&mut self) -> u64 {
         self.meter
     }
@@ -785,6 +833,52 @@ impl Machine {
         self.exports.memory.data_size(&self.store)
     }
 
+    /// The machine's heap as XS counts it (see [`HeapStatistics`]), plus the
+    /// instance's linear memory. With `collect`, a full garbage collection
+    /// runs first, so the "used" figures count live data only (without it
+    /// they include garbage not collected yet, and the call changes
+    /// nothing in the machine). The same figures as the JS package's
+    /// `sandbox.heapStatistics()` on the same history.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Dead`] for a stopped machine; [`Error::Deadline`] and
+    /// [`Error::Interrupted`] (which stop it); [`Error::Incompatible`] for a
+    /// module without `xs_wasm_heap_statistics`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use xs_wasm::{Machine, Options, Runtime};
+    /// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+    /// let before = machine.heap_statistics(true)?;
+    /// machine.eval("globalThis.keep = Array.from({ length: 100000 }, (_, i) => ({ i }))")?;
+    /// let after = machine.heap_statistics(true)?;
+    /// assert!(after.slots_used > before.slots_used + 100_000);
+    /// assert!(after.memory_used <= after.memory_limit);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn heap_statistics(&mut self, collect: bool) -> Result<HeapStatistics> {
+        let _call = self.begin()?;
+        let handle = self.handle;
+        let name = crate::abi::export::HEAP_STATISTICS.name;
+        let func = self.instance.get_func(&mut self.store, name).ok_or_else(|| Error::Incompatible(format!("module has no export {name:?}")))?;
+        let func = func.typed::<(u32, i32), i32>(&self.store).map_err(|e| Error::Incompatible(format!("export {name}: {e}")))?;
+        let status = match func.run(&mut self.store, (handle, i32::from(collect))) {
+            Ok(status) => status,
+            Err(trap) => return Err(self.stop(Error::wasm(trap))),
+        };
+        let payload = self.result()?;
+        if status != XS_WASM_OK {
+            return Err(self.status_error(status, payload));
+        }
+        let mut statistics: HeapStatistics = serde_json::from_slice(&payload).map_err(|e| Error::InvalidJson(format!("heap statistics: {e}")))?;
+        statistics.linear_memory = self.memory_bytes() as u64;
+        Ok(statistics)
+    }
+
     fn check_alive(&self) -> Result<()> {
         match &self.stopped {
             Some(reason) => Err(Error::Dead { reason: reason.clone() }),
@@ -841,6 +935,13 @@ impl Machine {
                 self.stop(Error::MeterLimit { used })
             }
             XS_WASM_OUT_OF_MEMORY => self.stop(Error::OutOfMemory),
+            XS_WASM_INTERRUPTED => {
+                let error = match self.store.data_mut().stopped_by.take() {
+                    Some(StopReason::Deadline(deadline)) => Error::Deadline { deadline },
+                    _ => Error::Interrupted,
+                };
+                self.stop(error)
+            }
             XS_WASM_STACK_OVERFLOW => self.stop(Error::StackOverflow),
             XS_WASM_DEAD => Error::Dead { reason: self.stopped.clone().unwrap_or_else(|| String::from_utf8_lossy(&payload).into_owned()) },
             XS_WASM_RESULT_TOO_LARGE => {

@@ -86,6 +86,11 @@ struct Cli {
     /// Ignored with --snapshot-in.
     #[arg(long, global = true)]
     no_web_globals: bool,
+    /// After running, print the machine's heap statistics (XS's chunk, slot
+    /// and key counts after a full garbage collection, and the linear
+    /// memory; `xs_wasm::HeapStatistics`) on stderr as one line of JSON.
+    #[arg(long, global = true)]
+    heap_statistics: bool,
     /// Keep compiled modules in DIR (created if missing) instead of the default cache directory.
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
@@ -261,6 +266,10 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
         None => Machine::new(&runtime, options)?,
     };
     let value = machine.eval(&source)?;
+    if cli.heap_statistics {
+        let statistics = machine.heap_statistics(true)?;
+        eprintln!("{}", serde_json::to_string(&statistics)?);
+    }
     if let Some(path) = &cli.snapshot_out {
         let bytes = machine.snapshot()?;
         write_atomically(path, &bytes).map_err(|source| Error::Io { path: path.clone(), source })?;

@@ -131,6 +131,7 @@ pub fn build(ws: &Workspace, options: &BuildOptions, progress: &Progress) -> Res
 
 /// [`build`] with `verify`'s overrides.
 pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOverrides, progress: &Progress) -> Result<()> {
+    let _addresses = FixedAddresses::new(progress);
     let repo = &ws.repo;
     let build_dir = overrides.build_dir.clone().unwrap_or_else(|| ws.build_dir());
     let _lock = lock_build_dir(&build_dir, progress)?;
@@ -168,7 +169,10 @@ pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOver
 
 /// Two lanes side by side, one per toolchain (one lane with `jobs` 1): they
 /// share no tool, object or output, and most of a variant's time is
-/// single-threaded (emcc's link, the smoke run, pre-initialization). Within
+/// single-threaded (emcc's link, the smoke run, pre-initialization).
+///
+/// (Every tool the build starts runs with address-space randomization off:
+/// see [`FixedAddresses`].) Within
 /// a lane variants keep their config order, so one reuses the objects of an
 /// earlier one with the same compile flags (emcc-os, then its single-file forms).
 fn lanes<'a>(selected: &[&'a Variant], jobs: usize) -> Vec<Vec<&'a Variant>> {
@@ -652,5 +656,63 @@ mod tests {
         fs::write(&file, b"var a='./port/x.c';").unwrap();
         check_no_absolute_paths(&file, Path::new("/some/where/repo"), Path::new("/elsewhere/target")).unwrap();
         fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// Address-space layout randomization off for every tool the build starts
+/// (Linux's `personality(ADDR_NO_RANDOMIZE)`, inherited by the threads and
+/// processes started after it; the previous personality comes back on
+/// drop). Debian's emscripten (clang 14) does not compile
+/// `port/xs_wasm.c` at -Oz to the same bytes every time: its wasm backend
+/// orders some blocks of `xs_wasm_lock_down` by heap addresses, and about 1
+/// compile in 8 gave other bytes (3 of 24 compiles here; the emcc-oz module
+/// then differed from the committed one). With fixed addresses, 24 of 24
+/// compiles gave the same bytes. Where the call is refused (Docker's default
+/// seccomp profile refuses this persona) the build says so and goes on; the
+/// output may then differ now and then, which `cargo xtask verify` catches.
+pub struct FixedAddresses {
+    #[cfg(target_os = "linux")]
+    previous: Option<libc::c_ulong>,
+}
+
+impl FixedAddresses {
+    /// Turn randomization off for the tools started from now on.
+    pub fn new(progress: &Progress) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: personality(2) only reads and sets this thread's
+            // execution domain; 0xffffffff queries it without a change.
+            let current = unsafe { libc::personality(0xffff_ffff) };
+            if current < 0 {
+                progress.step("build: cannot read the process personality: tools run with randomized addresses (emcc-oz may not be reproducible)");
+                return FixedAddresses { previous: None };
+            }
+            let current = current as libc::c_ulong;
+            let fixed = current | libc::ADDR_NO_RANDOMIZE as libc::c_ulong;
+            if fixed == current {
+                return FixedAddresses { previous: None };
+            }
+            // SAFETY: as above; a refused persona returns -1 and changes nothing.
+            if unsafe { libc::personality(fixed) } < 0 {
+                progress.step("build: address randomization cannot be turned off here (personality refused, e.g. Docker's default seccomp profile): emcc-oz may not be reproducible");
+                return FixedAddresses { previous: None };
+            }
+            FixedAddresses { previous: Some(current) }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = progress;
+            FixedAddresses {}
+        }
+    }
+}
+
+impl Drop for FixedAddresses {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(previous) = self.previous {
+            // SAFETY: restores the persona read in `new`.
+            unsafe { libc::personality(previous) };
+        }
     }
 }

@@ -1,6 +1,7 @@
 // emscripten JS library: the host imports of xs_wasm.h, forwarded to the
 // hooks the loader installs on the Module object as `Module.xsWasmHost`
-// ({ send(machine, ptr, len) -> int, reply(machine, ptr), log(machine, level, ptr, len), now() -> ms }).
+// ({ send(machine, ptr, len) -> int, reply(machine, ptr), log(machine, level, ptr, len), now() -> ms,
+// call(machine, id, namePtr, nameLen, argsPtr, argsLen) -> int }).
 mergeInto(LibraryManager.library, {
   xs_wasm_host_send: function (machine, json, length) {
     return Module['xsWasmHost'].send(machine, json, length);
@@ -13,5 +14,8 @@ mergeInto(LibraryManager.library, {
   },
   xs_wasm_host_now: function () {
     return Module['xsWasmHost'].now();
+  },
+  xs_wasm_host_call_import: function (machine, call, name, nameLength, args, argsLength) {
+    return Module['xsWasmHost'].call(machine, call, name, nameLength, args, argsLength);
   },
 });

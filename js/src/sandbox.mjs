@@ -830,11 +830,16 @@ export class Sandbox {
    */
   async #drive(awaiting) {
     let progress = Date.now();
+    // the guest is asked about the awaited promise only after a step that
+    // ran guest code: the steps and their meter counts do not depend on the
+    // host's timing
+    let changed = true;
     for (;;) {
-      if (awaiting) {
+      if (awaiting && changed) {
         const r = this.#step('run', 'awaited');
         if (!r.pending) return r.value;
       }
+      changed = true;
       const done = this.#takeDone();
       if (done) {
         this.#settle(done.id, done.done);
@@ -875,6 +880,7 @@ export class Sandbox {
         }
         wait = Math.min(wait, left);
       }
+      changed = false;
       await new Promise((resolve) => {
         const timer = Number.isFinite(wait) ? setTimeout(resolve, Math.min(wait, 0x7fffffff)) : null;
         this.#wake = () => {

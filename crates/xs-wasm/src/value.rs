@@ -246,7 +246,10 @@ impl JsValue {
         match self {
             JsValue::Undefined | JsValue::Null => J::Null,
             JsValue::Bool(b) => J::Bool(*b),
-            JsValue::Number(n) | JsValue::Date(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+            JsValue::Number(n) | JsValue::Date(n) => match exact_integer(*n) {
+                Some(i) => J::from(i),
+                None => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+            },
             JsValue::String(s) | JsValue::BigInt(s) => J::String(s.clone()),
             JsValue::Array(a) | JsValue::Set(a) => J::Array(a.iter().map(JsValue::to_json).collect()),
             JsValue::Object(o) => J::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
@@ -315,6 +318,11 @@ impl From<serde_json::Value> for JsValue {
     fn from(json: serde_json::Value) -> Self {
         JsValue::from_json(&json)
     }
+}
+
+/// `n` as an integer when it is one exactly (JSON writes `1`, not `1.0`).
+fn exact_integer(n: f64) -> Option<i64> {
+    (n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0).then_some(n as i64)
 }
 
 struct Reader<'a> {
@@ -427,7 +435,10 @@ impl serde::Serialize for JsValue {
             JsValue::Undefined => serializer.serialize_unit(),
             JsValue::Null => serializer.serialize_none(),
             JsValue::Bool(b) => serializer.serialize_bool(*b),
-            JsValue::Number(n) | JsValue::Date(n) => serializer.serialize_f64(*n),
+            JsValue::Number(n) | JsValue::Date(n) => match exact_integer(*n) {
+                Some(i) => serializer.serialize_i64(i),
+                None => serializer.serialize_f64(*n),
+            },
             JsValue::String(s) | JsValue::BigInt(s) => serializer.serialize_str(s),
             JsValue::Bytes(b) | JsValue::TypedArray(_, b) => serializer.serialize_bytes(b),
             JsValue::Array(a) | JsValue::Set(a) => {

@@ -425,15 +425,21 @@ impl Machine {
     }
 
     /// The loop; `awaiting`: until the awaited promise settles (its value),
-    /// else until idle (`Undefined`).
+    /// else until idle (`Undefined`). The guest is asked about the awaited
+    /// promise only after a step that ran guest code (not after each wake):
+    /// the steps and their meter counts do not depend on the host's timing.
     async fn drive(&mut self, awaiting: bool) -> Result<JsValue> {
         let mut progress = Instant::now();
+        let mut changed = true;
+        // the wake-up a sleeping thread will give (one thread at a time)
+        let mut armed: Option<Instant> = None;
         loop {
-            if awaiting {
+            if awaiting && changed {
                 if let Some(value) = self.step(Step::Awaited)? {
                     return Ok(value);
                 }
             }
+            changed = true;
             std::future::poll_fn(|cx| {
                 self.poll_calls(cx);
                 Poll::Ready(())
@@ -487,7 +493,13 @@ impl Machine {
                     wake_at = Some(wake_at.map_or(limit, |at: Instant| at.min(limit)));
                 }
             }
-            Wait { at: wake_at, polled: false }.await;
+            changed = false;
+            let now = Instant::now();
+            let at = wake_at.filter(|&at| armed.is_none_or(|armed| armed <= now || armed > at));
+            if at.is_some() {
+                armed = at;
+            }
+            Wait { at, polled: false }.await;
         }
     }
 }

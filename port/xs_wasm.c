@@ -92,6 +92,8 @@ struct xs_wasm_machine {
 	int in_call;               /* re-entrancy guard */
 	int interrupted;           /* host_interrupt stopped the current call */
 	uint32_t flags;            /* XS_WASM_CREATE_* of the creation */
+	uint32_t last_call;        /* the id of the latest host call */
+	uint32_t pending_calls;    /* host calls awaiting xs_wasm_settle */
 };
 
 /* ------------------------------------------------------------ buffers -- */
@@ -315,7 +317,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 4; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer,harden,lockdown,petrify,mutabilities,TextDecoder,TextDecoder.decode,TextDecoder.encoding,TextDecoder.ignoreBOM,TextDecoder.fatal,TextEncoder,TextEncoder.encode,TextEncoder.encodeInto,structuredClone";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 5; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer,harden,lockdown,petrify,mutabilities,TextDecoder,TextDecoder.decode,TextDecoder.encoding,TextDecoder.ignoreBOM,TextDecoder.fatal,TextEncoder,TextEncoder.encode,TextEncoder.encodeInto,structuredClone,host.call";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -455,6 +457,10 @@ static void xs_wasm_send_message(xsMachine* the)
 	xsResult = xsCall1(xsGet(xsGlobal, xsID("JSON")), xsID("parse"), xsVar(1));
 }
 
+/* The event loop's callback and set-up (section "event loop" below). */
+static void xs_wasm_host_call_native(xsMachine* the);
+static void xs_wasm_build_loop(xsMachine* the, int web);
+
 /* The order of this list is part of the snapshot format: it must match
    xs_wasm_signature_text, and changing it requires a new signature. */
 static xsCallback xs_wasm_callbacks[] = {
@@ -483,6 +489,8 @@ static xsCallback xs_wasm_callbacks[] = {
 	xs_textencoder_encode,
 	xs_textencoder_encodeInto,
 	(xsCallback)xs_wasm_structured_clone,
+	/* the event loop (host calls) */
+	xs_wasm_host_call_native,
 };
 #define XS_WASM_CALLBACK_COUNT ((int)(sizeof(xs_wasm_callbacks) / sizeof(xs_wasm_callbacks[0])))
 
@@ -763,6 +771,8 @@ XS_WASM_EXPORT(xs_wasm_create) xs_wasm_machine* xs_wasm_create(const xs_wasm_cre
 	xs_wasm_build_globals(the);
 	if (!(c && (c->flags & XS_WASM_CREATE_NO_WEB_GLOBALS)) && !xs_wasm_abort_status(the))
 		xs_wasm_build_web_globals(the);
+	if (!xs_wasm_abort_status(the))
+		xs_wasm_build_loop(the, !(c && (c->flags & XS_WASM_CREATE_NO_WEB_GLOBALS)));
 	if (c && (c->flags & XS_WASM_CREATE_TEST262_HOST) && !xs_wasm_abort_status(the)) {
 		machine->flags = XS_WASM_CREATE_TEST262_HOST;
 		xs_wasm_build_test262_host(the);
@@ -1218,6 +1228,12 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 	int32_t status = xs_wasm_callable(machine, "cannot snapshot during a call");
 	if (status != XS_WASM_OK)
 		return status;
+	if (machine->pending_calls) {
+		char message[160];
+		snprintf(message, sizeof(message), "cannot snapshot: %u host call(s) are pending (settle or cancel them first: the host's side of a call cannot be written into a snapshot)", (unsigned)machine->pending_calls);
+		xs_wasm_set_message(machine, message);
+		return XS_WASM_SNAPSHOT_ERROR;
+	}
 	stream.machine = machine;
 	stream.length = 0;
 	stream.failed = 0;
@@ -1226,8 +1242,27 @@ XS_WASM_EXPORT(xs_wasm_snapshot) int32_t xs_wasm_snapshot(xs_wasm_machine* machi
 	xs_wasm_snapshot_write(&stream, header, sizeof(header));
 	snapshot = xs_wasm_snapshot_of(&stream);
 	xs_wasm_base_growth(machine->the, 1);
-	ok = fxWriteSnapshot(machine->the, &snapshot);
+	{
+		/* An abort while writing (the memory limit reached by the
+		   collection or the writer's tables) exits to the outermost jump:
+		   without one here, XS would follow a NULL jump list. */
+		xsMachine* the = machine->the;
+		volatile int written = 0;
+		xsTry {
+			written = fxWriteSnapshot(the, &snapshot);
+		}
+		xsCatch {
+			written = 0;
+		}
+		ok = written;
+	}
 	xs_wasm_base_growth(machine->the, 0);
+	if (xs_wasm_abort_status(machine->the)) {
+		status = xs_wasm_status_of_abort(xs_wasm_abort_status(machine->the));
+		machine->status = status;
+		xs_wasm_set_message(machine, xs_wasm_status_message(status));
+		return status;
+	}
 	if (!ok || snapshot.error || stream.failed) {
 		char message[96];
 		snprintf(message, sizeof(message), "XS could not write the snapshot (error %d)", snapshot.error);
@@ -1322,4 +1357,619 @@ XS_WASM_EXPORT(xs_wasm_restore) xs_wasm_machine* xs_wasm_restore(const uint8_t* 
 	}
 	xs_wasm_adopt(machine, the, memory_limit);
 	return machine;
+}
+
+/* ---------------------------------------------------------- event loop -- */
+
+/* Timers, host calls and the value encoding (xs_wasm.h, "The event loop").
+   The state lives in the guest's heap, in the closure of this prelude, so
+   snapshots keep it; the prelude returns the frozen object of functions the
+   exports below call (encode, decode, settle, next, mark, fire, clock,
+   watch, awaited), kept as the non-enumerable, read-only global
+   __xs_wasm_loop. A guest that calls them itself only changes its own
+   state (e.g. settles its own host calls early: the host's later settle of
+   them is ignored). */
+XS_WASM_IMPORT(host_call) extern int32_t xs_wasm_host_call_import(xs_wasm_machine* machine, uint32_t call, const char* name, uint32_t name_length, const uint8_t* args, uint32_t args_length);
+
+static const char xs_wasm_loop_prelude[] =
+"(function (global, native, web) {\n"
+"'use strict';\n"
+"const { defineProperty, getPrototypeOf, getOwnPropertyDescriptor, keys, freeze } = Object;\n"
+"const apply = Reflect.apply, isArray = Array.isArray, isView = ArrayBuffer.isView;\n"
+"const TypeErrorConstructor = TypeError, RangeErrorConstructor = RangeError, ErrorConstructor = Error;\n"
+"const PromiseConstructor = Promise, MapConstructor = Map, SetConstructor = Set, DateConstructor = Date, ProxyConstructor = Proxy;\n"
+"const ArrayBufferConstructor = ArrayBuffer, Bytes = Uint8Array, DataViewConstructor = DataView, BigIntConstructor = BigInt, StringConstructor = String;\n"
+"const dateNow = Date.now, getTime = Date.prototype.getTime, bigIntToString = BigInt.prototype.toString;\n"
+"const mapForEach = Map.prototype.forEach, mapSet = Map.prototype.set, mapGet = Map.prototype.get, mapDelete = Map.prototype.delete, mapHas = Map.prototype.has;\n"
+"const setForEach = Set.prototype.forEach, setAdd = Set.prototype.add;\n"
+"const mapSize = getOwnPropertyDescriptor(Map.prototype, 'size').get, setSize = getOwnPropertyDescriptor(Set.prototype, 'size').get;\n"
+"const typedArrayPrototype = getPrototypeOf(Uint8Array.prototype);\n"
+"const typedArrayTag = getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag).get;\n"
+"const viewBuffer = getOwnPropertyDescriptor(typedArrayPrototype, 'buffer').get, viewOffset = getOwnPropertyDescriptor(typedArrayPrototype, 'byteOffset').get, viewLength = getOwnPropertyDescriptor(typedArrayPrototype, 'byteLength').get;\n"
+"const dataViewBuffer = getOwnPropertyDescriptor(DataView.prototype, 'buffer').get, dataViewOffset = getOwnPropertyDescriptor(DataView.prototype, 'byteOffset').get, dataViewLength = getOwnPropertyDescriptor(DataView.prototype, 'byteLength').get;\n"
+"const bufferLength = getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get, bufferSlice = ArrayBuffer.prototype.slice;\n"
+"const splice = Array.prototype.splice, bytesSet = typedArrayPrototype.set, bytesSlice = typedArrayPrototype.slice, charCodeAt = String.prototype.charCodeAt, fromCharCode = String.fromCharCode;\n"
+"const getFloat64 = DataView.prototype.getFloat64, setFloat64 = DataView.prototype.setFloat64, getUint32 = DataView.prototype.getUint32, setUint32 = DataView.prototype.setUint32;\n"
+"const KINDS = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView'];\n"
+"const CONSTRUCTORS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView];\n"
+"const MAX_DEPTH = 128, MAX_TIMERS = 10000;\n"
+"function define(target, name, value) { defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true }); }\n"
+"function cannot(what) { return new TypeErrorConstructor(`cannot send ${what} to the host`); }\n"
+"/* encode: the value encoding of xs_wasm.h, into an ArrayBuffer; lenient\n"
+"   (results, as JSON treats them): functions and symbols are undefined, a\n"
+"   promise an object. Module-level state and functions (no closure or\n"
+"   argument array per call); a getter that encodes again while encoding\n"
+"   gets its own buffer. */\n"
+"const uncurry = Function.prototype.bind.bind(Function.prototype.call);\n"
+"const getU32 = uncurry(getUint32), setU32 = uncurry(setUint32), getF64 = uncurry(getFloat64), setF64 = uncurry(setFloat64);\n"
+"const copyInto = uncurry(bytesSet), charAt = uncurry(charCodeAt), sliceBuffer = uncurry(bufferSlice), lengthOf = uncurry(bufferLength);\n"
+"let out = new Bytes(256), outView = new DataViewConstructor(out.buffer), outLength = 0, lenientMode = false, encoding = false;\n"
+"function room(n) {\n"
+"  if (outLength + n <= out.length) return;\n"
+"  let size = out.length * 2;\n"
+"  while (size < outLength + n) size *= 2;\n"
+"  const grown = new Bytes(size);\n"
+"  copyInto(grown, new Bytes(out.buffer, 0, outLength));\n"
+"  out = grown;\n"
+"  outView = new DataViewConstructor(out.buffer);\n"
+"}\n"
+"function putByte(b) { room(1); out[outLength++] = b; }\n"
+"function putU32(n) { room(4); setU32(outView, outLength, n, true); outLength += 4; }\n"
+"function putF64(n) { room(8); setF64(outView, outLength, n, true); outLength += 8; }\n"
+"function putText(s) {\n"
+"  const count = s.length;\n"
+"  room(4 + count * 3);\n"
+"  const at = outLength;\n"
+"  let o = at + 4;\n"
+"  for (let i = 0; i < count; i++) {\n"
+"    let c = charAt(s, i);\n"
+"    if (c < 0x80) { out[o++] = c; continue; }\n"
+"    if (c < 0x800) { out[o++] = 0xC0 | (c >> 6); out[o++] = 0x80 | (c & 0x3F); continue; }\n"
+"    if (c >= 0xD800 && c <= 0xDFFF) {\n"
+"      const d = (c <= 0xDBFF && i + 1 < count) ? charAt(s, i + 1) : 0;\n"
+"      if (d >= 0xDC00 && d <= 0xDFFF) {\n"
+"        i++;\n"
+"        c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);\n"
+"        out[o++] = 0xF0 | (c >> 18); out[o++] = 0x80 | ((c >> 12) & 0x3F); out[o++] = 0x80 | ((c >> 6) & 0x3F); out[o++] = 0x80 | (c & 0x3F);\n"
+"        continue;\n"
+"      }\n"
+"      c = 0xFFFD;\n"
+"    }\n"
+"    out[o++] = 0xE0 | (c >> 12); out[o++] = 0x80 | ((c >> 6) & 0x3F); out[o++] = 0x80 | (c & 0x3F);\n"
+"  }\n"
+"  setU32(outView, at, o - at - 4, true);\n"
+"  outLength = o;\n"
+"}\n"
+"function putRaw(buffer, offset, size) {\n"
+"  putU32(size);\n"
+"  room(size);\n"
+"  copyInto(out, new Bytes(buffer, offset, size), outLength);\n"
+"  outLength += size;\n"
+"}\n"
+"function putValue(v, depth) {\n"
+"  if (depth > MAX_DEPTH) throw new TypeErrorConstructor(`cannot send a value nested deeper than ${MAX_DEPTH} levels (or a cycle) to the host`);\n"
+"  switch (typeof v) {\n"
+"  case 'undefined': putByte(0); return;\n"
+"  case 'boolean': putByte(v ? 3 : 2); return;\n"
+"  case 'number': putByte(4); putF64(v); return;\n"
+"  case 'string': putByte(5); putText(v); return;\n"
+"  case 'bigint': putByte(6); putText(apply(bigIntToString, v, [])); return;\n"
+"  case 'function': if (lenientMode) { putByte(0); return; } throw cannot('a function');\n"
+"  case 'symbol': if (lenientMode) { putByte(0); return; } throw cannot('a symbol');\n"
+"  }\n"
+"  if (v === null) { putByte(1); return; }\n"
+"  if (isArray(v)) {\n"
+"    const count = v.length;\n"
+"    putByte(7); putU32(count);\n"
+"    for (let i = 0; i < count; i++) putValue(v[i], depth + 1);\n"
+"    return;\n"
+"  }\n"
+"  if (isView(v)) {\n"
+"    let tag, buffer, offset, size;\n"
+"    try { tag = apply(typedArrayTag, v, []); } catch { tag = undefined; }\n"
+"    if (tag === undefined) { tag = 'DataView'; buffer = apply(dataViewBuffer, v, []); offset = apply(dataViewOffset, v, []); size = apply(dataViewLength, v, []); }\n"
+"    else { buffer = apply(viewBuffer, v, []); offset = apply(viewOffset, v, []); size = apply(viewLength, v, []); }\n"
+"    if (!(buffer instanceof ArrayBufferConstructor)) throw cannot('a view of a SharedArrayBuffer');\n"
+"    let kind = 0;\n"
+"    while (KINDS[kind] !== tag) kind++;\n"
+"    putByte(10); putByte(kind); putRaw(buffer, offset, size);\n"
+"    return;\n"
+"  }\n"
+"  if (v instanceof ArrayBufferConstructor) { putByte(9); putRaw(v, 0, lengthOf(v)); return; }\n"
+"  if (v instanceof MapConstructor) {\n"
+"    putByte(11); putU32(apply(mapSize, v, []));\n"
+"    apply(mapForEach, v, [(item, key) => { putValue(key, depth + 1); putValue(item, depth + 1); }]);\n"
+"    return;\n"
+"  }\n"
+"  if (v instanceof SetConstructor) {\n"
+"    putByte(12); putU32(apply(setSize, v, []));\n"
+"    apply(setForEach, v, [(item) => { putValue(item, depth + 1); }]);\n"
+"    return;\n"
+"  }\n"
+"  if (v instanceof DateConstructor) { putByte(13); putF64(apply(getTime, v, [])); return; }\n"
+"  if (!lenientMode && v instanceof PromiseConstructor) throw cannot('a promise');\n"
+"  const names = keys(v), count = names.length;\n"
+"  putByte(8); putU32(count);\n"
+"  for (let i = 0; i < count; i++) { putText(names[i]); putValue(v[names[i]], depth + 1); }\n"
+"}\n"
+"function encode(value, lenient) {\n"
+"  const saved = encoding ? [out, outView, outLength, lenientMode] : undefined;\n"
+"  if (saved) { out = new Bytes(256); outView = new DataViewConstructor(out.buffer); }\n"
+"  encoding = true;\n"
+"  outLength = 0;\n"
+"  lenientMode = !!lenient;\n"
+"  try {\n"
+"    putValue(value, 0);\n"
+"    return sliceBuffer(out.buffer, 0, outLength);\n"
+"  }\n"
+"  finally {\n"
+"    if (saved) { out = saved[0]; outView = saved[1]; outLength = saved[2]; lenientMode = saved[3]; }\n"
+"    else {\n"
+"      encoding = false;\n"
+"      if (out.length > 65536) { out = new Bytes(256); outView = new DataViewConstructor(out.buffer); }\n"
+"    }\n"
+"  }\n"
+"}\n"
+"/* decode: the inverse; a TypeError for bytes that are not a value (no\n"
+"   guest code runs while decoding) */\n"
+"let inBuffer, inBytes, inView, inAt = 0, inSize = 0;\n"
+"function bad() { return new TypeErrorConstructor('the host sent bytes that are not an encoded value'); }\n"
+"function need(n) { if (n > inSize - inAt) throw bad(); }\n"
+"function getCount() { need(4); const n = getU32(inView, inAt, true); inAt += 4; return n; }\n"
+"function getText() {\n"
+"  const n = getCount();\n"
+"  need(n);\n"
+"  const end = inAt + n;\n"
+"  let s = '', chunk = '';\n"
+"  while (inAt < end) {\n"
+"    let c = inBytes[inAt++];\n"
+"    if (c >= 0x80) {\n"
+"      let extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;\n"
+"      if (extra < 0 || inAt + extra > end) throw bad();\n"
+"      c &= 0x3F >> extra;\n"
+"      while (extra--) { const d = inBytes[inAt++]; if ((d & 0xC0) !== 0x80) throw bad(); c = (c << 6) | (d & 0x3F); }\n"
+"      if (c >= 0x10000) { c -= 0x10000; chunk += fromCharCode(0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF)); continue; }\n"
+"    }\n"
+"    chunk += fromCharCode(c);\n"
+"    if (chunk.length >= 4096) { s += chunk; chunk = ''; }\n"
+"  }\n"
+"  return s + chunk;\n"
+"}\n"
+"function getCopy() { const n = getCount(); need(n); const b = sliceBuffer(inBuffer, inAt, inAt + n); inAt += n; return b; }\n"
+"function getValue(depth) {\n"
+"  if (depth > MAX_DEPTH) throw bad();\n"
+"  need(1);\n"
+"  const tag = inBytes[inAt++];\n"
+"  switch (tag) {\n"
+"  case 0: return undefined;\n"
+"  case 1: return null;\n"
+"  case 2: return false;\n"
+"  case 3: return true;\n"
+"  case 4: { need(8); const n = getF64(inView, inAt, true); inAt += 8; return n; }\n"
+"  case 5: return getText();\n"
+"  case 6: { const s = getText(); try { return BigIntConstructor(s); } catch { throw bad(); } }\n"
+"  case 7: { const count = getCount(); need(count); const a = []; for (let i = 0; i < count; i++) a[i] = getValue(depth + 1); return a; }\n"
+"  case 8: {\n"
+"    const count = getCount(), o = {};\n"
+"    need(count);\n"
+"    for (let i = 0; i < count; i++) { const name = getText(); defineProperty(o, name, { value: getValue(depth + 1), writable: true, enumerable: true, configurable: true }); }\n"
+"    return o;\n"
+"  }\n"
+"  case 9: return getCopy();\n"
+"  case 10: {\n"
+"    need(1);\n"
+"    const kind = inBytes[inAt++];\n"
+"    if (kind >= CONSTRUCTORS.length) throw bad();\n"
+"    const b = getCopy(), n = lengthOf(b), C = CONSTRUCTORS[kind];\n"
+"    if (kind === 11) return new DataViewConstructor(b);\n"
+"    const unit = C.BYTES_PER_ELEMENT;\n"
+"    if (n % unit) throw bad();\n"
+"    return new C(b, 0, n / unit);\n"
+"  }\n"
+"  case 11: { const count = getCount(); need(count); const m = new MapConstructor(); for (let i = 0; i < count; i++) { const k = getValue(depth + 1); apply(mapSet, m, [k, getValue(depth + 1)]); } return m; }\n"
+"  case 12: { const count = getCount(); need(count); const s = new SetConstructor(); for (let i = 0; i < count; i++) apply(setAdd, s, [getValue(depth + 1)]); return s; }\n"
+"  case 13: { need(8); const t = getF64(inView, inAt, true); inAt += 8; return new DateConstructor(t); }\n"
+"  }\n"
+"  throw bad();\n"
+"}\n"
+"function decode(buffer) {\n"
+"  inBuffer = buffer; inSize = lengthOf(buffer); inBytes = new Bytes(buffer); inView = new DataViewConstructor(buffer); inAt = 0;\n"
+"  try {\n"
+"    const value = getValue(0);\n"
+"    if (inAt !== inSize) throw bad();\n"
+"    return value;\n"
+"  }\n"
+"  finally { inBuffer = inBytes = inView = undefined; }\n"
+"}\n"
+"/* host calls: host.name(...args) */\n"
+"const calls = new MapConstructor();\n"
+"function call(name, args) {\n"
+"  const reply = native(name, encode(args));\n"
+"  if (typeof reply === 'number') return new PromiseConstructor((resolve, reject) => { apply(mapSet, calls, [reply, { resolve, reject }]); });\n"
+"  return decode(reply);\n"
+"}\n"
+"const functions = new MapConstructor();\n"
+"const host = new ProxyConstructor(freeze({}), {\n"
+"  get(target, name) {\n"
+"    if (typeof name !== 'string') return undefined;\n"
+"    let f = apply(mapGet, functions, [name]);\n"
+"    if (!f) {\n"
+"      f = { [name](...args) { return call(name, args); } }[name];\n"
+"      apply(mapSet, functions, [name, f]);\n"
+"    }\n"
+"    return f;\n"
+"  },\n"
+"  has(target, name) { return typeof name === 'string'; },\n"
+"  set() { return false; },\n"
+"  defineProperty() { return false; },\n"
+"  deleteProperty() { return false; },\n"
+"});\n"
+"define(global, 'host', host);\n"
+"/* timers, on the host's clock (Date.now()): a queue sorted by due time,\n"
+"   then creation; next() and fire() allocate nothing, so how often the\n"
+"   host asks does not change the heap */\n"
+"const queue = [];\n"
+"let lastTimer = 0, sequence = 0, clock = 0;\n"
+"function now() { return apply(dateNow, DateConstructor, []); }\n"
+"function enqueue(timer) {\n"
+"  let low = 0, high = queue.length;\n"
+"  while (low < high) {\n"
+"    const middle = (low + high) >> 1;\n"
+"    if (queue[middle].due <= timer.due) low = middle + 1; else high = middle;\n"
+"  }\n"
+"  apply(splice, queue, [low, 0, timer]);\n"
+"}\n"
+"function schedule(name, callback, delay, args, repeat) {\n"
+"  if (typeof callback !== 'function') throw new TypeErrorConstructor(`${name}: the callback is not a function`);\n"
+"  if (queue.length >= MAX_TIMERS) throw new RangeErrorConstructor(`${name}: too many timers (at most ${MAX_TIMERS} at once)`);\n"
+"  let ms = +delay;\n"
+"  if (!(ms >= 0)) ms = 0;\n"
+"  if (ms > 2147483647) ms = 2147483647;\n"
+"  ms = ms - (ms % 1);\n"
+"  const id = ++lastTimer;\n"
+"  enqueue({ id, due: now() + ms, sequence: sequence++, callback, args, interval: repeat ? (ms < 1 ? 1 : ms) : 0 });\n"
+"  return id;\n"
+"}\n"
+"function cancel(id) {\n"
+"  for (let i = 0; i < queue.length; i++) if (queue[i].id === id) { apply(splice, queue, [i, 1]); return; }\n"
+"}\n"
+"if (web) {\n"
+"  define(global, 'setTimeout', function setTimeout(callback, delay = 0, ...args) { return schedule('setTimeout', callback, delay, args, false); });\n"
+"  define(global, 'setInterval', function setInterval(callback, delay = 0, ...args) { return schedule('setInterval', callback, delay, args, true); });\n"
+"  define(global, 'clearTimeout', function clearTimeout(id) { cancel(id); });\n"
+"  define(global, 'clearInterval', function clearInterval(id) { cancel(id); });\n"
+"}\n"
+"let awaited = { state: 0 };\n"
+"return freeze({\n"
+"  encode, decode,\n"
+"  settle(id, ok, payload) {\n"
+"    const c = apply(mapGet, calls, [id]);\n"
+"    if (!c) return false;\n"
+"    apply(mapDelete, calls, [id]);\n"
+"    if (!ok) { c.reject(new ErrorConstructor(payload)); return true; }\n"
+"    let value;\n"
+"    try { value = decode(payload); } catch (error) { c.reject(error); return true; }\n"
+"    c.resolve(value);\n"
+"    return true;\n"
+"  },\n"
+"  next() { return queue.length ? queue[0].due : -1; },\n"
+"  mark(t) { if (t > clock) clock = t; return sequence; },\n"
+"  fire(t, before) {\n"
+"    for (let i = 0; i < queue.length && queue[i].due <= t; i++) {\n"
+"      const timer = queue[i];\n"
+"      if (timer.sequence >= before) continue;\n"
+"      apply(splice, queue, [i, 1]);\n"
+"      if (timer.interval) { timer.due += timer.interval; timer.sequence = sequence++; enqueue(timer); }\n"
+"      apply(timer.callback, undefined, timer.args);\n"
+"      return true;\n"
+"    }\n"
+"    return false;\n"
+"  },\n"
+"  clock() { return clock; },\n"
+"  watch(value) {\n"
+"    awaited = { state: 1 };\n"
+"    const record = awaited;\n"
+"    PromiseConstructor.resolve(value).then((v) => { record.state = 2; record.value = v; }, (e) => { record.state = 3; record.value = e; });\n"
+"  },\n"
+"  awaited() { return awaited; },\n"
+"});\n"
+"})\n";
+
+#define XS_WASM_LOOP_NAME "__xs_wasm_loop"
+
+static void xs_wasm_build_loop(xsMachine* the, int web)
+{
+	xsBeginHost(the);
+	{
+		xsVars(4);
+		xsVar(0) = xsString((xsStringValue)xs_wasm_loop_prelude);
+		xs_wasm_eval_slot(the, &xsVar(0), &xsVar(1));
+		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_host_call_native, 2, &xsVar(2));
+		xsVar(3) = xsCallFunction3(xsVar(1), xsUndefined, xsGlobal, xsVar(2), xsBoolean(web));
+		xsDefine(xsGlobal, xsID(XS_WASM_LOOP_NAME), xsVar(3), xsDontEnum | xsDontDelete | xsDontSet);
+	}
+	xsEndHost(the);
+}
+
+/* native(name, argsBuffer): the encoded value (an ArrayBuffer), the call's
+   id (a number: pending), or a thrown Error. */
+static void xs_wasm_host_call_native(xsMachine* the)
+{
+	xs_wasm_machine* machine = xs_wasm_host_of(the);
+	xsStringValue text;
+	char* name;
+	size_t name_length;
+	uint32_t args_length, call;
+	int32_t reply;
+	xsVars(2);
+	if (xsToInteger(xsArgc) < 2)
+		xsTypeError("host call: two arguments expected");
+	text = xsToString(xsArg(0));
+	name_length = strlen(text);
+	name = malloc(name_length + 1);
+	if (!name)
+		xsUnknownError("not enough memory for the host call");
+	memcpy(name, xsToString(xsArg(0)), name_length + 1);
+	name_length = xs_wasm_to_utf8(name, name_length);
+	args_length = (uint32_t)xsGetArrayBufferLength(xsArg(1));
+	call = ++machine->last_call;
+	/* XS does not allocate (or move its chunks) while the host runs: the
+	   host reads the arguments in place */
+	reply = xs_wasm_host_call_import(machine, call, name, (uint32_t)name_length, (const uint8_t*)xsToArrayBuffer(xsArg(1)), args_length);
+	free(name);
+	if (reply == -1) {
+		machine->pending_calls++;
+		xsResult = xsNumber((double)call);
+		return;
+	}
+	if (reply >= 0) {
+		xsResult = xsArrayBuffer(NULL, reply);
+		xs_wasm_host_reply(machine, (char*)xsToArrayBuffer(xsResult));
+		return;
+	}
+	{
+		size_t length = (size_t)(-(int64_t)reply - 2);
+		char* buffer = malloc(length + 1);
+		char* converted;
+		if (!buffer)
+			xsUnknownError("not enough memory for the host's error");
+		xs_wasm_host_reply(machine, buffer);
+		converted = xs_wasm_from_utf8(buffer, length);
+		free(buffer);
+		if (!converted)
+			xsUnknownError("not enough memory for the host's error");
+		xsVar(0) = xsString(converted);
+		free(converted);
+		xsVar(1) = xsNew1(xsGlobal, xsID("Error"), xsVar(0));
+		xsThrow(xsVar(1));
+	}
+}
+
+enum { XS_WASM_LOOP_EVAL, XS_WASM_LOOP_SEND, XS_WASM_LOOP_AWAITED, XS_WASM_LOOP_SETTLE, XS_WASM_LOOP_TIMERS };
+
+typedef struct {
+	int kind;
+	const char* input;   /* EVAL: source; SEND: encoded value; SETTLE: payload */
+	size_t length;
+	uint32_t call;       /* SETTLE */
+	int32_t ok;          /* SETTLE */
+	double now;          /* TIMERS */
+} xs_wasm_loop_step;
+
+/* The encoded `value` as the result; XS_WASM_RESULT_TOO_LARGE when it does
+   not fit next to the heap. */
+static int32_t xs_wasm_encode_result(xsMachine* the, xs_wasm_machine* machine, xsSlot* loop, xsSlot* value, xsSlot* temp)
+{
+	size_t size;
+	*temp = xsCall2(*loop, xsID("encode"), *value, xsTrue); /* lenient: results, as JSON takes them */
+	size = (size_t)xsGetArrayBufferLength(*temp);
+	if ((size > xs_wasm_memory_left(the)) || !xs_wasm_reserve_result(machine, size ? size : 1)) {
+		char text[64];
+		snprintf(text, sizeof(text), "{\"size\":%lu}", (unsigned long)size);
+		xs_wasm_set_result(machine, text, strlen(text));
+		return XS_WASM_RESULT_TOO_LARGE;
+	}
+	xsGetArrayBufferData(*temp, 0, machine->result, (xsIntegerValue)size);
+	machine->result_length = (uint32_t)size;
+	return XS_WASM_OK;
+}
+
+static int32_t xs_wasm_loop_call(xs_wasm_machine* machine, const xs_wasm_loop_step* step)
+{
+	xsMachine* the;
+	int32_t status = xs_wasm_callable(machine, "re-entrant call: the machine is busy");
+	if (status != XS_WASM_OK)
+		return status;
+	if (step->length > 0x7FFFFFF0 || (step->length && !step->input)) {
+		xs_wasm_set_message(machine, "invalid input buffer");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	the = machine->the;
+	machine->in_call = 1;
+	machine->meter_used = 0;
+	machine->result_length = 0;
+	xsBeginMetering(the, xs_wasm_meter_callback, machine->meter_interval);
+	{
+		xsBeginHost(the);
+		{
+			int state = 0;
+			xsVars(8);
+			xsTry {
+				xsVar(0) = xsGet(xsGlobal, xsID(XS_WASM_LOOP_NAME));
+				switch (step->kind) {
+				case XS_WASM_LOOP_EVAL:
+				case XS_WASM_LOOP_SEND:
+					if (step->kind == XS_WASM_LOOP_EVAL) {
+						char* converted = xs_wasm_from_utf8(step->input, step->length);
+						if (!converted)
+							xsUnknownError("not enough memory for the input");
+						xsVar(2) = xsString(converted);
+						free(converted);
+						xs_wasm_eval_slot(the, &xsVar(2), &xsVar(1));
+					}
+					else {
+						xsVar(2) = xsArrayBuffer((void*)step->input, (xsIntegerValue)step->length);
+						xsVar(3) = xsCall1(xsVar(0), xsID("decode"), xsVar(2));
+						xsVar(1) = xsCall1(xsGlobal, xsID("receiveMessage"), xsVar(3));
+					}
+					xs_wasm_run_jobs(the);
+					state = xs_wasm_promise_state(the, &xsVar(1), &xsVar(3));
+					if (state == 1) {
+						xsCall1(xsVar(0), xsID("watch"), xsVar(1));
+						xs_wasm_run_jobs(the);
+						status = XS_WASM_PENDING;
+					}
+					else if (state == 2)
+						xsVar(1) = xsVar(3);
+					else if (state == 3)
+						xsThrow(xsVar(3));
+					if (status == XS_WASM_OK)
+						status = xs_wasm_encode_result(the, machine, &xsVar(0), &xsVar(1), &xsVar(2));
+					break;
+				case XS_WASM_LOOP_AWAITED:
+					xsVar(1) = xsCall0(xsVar(0), xsID("awaited"));
+					state = xsToInteger(xsGet(xsVar(1), xsID("state")));
+					xsVar(2) = xsGet(xsVar(1), xsID("value"));
+					if (state == 0) {
+						xs_wasm_set_message(machine, "no promise is awaited (eval_async or send_value did not return XS_WASM_PENDING)");
+						status = XS_WASM_BAD_ARGUMENT;
+					}
+					else if (state == 1)
+						status = XS_WASM_PENDING;
+					else if (state == 3)
+						xsThrow(xsVar(2));
+					else
+						status = xs_wasm_encode_result(the, machine, &xsVar(0), &xsVar(2), &xsVar(3));
+					break;
+				case XS_WASM_LOOP_SETTLE:
+					if (step->ok) {
+						xsVar(1) = xsArrayBuffer((void*)step->input, (xsIntegerValue)step->length);
+					}
+					else {
+						char* converted = xs_wasm_from_utf8(step->input, step->length);
+						if (!converted)
+							xsUnknownError("not enough memory for the host's error");
+						xsVar(1) = xsString(converted);
+						free(converted);
+					}
+					xsVar(2) = xsCall3(xsVar(0), xsID("settle"), xsNumber((double)step->call), xsBoolean(step->ok), xsVar(1));
+					/* the host settles only the calls it has pending (whether or
+					   not the guest's own state still knew the call) */
+					if (machine->pending_calls)
+						machine->pending_calls--;
+					xs_wasm_run_jobs(the);
+					break;
+				case XS_WASM_LOOP_TIMERS:
+					xsVar(1) = xsCall1(xsVar(0), xsID("mark"), xsNumber(step->now));
+					for (;;) {
+						xsVar(2) = xsCall2(xsVar(0), xsID("fire"), xsNumber(step->now), xsVar(1));
+						if (!xsTest(xsVar(2)))
+							break;
+						xs_wasm_run_jobs(the);
+					}
+					break;
+				}
+			}
+			xsCatch {
+				xsVar(4) = xsException;
+				xsException = xsUndefined;
+				xs_wasm_run_jobs(the);
+				xs_wasm_describe_exception(the, machine, &xsVar(4), &xsVar(5), &xsVar(6), &xsVar(7));
+				status = XS_WASM_JS_ERROR;
+			}
+		}
+		xsEndHost(the);
+		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
+	}
+	xsEndMetering(the);
+	if (xs_wasm_abort_status(the)) {
+		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
+		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
+		machine->status = status;
+		xs_wasm_set_message(machine, xs_wasm_status_message(status));
+	}
+	machine->in_call = 0;
+	return status;
+}
+
+XS_WASM_EXPORT(xs_wasm_eval_async) int32_t xs_wasm_eval_async(xs_wasm_machine* machine, const char* source, size_t length)
+{
+	xs_wasm_loop_step step = { XS_WASM_LOOP_EVAL, source, length, 0, 0, 0 };
+	return xs_wasm_loop_call(machine, &step);
+}
+
+XS_WASM_EXPORT(xs_wasm_send_value) int32_t xs_wasm_send_value(xs_wasm_machine* machine, const uint8_t* value, size_t length)
+{
+	xs_wasm_loop_step step = { XS_WASM_LOOP_SEND, (const char*)value, length, 0, 0, 0 };
+	return xs_wasm_loop_call(machine, &step);
+}
+
+XS_WASM_EXPORT(xs_wasm_awaited) int32_t xs_wasm_awaited(xs_wasm_machine* machine)
+{
+	xs_wasm_loop_step step = { XS_WASM_LOOP_AWAITED, NULL, 0, 0, 0, 0 };
+	return xs_wasm_loop_call(machine, &step);
+}
+
+XS_WASM_EXPORT(xs_wasm_settle) int32_t xs_wasm_settle(xs_wasm_machine* machine, uint32_t call, int32_t ok, const uint8_t* payload, size_t length)
+{
+	xs_wasm_loop_step step = { XS_WASM_LOOP_SETTLE, (const char*)payload, length, call, ok ? 1 : 0, 0 };
+	return xs_wasm_loop_call(machine, &step);
+}
+
+XS_WASM_EXPORT(xs_wasm_run_timers) int32_t xs_wasm_run_timers(xs_wasm_machine* machine, double now)
+{
+	xs_wasm_loop_step step = { XS_WASM_LOOP_TIMERS, NULL, 0, 0, 0, now };
+	if (!(now >= 0) || now > 8.64e15) {
+		if (machine)
+			xs_wasm_set_message(machine, "run_timers: `now` must be a time between 0 and 8.64e15 ms");
+		return XS_WASM_BAD_ARGUMENT;
+	}
+	return xs_wasm_loop_call(machine, &step);
+}
+
+/* A number the loop object's `method` returns (-1 when the machine cannot
+   be called or the call fails). Unmetered: it reads state only. */
+static double xs_wasm_loop_number(xs_wasm_machine* machine, const char* method)
+{
+	double result = -1;
+	xsMachine* the;
+	if (!machine || !machine->the || machine->status != XS_WASM_OK || machine->in_call)
+		return -1;
+	the = machine->the;
+	machine->in_call = 1;
+	xsBeginHost(the);
+	{
+		xsVars(1);
+		xsTry {
+			xsVar(0) = xsGet(xsGlobal, xsID(XS_WASM_LOOP_NAME));
+			result = xsToNumber(xsCall0(xsVar(0), xsID(method)));
+		}
+		xsCatch {
+			xsException = xsUndefined;
+			result = -1;
+		}
+	}
+	xsEndHost(the);
+	if (xs_wasm_abort_status(the)) {
+		machine->status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
+		result = -1;
+	}
+	machine->in_call = 0;
+	return result;
+}
+
+XS_WASM_EXPORT(xs_wasm_next_timer) double xs_wasm_next_timer(xs_wasm_machine* machine)
+{
+	return xs_wasm_loop_number(machine, "next");
+}
+
+XS_WASM_EXPORT(xs_wasm_clock) double xs_wasm_clock(xs_wasm_machine* machine)
+{
+	double clock = xs_wasm_loop_number(machine, "clock");
+	return clock < 0 ? 0 : clock;
+}
+
+XS_WASM_EXPORT(xs_wasm_pending_calls) uint32_t xs_wasm_pending_calls(xs_wasm_machine* machine)
+{
+	return machine ? machine->pending_calls : 0;
 }

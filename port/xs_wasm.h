@@ -74,7 +74,12 @@ extern "C" {
    mutabilities) and the web-standard globals (more callbacks in the
    snapshot signature), XS_WASM_CREATE_LOCKDOWN and
    XS_WASM_CREATE_NO_WEB_GLOBALS.
-   5: the host_interrupt import, XS_WASM_INTERRUPTED and
+   5: the event loop (issue 25): timers, host functions (the host_call
+   import), the value encoding, XS_WASM_PENDING and the exports
+   xs_wasm_eval_async, xs_wasm_awaited, xs_wasm_send_value,
+   xs_wasm_settle, xs_wasm_next_timer, xs_wasm_run_timers, xs_wasm_clock,
+   xs_wasm_pending_calls (one more callback in the snapshot signature);
+   the host_interrupt import, XS_WASM_INTERRUPTED and
    xs_wasm_heap_statistics. */
 #define XS_WASM_ABI_VERSION 5
 #define XS_WASM_SNAPSHOT_FORMAT 1
@@ -103,7 +108,12 @@ typedef enum {
 	                                the heap (or in memory): the payload is
 	                                {"size": <bytes of the UTF-8 result>};
 	                                the machine stays usable */
-	XS_WASM_INTERRUPTED = 10     /* host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead */
+	XS_WASM_PENDING = 10,        /* xs_wasm_eval_async, xs_wasm_send_value,
+	                                xs_wasm_awaited: the completion is a
+	                                promise still pending (it is now the
+	                                machine's awaited promise); run the loop
+	                                and ask xs_wasm_awaited; empty payload */
+	XS_WASM_INTERRUPTED = 11     /* host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead */
 } xs_wasm_status;
 
 /* Creation parameters, mirroring XS's xsCreation, plus a memory budget.
@@ -256,6 +266,80 @@ xs_wasm_machine* xs_wasm_take(uint32_t memory_limit);
 int32_t xs_wasm_lockdown(xs_wasm_machine* machine);
 
 /*
+ * The event loop (ABI 5). Each machine keeps, in its heap (so snapshots
+ * keep them), its timers, its pending host calls and the promise the host
+ * awaits; the host drives them:
+ *   loop: while the awaited promise is pending (or, to run until idle,
+ *   while anything is left): settle the host calls that finished
+ *   (xs_wasm_settle), else fire the timers that are due
+ *   (xs_wasm_run_timers), else wait for a host call or the next timer.
+ * On the virtual clock (the default) the host's clock (host_now) is a
+ * number it advances to each timer's due time, in order: the same guest
+ * gives the same meter count and snapshot bytes every run; a host call
+ * takes no virtual time. On the real clock it is the wall clock.
+ *
+ * Guest globals: setTimeout, setInterval, clearTimeout, clearInterval
+ * (unless XS_WASM_CREATE_NO_WEB_GLOBALS; at most 10,000 timers at once, a
+ * RangeError beyond; delays are whole milliseconds, an interval at least
+ * 1), and `host`: host.NAME(...args) calls the host function NAME
+ * (host_call): its value now, or a promise the host settles later.
+ *
+ * Value encoding (host call arguments and results, xs_wasm_send_value, the
+ * results of xs_wasm_eval_async and xs_wasm_awaited): one tagged value,
+ * integers little-endian, lengths u32 bytes:
+ *   0 undefined   1 null   2 false   3 true
+ *   4 number      f64
+ *   5 string      u32 length, UTF-8 (lone surrogates become U+FFFD)
+ *   6 bigint      u32 length, its decimal text (ASCII, "-" for negatives)
+ *   7 array       u32 count, count values (holes are undefined)
+ *   8 object      u32 count, count (u32 length, UTF-8 key, value): own
+ *                 enumerable string keys, as JSON takes them
+ *   9 ArrayBuffer u32 length, bytes
+ *   10 view       u8 kind, u32 length, bytes (the view's bytes only); kind:
+ *                 0 Int8Array 1 Uint8Array 2 Uint8ClampedArray 3 Int16Array
+ *                 4 Uint16Array 5 Int32Array 6 Uint32Array 7 Float32Array
+ *                 8 Float64Array 9 BigInt64Array 10 BigUint64Array 11 DataView
+ *   11 Map        u32 count, count (key, value)
+ *   12 Set        u32 count, count values
+ *   13 Date       f64 time value
+ * Nesting deeper than 128 levels (or a cycle) is refused; functions,
+ * symbols, promises and views of shared memory cannot be encoded in host
+ * call arguments (the guest gets a TypeError); in results (of
+ * xs_wasm_eval_async, xs_wasm_awaited, xs_wasm_send_value) functions and
+ * symbols are undefined and a promise a plain object, as JSON takes them.
+ * Decoders refuse bytes that are not exactly one value.
+ */
+/* xs_wasm_eval as a promise: the completion value, encoded (above); a
+   completion that is a pending promise becomes the awaited promise and the
+   status is XS_WASM_PENDING. */
+int32_t xs_wasm_eval_async(xs_wasm_machine* machine, const char* source, size_t length);
+/* The awaited promise: XS_WASM_PENDING, XS_WASM_OK with its value
+   (encoded), XS_WASM_JS_ERROR with its rejection; XS_WASM_BAD_ARGUMENT when
+   nothing is awaited. */
+int32_t xs_wasm_awaited(xs_wasm_machine* machine);
+/* xs_wasm_send with an encoded value: receiveMessage(value); its return
+   value encoded, a pending promise awaited as in xs_wasm_eval_async. */
+int32_t xs_wasm_send_value(xs_wasm_machine* machine, const uint8_t* value, size_t length);
+/* Settle host call `call` (host_call returned -1 for it): ok 1, its
+   promise is fulfilled with the encoded value of `length` bytes; ok 0,
+   rejected with an Error whose message is the UTF-8 text. Then drains the
+   job queue (guest code runs: metered). An unknown call is ignored. */
+int32_t xs_wasm_settle(xs_wasm_machine* machine, uint32_t call, int32_t ok, const uint8_t* payload, size_t length);
+/* Due time (ms on the host's clock) of the earliest timer, or -1 when none. */
+double xs_wasm_next_timer(xs_wasm_machine* machine);
+/* Fire, in order of due time, the timers due at `now` (ms on the host's
+   clock) that existed when called, draining the job queue after each.
+   XS_WASM_JS_ERROR when a callback threw (the later ones stay queued). */
+int32_t xs_wasm_run_timers(xs_wasm_machine* machine, double now);
+/* The latest `now` given to xs_wasm_run_timers (0 at first): on restore,
+   the host's virtual clock starts there. */
+double xs_wasm_clock(xs_wasm_machine* machine);
+/* Host calls awaiting xs_wasm_settle. xs_wasm_snapshot refuses a machine
+   that has any (XS_WASM_SNAPSHOT_ERROR): the host's side of a call (a
+   future, a promise) cannot be written into the snapshot. */
+uint32_t xs_wasm_pending_calls(xs_wasm_machine* machine);
+
+/*
  * Imports the host must provide (module "xs_wasm" in WASI builds; JS library
  * functions on the emscripten Module in emscripten builds):
  *
@@ -269,8 +353,9 @@ int32_t xs_wasm_lockdown(xs_wasm_machine* machine);
  * void host_log(xs_wasm_machine* m, int32_t level, const char* text, uint32_t length)
  *   console output; level 0 debug, 1 log, 2 info, 3 warn, 4 error.
  * double host_now(void)
- *   Milliseconds since the epoch for Date.now(); hosts return 0 unless the
- *   embedder opted in to a real clock (determinism).
+ *   Milliseconds since the epoch for Date.now(); hosts return their
+ *   virtual clock (0 until a timer fires) unless the embedder opted in to
+ *   the real clock (determinism).
  * int32_t host_interrupt(xs_wasm_machine* m)
  *   Asked during eval/send once per meter interval (xs_wasm_set_meter):
  *   nonzero stops the call with XS_WASM_INTERRUPTED and the machine for
@@ -279,6 +364,13 @@ int32_t xs_wasm_lockdown(xs_wasm_machine* machine);
  *   interrupt from another thread; hosts with another way to stop guest
  *   code (wasmtime's epochs) may return 0. Code that does not tick the
  *   meter (the collector, snapshot reading) is not stopped by it.
+ * int32_t host_call(xs_wasm_machine* m, uint32_t call, const char* name, uint32_t name_length, const uint8_t* args, uint32_t args_length)
+ *   The guest called host.NAME(...args): `args` is the encoded array of
+ *   the arguments, `call` a new id. Returns n >= 0: the value now (n bytes,
+ *   encoded, read with host_reply); -1: pending (the host settles `call`
+ *   later with xs_wasm_settle); n <= -2: the call failed (an Error with a
+ *   message of -n - 2 bytes of UTF-8, read with host_reply, is thrown in
+ *   the guest).
  */
 
 #ifdef __cplusplus

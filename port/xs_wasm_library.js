@@ -1,7 +1,7 @@
 // emscripten JS library: the host imports of xs_wasm.h, forwarded to the
 // hooks the loader installs on the Module object as `Module.xsWasmHost`
 // ({ send(machine, ptr, len) -> int, reply(machine, ptr), log(machine, level, ptr, len), now() -> ms,
-// interrupt(machine) -> int }).
+// interrupt(machine) -> int, call(machine, id, namePtr, nameLen, argsPtr, argsLen) -> int }).
 mergeInto(LibraryManager.library, {
   xs_wasm_host_send: function (machine, json, length) {
     return Module['xsWasmHost'].send(machine, json, length);
@@ -17,5 +17,8 @@ mergeInto(LibraryManager.library, {
   },
   xs_wasm_host_interrupt: function (machine) {
     return Module['xsWasmHost'].interrupt(machine);
+  },
+  xs_wasm_host_call_import: function (machine, call, name, nameLength, args, argsLength) {
+    return Module['xsWasmHost'].call(machine, call, name, nameLength, args, argsLength);
   },
 });

@@ -32,8 +32,10 @@ export const Status = Object.freeze({
   ABORTED: 8,
   /** the call completed, but its result (JSON) did not fit in the memory limit next to the heap (or in memory): the payload is {"size": <bytes of the UTF-8 result>}; the machine stays usable */
   RESULT_TOO_LARGE: 9,
+  /** xs_wasm_eval_async, xs_wasm_send_value, xs_wasm_awaited: the completion is a promise still pending (it is now the machine's awaited promise); run the loop and ask xs_wasm_awaited; empty payload */
+  PENDING: 10,
   /** host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead */
-  INTERRUPTED: 10,
+  INTERRUPTED: 11,
 });
 
 /** xs_wasm_creation.flags bits (XS_WASM_CREATE_*). */
@@ -140,4 +142,20 @@ export const EXPORTS = Object.freeze({
   take: 'xs_wasm_take',
   /** int32_t xs_wasm_lockdown(xs_wasm_machine* machine); */
   lockdown: 'xs_wasm_lockdown',
+  /** int32_t xs_wasm_eval_async(xs_wasm_machine* machine, const char* source, size_t length); */
+  evalAsync: 'xs_wasm_eval_async',
+  /** int32_t xs_wasm_awaited(xs_wasm_machine* machine); */
+  awaited: 'xs_wasm_awaited',
+  /** int32_t xs_wasm_send_value(xs_wasm_machine* machine, const uint8_t* value, size_t length); */
+  sendValue: 'xs_wasm_send_value',
+  /** int32_t xs_wasm_settle(xs_wasm_machine* machine, uint32_t call, int32_t ok, const uint8_t* payload, size_t length); */
+  settle: 'xs_wasm_settle',
+  /** double xs_wasm_next_timer(xs_wasm_machine* machine); */
+  nextTimer: 'xs_wasm_next_timer',
+  /** int32_t xs_wasm_run_timers(xs_wasm_machine* machine, double now); */
+  runTimers: 'xs_wasm_run_timers',
+  /** double xs_wasm_clock(xs_wasm_machine* machine); */
+  clock: 'xs_wasm_clock',
+  /** uint32_t xs_wasm_pending_calls(xs_wasm_machine* machine); */
+  pendingCalls: 'xs_wasm_pending_calls',
 });

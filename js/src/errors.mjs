@@ -214,3 +214,12 @@ export class ResultTooLargeError extends XsWasmError {
     /** @type {number} */ this.limit = limit;
   }
 }
+
+/**
+ * An event-loop run (`sandbox.run()`, `sandbox.sendValue()`) cannot go on:
+ * the promise it awaits is pending while the guest has no timers and no
+ * host calls left (it can never settle), or host calls made no progress
+ * within `sandbox.hostCallTimeout` (they were cancelled: rejected in the
+ * guest). The sandbox stays usable.
+ */
+export class StalledError extends XsWasmError {}

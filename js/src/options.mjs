@@ -22,6 +22,7 @@ const OPTION_NAMES = [
   'memoryLimit',
   'creation',
   'receiveMessage',
+  'hostFunctions',
   'onLog',
   'realClock',
   'hostTimeZone',
@@ -46,6 +47,7 @@ const OPTION_NAMES = [
  * @property {number} memoryLimit
  * @property {number[]} creation
  * @property {Function | undefined} receiveMessage
+ * @property {Record<string, Function> | undefined} hostFunctions
  * @property {Function | undefined} onLog
  * @property {boolean} realClock
  * @property {boolean} hostTimeZone
@@ -180,6 +182,10 @@ export function normalizeOptions(options) {
   for (const key of ['receiveMessage', 'onLog', 'factory']) {
     if (o[key] !== undefined && typeof o[key] !== 'function') throw new TypeError(`option ${key} must be a function`);
   }
+  if (o.hostFunctions !== undefined && (o.hostFunctions === null || typeof o.hostFunctions !== 'object')) throw new TypeError('option hostFunctions must be an object of functions (name: function)');
+  for (const [name, f] of Object.entries(o.hostFunctions ?? {})) {
+    if (typeof f !== 'function') throw new TypeError(`option hostFunctions: ${name} must be a function`);
+  }
   if (o.build !== undefined && typeof o.build !== 'string') throw new TypeError('option build must be a string (a variant name such as "emcc-os")');
   if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
   if (o.hostTimeZone !== undefined && typeof o.hostTimeZone !== 'boolean') throw new TypeError('option hostTimeZone must be a boolean');
@@ -207,6 +213,7 @@ export function normalizeOptions(options) {
     memoryLimit,
     creation,
     receiveMessage: o.receiveMessage,
+    hostFunctions: o.hostFunctions,
     onLog: o.onLog,
     realClock: o.realClock ?? false,
     hostTimeZone: o.hostTimeZone ?? false,

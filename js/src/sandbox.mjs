@@ -19,7 +19,9 @@ import {
   SandboxStoppedError,
   SnapshotError,
   StackOverflowError,
+  StalledError,
 } from './errors.mjs';
+import { decodeValue, encodeValue } from './values.mjs';
 import { openSnapshot, signSnapshot } from './auth.mjs';
 import { CREATION_FIELDS, CREATION_FLAGS_OFFSET, CREATION_MEMORY_LIMIT_OFFSET, CREATION_SIZE, CreateFlags, LACKS, Status } from './abi.mjs';
 import { DEFAULT_METER_INTERVAL, asBytes, meterLimitOf, normalizeOptions, uint } from './options.mjs';
@@ -178,6 +180,35 @@ export class Sandbox {
   #interruptRequested = false;
   /** @type {'deadline' | 'interrupt' | null} why host_interrupt stopped the call */
   #stoppedBy = null;
+  /** the virtual clock (ms): what Date.now() gives the guest without realClock */
+  #clock = 0;
+  /** @type {Map<number, { done: null | { ok: boolean, value?: any, error?: unknown } }>} pending host calls by id */
+  #pending = new Map();
+  /** @type {(() => void) | null} wakes a run waiting for a host call */
+  #wake = null;
+  #running = false;
+  /** meter ticks of the run in progress */
+  #runMeter = 0;
+
+  /**
+   * Host functions the guest calls as `host.NAME(...args)`: each gets the
+   * arguments (decoded: real ArrayBuffers, typed arrays, Maps...) with the
+   * sandbox as `this`. What it returns is the call's value in the guest; a
+   * promise makes the guest's call return a promise that settles with it
+   * while the sandbox runs its loop (`await sandbox.run()`). A throw or a
+   * rejection is an Error with the same message in the guest.
+   * @type {Record<string, Function> | undefined}
+   */
+  hostFunctions;
+
+  /** The most host calls that may be pending at once (the guest's next
+   * async call throws beyond). */
+  maxPendingCalls = 1000;
+
+  /** How long (ms) a run waits for pending host calls while nothing else
+   * happens; past it they are cancelled and the run throws StalledError.
+   * Infinity: forever. */
+  hostCallTimeout = 60_000;
 
   /**
    * Called with each message the guest passes to `sendMessage(msg)`; what it
@@ -204,6 +235,7 @@ export class Sandbox {
     this.#runtime = runtime;
     this.#options = options;
     this.receiveMessage = /** @type {any} */ (options.receiveMessage);
+    this.hostFunctions = /** @type {any} */ (options.hostFunctions);
     this.onLog = /** @type {any} */ (options.onLog);
   }
 
@@ -316,6 +348,8 @@ export class Sandbox {
       api.free(creation);
       this.#handle = handle;
       api.setMeter(handle, this.#options.meterLimit, this.#options.meterInterval);
+      // the virtual clock goes on from where a snapshot left it
+      this.#clock = api.clock(handle);
     } catch (error) {
       this.#M = null; // drop the instance: its memory goes with it
       this.#api = null;
@@ -390,7 +424,8 @@ export class Sandbox {
         const text = decoder.decode(this.#M.HEAPU8.subarray(ptr >>> 0, (ptr >>> 0) + (length >>> 0)));
         this.#log(level, text);
       },
-      now: () => (this.#options.realClock ? Date.now() : 0),
+      now: () => (this.#options.realClock ? Date.now() : this.#clock),
+      call: (/** @type {number} */ _machine, /** @type {number} */ id, /** @type {number} */ namePtr, /** @type {number} */ nameLength, /** @type {number} */ argsPtr, /** @type {number} */ argsLength) => this.#hostCall(id >>> 0, namePtr >>> 0, nameLength >>> 0, argsPtr >>> 0, argsLength >>> 0),
       // Asked once per meter interval while guest code runs (port/xs_wasm.h,
       // host_interrupt): the one moment this thread has the machine's
       // attention during a call.
@@ -738,6 +773,317 @@ export class Sandbox {
   get stopReason() {
     if (this.#stopped) return this.#stopped.reason;
     return this.#disposed ? 'disposed' : null;
+  }
+
+  // ------------------------------------------------------- event loop --
+  // Timers, host functions and binary values (port/xs_wasm.h, "The event
+  // loop"): the guest's state is in its heap; these drive it.
+
+  /**
+   * The guest's host.NAME(...args): host_call of port/xs_wasm.h.
+   * @param {number} id
+   * @param {number} namePtr
+   * @param {number} nameLength
+   * @param {number} argsPtr
+   * @param {number} argsLength
+   */
+  #hostCall(id, namePtr, nameLength, argsPtr, argsLength) {
+    let reply = EMPTY;
+    let code = 0;
+    try {
+      const heap = this.#M.HEAPU8;
+      const name = decoder.decode(heap.subarray(namePtr, namePtr + nameLength));
+      const functions = this.hostFunctions;
+      const f = functions && Object.prototype.hasOwnProperty.call(functions, name) ? functions[name] : undefined;
+      if (typeof f !== 'function') throw new Error(`no host function named ${JSON.stringify(name)}`);
+      const args = decodeValue(heap.subarray(argsPtr, argsPtr + argsLength));
+      if (!Array.isArray(args)) throw new Error('host call: the arguments are not an array');
+      const result = f.apply(this, args);
+      if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+        if (this.#pending.size >= this.maxPendingCalls) {
+          Promise.resolve(result).catch(() => {});
+          throw new Error(`too many pending host calls (at most ${this.maxPendingCalls} at once)`);
+        }
+        /** @type {{ done: null | { ok: boolean, value?: any, error?: unknown } }} */
+        const call = { done: null };
+        this.#pending.set(id, call);
+        Promise.resolve(result).then(
+          (value) => {
+            call.done = { ok: true, value };
+          },
+          (error) => {
+            call.done = { ok: false, error };
+          },
+        ).finally(() => this.#wake?.());
+        return -1;
+      }
+      try {
+        reply = encodeValue(result);
+      } catch (error) {
+        throw new Error(`the host function ${JSON.stringify(name)} returned a value that cannot be sent to the guest: ${hostErrorText(error)}`);
+      }
+      code = reply.length;
+    } catch (error) {
+      reply = encoder.encode(hostErrorText(error));
+      code = -reply.length - 2;
+    }
+    this.#reply = reply;
+    return code;
+  }
+
+  /**
+   * One call of a loop export within what is left of the run's meter limit.
+   * @param {string} method
+   * @param {'evalAsync' | 'sendValue' | 'awaited' | 'settle' | 'runTimers'} name
+   * @param {Uint8Array} input
+   * @param {number[]} [extra] settle: [id, ok]; runTimers: [now]
+   * @returns {{ pending: boolean, value?: any }}
+   */
+  #step(method, name, input = EMPTY, extra = []) {
+    this.#checkUsable(method);
+    const api = this.#api;
+    const limit = this.#options.meterLimit;
+    if (limit) {
+      const left = limit - this.#runMeter;
+      if (left <= 0) {
+        this.#meter = this.#runMeter;
+        throw this.#stop(new MeterLimitError(this.#meter, limit));
+      }
+      api.setMeter(this.#handle, left, this.#options.meterInterval);
+    }
+    const ptr = api.alloc(input.length) >>> 0;
+    if (!ptr) throw new RangeError(`${method}: an input of ${input.length} bytes does not fit in the sandbox's memory`);
+    this.#M.HEAPU8.set(input, ptr);
+    let status;
+    this.#inCall = true;
+    try {
+      if (name === 'awaited') status = api.awaited(this.#handle);
+      else if (name === 'runTimers') status = api.runTimers(this.#handle, extra[0]);
+      else if (name === 'settle') status = api.settle(this.#handle, extra[0], extra[1], ptr, input.length);
+      else status = api[name](this.#handle, ptr, input.length);
+    } catch (error) {
+      this.#inCall = false;
+      throw this.#stop(trapError(error));
+    }
+    this.#inCall = false;
+    api.free(ptr);
+    this.#runMeter += api.meter(this.#handle) >>> 0;
+    this.#meter = this.#runMeter;
+    const bytes = this.#resultBytes();
+    if (status === Status.PENDING) return { pending: true };
+    if (status === Status.OK) return { pending: false, value: bytes.length ? decodeValue(bytes) : undefined };
+    throw this.#statusError(status, decoder.decode(bytes));
+  }
+
+  /** The pending call to settle next: on the virtual clock the oldest, once
+   * it finished (calls settle in the order they were made); on the real
+   * clock the oldest finished one. */
+  #takeDone() {
+    for (const [id, call] of this.#pending) {
+      if (call.done) {
+        this.#pending.delete(id);
+        return { id, done: call.done };
+      }
+      if (!this.#options.realClock) return null;
+    }
+    return null;
+  }
+
+  /**
+   * Settle host call `id` in the guest.
+   * @param {number} id
+   * @param {{ ok: boolean, value?: any, error?: unknown }} done
+   */
+  #settle(id, done) {
+    let ok = done.ok;
+    let payload;
+    if (ok) {
+      try {
+        payload = encodeValue(done.value);
+      } catch (error) {
+        ok = false;
+        payload = encoder.encode(`the host call's value cannot be sent to the guest: ${hostErrorText(error)}`);
+      }
+    } else payload = encoder.encode(hostErrorText(done.error));
+    this.#step('run', 'settle', payload, [id, ok ? 1 : 0]);
+  }
+
+  /**
+   * The loop: until the awaited promise settles (its value), or until idle.
+   * @param {boolean} awaiting
+   */
+  async #drive(awaiting) {
+    let progress = Date.now();
+    // the guest is asked about the awaited promise only after a step that
+    // ran guest code: the steps and their meter counts do not depend on the
+    // host's timing
+    let changed = true;
+    for (;;) {
+      if (awaiting && changed) {
+        const r = this.#step('run', 'awaited');
+        if (!r.pending) return r.value;
+      }
+      changed = true;
+      const done = this.#takeDone();
+      if (done) {
+        this.#settle(done.id, done.done);
+        progress = Date.now();
+        continue;
+      }
+      this.#checkUsable('run');
+      const next = this.#api.nextTimer(this.#handle);
+      const pending = this.#pending.size > 0;
+      const real = this.#options.realClock;
+      let wait = Infinity;
+      if (next >= 0) {
+        if (!real && !pending) {
+          this.#clock = Math.max(this.#clock, next);
+          this.#step('run', 'runTimers', EMPTY, [this.#clock]);
+          progress = Date.now();
+          continue;
+        }
+        if (real) {
+          const now = Date.now();
+          if (next <= now) {
+            this.#step('run', 'runTimers', EMPTY, [now]);
+            progress = Date.now();
+            continue;
+          }
+          wait = next - now;
+        }
+      }
+      if (!pending && next < 0) {
+        if (awaiting) throw new StalledError('the run stalled: the awaited promise is pending, but the guest has no timers and no host calls left: it can never settle');
+        return undefined;
+      }
+      if (pending && Number.isFinite(this.hostCallTimeout)) {
+        const left = progress + this.hostCallTimeout - Date.now();
+        if (left <= 0) {
+          const count = this.#cancel('the host call was cancelled: it made no progress within the host-call timeout');
+          throw new StalledError(`the run stalled: ${count} host call(s) made no progress within ${this.hostCallTimeout} ms; they were cancelled`);
+        }
+        wait = Math.min(wait, left);
+      }
+      changed = false;
+      await new Promise((resolve) => {
+        const timer = Number.isFinite(wait) ? setTimeout(resolve, Math.min(wait, 0x7fffffff)) : null;
+        this.#wake = () => {
+          if (timer !== null) clearTimeout(timer);
+          resolve(undefined);
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  /**
+   * @template T
+   * @param {() => Promise<T>} body
+   * @returns {Promise<T>}
+   */
+  async #run(body) {
+    this.#checkUsable('run');
+    if (this.#running) throw new SandboxBusyError('run');
+    this.#running = true;
+    this.#runMeter = 0;
+    this.#meter = 0;
+    try {
+      return await body();
+    } finally {
+      this.#running = false;
+      if (this.#api && !this.#stopped && this.#options.meterLimit) this.#api.setMeter(this.#handle, this.#options.meterLimit, this.#options.meterInterval);
+    }
+  }
+
+  /**
+   * Run the event loop. With `source`: evaluate it (as evaluate() does)
+   * and, when its completion is a pending promise, run until it settles;
+   * resolves to its value as a real value (ArrayBuffers, typed arrays,
+   * Maps, Sets, Dates, BigInts and undefined included). Without: run until
+   * the guest is idle (no timers and no host calls left); resolves to
+   * undefined. Timers fire in order of due time: on the virtual clock (the
+   * default) at once, the clock (Date.now() in the guest) advancing to
+   * each due time, and only when no host call is pending (so the same
+   * guest gives the same results and meter counts whatever the host
+   * functions' timing); with realClock, on the wall clock. The meter limit
+   * applies to the whole run (`meter` then reports it).
+   *
+   * Throws (rejects) SandboxError for a throw, a rejection or a timer
+   * callback that threw; StalledError when the promise can never settle or
+   * host calls exceed hostCallTimeout; the errors of evaluate().
+   * @param {string} [source]
+   * @returns {Promise<any>}
+   */
+  run(source) {
+    if (source !== undefined && typeof source !== 'string') return Promise.reject(new TypeError(`run(source): source must be a string, got ${typeof source}`));
+    return this.#run(async () => {
+      if (source === undefined) return this.#drive(false);
+      const r = this.#step('run', 'evalAsync', encoder.encode(source));
+      return r.pending ? this.#drive(true) : r.value;
+    });
+  }
+
+  /**
+   * A binary message: call the guest's receiveMessage(message) with a copy
+   * of `message` as the real value (ArrayBuffers, typed arrays, Maps, ...;
+   * see run()), and resolve to its return value, a promise awaited as in
+   * run(source).
+   * @param {any} message
+   * @returns {Promise<any>}
+   */
+  sendValue(message) {
+    let bytes;
+    try {
+      bytes = encodeValue(message);
+    } catch (error) {
+      return Promise.reject(new TypeError(`sendValue: ${hostErrorText(error)}`));
+    }
+    return this.#run(async () => {
+      const r = this.#step('sendValue', 'sendValue', bytes);
+      return r.pending ? this.#drive(true) : r.value;
+    });
+  }
+
+  /**
+   * @param {string} message
+   * @returns {number}
+   */
+  #cancel(message) {
+    const ids = [...this.#pending.keys()];
+    for (const id of ids) {
+      this.#pending.delete(id);
+      this.#settle(id, { ok: false, error: new Error(message) });
+    }
+    return ids.length;
+  }
+
+  /**
+   * Cancel every pending host call: its promise is rejected in the guest
+   * with Error("the host call was cancelled") (guest code runs); the host's
+   * own promise is left to finish, ignored. Returns how many there were.
+   * @returns {number}
+   */
+  cancelHostCalls() {
+    this.#checkUsable('cancelHostCalls');
+    return this.#cancel('the host call was cancelled');
+  }
+
+  /** Host calls started and not yet settled in the guest. */
+  get pendingCalls() {
+    return this.#pending.size;
+  }
+
+  /** The sandbox's clock (ms): the virtual clock (0 until a timer fires;
+   * kept in snapshots), or the wall clock with realClock. */
+  get clock() {
+    return this.#options.realClock ? Date.now() : this.#clock;
+  }
+
+  /** The due time (ms, on `clock`) of the guest's earliest timer, or null. */
+  nextTimer() {
+    this.#checkUsable('nextTimer');
+    const next = this.#api.nextTimer(this.#handle);
+    return next >= 0 ? next : null;
   }
 
   /**

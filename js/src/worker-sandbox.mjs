@@ -185,6 +185,7 @@ export class WorkerSandbox {
     for (const key of LOCAL_ONLY) {
       if (rest[key] !== undefined) throw new TypeError(`option ${key} is not available in a WorkerSandbox (the worker loads the package's own builds)`);
     }
+    if (rest.hostFunctions !== undefined) throw new TypeError('option hostFunctions is not available in a WorkerSandbox (yet): use a Sandbox');
     normalizeOptions(rest); // the same validation as Sandbox.create, here
     const platform = currentPlatform();
     if (worker !== undefined && platform.name === 'node') throw new TypeError('option worker is for browsers: in Node the package starts its own worker thread');

@@ -82,9 +82,15 @@ export interface SandboxOptions {
   creation?: Creation;
   /** Handles the guest's `sendMessage(msg)`; see Sandbox.receiveMessage. */
   receiveMessage?: (this: Sandbox, message: any) => unknown;
+  /** Host functions the guest calls as `host.NAME(...args)`; see Sandbox.hostFunctions. */
+  hostFunctions?: Record<string, (this: Sandbox, ...args: any[]) => unknown>;
   /** Receives the guest's console output (default: the host's console). */
   onLog?: (this: Sandbox, level: LogLevel, text: string) => void;
-  /** Give the guest the host's clock for Date.now()/new Date() (default false: 0, deterministic). */
+  /**
+   * Give the guest the host's clock for Date.now()/new Date(), and fire its
+   * timers on wall time (default false: a virtual clock, 0 until a timer
+   * fires, that run() advances to each timer's due time: deterministic).
+   */
   realClock?: boolean;
   /**
    * Give the guest the host's time zone for local-time Date methods
@@ -282,6 +288,28 @@ export declare class Sandbox {
   interrupt(): void;
   /** XS's heap counters; `collect: true` runs a full garbage collection first. */
   heapStatistics(options?: { collect?: boolean }): HeapStatistics;
+  /**
+   * Run the event loop. With `source`: evaluate it and, when its
+   * completion is a pending promise, run until it settles; resolves to its
+   * value as a real value (ArrayBuffer, typed arrays, DataView, Map, Set,
+   * Date, BigInt and undefined included). Without: run until the guest is
+   * idle (no timers, no host calls left). Timers fire in order of due time
+   * (virtual clock: at once, and only while no host call is pending;
+   * realClock: on wall time). The meter limit applies to the whole run.
+   * @throws SandboxError a throw, a rejection, or a timer callback that threw
+   * @throws StalledError the promise can never settle, or host calls exceeded hostCallTimeout
+   */
+  run(source?: string): Promise<any>;
+  /**
+   * A binary message: the guest's receiveMessage(message) with a copy of
+   * `message` as the real value (see run()); resolves to its return value
+   * (a promise awaited as in run(source)).
+   */
+  sendValue(message: unknown): Promise<any>;
+  /** Reject every pending host call in the guest ("the host call was cancelled"); returns how many. */
+  cancelHostCalls(): number;
+  /** The due time (ms, on `clock`) of the guest's earliest timer, or null. */
+  nextTimer(): number | null;
   /** Free the machine and drop its WebAssembly instance. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -296,8 +324,25 @@ export declare class Sandbox {
   receiveMessage: ((this: Sandbox, message: any) => unknown) | undefined;
   /** Receives the guest's console output (default: the host's console). */
   onLog: ((this: Sandbox, level: LogLevel, text: string) => void) | undefined;
+  /**
+   * Host functions the guest calls as `host.NAME(...args)`: each gets the
+   * decoded arguments (real ArrayBuffers, typed arrays, Maps, ...) with the
+   * sandbox as `this`; its value is the call's value in the guest. A
+   * promise makes the guest's call return a promise, settled while the
+   * sandbox runs (run()). A throw or rejection is an Error with its message
+   * in the guest; a value that cannot be sent (a function, a symbol) too.
+   */
+  hostFunctions: Record<string, (this: Sandbox, ...args: any[]) => unknown> | undefined;
+  /** The most host calls pending at once (default 1000); the guest's next async call throws beyond. */
+  maxPendingCalls: number;
+  /** How long (ms) a run waits for pending host calls with no progress (default 60000; Infinity: forever). */
+  hostCallTimeout: number;
+  /** Host calls started and not yet settled in the guest. */
+  readonly pendingCalls: number;
+  /** The clock (ms): virtual (0 until a timer fires; kept in snapshots), or the wall clock with realClock. */
+  readonly clock: number;
 
-  /** Meter ticks used by the last evaluate/sendMessage call. */
+  /** Meter ticks used by the last evaluate/sendMessage call, or by the last run. */
   readonly meter: number;
   /** The wall-clock deadline of each call, milliseconds (0: none). */
   readonly deadlineMs: number;
@@ -324,7 +369,7 @@ export declare class Sandbox {
  * ones a worker cannot receive (factory, wasmBinary, wasmSha256), plus
  * `deadlineMs`. The hooks run on the calling thread.
  */
-export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog'> {
+export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog' | 'hostFunctions'> {
   /**
    * Wall-clock deadline of each call (create and restore included), in
    * milliseconds; 0, Infinity or absent: none. A call still running at its
@@ -475,3 +520,10 @@ export declare class ResultTooLargeError extends XsWasmError {
   /** The memory limit, bytes. */
   readonly limit: number;
 }
+
+/**
+ * A run (run(), sendValue()) cannot go on: the promise it awaits is pending
+ * with no timers and no host calls left, or host calls made no progress
+ * within hostCallTimeout (they were cancelled). The sandbox stays usable.
+ */
+export declare class StalledError extends XsWasmError {}

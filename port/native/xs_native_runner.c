@@ -87,6 +87,14 @@ int32_t xs_wasm_host_interrupt(xs_wasm_machine* machine)
 	return 0; /* the runner's parent enforces the time limit by killing it */
 }
 
+int32_t xs_wasm_host_call_import(xs_wasm_machine* machine, uint32_t call, const char* name, uint32_t name_length, const uint8_t* args, uint32_t args_length)
+{
+	static const char message[] = "no host functions in the native runner";
+	(void)machine; (void)call; (void)name; (void)name_length; (void)args; (void)args_length;
+	(void)message;
+	return -2; /* an error with an empty message (host_reply writes nothing) */
+}
+
 /* ----------------------------------------------------------- protocol -- */
 
 static int read_exact(void* buffer, size_t size)

@@ -38,7 +38,9 @@ pub const XS_WASM_ABORTED: i32 = 8;
 /// `XS_WASM_RESULT_TOO_LARGE`: the call completed, but its result (JSON) did not fit in the memory limit next to the heap (or in memory): the payload is {"size": &lt;bytes of the UTF-8 result&gt;}; the machine stays usable
 pub const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
 /// `XS_WASM_INTERRUPTED`: host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead
-pub const XS_WASM_INTERRUPTED: i32 = 10;
+pub const XS_WASM_INTERRUPTED: i32 = 11;
+/// `XS_WASM_PENDING`: xs_wasm_eval_async, xs_wasm_send_value, xs_wasm_awaited: the completion is a promise still pending (it is now the machine's awaited promise); run the loop and ask xs_wasm_awaited; empty payload
+pub const XS_WASM_PENDING: i32 = 10;
 
 // xs_wasm_creation.flags
 /// `XS_WASM_CREATE_TEST262_HOST`
@@ -184,7 +186,23 @@ pub mod export {
     pub const TAKE: Export<u32, u32> = Export::new("xs_wasm_take");
     /// `int32_t xs_wasm_lockdown(xs_wasm_machine* machine);`
     pub const LOCKDOWN: Export<u32, i32> = Export::new("xs_wasm_lockdown");
+    /// `int32_t xs_wasm_eval_async(xs_wasm_machine* machine, const char* source, size_t length);`
+    pub const EVAL_ASYNC: Export<(u32, u32, u32), i32> = Export::new("xs_wasm_eval_async");
+    /// `int32_t xs_wasm_awaited(xs_wasm_machine* machine);`
+    pub const AWAITED: Export<u32, i32> = Export::new("xs_wasm_awaited");
+    /// `int32_t xs_wasm_send_value(xs_wasm_machine* machine, const uint8_t* value, size_t length);`
+    pub const SEND_VALUE: Export<(u32, u32, u32), i32> = Export::new("xs_wasm_send_value");
+    /// `int32_t xs_wasm_settle(xs_wasm_machine* machine, uint32_t call, int32_t ok, const uint8_t* payload, size_t length);`
+    pub const SETTLE: Export<(u32, u32, i32, u32, u32), i32> = Export::new("xs_wasm_settle");
+    /// `double xs_wasm_next_timer(xs_wasm_machine* machine);`
+    pub const NEXT_TIMER: Export<u32, f64> = Export::new("xs_wasm_next_timer");
+    /// `int32_t xs_wasm_run_timers(xs_wasm_machine* machine, double now);`
+    pub const RUN_TIMERS: Export<(u32, f64), i32> = Export::new("xs_wasm_run_timers");
+    /// `double xs_wasm_clock(xs_wasm_machine* machine);`
+    pub const CLOCK: Export<u32, f64> = Export::new("xs_wasm_clock");
+    /// `uint32_t xs_wasm_pending_calls(xs_wasm_machine* machine);`
+    pub const PENDING_CALLS: Export<u32, u32> = Export::new("xs_wasm_pending_calls");
 
     /// Every export's name, in the header's order.
-    pub const ALL: [&str; 23] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_heap_statistics", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown"];
+    pub const ALL: [&str; 31] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_heap_statistics", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown", "xs_wasm_eval_async", "xs_wasm_awaited", "xs_wasm_send_value", "xs_wasm_settle", "xs_wasm_next_timer", "xs_wasm_run_timers", "xs_wasm_clock", "xs_wasm_pending_calls"];
 }

@@ -93,6 +93,14 @@ pub enum Error {
     /// is not that of these bytes under this key.
     #[error("snapshot refused: {0}")]
     SnapshotAuth(SnapshotAuthError),
+    /// An event-loop run ([`Machine::run`](crate::Machine::run),
+    /// [`Machine::eval_async`](crate::Machine::eval_async), ...) cannot go
+    /// on: the promise it awaits is pending while the guest has no timers
+    /// and no host calls left (it can never settle), or host calls made no
+    /// progress within the machine's host-call timeout (they are then
+    /// cancelled: rejected in the guest). The machine stays usable.
+    #[error("the run stalled: {0}")]
+    Stalled(String),
     /// The guest returned something that is not valid JSON for the host
     /// (for example its `JSON.stringify` was replaced).
     #[error("invalid JSON from the guest: {0}")]

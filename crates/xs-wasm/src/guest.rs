@@ -71,6 +71,25 @@ impl LogLevel {
 }
 
 type MessageHandler = Box<dyn FnMut(Value) -> std::result::Result<Value, String> + Send>;
+
+/// What a host function returns: its value, or an error message (the
+/// guest's promise is rejected, or the call throws, with an `Error` of it).
+pub type HostResult = std::result::Result<crate::JsValue, String>;
+/// A host call in progress (the future an async host function returned).
+pub(crate) type HostFuture = std::pin::Pin<Box<dyn std::future::Future<Output = HostResult> + Send>>;
+
+/// A host function registered on a machine (see `Machine::register_function`).
+pub(crate) enum HostFunction {
+    Sync(Box<dyn FnMut(Vec<crate::JsValue>) -> HostResult + Send>),
+    Async(Box<dyn FnMut(Vec<crate::JsValue>) -> HostFuture + Send>),
+}
+
+/// A pending host call: running, or finished and waiting to be settled in
+/// the guest (on the virtual clock, calls settle in the order they were made).
+pub(crate) enum PendingCall {
+    Running(HostFuture),
+    Done(HostResult),
+}
 type LogHandler = Box<dyn FnMut(LogLevel, &str) + Send>;
 
 /// What made `host_interrupt` stop a call.
@@ -106,6 +125,14 @@ pub(crate) struct HostState {
     /// The instance's exported memory, once known (saves host functions a
     /// lookup by name per call).
     pub(crate) memory: Option<Memory>,
+    /// The virtual clock (ms), what `host_now` returns without `real_clock`.
+    pub(crate) clock: f64,
+    /// Host functions by name (`host.NAME(...)` in the guest).
+    pub(crate) functions: std::collections::HashMap<String, HostFunction>,
+    /// Pending host calls by call id, in the order they were made.
+    pub(crate) pending: std::collections::BTreeMap<u32, PendingCall>,
+    /// The most host calls that may be pending at once.
+    pub(crate) max_pending: usize,
 }
 
 fn default_log(level: LogLevel, text: &str) {
@@ -134,6 +161,10 @@ impl HostState {
             real_clock,
             reply: Vec::new(),
             memory: None,
+            clock: 0.0,
+            functions: std::collections::HashMap::new(),
+            pending: std::collections::BTreeMap::new(),
+            max_pending: 1000,
         }
     }
 }
@@ -183,9 +214,9 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
     })?;
     linker.func_wrap("xs_wasm", "host_now", |caller: Caller<'_, HostState>| -> f64 {
         if caller.data().real_clock {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+            wall_clock()
         } else {
-            0.0
+            caller.data().clock
         }
     })?;
     // Asked by the guest once per meter interval: the interrupt flag and the
@@ -205,10 +236,70 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
         }
         0
     })?;
+    linker.func_wrap("xs_wasm", "host_call", host_call)?;
     linker.func_wrap(WASI, "fd_write", fd_write)?;
     linker.func_wrap(WASI, "fd_close", |_fd: i32| -> i32 { ERRNO_BADF })?;
     linker.func_wrap(WASI, "fd_seek", |_fd: i32, _offset: i64, _whence: i32, _out: u32| -> i32 { ERRNO_BADF })?;
     Ok(linker)
+}
+
+/// Milliseconds since the Unix epoch (the real clock).
+pub(crate) fn wall_clock() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+}
+
+/// `host_call` (port/xs_wasm.h): the guest's `host.NAME(...args)`. Returns
+/// the encoded value's length (the bytes wait in `HostState::reply`), -1
+/// for a call now pending (an async function's future, kept by `call`),
+/// or `-length - 2` for an error message.
+fn host_call(mut caller: Caller<'_, HostState>, _m: u32, call: u32, name_ptr: u32, name_len: u32, args_ptr: u32, args_len: u32) -> i32 {
+    let name = String::from_utf8_lossy(&read_guest(&mut caller, name_ptr, name_len).unwrap_or_default()).into_owned();
+    let args = read_guest(&mut caller, args_ptr, args_len).unwrap_or_default();
+    let state = caller.data_mut();
+    let outcome: std::result::Result<Option<crate::JsValue>, String> = match (crate::JsValue::decode(&args), state.functions.get_mut(&name)) {
+        (_, None) => Err(format!("no host function named {name:?}")),
+        (Ok(crate::JsValue::Array(args)), Some(function)) => {
+            let pending = state.pending.len();
+            let max = state.max_pending;
+            match function {
+                HostFunction::Sync(f) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(args))) {
+                    Ok(result) => result.map(Some),
+                    Err(payload) => Err(format!("the host function {name:?} panicked: {}", panic_message(&*payload))),
+                },
+                HostFunction::Async(_) if pending >= max => Err(format!("too many pending host calls (at most {max} at once)")),
+                HostFunction::Async(f) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(args))) {
+                    Ok(future) => {
+                        state.pending.insert(call, PendingCall::Running(future));
+                        Ok(None)
+                    }
+                    Err(payload) => Err(format!("the host function {name:?} panicked: {}", panic_message(&*payload))),
+                },
+            }
+        }
+        (Ok(_), Some(_)) => Err("host call: the arguments are not an array".to_owned()),
+        (Err(e), Some(_)) => Err(format!("host call: {e}")),
+    };
+    let (reply, code) = match outcome {
+        Ok(None) => return -1,
+        Ok(Some(value)) => {
+            let bytes = value.encode();
+            if bytes.len() > i32::MAX as usize - 2 {
+                let message = format!("the host function {name:?} returned a value too large to send ({} bytes)", bytes.len()).into_bytes();
+                let n = message.len() as i32;
+                (message, -n - 2)
+            } else {
+                let n = bytes.len() as i32;
+                (bytes, n)
+            }
+        }
+        Err(message) => {
+            let message = message.into_bytes();
+            let n = message.len().min(i32::MAX as usize - 2) as i32;
+            (message, -n - 2)
+        }
+    };
+    caller.data_mut().reply = reply;
+    code
 }
 
 const WASI: &str = "wasi_snapshot_preview1";
@@ -318,6 +409,13 @@ pub(crate) struct ExportIndices {
     snapshot: ModuleExport,
     restore: ModuleExport,
     last_error: ModuleExport,
+    eval_async: ModuleExport,
+    awaited: ModuleExport,
+    send_value: ModuleExport,
+    settle: ModuleExport,
+    next_timer: ModuleExport,
+    run_timers: ModuleExport,
+    clock: ModuleExport,
 }
 
 impl ExportIndices {
@@ -344,6 +442,13 @@ impl ExportIndices {
             snapshot: get(export::SNAPSHOT.name)?,
             restore: get(export::RESTORE.name)?,
             last_error: get(export::LAST_ERROR.name)?,
+            eval_async: get(export::EVAL_ASYNC.name)?,
+            awaited: get(export::AWAITED.name)?,
+            send_value: get(export::SEND_VALUE.name)?,
+            settle: get(export::SETTLE.name)?,
+            next_timer: get(export::NEXT_TIMER.name)?,
+            run_timers: get(export::RUN_TIMERS.name)?,
+            clock: get(export::CLOCK.name)?,
         })
     }
 }
@@ -372,6 +477,13 @@ pub(crate) struct Exports {
     pub(crate) snapshot: TypedFunc<u32, i32>,
     pub(crate) restore: TypedFunc<(u32, u32, u32), u32>,
     pub(crate) last_error: TypedFunc<(), u32>,
+    pub(crate) eval_async: TypedFunc<(u32, u32, u32), i32>,
+    pub(crate) awaited: TypedFunc<u32, i32>,
+    pub(crate) send_value: TypedFunc<(u32, u32, u32), i32>,
+    pub(crate) settle: TypedFunc<(u32, u32, i32, u32, u32), i32>,
+    pub(crate) next_timer: TypedFunc<u32, f64>,
+    pub(crate) run_timers: TypedFunc<(u32, f64), i32>,
+    pub(crate) clock: TypedFunc<u32, f64>,
     /// `xs_wasm_take`, in a pre-initialized module.
     pub(crate) take: Option<TypedFunc<u32, u32>>,
     /// `xs_wasm_lockdown`, in a pre-initialized module (for a taken machine).
@@ -412,6 +524,13 @@ impl Exports {
             snapshot: typed_export(store, instance, &idx.snapshot, export::SNAPSHOT)?,
             restore: typed_export(store, instance, &idx.restore, export::RESTORE)?,
             last_error: typed_export(store, instance, &idx.last_error, export::LAST_ERROR)?,
+            eval_async: typed_export(store, instance, &idx.eval_async, export::EVAL_ASYNC)?,
+            awaited: typed_export(store, instance, &idx.awaited, export::AWAITED)?,
+            send_value: typed_export(store, instance, &idx.send_value, export::SEND_VALUE)?,
+            settle: typed_export(store, instance, &idx.settle, export::SETTLE)?,
+            next_timer: typed_export(store, instance, &idx.next_timer, export::NEXT_TIMER)?,
+            run_timers: typed_export(store, instance, &idx.run_timers, export::RUN_TIMERS)?,
+            clock: typed_export(store, instance, &idx.clock, export::CLOCK)?,
             take: match &idx.take {
                 Some(take) => Some(typed_export(store, instance, take, export::TAKE)?),
                 None => None,

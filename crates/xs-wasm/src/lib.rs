@@ -198,12 +198,14 @@ mod guest;
 mod machine;
 pub mod preinit;
 mod runtime;
+mod value;
 
 pub use auth::SnapshotKey;
 pub use artifact::{sha256_hex, ArtifactInfo, EngineInfo, FileInfo, Manifest, SnapshotSizes, VariantInfo, WASI_MODULE_FILE, WASI_PREINIT_FILE};
 pub use error::{Error, Result, SnapshotAuthError};
 pub use abi::{Creation, ABI_VERSION};
-pub use guest::LogLevel;
+pub use guest::{HostResult, LogLevel};
+pub use value::{DecodeError, JsValue, TypedArrayKind};
 pub use machine::{HeapStatistics, InterruptHandle, Machine, Options};
 pub use cache::{CacheOutcome, ModuleCache};
 pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};

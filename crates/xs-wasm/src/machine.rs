@@ -269,7 +269,16 @@ pub struct Machine {
     meter: u64,
     /// [`Options::snapshot_key`].
     snapshot_key: Option<SnapshotKey>,
+    /// The meter limit and interval in force (a run spreads the limit over its steps).
+    meter_limit: Option<u32>,
+    meter_interval: u32,
+    /// Meter ticks of the run in progress (see `event_loop`).
+    run_meter: u64,
+    /// How long a run waits for host calls with no progress (`None`: forever).
+    host_call_timeout: Option<Duration>,
 }
+
+mod event_loop;
 
 impl std::fmt::Debug for Machine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -414,7 +423,20 @@ impl Machine {
     /// (a machine taken from a pre-initialized module, for
     /// [`Options::lockdown`]), before its meter limit applies.
     fn finish(runtime: &Runtime, store: Store<HostState>, instance: Instance, exports: Exports, handle: u32, options: &Options, lock_down: bool) -> Result<Machine> {
-        let mut machine = Machine { store, instance, exports, handle, stopped: None, runtime: runtime.clone(), meter: 0, snapshot_key: options.snapshot_key.clone() };
+        let mut machine = Machine {
+            store,
+            instance,
+            exports,
+            handle,
+            stopped: None,
+            runtime: runtime.clone(),
+            meter: 0,
+            snapshot_key: options.snapshot_key.clone(),
+            meter_limit: options.meter_limit,
+            meter_interval: options.meter_interval,
+            run_meter: 0,
+            host_call_timeout: options.deadline,
+        };
         if lock_down {
             // xs_wasm_lockdown: the call XS_WASM_CREATE_LOCKDOWN makes, so
             // the machine snapshots to the same bytes as one created locked
@@ -427,6 +449,9 @@ impl Machine {
             }
         }
         machine.exports.set_meter.run(&mut machine.store, (handle, options.meter_limit.unwrap_or(0), options.meter_interval)).map_err(Error::wasm)?;
+        // the virtual clock goes on from where the snapshot left it (0 for a new machine)
+        let clock = machine.exports.clock.run(&mut machine.store, handle).map_err(Error::wasm)?;
+        machine.store.data_mut().clock = clock;
         Ok(machine)
     }
 
@@ -692,7 +717,11 @@ impl Machine {
         let _call = self.begin()?;
         let handle = self.handle;
         match self.exports.set_meter.run(&mut self.store, (handle, limit.unwrap_or(0), interval)) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.meter_limit = limit;
+                self.meter_interval = interval;
+                Ok(())
+            }
             Err(trap) => Err(self.stop(Error::wasm(trap))),
         }
     }

@@ -96,3 +96,32 @@ fn preinit_lockdown_makes_a_module_whose_machines_start_locked() {
     assert!(err.contains("--no-web-globals"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn run_fires_the_scripts_timers_before_it_exits() {
+    let (code, out, err) = xs_wasm(&["eval", "setTimeout(() => console.log('fired at', Date.now()), 50); 'set'"]);
+    assert_eq!((code, out.as_str()), (0, "\"set\""), "{err}");
+    assert!(err.contains("fired at 50"), "{err}");
+    // a promise completion: its value once the timer settled it
+    let (code, out, err) = xs_wasm(&["eval", "new Promise((resolve) => setTimeout(() => resolve(Date.now()), 30))"]);
+    assert_eq!((code, out.as_str()), (0, "30"), "{err}");
+    let (code, _, err) = xs_wasm(&["eval", "setTimeout(() => { throw new RangeError('late') }, 1)"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("RangeError: late"), "{err}");
+}
+
+#[test]
+fn run_gives_the_example_its_host_files() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let greeting = format!("greeting={}", fixtures.join("async-greeting.txt").display());
+    let numbers = format!("numbers={}", fixtures.join("async-numbers.bin").display());
+    let script = fixtures.join("async-example.js");
+    let (code, out, err) = xs_wasm(&["--host-file", &greeting, "--host-file", &numbers, "run", script.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let bytes: Vec<u8> = serde_json::from_str(&out).unwrap();
+    assert_eq!(String::from_utf8(bytes).unwrap(), "hello from the host; sum 15; tick 10, tick 20; at 25");
+    // a file the host cannot read: a rejection with the reason, exit 1
+    let (code, _, err) = xs_wasm(&["--host-file", "greeting=/nonexistent/file", "--host-file", &numbers, "run", script.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/file"), "{err}");
+}

@@ -113,5 +113,20 @@ export async function run(xs, where) {
   await check('still working after the errors', () => expect(sandbox.evaluate('total + 1'), 5051));
   sandbox.dispose();
   await check('dispose', () => expectThrow(() => sandbox.evaluate('1'), xs.SandboxStoppedError).reason);
+  await check('event loop: the example awaits two async host functions, uses timers, returns bytes', async () => {
+    // async-example.js is a copy of the Rust crate's fixture (event-loop.test.mjs checks it is the same)
+    const example = await (await fetch(new URL('./async-example.js', import.meta.url))).text();
+    const s = await xs.Sandbox.create({
+      onLog() {},
+      hostFunctions: {
+        greeting: () => new Promise((resolve) => setTimeout(() => resolve(new TextEncoder().encode('hello from the host')), 2)),
+        numbers: async () => new Uint8Array([1, 2, 3, 4, 5]),
+      },
+    });
+    const value = await s.run(example);
+    s.dispose();
+    if (!(value instanceof Uint8Array)) throw new Error(`expected a Uint8Array, got ${Object.prototype.toString.call(value)}`);
+    return expect(new TextDecoder().decode(value), 'hello from the host; sum 15; tick 10, tick 20; at 25');
+  });
   return { where, checks, timings };
 }

@@ -11,7 +11,9 @@ use xs_wasm::{Creation, Error, Machine, ModuleCache, Options, Runtime, RuntimeOp
 
 /// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
 ///
-/// Prints the completion value of the script as JSON on stdout. Guest
+/// Prints the completion value of the script as JSON on stdout (a promise:
+/// its value once settled; bytes as an array of numbers), after running the
+/// script's timers and host calls until none is left. Guest
 /// console output goes to stderr.
 ///
 /// Exit status: 0 success; 1 the script threw (prints `Name: message` and
@@ -71,9 +73,15 @@ struct Cli {
     /// same engine module; checked against it before use).
     #[arg(long, global = true, value_name = "FILE")]
     module: Option<PathBuf>,
-    /// Give the script the real clock (Date.now); off for determinism.
+    /// Give the script the real clock (Date.now), and fire its timers on
+    /// wall time; off for determinism (a virtual clock that jumps to each
+    /// timer's due time: a script's timers fire at once, in order).
     #[arg(long, global = true)]
     real_clock: bool,
+    /// Grant the script one file: `host.NAME()` returns a promise of the
+    /// file's bytes (a Uint8Array), read when called. Repeatable.
+    #[arg(long = "host-file", global = true, value_name = "NAME=PATH", value_parser = host_file)]
+    host_files: Vec<(String, PathBuf)>,
     /// Start the machine locked down (Hardened JavaScript's lockdown():
     /// the intrinsics frozen before the script runs). With `preinit`: the
     /// module's machine is locked down after the setup files, so every
@@ -155,6 +163,14 @@ impl CreationArgs {
             symbol_modulo: self.symbol_modulo.unwrap_or(0),
             parser_table_modulo: self.parser_table_modulo.unwrap_or(0),
         }
+    }
+}
+
+/// `NAME=PATH` of --host-file.
+fn host_file(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => Ok((name.to_owned(), PathBuf::from(path))),
+        _ => Err(format!("{text:?} is not NAME=PATH")),
     }
 }
 
@@ -265,7 +281,17 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
         }
         None => Machine::new(&runtime, options)?,
     };
-    let value = machine.eval(&source)?;
+    for (name, path) in &cli.host_files {
+        let path = path.clone();
+        machine.register_async_function(name, move |_args| {
+            let path = path.clone();
+            async move { std::fs::read(&path).map(xs_wasm::JsValue::from).map_err(|e| format!("{}: {e}", path.display())) }
+        });
+    }
+    // The script's completion (a promise settles first), then its event
+    // loop until idle: timers and host calls left over fire before the exit.
+    let value = machine.eval_and_run(&source)?.to_json();
+    machine.run_until_idle()?;
     if cli.heap_statistics {
         let statistics = machine.heap_statistics(true)?;
         eprintln!("{}", serde_json::to_string(&statistics)?);

@@ -841,6 +841,7 @@ export class Sandbox {
    */
   #step(method, name, input = EMPTY, extra = []) {
     this.#checkUsable(method);
+    this.#arm(method); // the deadline counts from each step, as each call of the crate's loop
     const api = this.#api;
     const limit = this.#options.meterLimit;
     if (limit) {

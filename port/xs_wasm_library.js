@@ -1,6 +1,8 @@
 // emscripten JS library: the host imports of xs_wasm.h, forwarded to the
 // hooks the loader installs on the Module object as `Module.xsWasmHost`
-// ({ send(machine, ptr, len) -> int, reply(machine, ptr), log(machine, level, ptr, len), now() -> ms }).
+// ({ send(machine, ptr, len) -> int, reply(machine, ptr), log(machine, level, ptr, len), now() -> ms,
+//    resolve(machine, specifierPtr, specifierLen, referrerPtr, referrerLen) -> int,
+//    load(machine, idPtr, idLen, kindPtr) -> int }).
 mergeInto(LibraryManager.library, {
   xs_wasm_host_send: function (machine, json, length) {
     return Module['xsWasmHost'].send(machine, json, length);
@@ -13,5 +15,11 @@ mergeInto(LibraryManager.library, {
   },
   xs_wasm_host_now: function () {
     return Module['xsWasmHost'].now();
+  },
+  xs_wasm_host_resolve: function (machine, specifier, specifierLength, referrer, referrerLength) {
+    return Module['xsWasmHost'].resolve(machine, specifier, specifierLength, referrer, referrerLength);
+  },
+  xs_wasm_host_load: function (machine, id, length, kind) {
+    return Module['xsWasmHost'].load(machine, id, length, kind);
   },
 });

@@ -194,6 +194,7 @@ export class WorkerSandbox {
     for (const key of LOCAL_ONLY) {
       if (rest[key] !== undefined) throw new TypeError(`option ${key} is not available in a WorkerSandbox (the worker loads the package's own builds)`);
     }
+    if (rest.moduleLoader !== undefined) throw new TypeError('option moduleLoader is not supported in a WorkerSandbox yet (its loader would need a synchronous bridge to this thread): use a Sandbox');
     normalizeOptions(rest); // the same validation as Sandbox.create, here
     const platform = currentPlatform();
     if (worker !== undefined && platform.name === 'node') throw new TypeError('option worker is for browsers: in Node the package starts its own worker thread');

@@ -51,6 +51,21 @@ export interface Creation {
 /** An emscripten MODULARIZE factory of an xs-wasm build (`createXsWasm`). */
 export type EmscriptenFactory = (moduleArg?: Record<string, unknown>) => Promise<unknown>;
 
+/** A module's source as a ModuleLoader's load() gives it. */
+export type ModuleSource = string | { type: 'js' | 'json'; source: string };
+
+/**
+ * The host's module loader (SandboxOptions.moduleLoader): both methods are
+ * synchronous; what they throw fails the import with a TypeError carrying
+ * the message (the sandbox stays usable).
+ */
+export interface ModuleLoader {
+  /** The id of the module `specifier` names when the module `referrer` (an id; null: a script or the host) imports it. */
+  resolve(specifier: string, referrer: string | null): string;
+  /** The module `id`'s source: JavaScript module code, or `{ type: 'json', source }` for a JSON module. */
+  load(id: string): ModuleSource;
+}
+
 export interface SandboxOptions {
   /**
    * Meter ticks each evaluate/sendMessage call may use (XS's meter: roughly
@@ -82,6 +97,8 @@ export interface SandboxOptions {
   creation?: Creation;
   /** Handles the guest's `sendMessage(msg)`; see Sandbox.receiveMessage. */
   receiveMessage?: (this: Sandbox, message: any) => unknown;
+  /** The host's module loader; see Sandbox.moduleLoader and Sandbox.import. */
+  moduleLoader?: ModuleLoader;
   /** Receives the guest's console output (default: the host's console). */
   onLog?: (this: Sandbox, level: LogLevel, text: string) => void;
   /** Give the guest the host's clock for Date.now()/new Date() (default false: 0, deterministic). */
@@ -168,7 +185,7 @@ export interface SandboxOptions {
 }
 
 /** The port ABI version this package speaks. */
-export declare const ABI_VERSION: 3;
+export declare const ABI_VERSION: 5;
 /** Default memory limit, bytes (256 MiB). */
 export declare const DEFAULT_MEMORY_LIMIT: number;
 /** Default meter check interval, ticks (10000). */
@@ -219,6 +236,15 @@ export declare class Sandbox {
    * JSON. Errors as evaluate().
    */
   sendMessage(message: unknown): any;
+  /**
+   * Import the module `specifier` names (as a script's import() does), run
+   * the job queue until it is empty (top-level await) and return the
+   * module's namespace as JSON (its exports). Throws SandboxError when the
+   * graph fails to load, link or evaluate (the loader's errors are
+   * TypeErrors) or is still evaluating once the queue is empty; other errors
+   * as evaluate().
+   */
+  import(specifier: string): any;
   /** Write the machine's heap to a snapshot (deterministic bytes). */
   snapshot(): Uint8Array;
   /** Change the meter limit (at least 1; Infinity: none; 0 is a RangeError) and check interval for later calls. */
@@ -235,6 +261,8 @@ export declare class Sandbox {
    * promise is an error. Without a hook, `sendMessage` throws in the guest.
    */
   receiveMessage: ((this: Sandbox, message: any) => unknown) | undefined;
+  /** The host's module loader (imports fail with a TypeError without one). */
+  moduleLoader: ModuleLoader | undefined;
   /** Receives the guest's console output (default: the host's console). */
   onLog: ((this: Sandbox, level: LogLevel, text: string) => void) | undefined;
 
@@ -263,7 +291,7 @@ export declare class Sandbox {
  * ones a worker cannot receive (factory, wasmBinary, wasmSha256), plus
  * `deadlineMs`. The hooks run on the calling thread.
  */
-export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog'> {
+export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog' | 'moduleLoader'> {
   /**
    * Wall-clock deadline of each call (create and restore included), in
    * milliseconds; 0, Infinity or absent: none. A call still running at its

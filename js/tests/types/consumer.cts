@@ -12,6 +12,6 @@ export async function main(): Promise<string> {
     }
   })();
   s.dispose();
-  const abi: 3 = xs.ABI_VERSION;
+  const abi: 5 = xs.ABI_VERSION;
   return stack + abi;
 }

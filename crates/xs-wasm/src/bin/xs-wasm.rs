@@ -268,7 +268,10 @@ enum Job {
 /// The loader of `run FILE` (root: --root or FILE's directory, with the
 /// --map mappings) and FILE's module id under it.
 fn file_loader(file: &std::path::Path, root: Option<&PathBuf>, maps: &[String]) -> Result<(FsLoader, String), Error> {
-    let io = |path: &std::path::Path| move |source| Error::Io { path: path.to_owned(), source };
+    let io = |path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
     let real = file.canonicalize().map_err(io(file))?;
     let root = match root {
         Some(dir) => dir.clone(),

@@ -384,7 +384,7 @@ fn write_failure_logs(out_dir: &Path, messages: &BTreeMap<String, BTreeMap<Strin
 const EXPECTED_HEADER: &str = "\
 # The test262 cases native {xs} fails with our configuration (the
 # native reference runner built by `cargo xtask test262`), grouped by reason.
-# Case ids are `path:mode` (mode: sloppy or strict). A variant may fail only
+# Case ids are `path:mode` (mode: sloppy or strict; module: a module test). A variant may fail only
 # these; `cargo xtask test262 --update-expected` rewrites this list from a
 # full run, keeping the reason of every case already listed.
 ";

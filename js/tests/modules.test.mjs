@@ -110,7 +110,20 @@ for (const variant of emscriptenVariants().filter((v) => v.release)) {
 }
 
 describe('modules: WorkerSandbox', () => {
-  it('refuses a module loader with a clear error (not supported yet)', async () => {
-    await assert.rejects(WorkerSandbox.create({ moduleLoader: filesLoader(FILES) }), /moduleLoader is not supported in a WorkerSandbox/);
+  it("runs the example graph with the calling thread's loader; the loader's errors reach the guest", async () => {
+    const loads = [];
+    const ws = await WorkerSandbox.create({ lockdown: true, onLog() {}, deadlineMs: 30_000, moduleLoader: filesLoader(FILES, loads) });
+    try {
+      assert.deepEqual(await ws.import('./main.mjs'), EXPECTED);
+      assert.deepEqual(loads.sort(), ['/config.json', '/lib/greet.mjs', '/lib/math.mjs', '/lib/name.mjs', '/main.mjs']);
+      await assert.rejects(ws.import('../outside.mjs'), guestError('TypeError', 'outside the root'));
+      ws.moduleLoader = { resolve: (x) => x, load: async () => 'export default 1;' };
+      await assert.rejects(ws.import('z'), guestError('TypeError', 'a promise'));
+      ws.moduleLoader = undefined;
+      await assert.rejects(ws.import('./lib/math.mjs'), guestError('TypeError', 'no module loader'));
+      assert.equal(await ws.evaluate('6 * 7'), 42);
+    } finally {
+      ws.dispose();
+    }
   });
 });

@@ -291,7 +291,7 @@ export declare class Sandbox {
  * ones a worker cannot receive (factory, wasmBinary, wasmSha256), plus
  * `deadlineMs`. The hooks run on the calling thread.
  */
-export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog' | 'moduleLoader'> {
+export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | 'wasmBinary' | 'wasmSha256' | 'receiveMessage' | 'onLog'> {
   /**
    * Wall-clock deadline of each call (create and restore included), in
    * milliseconds; 0, Infinity or absent: none. A call still running at its
@@ -341,6 +341,8 @@ export declare class WorkerSandbox {
   evaluate(source: string): Promise<any>;
   /** Sandbox.sendMessage in the worker. */
   sendMessage(message: unknown): Promise<any>;
+  /** Sandbox.import in the worker; its loader is this thread's moduleLoader (needs SharedArrayBuffer). */
+  import(specifier: string): Promise<any>;
   /** Sandbox.snapshot in the worker. */
   snapshot(): Promise<Uint8Array>;
   /** Sandbox.setMeterLimit in the worker. */
@@ -350,6 +352,8 @@ export declare class WorkerSandbox {
   [Symbol.dispose](): void;
 
   receiveMessage: ((this: WorkerSandbox, message: any) => unknown) | undefined;
+  /** The worker's module loader, run on this thread (synchronous; the worker waits). */
+  moduleLoader: ModuleLoader | undefined;
   onLog: ((this: WorkerSandbox, level: LogLevel, text: string) => void) | undefined;
   /** The deadline of each call, milliseconds (0: none). */
   readonly deadlineMs: number;

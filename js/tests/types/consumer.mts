@@ -47,6 +47,8 @@ export async function main(): Promise<number> {
   const ws = await WorkerSandbox.create({ deadlineMs: 1000, meterLimit: 1_000_000, receiveMessage: (m) => m });
   try {
     const result: unknown = await ws.evaluate('1 + 1');
+    const imported: unknown = await ws.import('./main.mjs');
+    ws.moduleLoader = loader;
     console.log(result, ws.deadlineMs, await ws.snapshot());
   } catch (error) {
     if (error instanceof DeadlineError) console.log(error.deadlineMs, error.reason);

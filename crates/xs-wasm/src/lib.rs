@@ -114,7 +114,8 @@
 //! ## Modules
 //!
 //! A machine runs ES modules the host loads: set a [`ModuleLoader`] (your
-//! own, or [`FsLoader`] for the files under a directory) with
+//! own, two closures with [`module_loader`], or [`FsLoader`] for the files
+//! under a directory) with
 //! [`Machine::set_module_loader`], and [`Machine::import`] a module: it
 //! returns the module's namespace (its exports) as JSON. Static imports,
 //! `import()` from scripts and modules, top-level `await`, `import.meta.uri`
@@ -251,7 +252,7 @@ pub use error::{Error, Result, SnapshotAuthError};
 pub use abi::{Creation, ABI_VERSION};
 pub use guest::LogLevel;
 pub use machine::{InterruptHandle, Machine, Options};
-pub use modules::{FsLoader, ModuleLoader, ModuleSource};
+pub use modules::{module_loader, FnLoader, FsLoader, ModuleLoader, ModuleSource};
 pub use cache::{CacheOutcome, ModuleCache};
 pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

@@ -51,6 +51,62 @@ pub trait ModuleLoader: Send {
     fn load(&mut self, id: &str) -> std::result::Result<ModuleSource, String>;
 }
 
+/// A [`ModuleLoader`] made of two closures (see [`module_loader`]).
+pub struct FnLoader<R, L> {
+    resolve: R,
+    load: L,
+}
+
+impl<R, L> std::fmt::Debug for FnLoader<R, L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FnLoader")
+    }
+}
+
+/// A [`ModuleLoader`] of two closures: `resolve(specifier, referrer)` and
+/// `load(id)`, with the meaning of [`ModuleLoader::resolve`] and
+/// [`ModuleLoader::load`].
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), xs_wasm::Error> {
+/// use serde_json::json;
+/// use xs_wasm::{module_loader, Machine, ModuleSource, Options, Runtime};
+/// let mut machine = Machine::new(&Runtime::new()?, Options::default())?;
+/// machine.set_module_loader(module_loader(
+///     |specifier, _referrer| Ok(specifier.to_owned()),
+///     |id| match id {
+///         "answer" => Ok(ModuleSource::Js("export default 6 * 7;".into())),
+///         other => Err(format!("no module {other}")),
+///     },
+/// ));
+/// assert_eq!(machine.import("answer")?, json!({ "default": 42 }));
+/// # Ok(())
+/// # }
+/// ```
+pub fn module_loader<R, L>(resolve: R, load: L) -> FnLoader<R, L>
+where
+    R: FnMut(&str, Option<&str>) -> std::result::Result<String, String> + Send,
+    L: FnMut(&str) -> std::result::Result<ModuleSource, String> + Send,
+{
+    FnLoader { resolve, load }
+}
+
+impl<R, L> ModuleLoader for FnLoader<R, L>
+where
+    R: FnMut(&str, Option<&str>) -> std::result::Result<String, String> + Send,
+    L: FnMut(&str) -> std::result::Result<ModuleSource, String> + Send,
+{
+    fn resolve(&mut self, specifier: &str, referrer: Option<&str>) -> std::result::Result<String, String> {
+        (self.resolve)(specifier, referrer)
+    }
+
+    fn load(&mut self, id: &str) -> std::result::Result<ModuleSource, String> {
+        (self.load)(id)
+    }
+}
+
 /// A [`ModuleLoader`] of the files under one root directory.
 ///
 /// Module ids are paths relative to the root, written with a leading `/`

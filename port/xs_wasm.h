@@ -80,7 +80,9 @@ extern "C" {
    xs_wasm_settle, xs_wasm_next_timer, xs_wasm_run_timers, xs_wasm_clock,
    xs_wasm_pending_calls (one more callback in the snapshot signature);
    the host_interrupt import, XS_WASM_INTERRUPTED and
-   xs_wasm_heap_statistics. */
+   xs_wasm_heap_statistics; modules: xs_wasm_import, the host_resolve and
+   host_load imports (the host's module loader; host_reply also copies
+   their replies). */
 #define XS_WASM_ABI_VERSION 5
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
@@ -158,6 +160,10 @@ typedef struct {
    the time: always 0 unless the host gives it the real clock). */
 #define XS_WASM_CREATE_NO_WEB_GLOBALS 4
 
+/* What host_load says a module is (its `kind` out-parameter). */
+#define XS_WASM_MODULE_JS 0   /* JavaScript module code */
+#define XS_WASM_MODULE_JSON 1 /* a JSON module: the text is JSON, the default export its value */
+
 typedef struct xs_wasm_machine xs_wasm_machine;
 
 /* Versions and identity. */
@@ -194,6 +200,19 @@ int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length
    (if that is a promise settled by then, of its fulfilled value or its
    rejection as XS_WASM_JS_ERROR). */
 int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length);
+
+/* Import the module `length` bytes of UTF-8 `specifier` names, as a
+   script's import(specifier) does (host_resolve gets no referrer), drain
+   the job queue (so top-level await settles), and leave the JSON of the
+   module's namespace (its exports, `default` included) as the payload:
+   XS_WASM_JS_ERROR when the module graph fails to load, link or evaluate
+   (the host loader's refusals are TypeErrors naming the module), or when
+   its evaluation has not finished once the queue is empty (a top-level
+   await on a promise nothing settles). With XS_WASM_CREATE_TEST262_HOST the
+   payload is empty. A module is evaluated once per machine: importing it
+   again gives the same namespace (or the same error). Modules loaded stay
+   in the machine's heap, and so in its snapshots. */
+int32_t xs_wasm_import(xs_wasm_machine* machine, const char* specifier, size_t length);
 
 /* Metering, in XS meter ticks: one per bytecode executed, plus what XS 17
    charges for allocations, regexp steps, string and BigInt work and
@@ -349,9 +368,26 @@ uint32_t xs_wasm_pending_calls(xs_wasm_machine* machine);
  *   negative value when the host handler failed (the reply then holds an
  *   error message, length -(return value) - 1; the guest sees an Error).
  * void host_reply(xs_wasm_machine* m, char* buffer)
- *   Copies the reply of the last host_send into `buffer` (sized as announced).
+ *   Copies the reply of the last host_send, host_resolve or host_load into
+ *   `buffer` (sized as announced).
  * void host_log(xs_wasm_machine* m, int32_t level, const char* text, uint32_t length)
  *   console output; level 0 debug, 1 log, 2 info, 3 warn, 4 error.
+ * int32_t host_resolve(xs_wasm_machine* m, const char* specifier, uint32_t specifier_length, const char* referrer, uint32_t referrer_length)
+ *   The guest imports `specifier` (static import, import() or
+ *   xs_wasm_import) from the module whose id is `referrer` (NULL: from a
+ *   script or the host). Returns the byte length of the resolved module id
+ *   (the module's key: the same id is the same module, loaded once), or a
+ *   negative value when the host refuses (the reply holds the message, length
+ *   -(return value) - 1; the import fails with a TypeError). The reply is
+ *   read with host_reply. A host without a module loader refuses every
+ *   specifier.
+ * int32_t host_load(xs_wasm_machine* m, const char* id, uint32_t length, int32_t* kind)
+ *   The source of the module `id` (as host_resolve gave it): returns its
+ *   byte length (read with host_reply), or a negative value for an error
+ *   message as host_resolve. The host writes XS_WASM_MODULE_JS or
+ *   XS_WASM_MODULE_JSON to *kind (an import of a JSON module needs
+ *   `with { type: "json" }`, and such an import of anything else fails).
+ *   The module's import.meta.uri is its id.
  * double host_now(void)
  *   Milliseconds since the epoch for Date.now(); hosts return their
  *   virtual clock (0 until a timer fires) unless the embedder opted in to

@@ -60,12 +60,23 @@ int xs_wasm_is_locked_down(void* machine);
    xs_wasm.c's web prelude) */
 void xs_wasm_structured_clone(void* machine);
 
+/* import(specifier) from the host: the promise of the module's namespace */
+void xs_wasm_import_slot(void* machine, void* specifier, void* result);
+
 /* test262 host hooks (XS host callbacks; the machine is their argument) */
 void xs_wasm_hook_eval_script(void* machine);
 void xs_wasm_hook_gc(void* machine);
 void xs_wasm_hook_detach_array_buffer(void* machine);
 
 /* xs_wasm.c */
+/* The host's module loader (host_resolve, host_load of xs_wasm.h), for
+   fxFindModule and fxLoadModule. Text in and out is as XS keeps it
+   (CESU-8, NUL-terminated); `referrer` NULL: imported from a script or by
+   the host. Each returns a malloc'ed text, the resolved id or the module's
+   source (*json set for a JSON module), or, with *failed set, the host's
+   message; NULL when memory ran out. */
+char* xs_wasm_module_resolve(void* machine, const char* specifier, const char* referrer, int* failed);
+char* xs_wasm_module_load(void* machine, const char* id, int* json, int* failed);
 size_t xs_wasm_pending_memory_limit(void);
 void xs_wasm_report(void* machine, int level, const char* text, void* value);
 

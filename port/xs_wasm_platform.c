@@ -486,6 +486,100 @@ void xs_wasm_structured_clone(void* machine)
 	mxPullSlot(mxResult);
 }
 
+/* ------------------------------------------------------------ modules -- */
+
+/* XS asks the platform to find a module (fxFindModule: a specifier and the
+   id of the module that imports it, XS_NO_ID from a script or the host, to
+   the id of the module it names) and to load it (fxLoadModule: the id to a
+   parsed module). Both ask the host's module loader through xs_wasm.c
+   (host_resolve, host_load). XS keeps the modules of the realm by id, so
+   the host resolves each import but loads each id once; a module that
+   failed stays failed (as the spec says). What the host refuses throws a
+   TypeError with its message, in the importing module's evaluation (a
+   static import) or as the rejection of import(). */
+
+/* Throw a TypeError whose message is `message` (malloc'ed text as XS keeps
+   it, freed here), or say that memory ran out when it is NULL. */
+static void xs_wasm_throw_module_error(txMachine* the, char* message)
+{
+	if (!message)
+		mxUnknownError("not enough memory for the module loader's reply");
+	mxTry(the) {
+		mxPush(mxTypeErrorConstructor);
+		mxNew();
+		mxPushStringC(message);
+		mxRunCount(1);
+	}
+	mxCatch(the) {
+		c_free(message);
+		fxJump(the);
+	}
+	c_free(message);
+	mxPull(mxException);
+	fxJump(the);
+}
+
+txID fxFindModule(txMachine* the, txSlot* realm, txID moduleID, txSlot* slot)
+{
+	txString referrer = (moduleID == XS_NO_ID) ? C_NULL : fxGetKeyName(the, moduleID);
+	int failed = 0;
+	char* resolved;
+	txID id = XS_NO_ID;
+	fxToString(the, slot);
+	resolved = xs_wasm_module_resolve(the, slot->value.string, referrer, &failed);
+	if (failed || !resolved)
+		xs_wasm_throw_module_error(the, resolved);
+	mxTry(the) {
+		id = fxNewNameC(the, resolved);
+	}
+	mxCatch(the) {
+		c_free(resolved);
+		fxJump(the);
+	}
+	c_free(resolved);
+	return id;
+}
+
+void fxLoadModule(txMachine* the, txSlot* module, txID moduleID)
+{
+	txString id = fxGetKeyName(the, moduleID);
+	int failed = 0, json = 0;
+	char* source = xs_wasm_module_load(the, id, &json, &failed);
+	txStringCStream stream;
+	txScript* script = C_NULL;
+	if (failed || !source)
+		xs_wasm_throw_module_error(the, source);
+	stream.buffer = source;
+	stream.offset = 0;
+	stream.size = (txSize)c_strlen(source);
+	mxTry(the) {
+		/* module code (no mxProgramFlag: strict, with import and export),
+		   or a JSON module (its default export is the parsed value) */
+		script = fxParseScript(the, &stream, fxStringCGetter, mxDebugFlag | (json ? mxJSONModuleFlag : 0));
+	}
+	mxCatch(the) {
+		c_free(source);
+		fxJump(the);
+	}
+	c_free(source);
+	if (!script)
+		mxUnknownError("not enough memory to parse module \"%s\"", id);
+	fxResolveModule(the, module, moduleID, script, C_NULL, C_NULL);
+}
+
+/* import(specifier) from the host (xs_wasm_import): the promise of the
+   module's namespace, as a script's import() makes it. */
+void xs_wasm_import_slot(void* machine, void* specifier, void* result)
+{
+	txMachine* the = machine;
+	txSlot* realm = mxModuleInstanceInternal(mxProgram.value.reference)->value.module.realm;
+	mxPushSlot((txSlot*)specifier);
+	fxToString(the, the->stack);
+	mxPushUndefined();
+	fxRunImport(the, realm, C_NULL);
+	mxPullSlot((txSlot*)result);
+}
+
 /* ------------------------------------------------ test262 host hooks -- */
 
 /* $262.evalScript(source): parse and run `source` as a Script of the

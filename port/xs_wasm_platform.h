@@ -59,8 +59,9 @@
 
 #define mxUseDefaultCStackLimit 0
 #define mxUseDefaultBuildKeys 1
-#define mxUseDefaultFindModule 1
-#define mxUseDefaultLoadModule 1
+/* modules: fxFindModule and fxLoadModule ask the host (xs_wasm_platform.c) */
+#define mxUseDefaultFindModule 0
+#define mxUseDefaultLoadModule 0
 #define mxUseDefaultParseScript 1
 #define mxUseDefaultSharedChunks 1
 #define mxUseDefaultDebug 1

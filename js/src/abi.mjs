@@ -45,6 +45,14 @@ export const CreateFlags = Object.freeze({
   NO_WEB_GLOBALS: 4,
 });
 
+/** What host_load says a module is (XS_WASM_MODULE_*). */
+export const ModuleKind = Object.freeze({
+  /** JavaScript module code */
+  JS: 0,
+  /** a JSON module: the text is JSON, the default export its value */
+  JSON: 1,
+});
+
 /** Each XS_WASM_LACKS_* bit (xs_wasm_lacks) and its name in the manifest's `lacks`. */
 export const LACKS = Object.freeze([
   Object.freeze({ bit: 1, name: 'regexp-property-escapes' }),
@@ -116,6 +124,8 @@ export const EXPORTS = Object.freeze({
   eval: 'xs_wasm_eval',
   /** int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length); */
   send: 'xs_wasm_send',
+  /** int32_t xs_wasm_import(xs_wasm_machine* machine, const char* specifier, size_t length); */
+  import: 'xs_wasm_import',
   /** void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval); */
   setMeter: 'xs_wasm_set_meter',
   /** uint32_t xs_wasm_meter(xs_wasm_machine* machine); */

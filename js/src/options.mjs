@@ -24,6 +24,7 @@ const OPTION_NAMES = [
   'receiveMessage',
   'hostFunctions',
   'onLog',
+  'moduleLoader',
   'realClock',
   'hostTimeZone',
   'test262Host',
@@ -41,6 +42,12 @@ const OPTION_NAMES = [
 ];
 
 /**
+ * @typedef {object} ModuleLoader
+ * @property {(specifier: string, referrer: string | null) => string} resolve
+ * @property {(id: string) => string | { type: 'js' | 'json', source: string }} load
+ */
+
+/**
  * @typedef {object} NormalizedOptions
  * @property {number} meterLimit
  * @property {number} meterInterval
@@ -49,6 +56,7 @@ const OPTION_NAMES = [
  * @property {Function | undefined} receiveMessage
  * @property {Record<string, Function> | undefined} hostFunctions
  * @property {Function | undefined} onLog
+ * @property {ModuleLoader | undefined} moduleLoader
  * @property {boolean} realClock
  * @property {boolean} hostTimeZone
  * @property {boolean} test262Host
@@ -186,6 +194,12 @@ export function normalizeOptions(options) {
   for (const [name, f] of Object.entries(o.hostFunctions ?? {})) {
     if (typeof f !== 'function') throw new TypeError(`option hostFunctions: ${name} must be a function`);
   }
+  if (o.moduleLoader !== undefined) {
+    const loader = o.moduleLoader;
+    if (loader === null || typeof loader !== 'object' || typeof loader.resolve !== 'function' || typeof loader.load !== 'function') {
+      throw new TypeError('option moduleLoader must be an object with resolve(specifier, referrer) and load(id) methods');
+    }
+  }
   if (o.build !== undefined && typeof o.build !== 'string') throw new TypeError('option build must be a string (a variant name such as "emcc-os")');
   if (o.realClock !== undefined && typeof o.realClock !== 'boolean') throw new TypeError('option realClock must be a boolean');
   if (o.hostTimeZone !== undefined && typeof o.hostTimeZone !== 'boolean') throw new TypeError('option hostTimeZone must be a boolean');
@@ -215,6 +229,7 @@ export function normalizeOptions(options) {
     receiveMessage: o.receiveMessage,
     hostFunctions: o.hostFunctions,
     onLog: o.onLog,
+    moduleLoader: o.moduleLoader,
     realClock: o.realClock ?? false,
     hostTimeZone: o.hostTimeZone ?? false,
     test262Host: o.test262Host ?? false,

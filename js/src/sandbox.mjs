@@ -23,7 +23,7 @@ import {
 } from './errors.mjs';
 import { decodeValue, encodeValue } from './values.mjs';
 import { openSnapshot, signSnapshot } from './auth.mjs';
-import { CREATION_FIELDS, CREATION_FLAGS_OFFSET, CREATION_MEMORY_LIMIT_OFFSET, CREATION_SIZE, CreateFlags, LACKS, Status } from './abi.mjs';
+import { CREATION_FIELDS, CREATION_FLAGS_OFFSET, CREATION_MEMORY_LIMIT_OFFSET, CREATION_SIZE, CreateFlags, LACKS, ModuleKind, Status } from './abi.mjs';
 import { DEFAULT_METER_INTERVAL, asBytes, meterLimitOf, normalizeOptions, uint } from './options.mjs';
 import { MEMORY_HEADROOM, currentPlatform, guestExports } from './runtime.mjs';
 
@@ -129,6 +129,16 @@ export function hostErrorText(error) {
   }
 }
 
+/**
+ * A short description of a value a hook returned, for errors.
+ * @param {unknown} value
+ */
+function describe(value) {
+  if (value === null) return 'null';
+  if (typeof value === 'object' && typeof (/** @type {any} */ (value).then) === 'function') return 'a promise (the loader must be synchronous)';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
 /** @param {unknown} error */
 function trapError(error) {
   if (error instanceof RangeError && /call stack/i.test(error.message)) return new StackOverflowError({ cause: error });
@@ -220,6 +230,22 @@ export class Sandbox {
   receiveMessage;
 
   /**
+   * The host's module loader: what the sandbox asks when its code imports
+   * a module (a static import, import() from a script or a module, or
+   * `sandbox.import`). `resolve(specifier, referrer)` returns the id of the
+   * module `specifier` names when the module whose id is `referrer` imports
+   * it (`referrer` null: a script or the host imports it); `load(id)`
+   * returns the module's source: a string of JavaScript module code, or
+   * `{ type: 'json', source }` for a JSON module (imported with
+   * `with { type: 'json' }`). Both must be synchronous. What they throw
+   * fails the import with a TypeError carrying the message (the sandbox
+   * stays usable). Each id is loaded once per sandbox. Without a loader,
+   * every import fails with a TypeError.
+   * @type {{ resolve(specifier: string, referrer: string | null): string, load(id: string): string | { type: 'js' | 'json', source: string } } | undefined}
+   */
+  moduleLoader;
+
+  /**
    * Receives the guest's console output. Default: the host's console.
    * @type {((level: 'debug' | 'log' | 'info' | 'warn' | 'error', text: string) => void) | undefined}
    */
@@ -237,6 +263,7 @@ export class Sandbox {
     this.receiveMessage = /** @type {any} */ (options.receiveMessage);
     this.hostFunctions = /** @type {any} */ (options.hostFunctions);
     this.onLog = /** @type {any} */ (options.onLog);
+    this.moduleLoader = options.moduleLoader;
   }
 
   /**
@@ -420,6 +447,31 @@ export class Sandbox {
         this.#M.HEAPU8.set(this.#reply, buffer >>> 0);
         this.#reply = EMPTY;
       },
+      resolve: (/** @type {number} */ _machine, /** @type {number} */ ptr, /** @type {number} */ length, /** @type {number} */ referrerPtr, /** @type {number} */ referrerLength) => {
+        const heap = this.#M.HEAPU8;
+        const specifier = decoder.decode(heap.subarray(ptr >>> 0, (ptr >>> 0) + (length >>> 0)));
+        const referrer = referrerPtr ? decoder.decode(heap.subarray(referrerPtr >>> 0, (referrerPtr >>> 0) + (referrerLength >>> 0))) : null;
+        return this.#moduleReply(`"${specifier}" cannot be imported`, (loader) => {
+          const id = loader.resolve(specifier, referrer);
+          if (typeof id !== 'string') throw new Error(`the module loader's resolve("${specifier}") returned ${describe(id)}, not a string`);
+          return id;
+        }).status;
+      },
+      load: (/** @type {number} */ _machine, /** @type {number} */ ptr, /** @type {number} */ length, /** @type {number} */ kindPtr) => {
+        const id = decoder.decode(this.#M.HEAPU8.subarray(ptr >>> 0, (ptr >>> 0) + (length >>> 0)));
+        let kind = ModuleKind.JS;
+        const { status, ok } = this.#moduleReply(`${id} cannot be loaded`, (loader) => {
+          const source = loader.load(id);
+          if (typeof source === 'string') return source;
+          if (source !== null && typeof source === 'object' && (source.type === 'json' || source.type === 'js') && typeof source.source === 'string') {
+            if (source.type === 'json') kind = ModuleKind.JSON;
+            return source.source;
+          }
+          throw new Error(`the module loader's load("${id}") returned ${describe(source)}, not a string or { type: 'js' | 'json', source: string }`);
+        });
+        if (ok) new DataView(this.#M.HEAPU8.buffer).setInt32(kindPtr >>> 0, kind, true);
+        return status;
+      },
       log: (/** @type {number} */ _machine, /** @type {number} */ level, /** @type {number} */ ptr, /** @type {number} */ length) => {
         const text = decoder.decode(this.#M.HEAPU8.subarray(ptr >>> 0, (ptr >>> 0) + (length >>> 0)));
         this.#log(level, text);
@@ -441,6 +493,33 @@ export class Sandbox {
         return 0;
       },
     };
+  }
+
+  /**
+   * Run `step` on the module loader and keep its text (or its error's
+   * message) as the reply for `host_reply`: returns the status for the
+   * engine (the length, or -length - 1 for an error message).
+   * @param {string} what what fails without a loader
+   * @param {(loader: any) => string} step
+   */
+  #moduleReply(what, step) {
+    let reply;
+    let ok = true;
+    try {
+      const loader = this.moduleLoader;
+      if (!loader) throw new Error(`no module loader: the host did not set one (options.moduleLoader or sandbox.moduleLoader), so ${what}`);
+      const text = step(loader);
+      reply = encoder.encode(text);
+    } catch (error) {
+      ok = false;
+      reply = encoder.encode(hostErrorText(error));
+    }
+    if (reply.length > 0x7ffffff0) {
+      ok = false;
+      reply = encoder.encode(`the module loader's reply is too large (${reply.length} bytes)`);
+    }
+    this.#reply = reply;
+    return { status: ok ? reply.length : -reply.length - 1, ok };
   }
 
   /**
@@ -496,7 +575,7 @@ export class Sandbox {
 
   /**
    * @param {string} method
-   * @param {'eval' | 'send'} exportName the key in guestExports
+   * @param {'eval' | 'send' | 'import'} exportName the key in guestExports
    * @param {Uint8Array} input
    */
   #call(method, exportName, input) {
@@ -635,6 +714,31 @@ export class Sandbox {
     const problem = jsonProblem(json, Infinity);
     if (problem) throw new TypeError(`sendMessage: the message is not valid JSON for the guest: ${problem} (strings must be well-formed Unicode)`);
     return this.#call('sendMessage', 'send', json);
+  }
+
+  /**
+   * Import the module `specifier` names, as a script's `import(specifier)`
+   * does (the loader's resolve gets referrer null), run the job queue until
+   * it is empty (so top-level await settles), and return the module's
+   * namespace as JSON: an object of its exports (`default` included). The
+   * graph comes from `moduleLoader`; static imports, import() from scripts
+   * and modules, `import.meta` (its `uri` is the module's id), JSON modules
+   * (`with { type: 'json' }`), cycles and top-level await behave as the
+   * language says. A module is evaluated once per sandbox (importing it
+   * again gives the same namespace or the same error); loaded modules stay
+   * in snapshots.
+   *
+   * Throws SandboxError when the graph fails to load (the loader's errors
+   * are TypeErrors naming the module), link or evaluate, or when the module
+   * is still evaluating once the job queue is empty (a top-level await of a
+   * promise nothing settles: TypeError); the sandbox stays usable. Other
+   * errors as evaluate().
+   * @param {string} specifier
+   * @returns {any}
+   */
+  import(specifier) {
+    if (typeof specifier !== 'string') throw new TypeError(`import(specifier): specifier must be a string, got ${typeof specifier}`);
+    return this.#call('import', 'import', encoder.encode(specifier));
   }
 
   /**

@@ -135,6 +135,14 @@ export class WorkerSandbox {
   receiveMessage;
 
   /**
+   * The module loader of the worker's sandbox, on this thread; as
+   * Sandbox.moduleLoader (synchronous: the worker waits for it). Needs
+   * SharedArrayBuffer.
+   * @type {import('../types/index.js').ModuleLoader | undefined}
+   */
+  moduleLoader;
+
+  /**
    * Receives the guest's console output, on this thread (default: the
    * host's console).
    * @type {((level: 'debug' | 'log' | 'info' | 'warn' | 'error', text: string) => void) | undefined}
@@ -193,7 +201,7 @@ export class WorkerSandbox {
     if (!spawn) {
       throw new ArtifactError(`WorkerSandbox needs option worker here (${platform.name}): a function returning a new module Web Worker whose script calls serveWorkerSandbox() from 'xs-wasm'`);
     }
-    const { receiveMessage, onLog, ...data } = rest;
+    const { receiveMessage, onLog, moduleLoader, ...data } = rest;
     if (data.artifacts instanceof URL) data.artifacts = data.artifacts.href;
     // The worker's own deadline (termination) bounds every call; the
     // sandbox inside it has none of its own.
@@ -201,9 +209,11 @@ export class WorkerSandbox {
     const sandbox = new WorkerSandbox(TOKEN, deadline);
     sandbox.receiveMessage = receiveMessage;
     sandbox.onLog = onLog;
+    sandbox.moduleLoader = moduleLoader;
     const shared = typeof SharedArrayBuffer === 'function' && (typeof crossOriginIsolated === 'undefined' || crossOriginIsolated) ? { control: new SharedArrayBuffer(16), data: new SharedArrayBuffer(REPLY_CHUNK) } : null;
     if (shared) sandbox.#channel = { control: new Int32Array(shared.control), data: new Uint8Array(shared.data) };
     else if (receiveMessage !== undefined) throw new TypeError('receiveMessage in a WorkerSandbox needs SharedArrayBuffer (in browsers, a cross-origin isolated page)');
+    else if (moduleLoader !== undefined) throw new TypeError('moduleLoader in a WorkerSandbox needs SharedArrayBuffer (in browsers, a cross-origin isolated page)');
     sandbox.#worker = spawn();
     sandbox.#worker.onMessage((message) => sandbox.#received(message));
     sandbox.#worker.onError((error) => sandbox.#kill(new EngineError(`the sandbox's worker failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })));
@@ -231,6 +241,10 @@ export class WorkerSandbox {
       this.#hook(message.message);
       return;
     }
+    if (message.op === 'module') {
+      this.#moduleHook(message.call, message.args);
+      return;
+    }
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
@@ -255,7 +269,7 @@ export class WorkerSandbox {
    * the shared channel (in chunks) for the waiting worker.
    * @param {unknown} message
    */
-  async #hook(message) {
+  #hook(message) {
     let bytes = EMPTY;
     let ok = 1;
     this.#inHook = true;
@@ -274,6 +288,44 @@ export class WorkerSandbox {
     } finally {
       this.#inHook = false;
     }
+    return this.#reply(bytes, ok);
+  }
+
+  /**
+   * The worker's sandbox asks its module loader (`call` is 'resolve' or
+   * 'load'): run this thread's moduleLoader, send back what it returned
+   * (JSON) or the message of what it threw. The worker's Sandbox checks
+   * the value as it checks a loader of its own thread.
+   * @param {'resolve' | 'load'} call
+   * @param {any[]} args
+   */
+  #moduleHook(call, args) {
+    let bytes = EMPTY;
+    let ok = 1;
+    this.#inHook = true;
+    try {
+      const loader = this.moduleLoader;
+      if (!loader) throw new Error('no module loader: the host did not set one (options.moduleLoader or sandbox.moduleLoader)');
+      const value = call === 'resolve' ? loader.resolve(args[0], args[1]) : loader.load(args[0]);
+      if (value !== null && typeof value === 'object' && typeof value.then === 'function') throw new Error(`the module loader's ${call} returned a promise (the loader must be synchronous)`);
+      const json = JSON.stringify(value);
+      if (json !== undefined) bytes = encoder.encode(json);
+    } catch (error) {
+      ok = 0;
+      bytes = encoder.encode(hostErrorText(error));
+    } finally {
+      this.#inHook = false;
+    }
+    return this.#reply(bytes, ok);
+  }
+
+  /**
+   * Write a hook's reply into the shared channel (in chunks) for the
+   * waiting worker.
+   * @param {Uint8Array} bytes
+   * @param {number} ok
+   */
+  async #reply(bytes, ok) {
     const { control, data } = /** @type {NonNullable<typeof this.channel>} */ (this.#channel);
     for (let offset = 0; ; ) {
       const n = Math.min(REPLY_CHUNK, bytes.length - offset);
@@ -376,6 +428,17 @@ export class WorkerSandbox {
   heapStatistics(options = {}) {
     if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError('heapStatistics(options): options must be an object'));
     return this.#call('heapStatistics', 'heapStatistics', { collect: options.collect === true });
+  }
+
+  /**
+   * Sandbox.import in the worker: its module loader is this thread's
+   * `moduleLoader`, asked through the shared channel (as receiveMessage).
+   * @param {string} specifier
+   * @returns {Promise<any>}
+   */
+  import(specifier) {
+    if (typeof specifier !== 'string') return Promise.reject(new TypeError(`import(specifier): specifier must be a string, got ${typeof specifier}`));
+    return this.#call('import', 'import', { specifier });
   }
 
   /** @returns {Promise<Uint8Array>} Sandbox.snapshot in the worker */

@@ -43,7 +43,7 @@ function describeError(error) {
  */
 function askHost({ control, data }, endpoint, decoder, message) {
   Atomics.store(control, 0, REPLY_WAITING);
-  endpoint.post({ op: 'hook', message });
+  endpoint.post(message);
   const chunks = [];
   for (;;) {
     Atomics.wait(control, 0, REPLY_WAITING);
@@ -82,7 +82,12 @@ export function serve(api, endpoint) {
       : null;
 
   /** The guest's sendMessage: ask the other thread, wait for its reply. */
-  const hook = (/** @type {unknown} */ message) => askHost(/** @type {NonNullable<typeof channel>} */ (channel), endpoint, decoder, message);
+  const hook = (/** @type {unknown} */ message) => askHost(/** @type {NonNullable<typeof channel>} */ (channel), endpoint, decoder, { op: 'hook', message });
+  /** The module loader: asks the other thread's moduleLoader. */
+  const moduleLoader = {
+    resolve: (/** @type {string} */ specifier, /** @type {string | null} */ referrer) => askHost(/** @type {NonNullable<typeof channel>} */ (channel), endpoint, decoder, { op: 'module', call: 'resolve', args: [specifier, referrer] }),
+    load: (/** @type {string} */ id) => askHost(/** @type {NonNullable<typeof channel>} */ (channel), endpoint, decoder, { op: 'module', call: 'load', args: [id] }),
+  };
 
   /** @param {any} request */
   const run = async ({ op, args }) => {
@@ -92,7 +97,10 @@ export function serve(api, endpoint) {
         const { options, hasHook, shared } = args;
         channel = shared ? { control: new Int32Array(shared.control), data: new Uint8Array(shared.data) } : null;
         const full = { ...options, onLog: (/** @type {string} */ level, /** @type {string} */ text) => endpoint.post({ op: 'log', level, text }) };
-        if (hasHook) full.receiveMessage = hook;
+        if (hasHook) {
+          full.receiveMessage = hook;
+          full.moduleLoader = moduleLoader;
+        }
         sandbox = op === 'create' ? await api.Sandbox.create(full) : await api.Sandbox.restore(args.bytes, full);
         return null;
       }
@@ -100,6 +108,8 @@ export function serve(api, endpoint) {
         return /** @type {any} */ (sandbox).evaluate(args.source);
       case 'sendMessage':
         return /** @type {any} */ (sandbox).sendMessage(args.message);
+      case 'import':
+        return /** @type {any} */ (sandbox).import(args.specifier);
       case 'snapshot':
         return /** @type {any} */ (sandbox).snapshot();
       case 'setMeterLimit':

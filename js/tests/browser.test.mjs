@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { executeAsync, missingChromium, serve, startChromium } from '../scripts/chromium.mjs';
 import { PACKAGE_DIR } from './helpers.mjs';
+import { EXAMPLE_FILES } from './modules-loader.mjs';
 
 const missing = missingChromium();
 const skip = missing.length ? `browser test skipped: ${missing.join(' and ')} not found (run scripts/ensure-chromium.sh as root, or set CHROMIUM_BIN/CHROMEDRIVER_BIN)` : false;
@@ -88,6 +89,27 @@ describe('browser (headless Chromium)', { skip }, () => {
       ['WorkerSandbox in a Web Worker: evaluate, and receiveMessage on the page', true, ''],
       ['WorkerSandbox: for (;;) {} ends at the deadline with DeadlineError, the sandbox is dead', true, ''],
     ]);
+  });
+
+  it('runs the modules example (a JSON module, a cycle, top-level await, lockdown) as the crate and the CLI do', async () => {
+    const fixtures = path.join(PACKAGE_DIR, '../crates/xs-wasm/tests/fixtures');
+    const files = Object.fromEntries(EXAMPLE_FILES.map((name) => [`/${name}`, fs.readFileSync(path.join(fixtures, 'modules', name), 'utf8')]));
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'modules.expected.json'), 'utf8'));
+    const result = await executeAsync(
+      browser,
+      `const files = arguments[0];
+        const done = arguments[arguments.length - 1];
+        (async () => {
+          const xs = await import('xs-wasm');
+          const { filesLoader } = await import('/tests/modules-loader.mjs');
+          const sandbox = await xs.Sandbox.create({ lockdown: true, onLog() {}, moduleLoader: filesLoader(files) });
+          return { build: sandbox.build, namespace: sandbox.import('./main.mjs') };
+        })().then(done, (e) => done({ error: String((e && e.stack) || e) }));`,
+      [files],
+    );
+    assert.ok(result && !result.error, `page failed: ${result && result.error}`);
+    assert.equal(result.build, 'emcc-os-single-esm');
+    assert.deepEqual(result.namespace, expected);
   });
 
   it('saved a screenshot', () => {

@@ -51,6 +51,21 @@ export interface Creation {
 /** An emscripten MODULARIZE factory of an xs-wasm build (`createXsWasm`). */
 export type EmscriptenFactory = (moduleArg?: Record<string, unknown>) => Promise<unknown>;
 
+/** A module's source as a ModuleLoader's load() gives it. */
+export type ModuleSource = string | { type: 'js' | 'json'; source: string };
+
+/**
+ * The host's module loader (SandboxOptions.moduleLoader): both methods are
+ * synchronous; what they throw fails the import with a TypeError carrying
+ * the message (the sandbox stays usable).
+ */
+export interface ModuleLoader {
+  /** The id of the module `specifier` names when the module `referrer` (an id; null: a script or the host) imports it. */
+  resolve(specifier: string, referrer: string | null): string;
+  /** The module `id`'s source: JavaScript module code, or `{ type: 'json', source }` for a JSON module. */
+  load(id: string): ModuleSource;
+}
+
 export interface SandboxOptions {
   /**
    * Meter ticks each evaluate/sendMessage call may use (XS's meter: roughly
@@ -84,6 +99,8 @@ export interface SandboxOptions {
   receiveMessage?: (this: Sandbox, message: any) => unknown;
   /** Host functions the guest calls as `host.NAME(...args)`; see Sandbox.hostFunctions. */
   hostFunctions?: Record<string, (this: Sandbox, ...args: any[]) => unknown>;
+  /** The host's module loader; see Sandbox.moduleLoader and Sandbox.import. */
+  moduleLoader?: ModuleLoader;
   /** Receives the guest's console output (default: the host's console). */
   onLog?: (this: Sandbox, level: LogLevel, text: string) => void;
   /**
@@ -276,6 +293,15 @@ export declare class Sandbox {
    * JSON. Errors as evaluate().
    */
   sendMessage(message: unknown): any;
+  /**
+   * Import the module `specifier` names (as a script's import() does), run
+   * the job queue until it is empty (top-level await) and return the
+   * module's namespace as JSON (its exports). Throws SandboxError when the
+   * graph fails to load, link or evaluate (the loader's errors are
+   * TypeErrors) or is still evaluating once the queue is empty; other errors
+   * as evaluate().
+   */
+  import(specifier: string): any;
   /** Write the machine's heap to a snapshot (deterministic bytes). */
   snapshot(): Uint8Array;
   /** Change the meter limit (at least 1; Infinity: none; 0 is a RangeError) and check interval for later calls. */
@@ -322,6 +348,8 @@ export declare class Sandbox {
    * promise is an error. Without a hook, `sendMessage` throws in the guest.
    */
   receiveMessage: ((this: Sandbox, message: any) => unknown) | undefined;
+  /** The host's module loader (imports fail with a TypeError without one). */
+  moduleLoader: ModuleLoader | undefined;
   /** Receives the guest's console output (default: the host's console). */
   onLog: ((this: Sandbox, level: LogLevel, text: string) => void) | undefined;
   /**
@@ -419,6 +447,8 @@ export declare class WorkerSandbox {
   evaluate(source: string): Promise<any>;
   /** Sandbox.sendMessage in the worker. */
   sendMessage(message: unknown): Promise<any>;
+  /** Sandbox.import in the worker; its loader is this thread's moduleLoader (needs SharedArrayBuffer). */
+  import(specifier: string): Promise<any>;
   /** Sandbox.snapshot in the worker. */
   snapshot(): Promise<Uint8Array>;
   /** Sandbox.setMeterLimit in the worker. */
@@ -430,6 +460,8 @@ export declare class WorkerSandbox {
   [Symbol.dispose](): void;
 
   receiveMessage: ((this: WorkerSandbox, message: any) => unknown) | undefined;
+  /** The worker's module loader, run on this thread (synchronous; the worker waits). */
+  moduleLoader: ModuleLoader | undefined;
   onLog: ((this: WorkerSandbox, level: LogLevel, text: string) => void) | undefined;
   /** The deadline of each call, milliseconds (0: none). */
   readonly deadlineMs: number;

@@ -12,9 +12,18 @@
  *   count        number of scripts
  *   count x { length, bytes }  UTF-8 sources, evaluated in order in one
  *                fresh machine; evaluation stops at the first that fails
+ *   3 x { length, bytes }  the module loader's root directory and the
+ *                directory scripts import from (absolute paths), and a module
+ *                to import after the scripts (xs_wasm_import; a "/"
+ *                specifier, from the root); length 0: none (no root: every
+ *                import fails). Imports resolve as
+ *                files: "./" and "../" from the importing module's directory
+ *                (the scripts' directory for a script), "/" from the root;
+ *                a module id is its path; a ".json" file is a JSON module
+ *                (test262's tests and their _FIXTURE files)
  * The reply:
  *   status       xs_wasm_status of the last script evaluated
- *   index        which script that was (0-based)
+ *   index        which script that was (0-based; count: the module)
  *   meter        meter ticks the last script used
  *   micros       wall time of the last script's evaluation, microseconds
  *                (the earlier scripts are setup: harness files, libraries)
@@ -56,15 +65,33 @@ static void log_append(const char* text, size_t length)
 	log_length += length;
 }
 
+/* The module loader's state (see xs_wasm_host_resolve below): its last
+   reply, waiting for host_reply; the loader's root and the scripts'
+   directory (empty: no loader). */
+static char* module_reply = NULL;
+static size_t module_reply_length = 0;
+static int reply_is_module = 0;
+static char module_root[4096] = "";
+static char module_base[4096] = "";
+
 int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length)
 {
 	(void)machine; (void)json; (void)length;
+	reply_is_module = 0;
 	return 0; /* no message handler: every reply is undefined */
 }
 
 void xs_wasm_host_reply(xs_wasm_machine* machine, char* buffer)
 {
-	(void)machine; (void)buffer;
+	(void)machine;
+	if (reply_is_module) {
+		if (module_reply_length)
+			memcpy(buffer, module_reply, module_reply_length);
+		free(module_reply);
+		module_reply = NULL;
+		module_reply_length = 0;
+		reply_is_module = 0;
+	}
 }
 
 void xs_wasm_host_log(xs_wasm_machine* machine, int32_t level, const char* text, uint32_t length)
@@ -74,6 +101,125 @@ void xs_wasm_host_log(xs_wasm_machine* machine, int32_t level, const char* text,
 	log_append(prefix, 2);
 	log_append(text, length);
 	log_append("\n", 1);
+}
+
+/* The module loader: files, by path (see the protocol above). */
+
+static int32_t module_answer(char* text, size_t length, int ok)
+{
+	free(module_reply);
+	module_reply = text;
+	module_reply_length = length;
+	reply_is_module = 1;
+	return ok ? (int32_t)length : -(int32_t)length - 1;
+}
+
+static int32_t module_error(const char* format, const char* a, const char* b)
+{
+	char* text = malloc(4096);
+	int length;
+	if (!text)
+		return module_answer(NULL, 0, 0);
+	length = snprintf(text, 4096, format, a, b);
+	if (length < 0)
+		length = 0;
+	if (length >= 4096)
+		length = 4095;
+	return module_answer(text, (size_t)length, 0);
+}
+
+int32_t xs_wasm_host_resolve(xs_wasm_machine* machine, const char* specifier, uint32_t specifier_length, const char* referrer, uint32_t referrer_length)
+{
+	char spec[4096], path[8192];
+	size_t base = 0;
+	(void)machine;
+	if (specifier_length >= sizeof(spec) || referrer_length >= sizeof(path) / 2)
+		return module_error("specifier too long%s%s", "", "");
+	memcpy(spec, specifier, specifier_length);
+	spec[specifier_length] = 0;
+	if (!module_root[0])
+		return module_error("cannot import \"%s\": no module loader%s", spec, "");
+	if (spec[0] == '/') {
+		snprintf(path, sizeof(path), "%s", module_root);
+	}
+	else if (!strncmp(spec, "./", 2) || !strncmp(spec, "../", 3)) {
+		if (referrer) {
+			memcpy(path, referrer, referrer_length);
+			path[referrer_length] = 0;
+		}
+		else
+			snprintf(path, sizeof(path), "%s/script", module_base);
+		{
+			char* slash = strrchr(path, '/');
+			if (!slash)
+				return module_error("cannot import \"%s\" from \"%s\"", spec, path);
+			slash[1] = 0;
+		}
+	}
+	else
+		return module_error("cannot import \"%s\": a bare specifier without a mapping%s", spec, "");
+	base = strlen(path);
+	snprintf(path + base, sizeof(path) - base, "%s", spec);
+	/* normalize "." and ".." segments */
+	{
+		char out[8192];
+		size_t n = 0;
+		char* segment = path;
+		while (segment && *segment) {
+			char* next = strchr(segment, '/');
+			size_t length = next ? (size_t)(next - segment) : strlen(segment);
+			if ((length == 0) || ((length == 1) && (segment[0] == '.'))) {
+			}
+			else if ((length == 2) && (segment[0] == '.') && (segment[1] == '.')) {
+				while (n > 0 && out[n - 1] != '/')
+					n--;
+				if (n > 0)
+					n--;
+			}
+			else {
+				out[n++] = '/';
+				memcpy(out + n, segment, length);
+				n += length;
+			}
+			segment = next ? next + 1 : NULL;
+		}
+		out[n] = 0;
+		{
+			char* copy = malloc(n + 1);
+			if (!copy)
+				return module_answer(NULL, 0, 0);
+			memcpy(copy, out, n + 1);
+			return module_answer(copy, n, 1);
+		}
+	}
+}
+
+int32_t xs_wasm_host_load(xs_wasm_machine* machine, const char* id, uint32_t length, int32_t* kind)
+{
+	char path[8192];
+	FILE* file;
+	char* text;
+	long size;
+	(void)machine;
+	if (length >= sizeof(path))
+		return module_error("module id too long%s%s", "", "");
+	memcpy(path, id, length);
+	path[length] = 0;
+	file = fopen(path, "rb");
+	if (!file)
+		return module_error("cannot load %s: no such file%s", path, "");
+	fseek(file, 0, SEEK_END);
+	size = ftell(file);
+	fseek(file, 0, SEEK_SET);
+	text = malloc(size > 0 ? (size_t)size : 1);
+	if (!text || (size > 0 && fread(text, 1, (size_t)size, file) != (size_t)size)) {
+		fclose(file);
+		free(text);
+		return module_error("cannot read %s%s", path, "");
+	}
+	fclose(file);
+	*kind = (length > 5 && !strcmp(path + length - 5, ".json")) ? XS_WASM_MODULE_JSON : XS_WASM_MODULE_JS;
+	return module_answer(text, (size_t)size, 1);
 }
 
 double xs_wasm_host_now(void)
@@ -137,6 +283,8 @@ static int serve(void)
 	uint32_t flags, meter_limit, count, i, status = XS_WASM_OK, index = 0, meter = 0;
 	char** sources;
 	uint32_t* lengths;
+	char* module = NULL;
+	uint32_t module_length = 0;
 	xs_wasm_creation creation;
 	xs_wasm_machine* machine;
 	uint64_t start = 0, micros = 0;
@@ -150,6 +298,16 @@ static int serve(void)
 		if (!read_u32(&lengths[i]) || !(sources[i] = malloc(lengths[i] + 1)) || !read_exact(sources[i], lengths[i]))
 			return 0;
 	}
+	for (i = 0; i < 2; i++) {
+		char* directory = i ? module_base : module_root;
+		uint32_t length;
+		if (!read_u32(&length) || length >= sizeof(module_root) || !read_exact(directory, length))
+			return 0;
+		directory[length] = 0;
+	}
+	if (!read_u32(&module_length) || !(module = malloc(module_length + 1)) || !read_exact(module, module_length))
+		return 0;
+	module[module_length] = 0;
 	log_length = 0;
 	memset(&creation, 0, sizeof(creation));
 	creation.flags = flags;
@@ -172,6 +330,13 @@ static int serve(void)
 			if (status != XS_WASM_OK)
 				break;
 		}
+		if ((status == XS_WASM_OK) && module_length) {
+			index = count;
+			start = now_micros();
+			status = (uint32_t)xs_wasm_import(machine, module, module_length);
+			micros = now_micros() - start;
+			meter = xs_wasm_meter(machine);
+		}
 		{
 			write_u32(status);
 			write_u32(index);
@@ -187,6 +352,7 @@ static int serve(void)
 		free(sources[i]);
 	free(sources);
 	free(lengths);
+	free(module);
 	return 1;
 }
 

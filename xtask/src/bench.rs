@@ -360,7 +360,7 @@ fn measure(kernels: &[Kernel], scripts: &[Vec<String>], targets: &mut [(String, 
                 if entry.is_err() {
                     continue;
                 }
-                let outcome = loader.run(&Request { scripts: scripts.clone(), meter_limit: 0, test262_host: false });
+                let outcome = loader.run(&Request { scripts: scripts.clone(), meter_limit: 0, test262_host: false, module: None });
                 if let Some(micros) = outcome.create_micros {
                     creates.entry(name.clone()).or_default().push(micros as f64 / 1000.0);
                 }

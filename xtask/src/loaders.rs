@@ -30,6 +30,25 @@ pub struct Request {
     pub meter_limit: u32,
     /// Create the machine with test262's host hooks (`$262`, `print`).
     pub test262_host: bool,
+    /// The files the machine's imports load (test262's tests and their
+    /// `_FIXTURE` files), and a module to import after the scripts.
+    pub module: Option<ModuleRequest>,
+}
+
+/// The module loader of a request: the files under `root` (ids are `/` +
+/// the path under it; `./` and `../` specifiers resolve from the importing
+/// module's directory, or `base` for a script's `import()`, `/` ones from
+/// the root; `.json` files are JSON modules), and the module to import
+/// after the scripts, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleRequest {
+    /// The directory module ids are relative to (absolute).
+    pub root: PathBuf,
+    /// The directory scripts import from, `/` + its path under the root.
+    pub base: String,
+    /// The module to import after the scripts, `/` + its path under the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
 }
 
 /// How one case ended, as seen by the host.
@@ -133,9 +152,16 @@ impl CrateLoader {
         });
         let mut ending = Ending::Completed;
         let mut micros = 0;
-        for script in &request.scripts {
+        if let Some(module) = &request.module {
+            match xs_wasm::FsLoader::new(&module.root) {
+                Ok(loader) => machine.set_module_loader(loader.with_base(&module.base)),
+                Err(e) => return Outcome::stopped(format!("module root {}: {e}", module.root.display())),
+            }
+        }
+        let steps = request.scripts.iter().map(|s| (false, s.as_str())).chain(request.module.iter().filter_map(|m| m.import.as_deref()).map(|m| (true, m)));
+        for (import, text) in steps {
             let start = std::time::Instant::now();
-            let result = machine.eval(script);
+            let result = if import { machine.import(text) } else { machine.eval(text) };
             micros = start.elapsed().as_micros() as u64;
             match result {
                 Ok(_) => continue,
@@ -285,6 +311,21 @@ impl Protocol for NativeProtocol {
             bytes.extend_from_slice(&(script.len() as u32).to_le_bytes());
             bytes.extend_from_slice(script.as_bytes());
         }
+        // the loader's root and the scripts' directory as absolute paths
+        // (the runner's module ids are paths), the module as a "/"
+        // specifier (from the root); empty: none
+        let (root, base, import) = match &request.module {
+            Some(m) => {
+                let root = m.root.display().to_string();
+                let import = m.import.clone().unwrap_or_default();
+                (root.clone(), format!("{root}{}", m.base), import)
+            }
+            None => Default::default(),
+        };
+        for text in [root, base, import] {
+            bytes.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(text.as_bytes());
+        }
         stdin.write_all(&bytes)
     }
 
@@ -318,6 +359,8 @@ struct NodeRequest<'a> {
     scripts: std::borrow::Cow<'a, [String]>,
     meter_limit: u32,
     test262_host: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    module: Option<ModuleRequest>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -335,7 +378,7 @@ struct NodeReply {
 
 /// Write `request` as one JSON line (the worker protocol of `js/scripts/worker.mjs`).
 fn write_json_request(stdin: &mut ChildStdin, request: &Request) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(&NodeRequest { scripts: std::borrow::Cow::Borrowed(&request.scripts), meter_limit: request.meter_limit, test262_host: request.test262_host })?;
+    let mut line = serde_json::to_vec(&NodeRequest { scripts: std::borrow::Cow::Borrowed(&request.scripts), meter_limit: request.meter_limit, test262_host: request.test262_host, module: request.module.clone() })?;
     line.push(b'\n');
     stdin.write_all(&line)
 }
@@ -403,7 +446,7 @@ pub fn serve_json_lines(loader: &mut dyn Loader, input: impl BufRead, mut output
             continue;
         }
         let request: NodeRequest = serde_json::from_str(&line).context("bad request line")?;
-        let outcome = loader.run(&Request { scripts: request.scripts.into_owned(), meter_limit: request.meter_limit, test262_host: request.test262_host });
+        let outcome = loader.run(&Request { scripts: request.scripts.into_owned(), meter_limit: request.meter_limit, test262_host: request.test262_host, module: request.module });
         let (status, payload) = match outcome.ending {
             Ending::Completed => (XS_WASM_OK, String::new()),
             Ending::Threw { name, message } => (XS_WASM_JS_ERROR, serde_json::json!({ "name": name, "message": message }).to_string()),

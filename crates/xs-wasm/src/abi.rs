@@ -50,6 +50,12 @@ pub const XS_WASM_CREATE_LOCKDOWN: u32 = 2;
 /// `XS_WASM_CREATE_NO_WEB_GLOBALS`
 pub const XS_WASM_CREATE_NO_WEB_GLOBALS: u32 = 4;
 
+// Module kinds (host_load's kind)
+/// `XS_WASM_MODULE_JS`: JavaScript module code
+pub const XS_WASM_MODULE_JS: i32 = 0;
+/// `XS_WASM_MODULE_JSON`: a JSON module: the text is JSON, the default export its value
+pub const XS_WASM_MODULE_JSON: i32 = 1;
+
 // Engine features a build can lack (xs_wasm_lacks)
 /// `XS_WASM_LACKS_REGEXP_PROPERTY_ESCAPES`: no mxRegExpUnicodePropertyEscapes
 pub const XS_WASM_LACKS_REGEXP_PROPERTY_ESCAPES: u32 = 1;
@@ -160,6 +166,8 @@ pub mod export {
     pub const EVAL: Export<(u32, u32, u32), i32> = Export::new("xs_wasm_eval");
     /// `int32_t xs_wasm_send(xs_wasm_machine* machine, const char* json, size_t length);`
     pub const SEND: Export<(u32, u32, u32), i32> = Export::new("xs_wasm_send");
+    /// `int32_t xs_wasm_import(xs_wasm_machine* machine, const char* specifier, size_t length);`
+    pub const IMPORT: Export<(u32, u32, u32), i32> = Export::new("xs_wasm_import");
     /// `void xs_wasm_set_meter(xs_wasm_machine* machine, uint32_t limit, uint32_t interval);`
     pub const SET_METER: Export<(u32, u32, u32), ()> = Export::new("xs_wasm_set_meter");
     /// `uint32_t xs_wasm_meter(xs_wasm_machine* machine);`
@@ -204,5 +212,5 @@ pub mod export {
     pub const PENDING_CALLS: Export<u32, u32> = Export::new("xs_wasm_pending_calls");
 
     /// Every export's name, in the header's order.
-    pub const ALL: [&str; 31] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_heap_statistics", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown", "xs_wasm_eval_async", "xs_wasm_awaited", "xs_wasm_send_value", "xs_wasm_settle", "xs_wasm_next_timer", "xs_wasm_run_timers", "xs_wasm_clock", "xs_wasm_pending_calls"];
+    pub const ALL: [&str; 32] = ["xs_wasm_abi_version", "xs_wasm_xs_version", "xs_wasm_signature", "xs_wasm_lacks", "xs_wasm_alloc", "xs_wasm_free", "xs_wasm_create", "xs_wasm_delete", "xs_wasm_eval", "xs_wasm_send", "xs_wasm_import", "xs_wasm_set_meter", "xs_wasm_meter", "xs_wasm_machine_status", "xs_wasm_heap_statistics", "xs_wasm_result", "xs_wasm_result_length", "xs_wasm_snapshot", "xs_wasm_restore", "xs_wasm_last_error", "xs_wasm_preinit", "xs_wasm_keep", "xs_wasm_take", "xs_wasm_lockdown", "xs_wasm_eval_async", "xs_wasm_awaited", "xs_wasm_send_value", "xs_wasm_settle", "xs_wasm_next_timer", "xs_wasm_run_timers", "xs_wasm_clock", "xs_wasm_pending_calls"];
 }

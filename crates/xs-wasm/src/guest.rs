@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wasmtime::{Caller, Extern, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, TypedFunc};
 
-use crate::abi::{export, Export, ABI_VERSION};
+use crate::abi::{export, Export, ABI_VERSION, XS_WASM_MODULE_JS, XS_WASM_MODULE_JSON};
 use crate::error::{Error, Result};
+use crate::modules::{ModuleLoader, ModuleSource};
 
 /// Drive a wasmtime future to completion on this thread. Guest code runs on
 /// a wasmtime fiber stack (see [`crate::MAX_WASM_STACK`]); nothing in this
@@ -105,6 +106,7 @@ pub(crate) struct HostState {
     pub(crate) limits: StoreLimits,
     pub(crate) on_message: Option<MessageHandler>,
     pub(crate) on_log: LogHandler,
+    pub(crate) module_loader: Option<Box<dyn ModuleLoader>>,
     /// The machine's deadline per call (`Options::deadline`).
     pub(crate) deadline: Option<Duration>,
     /// When the call in progress must end (set as each call starts).
@@ -151,6 +153,7 @@ impl HostState {
             limits,
             on_message: None,
             on_log: Box::new(default_log),
+            module_loader: None,
             deadline,
             call_deadline: None,
             interrupt: Arc::new(AtomicBool::new(false)),
@@ -207,6 +210,8 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostS
             let _ = memory.write(&mut caller, buffer as usize, &reply);
         }
     })?;
+    linker.func_wrap("xs_wasm", "host_resolve", host_resolve)?;
+    linker.func_wrap("xs_wasm", "host_load", host_load)?;
     linker.func_wrap("xs_wasm", "host_log", |mut caller: Caller<'_, HostState>, _m: u32, level: i32, ptr: u32, len: u32| {
         let bytes = read_guest(&mut caller, ptr, len).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
@@ -345,6 +350,67 @@ fn host_send(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32) -> 
     }
 }
 
+/// A reply for `host_reply`: its length, or `-length - 1` for an error message.
+fn set_reply(caller: &mut Caller<'_, HostState>, outcome: std::result::Result<Vec<u8>, String>) -> i32 {
+    let (reply, ok) = match outcome {
+        Ok(bytes) => (bytes, true),
+        Err(message) => (message.into_bytes(), false),
+    };
+    let (reply, ok) = if reply.len() > 0x7fff_fff0 { (format!("the module loader's reply is too large ({} bytes)", reply.len()).into_bytes(), false) } else { (reply, ok) };
+    let len = reply.len() as i32;
+    caller.data_mut().reply = reply;
+    if ok {
+        len
+    } else {
+        -len - 1
+    }
+}
+
+/// Run `f` on the machine's module loader; `Err` when there is none, or
+/// when it panicked (recorded: the call then ends with `Error::HostPanic`).
+fn with_loader<T>(caller: &mut Caller<'_, HostState>, what: &str, f: impl FnOnce(&mut dyn ModuleLoader) -> std::result::Result<T, String>) -> std::result::Result<T, String> {
+    let Some(mut loader) = caller.data_mut().module_loader.take() else {
+        return Err(format!("no module loader: the host did not set one (Machine::set_module_loader), so {what}"));
+    };
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *loader))) {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            caller.data_mut().panic.get_or_insert_with(|| format!("module loader: {message}"));
+            Err(format!("the host's module loader panicked: {message}"))
+        }
+    };
+    caller.data_mut().module_loader = Some(loader);
+    outcome
+}
+
+/// `host_resolve` (port/xs_wasm.h): [`ModuleLoader::resolve`].
+fn host_resolve(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32, referrer_ptr: u32, referrer_len: u32) -> i32 {
+    let specifier = String::from_utf8_lossy(&read_guest(&mut caller, ptr, len).unwrap_or_default()).into_owned();
+    let referrer = (referrer_ptr != 0).then(|| String::from_utf8_lossy(&read_guest(&mut caller, referrer_ptr, referrer_len).unwrap_or_default()).into_owned());
+    let what = format!("\"{specifier}\" cannot be imported");
+    let outcome = with_loader(&mut caller, &what, |loader| loader.resolve(&specifier, referrer.as_deref())).map(String::into_bytes);
+    set_reply(&mut caller, outcome)
+}
+
+/// `host_load` (port/xs_wasm.h): [`ModuleLoader::load`]; the kind goes to `*kind`.
+fn host_load(mut caller: Caller<'_, HostState>, _m: u32, ptr: u32, len: u32, kind: u32) -> i32 {
+    let id = String::from_utf8_lossy(&read_guest(&mut caller, ptr, len).unwrap_or_default()).into_owned();
+    let what = format!("{id} cannot be loaded");
+    let outcome = with_loader(&mut caller, &what, |loader| loader.load(&id)).map(|source| match source {
+        ModuleSource::Js(text) => (XS_WASM_MODULE_JS, text.into_bytes()),
+        ModuleSource::Json(text) => (XS_WASM_MODULE_JSON, text.into_bytes()),
+    });
+    let outcome = outcome.map(|(code, bytes)| {
+        if let Some(memory) = memory_of(&mut caller) {
+            // A bad pointer from the guest is its own problem: nothing is written.
+            let _ = memory.write(&mut caller, kind as usize, &code.to_le_bytes());
+        }
+        bytes
+    });
+    set_reply(&mut caller, outcome)
+}
+
 /// WASI `fd_write`: stdout and stderr lines go to the log handler (`Log`,
 /// `Error`); other descriptors are accepted and dropped.
 fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: u32, count: u32, written: u32) -> i32 {
@@ -402,6 +468,7 @@ pub(crate) struct ExportIndices {
     create: ModuleExport,
     eval: ModuleExport,
     send: ModuleExport,
+    import: ModuleExport,
     set_meter: ModuleExport,
     meter: ModuleExport,
     result: ModuleExport,
@@ -435,6 +502,7 @@ impl ExportIndices {
             create: get(export::CREATE.name)?,
             eval: get(export::EVAL.name)?,
             send: get(export::SEND.name)?,
+            import: get(export::IMPORT.name)?,
             set_meter: get(export::SET_METER.name)?,
             meter: get(export::METER.name)?,
             result: get(export::RESULT.name)?,
@@ -470,6 +538,7 @@ pub(crate) struct Exports {
     pub(crate) create: TypedFunc<u32, u32>,
     pub(crate) eval: TypedFunc<(u32, u32, u32), i32>,
     pub(crate) send: TypedFunc<(u32, u32, u32), i32>,
+    pub(crate) import: TypedFunc<(u32, u32, u32), i32>,
     pub(crate) set_meter: TypedFunc<(u32, u32, u32), ()>,
     pub(crate) meter: TypedFunc<u32, u32>,
     pub(crate) result: TypedFunc<u32, u32>,
@@ -517,6 +586,7 @@ impl Exports {
             create: typed_export(store, instance, &idx.create, export::CREATE)?,
             eval: typed_export(store, instance, &idx.eval, export::EVAL)?,
             send: typed_export(store, instance, &idx.send, export::SEND)?,
+            import: typed_export(store, instance, &idx.import, export::IMPORT)?,
             set_meter: typed_export(store, instance, &idx.set_meter, export::SET_METER)?,
             meter: typed_export(store, instance, &idx.meter, export::METER)?,
             result: typed_export(store, instance, &idx.result, export::RESULT)?,

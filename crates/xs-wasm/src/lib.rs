@@ -111,6 +111,52 @@
 //! # }
 //! ```
 //!
+//! ## Modules
+//!
+//! A machine runs ES modules the host loads: set a [`ModuleLoader`] (your
+//! own, two closures with [`module_loader`], or [`FsLoader`] for the files
+//! under a directory) with
+//! [`Machine::set_module_loader`], and [`Machine::import`] a module: it
+//! returns the module's namespace (its exports) as JSON. Static imports,
+//! `import()` from scripts and modules, top-level `await`, `import.meta.uri`
+//! (the module's id), JSON modules (`with { type: "json" }`) and cycles
+//! behave as the language says; what the loader refuses is a `TypeError` in
+//! the guest, and the machine stays usable. Snapshots keep loaded modules.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use serde_json::json;
+//! use xs_wasm::{FsLoader, Machine, Options, Runtime};
+//!
+//! let dir = std::env::temp_dir().join(format!("xs-wasm-modules-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(dir.join("lib"))?;
+//! std::fs::write(dir.join("config.json"), r#"{ "factor": 6 }"#)?;
+//! std::fs::write(dir.join("lib/math.mjs"), "export const times = (a, b) => a * b;")?;
+//! std::fs::write(dir.join("main.mjs"), "
+//!     import config from './config.json' with { type: 'json' };
+//!     const { times } = await import('./lib/math.mjs');
+//!     export const answer = times(config.factor, 7);
+//!     export const locked = Object.isFrozen(Array.prototype);
+//! ")?;
+//!
+//! let mut machine = Machine::new(&Runtime::new()?, Options { lockdown: true, ..Options::default() })?;
+//! machine.set_module_loader(FsLoader::new(&dir)?);
+//! assert_eq!(machine.import("./main.mjs")?, json!({ "answer": 42, "locked": true }));
+//!
+//! // A path outside the loader's root is refused; the machine goes on.
+//! match machine.import("../elsewhere.mjs") {
+//!     Err(xs_wasm::Error::Js { name, message, .. }) => {
+//!         assert_eq!(name, "TypeError");
+//!         assert!(message.contains("outside the root"), "{message}");
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! assert_eq!(machine.eval("import('./lib/math.mjs').then((m) => m.times(2, 3))")?, json!(6));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Safety model
 //! - Guest code sees only ECMAScript built-ins, `sendMessage`, `console`
 //!   and the globals above: no file system, network, environment, host randomness or clock (unless
@@ -196,6 +242,7 @@ mod embedded;
 mod error;
 mod guest;
 mod machine;
+mod modules;
 pub mod preinit;
 mod runtime;
 mod value;
@@ -207,6 +254,7 @@ pub use abi::{Creation, ABI_VERSION};
 pub use guest::{HostResult, LogLevel};
 pub use value::{DecodeError, JsValue, TypedArrayKind};
 pub use machine::{HeapStatistics, InterruptHandle, Machine, Options};
+pub use modules::{module_loader, FnLoader, FsLoader, ModuleLoader, ModuleSource};
 pub use cache::{CacheOutcome, ModuleCache};
 pub use runtime::{Pooling, Runtime, RuntimeOptions, DEADLINE_TICK, FIBER_STACK, MAX_WASM_STACK};
 pub use serde_json::Value;

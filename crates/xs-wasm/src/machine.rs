@@ -685,6 +685,81 @@ impl Machine {
         self.store.data_mut().on_message = Some(Box::new(handler));
     }
 
+    /// Import the module `specifier` names, as a script's
+    /// `import(specifier)` does (the loader's `resolve` gets no referrer),
+    /// run the job queue until it is empty (so top-level `await` settles),
+    /// and return the module's namespace as JSON: an object of its exports
+    /// (`default` included). The module graph comes from the
+    /// [`ModuleLoader`](crate::ModuleLoader) set with
+    /// [`Machine::set_module_loader`]; static imports, `import()` from
+    /// scripts and modules, `import.meta` (its `uri` is the module's id),
+    /// JSON modules (`with { type: "json" }`), cycles and top-level `await`
+    /// behave as the language says. A module is evaluated once per machine:
+    /// importing it again gives the same namespace (or the same error), and
+    /// loaded modules stay in [`Machine::snapshot`]s.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Js`] when the graph fails to load (the loader's refusals
+    /// and a loader without a module are `TypeError`s naming the module),
+    /// to link (a missing export is a `SyntaxError`) or to evaluate, or when
+    /// the module is still evaluating once the job queue is empty (a
+    /// top-level `await` of a promise nothing settles: a `TypeError`); the
+    /// machine stays usable. The other errors of [`Machine::eval`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), xs_wasm::Error> {
+    /// use serde_json::json;
+    /// use xs_wasm::{Error, Machine, ModuleLoader, ModuleSource, Options, Runtime};
+    ///
+    /// /// Modules from memory: ids are the specifiers themselves.
+    /// struct Memory;
+    /// impl ModuleLoader for Memory {
+    ///     fn resolve(&mut self, specifier: &str, _referrer: Option<&str>) -> Result<String, String> {
+    ///         Ok(specifier.to_owned())
+    ///     }
+    ///     fn load(&mut self, id: &str) -> Result<ModuleSource, String> {
+    ///         match id {
+    ///             "main" => Ok(ModuleSource::Js(
+    ///                 "import config from 'config' with { type: 'json' };\n\
+    ///                  const { twice } = await import('math');\n\
+    ///                  export const answer = twice(config.half);".into(),
+    ///             )),
+    ///             "math" => Ok(ModuleSource::Js("export const twice = (x) => x * 2;".into())),
+    ///             "config" => Ok(ModuleSource::Json(r#"{ "half": 21 }"#.into())),
+    ///             other => Err(format!("no module {other}")),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut machine = Machine::new(&Runtime::new()?, Options { lockdown: true, ..Options::default() })?;
+    /// machine.set_module_loader(Memory);
+    /// assert_eq!(machine.import("main")?, json!({ "answer": 42 }));
+    /// match machine.import("missing") {
+    ///     Err(Error::Js { name, message, .. }) => {
+    ///         assert_eq!(name, "TypeError");
+    ///         assert!(message.contains("no module missing"), "{message}");
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!(machine.eval("1 + 1")?, json!(2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn import(&mut self, specifier: &str) -> Result<Value> {
+        let f = self.exports.import.clone();
+        self.call(&f, specifier.as_bytes())
+    }
+
+    /// Set the machine's module loader (see [`ModuleLoader`](crate::ModuleLoader)
+    /// and [`Machine::import`]), replacing the one it had. Without one,
+    /// every import fails with a `TypeError` saying there is no loader.
+    pub fn set_module_loader<L: crate::ModuleLoader + 'static>(&mut self, loader: L) {
+        self.store.data_mut().module_loader = Some(Box::new(loader));
+    }
+
     /// Receive the guest's `console.*` output (default: printed to stderr).
     pub fn set_log_handler<F>(&mut self, handler: F)
     where

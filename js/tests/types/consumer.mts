@@ -1,5 +1,5 @@
 // Type-checked by tests/types.test.mjs (tsc --noEmit): the ESM view of the package.
-import { Sandbox, WorkerSandbox, DeadlineError, SandboxError, MeterLimitError, SandboxStoppedError, SnapshotError, IntegrityError, type SandboxOptions, type LogLevel } from 'xs-wasm';
+import { Sandbox, WorkerSandbox, DeadlineError, SandboxError, MeterLimitError, SandboxStoppedError, SnapshotError, IntegrityError, type SandboxOptions, type LogLevel, type ModuleLoader } from 'xs-wasm';
 
 const options: SandboxOptions = {
   meterLimit: 1_000_000,
@@ -12,12 +12,20 @@ const options: SandboxOptions = {
   onLog(level: LogLevel, text: string) {
     console.log(level, text);
   },
+  moduleLoader: {
+    resolve: (specifier: string, referrer: string | null) => (referrer ?? '') + specifier,
+    load: (id: string) => (id.endsWith('.json') ? { type: 'json', source: '{}' } : 'export default 1;'),
+  },
 };
+
+const loader: ModuleLoader | undefined = options.moduleLoader;
 
 export async function main(): Promise<number> {
   const s = await Sandbox.create(options);
   const value: unknown = s.evaluate('1 + 1');
   s.sendMessage({ hello: 'guest' });
+  const namespace: any = s.import('./main.mjs');
+  s.moduleLoader = loader;
   const meter: number = s.meter;
   const bytes: Uint8Array = s.snapshot();
   const restored = await Sandbox.restore(bytes, { build: 'emcc-os' });
@@ -39,6 +47,8 @@ export async function main(): Promise<number> {
   const ws = await WorkerSandbox.create({ deadlineMs: 1000, meterLimit: 1_000_000, receiveMessage: (m) => m });
   try {
     const result: unknown = await ws.evaluate('1 + 1');
+    const imported: unknown = await ws.import('./main.mjs');
+    ws.moduleLoader = loader;
     console.log(result, ws.deadlineMs, await ws.snapshot());
   } catch (error) {
     if (error instanceof DeadlineError) console.log(error.deadlineMs, error.reason);

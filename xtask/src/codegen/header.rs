@@ -87,6 +87,8 @@ pub struct Header {
     pub create_flags: Vec<Constant>,
     /// The `XS_WASM_LACKS_*` bits.
     pub lacks: Vec<Constant>,
+    /// The `XS_WASM_MODULE_*` kinds (host_load's `kind`).
+    pub module_kinds: Vec<Constant>,
     /// Every function the header declares (the exports), in order.
     pub exports: Vec<Function>,
 }
@@ -259,6 +261,7 @@ impl Header {
             creation,
             create_flags: prefixed("XS_WASM_CREATE_"),
             lacks: prefixed("XS_WASM_LACKS_"),
+            module_kinds: prefixed("XS_WASM_MODULE_"),
             exports: functions(text)?,
         };
         if header.exports.iter().any(|f| !f.name.starts_with("xs_wasm_")) {

@@ -44,6 +44,7 @@ pub fn render(h: &Header) -> String {
     let _ = writeln!(out, "/** XS_WASM_SNAPSHOT_HEADER_SIZE, bytes. */\nexport const SNAPSHOT_HEADER_SIZE = {};\n", h.snapshot_header_size);
     table(&mut out, "Status", "xs_wasm_status.", &h.statuses, "XS_WASM_");
     table(&mut out, "CreateFlags", "xs_wasm_creation.flags bits (XS_WASM_CREATE_*).", &h.create_flags, "XS_WASM_CREATE_");
+    table(&mut out, "ModuleKind", "What host_load says a module is (XS_WASM_MODULE_*).", &h.module_kinds, "XS_WASM_MODULE_");
     out.push_str("/** Each XS_WASM_LACKS_* bit (xs_wasm_lacks) and its name in the manifest's `lacks`. */\nexport const LACKS = Object.freeze([\n");
     for c in &h.lacks {
         let _ = writeln!(out, "  Object.freeze({{ bit: {}, name: '{}' }}),", c.value, Header::lacks_name(c));

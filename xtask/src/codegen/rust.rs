@@ -105,6 +105,8 @@ pub fn render(h: &Header) -> String {
     constants(&mut out, &h.statuses, "i32");
     out.push_str("\n// xs_wasm_creation.flags\n");
     constants(&mut out, &h.create_flags, "u32");
+    out.push_str("\n// Module kinds (host_load's kind)\n");
+    constants(&mut out, &h.module_kinds, "i32");
     out.push_str("\n// Engine features a build can lack (xs_wasm_lacks)\n");
     constants(&mut out, &h.lacks, "u32");
     let lacks = h.lacks.iter().map(|c| format!("({}, \"{}\")", c.name, Header::lacks_name(c))).collect::<Vec<_>>().join(", ");

@@ -191,7 +191,7 @@ fn record(repo: &Path, prepared: &[Prepared], options: &LibsOptions, out: &Path,
     let mut node = node_loader(repo, options.timeout, out);
     let mut expected = if options.only.is_some() { load_expected(repo)? } else { BTreeMap::new() };
     for p in prepared {
-        let outcome = node.run(&Request { scripts: p.scripts.clone(), meter_limit: 0, test262_host: false });
+        let outcome = node.run(&Request { scripts: p.scripts.clone(), meter_limit: 0, test262_host: false, module: None });
         let summary = report::summary_of(&outcome).map_err(|e| anyhow::anyhow!("{} in Node: {e}", p.job.name))?;
         progress.step(format!("libs --record: {} in Node: {} ({:.0} ms)", p.job.name, summary, outcome.micros as f64 / 1000.0));
         expected.insert(p.job.name.clone(), summary);
@@ -375,7 +375,7 @@ fn measure(prepared: &[Prepared], targets: &mut Targets, repetitions: usize, pro
                 if entry.last.as_ref().is_some_and(|o| !report::completed(o)) {
                     continue;
                 }
-                let outcome = loader.run(&Request { scripts: p.scripts.clone(), meter_limit: 0, test262_host: false });
+                let outcome = loader.run(&Request { scripts: p.scripts.clone(), meter_limit: 0, test262_host: false, module: None });
                 progress.detail(format!("libs {rep}: {} on {name}: {:.0} ms, {:?}", p.job.name, outcome.micros as f64 / 1000.0, outcome.ending));
                 entry.add(outcome);
             }

@@ -24,7 +24,7 @@ use anyhow::{bail, Context, Result};
 use crate::config::{Configs, Feature, Test262Config, ToolchainKind};
 use crate::fetch;
 use crate::progress::Progress;
-use crate::loaders::{CrateLoader, Loader, NativeProtocol, NodeProtocol, Outcome, ProcessLoader, Request};
+use crate::loaders::{CrateLoader, Loader, ModuleRequest, NativeProtocol, NodeProtocol, Outcome, ProcessLoader, Request};
 use crate::workspace::Workspace;
 use results::{ExpectedFailures, Results, TargetResult};
 use suite::{Case, Harness};
@@ -121,7 +121,8 @@ pub fn test262(ws: &Workspace, options: &Test262Options, progress: &Progress) ->
     let selections = select(&root, &config, options, &targets)?;
     let out_dir = ws.target.join("test262");
     std::fs::create_dir_all(&out_dir)?;
-    let env = RunEnv { ws, runner: &runner, out_dir: &out_dir, config: &config, jobs: options.jobs, progress };
+    let root = root.canonicalize().with_context(|| format!("cannot find {}", root.display()))?;
+    let env = RunEnv { ws, runner: &runner, out_dir: &out_dir, root: &root, config: &config, jobs: options.jobs, progress };
 
     let mut results = Results { schema: 1, targets: BTreeMap::new() };
     let mut messages: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -198,6 +199,8 @@ struct RunEnv<'a> {
     ws: &'a Workspace,
     runner: &'a Path,
     out_dir: &'a Path,
+    /// The suite's root (absolute): module tests load their files from it.
+    root: &'a Path,
     config: &'a Test262Config,
     jobs: usize,
     progress: &'a Progress,
@@ -240,7 +243,9 @@ fn run_target(env: &RunEnv<'_>, target: &Target, selection: &Selection) -> Resul
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(i) else { break };
                 let began = Instant::now();
-                let outcome = loader.run(&Request { scripts: case.scripts.clone(), meter_limit: env.config.run.meter_limit, test262_host: true });
+                let base = case.id.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let module = Some(ModuleRequest { root: env.root.to_owned(), base: format!("/{base}"), import: case.module.clone() });
+                let outcome = loader.run(&Request { scripts: case.scripts.clone(), meter_limit: env.config.run.meter_limit, test262_host: true, module });
                 let took = began.elapsed();
                 if took > SLOW_CASE {
                     env.progress.warn(format!("test262 {}: {} took {:.1} s", target.name, case.id, took.as_secs_f64()));
@@ -379,7 +384,7 @@ fn write_failure_logs(out_dir: &Path, messages: &BTreeMap<String, BTreeMap<Strin
 const EXPECTED_HEADER: &str = "\
 # The test262 cases native {xs} fails with our configuration (the
 # native reference runner built by `cargo xtask test262`), grouped by reason.
-# Case ids are `path:mode` (mode: sloppy or strict). A variant may fail only
+# Case ids are `path:mode` (mode: sloppy or strict; module: a module test). A variant may fail only
 # these; `cargo xtask test262 --update-expected` rewrites this list from a
 # full run, keeping the reason of every case already listed.
 ";
@@ -389,7 +394,7 @@ mod tests {
     use super::*;
 
     fn case(id: &str, features: &[&str]) -> Case {
-        Case { id: id.into(), scripts: vec![], is_async: false, negative: None, features: features.iter().map(|f| f.to_string()).collect() }
+        Case { id: id.into(), scripts: vec![], is_async: false, negative: None, features: features.iter().map(|f| f.to_string()).collect(), module: None }
     }
 
     #[test]

@@ -58,9 +58,6 @@ pub fn lacking_features(cases: &[Case], native_failures: &BTreeMap<String, Strin
 pub fn classify(case: &Case, message: &str, lacking: &BTreeSet<String>, xs: &str) -> String {
     let id = &case.id;
     let source = case.scripts.last().map_or("", String::as_str);
-    if (message.contains("module \"") && message.contains("not found")) || (source.contains("import(") && source.contains("_FIXTURE")) {
-        return "imports a module: the sandbox has no module loader (a deliberate choice)".into();
-    }
     if source.contains("$262.agent") {
         return "uses $262.agent: a machine is one agent with no threads; the hosts give no agents (a deliberate choice)".into();
     }
@@ -188,7 +185,7 @@ mod tests {
     use super::*;
 
     fn case(negative: Option<&str>, is_async: bool) -> Case {
-        Case { id: "t.js:sloppy".into(), scripts: vec![], is_async, negative: negative.map(str::to_owned), features: vec![] }
+        Case { id: "t.js:sloppy".into(), scripts: vec![], is_async, negative: negative.map(str::to_owned), features: vec![], module: None }
     }
 
     fn outcome(ending: Ending, log: &str) -> Outcome {
@@ -216,7 +213,7 @@ mod tests {
 
     #[test]
     fn failures_are_classified_by_lacking_feature_message_and_directory() {
-        let with = |id: &str, features: &[&str]| Case { id: id.into(), scripts: vec![], is_async: false, negative: None, features: features.iter().map(|f| f.to_string()).collect() };
+        let with = |id: &str, features: &[&str]| Case { id: id.into(), scripts: vec![], is_async: false, negative: None, features: features.iter().map(|f| f.to_string()).collect(), module: None };
         let cases: Vec<Case> = (0..5).map(|i| with(&format!("test/built-ins/Temporal/{i}.js:strict"), &["Temporal", "BigInt"])).chain((0..10).map(|i| with(&format!("test/built-ins/BigInt/{i}.js:strict"), &["BigInt"]))).collect();
         let failures: BTreeMap<String, String> = cases[..6].iter().map(|c| (c.id.clone(), "TypeError: no function".to_owned())).collect();
         let lacking = lacking_features(&cases, &failures);
@@ -227,9 +224,7 @@ mod tests {
         assert!(classify(&with("test/language/x.js:sloppy", &[]), "SyntaxError: missing ;", &lacking, "XS 13.3.0").starts_with("language/x.js: XS 13.3.0's parser"));
         let source = |text: &str| Case { scripts: vec!["harness".into(), text.into()], ..with("test/built-ins/Atomics/x.js:strict", &[]) };
         assert!(classify(&source("$262.agent.start(`...`)"), "TypeError: cannot coerce undefined to object", &lacking, "XS 17.9.1").contains("one agent"));
-        assert!(classify(&source("import('./x_FIXTURE.js').then($DONE)"), "Test262:AsyncTestFailure:SyntaxError", &lacking, "XS 17.9.1").contains("no module loader"));
         assert!(classify(&source("var other = $262.createRealm();"), "TypeError: x", &lacking, "XS 17.9.1").contains("second realm"));
-        assert!(classify(&cases[5], "Test262:AsyncTestFailure:ReferenceError: module \"./a_FIXTURE.js\" not found", &lacking, "XS 13.3.0").contains("no module loader"));
         assert!(classify(&cases[5], "stopped: meter limit reached", &lacking, "XS 13.3.0").contains("meter limit"));
     }
 

@@ -24,6 +24,10 @@ pub struct Case {
     pub negative: Option<String>,
     /// The test's `features` (to explain failures).
     pub features: Vec<String>,
+    /// A module test (`flags: [module]`): the test file to import after the
+    /// harness scripts, `/` + its path under the suite's root (its imports,
+    /// the `_FIXTURE` files, load from the suite's files).
+    pub module: Option<String>,
 }
 
 /// A test that is not run, and why.
@@ -96,11 +100,21 @@ impl Harness {
 /// What to do with one test file: its cases, or why it is skipped.
 pub fn plan(path: &str, source: &str, harness: &Harness, run: &Test262Run) -> Result<std::result::Result<Vec<Case>, Skipped>> {
     let metadata = Metadata::parse(source).with_context(|| format!("reading the front matter of {path}"))?;
-    if metadata.has_flag("module") {
-        return Ok(Err(Skipped { path: path.to_owned(), reason: "module code: the loaders have no module loader yet".into() }));
-    }
     if let Some(skip) = run.skip_features.iter().find(|s| metadata.features.contains(&s.feature)) {
         return Ok(Err(Skipped { path: path.to_owned(), reason: format!("feature {}: {}", skip.feature, skip.reason) }));
+    }
+    if metadata.has_flag("module") {
+        // Module code is strict by itself: one run, the harness as scripts,
+        // then the test imported as a module (INTERPRETING.md).
+        let prelude = harness.prelude(&metadata)?;
+        return Ok(Ok(vec![Case {
+            id: format!("{path}:module"),
+            scripts: vec![prelude],
+            is_async: metadata.has_flag("async"),
+            negative: metadata.negative.as_ref().map(|n| n.error.clone()),
+            features: metadata.features.clone(),
+            module: Some(format!("/{path}")),
+        }]));
     }
     let raw = metadata.has_flag("raw");
     let prelude = if raw { None } else { Some(harness.prelude(&metadata)?) };
@@ -119,6 +133,7 @@ pub fn plan(path: &str, source: &str, harness: &Harness, run: &Test262Run) -> Re
                 is_async: metadata.has_flag("async"),
                 negative: metadata.negative.as_ref().map(|n| n.error.clone()),
                 features: metadata.features.clone(),
+                module: None,
             }
         })
         .collect();
@@ -170,9 +185,18 @@ mod tests {
     }
 
     #[test]
-    fn modules_and_listed_features_are_skipped_with_a_reason() {
-        let module = "/*---\nflags: [module]\n---*/\nexport {};";
-        assert!(plan("test/m.js", module, &harness(), &run_config()).unwrap().unwrap_err().reason.contains("module"));
+    fn a_module_test_runs_once_imported_after_its_harness() {
+        let module = "/*---\nflags: [module, async]\n---*/\nexport {};";
+        let cases = plan("test/m.js", module, &harness(), &run_config()).unwrap().unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].id, "test/m.js:module");
+        assert_eq!(cases[0].scripts, ["ASSERT\nSTA\nDONE\n"]);
+        assert_eq!(cases[0].module.as_deref(), Some("/test/m.js"));
+        assert!(cases[0].is_async);
+    }
+
+    #[test]
+    fn listed_features_are_skipped_with_a_reason() {
         let temporal = "/*---\nfeatures: [BigInt, Temporal]\n---*/\n";
         assert!(plan("test/t.js", temporal, &harness(), &run_config()).unwrap().unwrap_err().reason.contains("Temporal: absent"));
         let missing = "/*---\nincludes: [nope.js]\n---*/\n";

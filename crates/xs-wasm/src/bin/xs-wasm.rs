@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use xs_wasm::{Creation, Error, Machine, ModuleCache, Options, Runtime, RuntimeOptions};
+use xs_wasm::{Creation, Error, FsLoader, Machine, ModuleCache, Options, Runtime, RuntimeOptions};
 
 /// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
 ///
@@ -176,10 +176,29 @@ fn host_file(text: &str) -> Result<(String, PathBuf), String> {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a script file.
+    /// Run a script file, or a module (a `.mjs` file, or any file with
+    /// --module-mode): prints the module's namespace (its exports) as JSON.
+    ///
+    /// Imports (static, `import()` from scripts and modules, JSON modules
+    /// with `with { type: "json" }`) load files under --root (default: the
+    /// file's directory): "./" and "../" specifiers from the importing
+    /// module's directory, "/" ones from the root, bare names only through
+    /// --map. A path outside the root, or a bare name without a mapping, is
+    /// an error naming it (a TypeError in the guest, exit 1).
     Run {
-        /// The script (sloppy-mode global code).
+        /// The script (sloppy-mode global code) or module.
         file: PathBuf,
+        /// Run FILE as a module whatever its extension.
+        #[arg(long)]
+        module_mode: bool,
+        /// The directory modules are loaded from (default: FILE's directory);
+        /// FILE must be inside it.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Map a bare specifier to a file under the root, e.g.
+        /// `--map lodash=./vendor/lodash.mjs` (repeatable).
+        #[arg(long = "map", value_name = "NAME=SPECIFIER")]
+        maps: Vec<String>,
     },
     /// Evaluate the code given on the command line.
     Eval {
@@ -261,10 +280,48 @@ fn preinit(cli: &Cli, setup: &[PathBuf], output: &PathBuf) -> Result<serde_json:
     Ok(serde_json::json!({ "output": output, "bytes": module.len(), "sha256": xs_wasm::sha256_hex(&module), "base_sha256": runtime.artifact().sha256 }))
 }
 
+/// What `run` runs: a script's source, or a module's id under a loader.
+enum Job {
+    Script(String, Option<FsLoader>),
+    Module(String, FsLoader),
+}
+
+/// The loader of `run FILE` (root: --root or FILE's directory, with the
+/// --map mappings) and FILE's module id under it.
+fn file_loader(file: &std::path::Path, root: Option<&PathBuf>, maps: &[String]) -> Result<(FsLoader, String), Error> {
+    let io = |path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let real = file.canonicalize().map_err(io(file))?;
+    let root = match root {
+        Some(dir) => dir.clone(),
+        None => real.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/")),
+    };
+    let mut loader = FsLoader::new(&root).map_err(io(&root))?;
+    let relative = real.strip_prefix(loader.root()).map_err(|_| Error::InvalidOptions(format!("{} is outside --root {}: modules are loaded from under the root only", file.display(), root.display())))?;
+    let id: String = relative.components().map(|c| format!("/{}", c.as_os_str().to_string_lossy())).collect();
+    // a script's import() resolves "./" from the script's directory
+    loader = loader.with_base(id.rsplit_once('/').map_or("", |(dir, _)| dir));
+    for map in maps {
+        let (name, target) = map.split_once('=').ok_or_else(|| Error::InvalidOptions(format!("--map {map:?}: expected NAME=SPECIFIER")))?;
+        loader = loader.map(name, target);
+    }
+    Ok((loader, id))
+}
+
 fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
-    let source = match &cli.command {
-        Command::Run { file } => std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.clone(), source })?,
-        Command::Eval { code } => code.clone(),
+    let job = match &cli.command {
+        Command::Run { file, module_mode, root, maps } => {
+            let source = std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.clone(), source })?;
+            let (loader, id) = file_loader(file, root.as_ref(), maps)?;
+            if *module_mode || file.extension().is_some_and(|e| e == "mjs") {
+                Job::Module(id, loader)
+            } else {
+                Job::Script(source, Some(loader))
+            }
+        }
+        Command::Eval { code } => Job::Script(code.clone(), None),
         Command::Preinit { setup, output } => return preinit(cli, setup, output),
     };
     let runtime = runtime(cli)?;
@@ -288,9 +345,21 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
             async move { std::fs::read(&path).map(xs_wasm::JsValue::from).map_err(|e| format!("{}: {e}", path.display())) }
         });
     }
-    // The script's completion (a promise settles first), then its event
-    // loop until idle: timers and host calls left over fire before the exit.
-    let value = machine.eval_and_run(&source)?.to_json();
+    // The script's completion (a promise settles first) or the module's
+    // namespace, then the event loop until idle: timers and host calls left
+    // over fire before the exit.
+    let value = match job {
+        Job::Script(source, loader) => {
+            if let Some(loader) = loader {
+                machine.set_module_loader(loader);
+            }
+            machine.eval_and_run(&source)?.to_json()
+        }
+        Job::Module(id, loader) => {
+            machine.set_module_loader(loader);
+            machine.import(&id)?
+        }
+    };
     machine.run_until_idle()?;
     if cli.heap_statistics {
         let statistics = machine.heap_statistics(true)?;

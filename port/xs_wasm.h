@@ -73,8 +73,10 @@ extern "C" {
    4: the Hardened JavaScript globals (harden, lockdown, petrify,
    mutabilities) and the web-standard globals (more callbacks in the
    snapshot signature), XS_WASM_CREATE_LOCKDOWN and
-   XS_WASM_CREATE_NO_WEB_GLOBALS. */
-#define XS_WASM_ABI_VERSION 4
+   XS_WASM_CREATE_NO_WEB_GLOBALS.
+   5: the URL parser's callbacks (URL.parse, URL.serialize) in the snapshot
+   signature, for the URL and URLSearchParams globals. */
+#define XS_WASM_ABI_VERSION 5
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32
 

@@ -3,7 +3,7 @@
 // file is not what the header gives.
 
 /** The port ABI version this package speaks (XS_WASM_ABI_VERSION). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** XS_WASM_SNAPSHOT_FORMAT. */
 export const SNAPSHOT_FORMAT = 1;

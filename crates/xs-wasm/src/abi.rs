@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 
 /// The port ABI version this crate speaks (`XS_WASM_ABI_VERSION`).
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// `XS_WASM_SNAPSHOT_FORMAT`.
 pub const SNAPSHOT_FORMAT: u32 = 1;

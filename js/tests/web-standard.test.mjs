@@ -49,6 +49,21 @@ for (const variant of emscriptenVariants().filter((v) => v.release)) {
       assert.equal(s.evaluate('1 + 1'), 2);
     });
 
+    it('structuredClone of a value nested too deeply is a RangeError, not a stopped sandbox', async () => {
+      // configs/patches/0014; the same script as the crate's tests/hardened.rs
+      const s = await create();
+      const value = s.evaluate(`const r = [];
+        let a = {}; for (let i = 0; i < 100000; i++) a = { a };
+        let b = []; for (let i = 0; i < 2500; i++) b = [b];
+        for (const v of [a, b]) { try { structuredClone(v); r.push('cloned'); } catch (e) { r.push(e instanceof RangeError ? 'RangeError' : e.name); } }
+        let c = {}; for (let i = 0; i < 900; i++) c = { c };
+        let d = structuredClone(c), n = 0; while (d.c) { d = d.c; n++; }
+        r.push(n, structuredClone({ x: [1] }).x[0]);
+        r`);
+      assert.deepEqual(value, ['RangeError', 'RangeError', 900, 1]);
+      assert.equal(s.evaluate('1 + 1'), 2);
+    });
+
     it('URLs and decoders survive a snapshot', async () => {
       const s = await create();
       s.evaluate("globalThis.u = new URL('http://h/p?a=1'); globalThis.d = new TextDecoder(); d.decode(new Uint8Array([0xE2, 0x82]), { stream: true });");

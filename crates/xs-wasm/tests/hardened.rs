@@ -177,6 +177,26 @@ fn urls_and_decoders_survive_a_snapshot() {
     assert_eq!(v, json!(["http://h/p?a=1&b=2+3", "http://h/x", "\u{20ac}", 20]));
 }
 
+/// structuredClone of a value nested deeper than XS's marshalling may
+/// recurse (configs/patches/0014) is a RangeError, not a dead machine.
+const DEEP_CLONE: &str = "const r = [];
+    let a = {}; for (let i = 0; i < 100000; i++) a = { a };
+    let b = []; for (let i = 0; i < 2500; i++) b = [b];
+    for (const v of [a, b]) { try { structuredClone(v); r.push('cloned'); } catch (e) { r.push(e instanceof RangeError ? 'RangeError' : e.name); } }
+    let c = {}; for (let i = 0; i < 900; i++) c = { c };
+    let d = structuredClone(c), n = 0; while (d.c) { d = d.c; n++; }
+    r.push(n, structuredClone({ x: [1] }).x[0]);
+    r";
+
+#[test]
+fn structured_clone_of_a_value_nested_too_deeply_is_a_range_error() {
+    for (name, runtime) in runtimes() {
+        let mut m = Machine::new(&runtime, Options::default()).unwrap();
+        assert_eq!(m.eval(DEEP_CLONE).unwrap(), json!(["RangeError", "RangeError", 900, 1]), "{name}");
+        assert_eq!(m.eval("1 + 1").unwrap(), json!(2), "{name}");
+    }
+}
+
 #[test]
 fn a_bare_machine_has_no_web_globals() {
     for (name, runtime) in runtimes() {

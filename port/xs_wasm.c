@@ -74,6 +74,10 @@ extern void xs_textdecoder_get_fatal(xsMachine* the);
 extern void xs_textencoder(xsMachine* the);
 extern void xs_textencoder_encode(xsMachine* the);
 extern void xs_textencoder_encodeInto(xsMachine* the);
+/* Moddable's URL parser and serializer (modules/data/url/url.c; declared
+   there with xsAll.h's types, restated with xs.h's). */
+extern void fx_parseURL(xsMachine* the);
+extern void fx_serializeURL(xsMachine* the);
 
 XS_WASM_IMPORT(host_send) extern int32_t xs_wasm_host_send(xs_wasm_machine* machine, const char* json, uint32_t length);
 XS_WASM_IMPORT(host_reply) extern void xs_wasm_host_reply(xs_wasm_machine* machine, char* buffer);
@@ -319,7 +323,7 @@ XS_WASM_EXPORT(xs_wasm_result_length) uint32_t xs_wasm_result_length(xs_wasm_mac
 
 /* ----------------------------------------------------------- identity -- */
 
-static const char xs_wasm_signature_text[] = "xs-wasm abi 5; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer,harden,lockdown,petrify,mutabilities,TextDecoder,TextDecoder.decode,TextDecoder.encoding,TextDecoder.ignoreBOM,TextDecoder.fatal,TextEncoder,TextEncoder.encode,TextEncoder.encodeInto,structuredClone,host.call";
+static const char xs_wasm_signature_text[] = "xs-wasm abi 5; callbacks sendMessage,console.debug,console.log,console.info,console.warn,console.error,$262.evalScript,$262.gc,$262.detachArrayBuffer,harden,lockdown,petrify,mutabilities,TextDecoder,TextDecoder.decode,TextDecoder.encoding,TextDecoder.ignoreBOM,TextDecoder.fatal,TextEncoder,TextEncoder.encode,TextEncoder.encodeInto,structuredClone,URL.parse,URL.serialize,host.call";
 
 XS_WASM_EXPORT(xs_wasm_abi_version) uint32_t xs_wasm_abi_version(void)
 {
@@ -556,6 +560,8 @@ static xsCallback xs_wasm_callbacks[] = {
 	xs_textencoder_encode,
 	xs_textencoder_encodeInto,
 	(xsCallback)xs_wasm_structured_clone,
+	fx_parseURL,
+	fx_serializeURL,
 	/* the event loop (host calls) */
 	xs_wasm_host_call_native,
 };
@@ -619,35 +625,75 @@ static void xs_wasm_build_globals(xsMachine* the)
 	xsEndHost(the);
 }
 
-/* The web-standard globals written in JavaScript, on XS's built-ins: a
-   function of the native structuredClone core and the global object that
-   defines atob, btoa, queueMicrotask, performance and structuredClone
-   (non-enumerable, writable, configurable: as in browsers). The names of
-   its errors are own properties (after lockdown, Error.prototype.name is
-   frozen and an assignment would throw).
+/* The web-standard globals written in JavaScript, on XS's built-ins and
+   on Moddable's C: a function of the native cores (structuredClone's
+   marshalling, the URL parser and serializer of modules/data/url) and of
+   the global object that defines DOMException, atob, btoa, queueMicrotask,
+   performance, structuredClone, URLSearchParams and URL (non-enumerable,
+   writable, configurable: as in browsers; the classes' accessors and
+   methods enumerable, as WebIDL makes them). It takes the intrinsics it
+   uses once, so that a guest that replaces String or Promise later does
+   not change them.
    performance.timeOrigin is the machine's clock (Date.now()) when the
    guest first asks for the time through performance (a pre-initialized
    machine is created at build time, so its creation cannot be the origin);
-   with the deterministic clock both are 0. It takes the
-   intrinsics it uses once, so that a guest that replaces String or Promise
-   later does not change them. */
+   with the deterministic clock both are 0.
+   URL keeps a URL's parts as url.c makes them (an array without
+   prototype, configs/patches/0012) in a private field and uses url.c's
+   state overrides for the setters; URLSearchParams parses and serializes
+   application/x-www-form-urlencoded itself, on TextEncoder/TextDecoder
+   (url.c's query functions decode percent-escapes into bytes that are not
+   always valid in an XS string). Moddable's url.js, an ES module, is not
+   used: it lacks URLSearchParams' iteration methods, sort, size and
+   sequence/record initializers, URL.canParse and URL.parse. */
 static const char xs_wasm_web_prelude[] =
-"(function (clone, global) {\n"
+"(function (clone, parseURL, serializeURL, global) {\n"
 "'use strict';\n"
-"const { defineProperty } = Object;\n"
-"const apply = Reflect.apply;\n"
-"const TypeErrorConstructor = TypeError, ErrorConstructor = Error, StringConstructor = String, Bytes = Uint8Array;\n"
-"const fromCharCode = String.fromCharCode, charCodeAt = String.prototype.charCodeAt;\n"
-"const replace = String.prototype.replace, test = RegExp.prototype.test, subarray = Uint8Array.prototype.subarray;\n"
+"const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf } = Object;\n"
+"const apply = Reflect.apply, ownKeys = Reflect.ownKeys, hasOwn = Object.hasOwn, arrayFrom = Array.from;\n"
+"const TypeErrorConstructor = TypeError, RangeErrorConstructor = RangeError, SyntaxErrorConstructor = SyntaxError, ErrorConstructor = Error, StringConstructor = String, Bytes = Uint8Array;\n"
+"const fromCharCode = String.fromCharCode, charCodeAt = String.prototype.charCodeAt, toWellFormed = String.prototype.toWellFormed;\n"
+"const replace = String.prototype.replace, split = String.prototype.split, indexOf = String.prototype.indexOf, slice = String.prototype.slice;\n"
+"const test = RegExp.prototype.test, subarray = Uint8Array.prototype.subarray, sort = Array.prototype.sort;\n"
 "const fromBase64 = Uint8Array.fromBase64, toBase64 = Uint8Array.prototype.toBase64;\n"
 "const then = Promise.prototype.then, resolved = Promise.resolve();\n"
 "const DateConstructor = Date, dateNow = Date.now;\n"
+"const encodeComponent = encodeURIComponent, iteratorSymbol = Symbol.iterator, tagSymbol = Symbol.toStringTag;\n"
+"const encoder = new TextEncoder(), encode = TextEncoder.prototype.encode;\n"
+"const decoder = new TextDecoder(), decode = TextDecoder.prototype.decode;\n"
 "let origin;\n"
 "const whitespace = /[\\t\\n\\f\\r ]/g, notBase64 = /[^A-Za-z0-9+/]/;\n"
 "function define(target, name, value) { defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true }); }\n"
-"function required(name, count) { if (count < 1) throw new TypeErrorConstructor(`${name}: 1 argument required, but only 0 present`); }\n"
-"function named(error, name) { defineProperty(error, 'name', { value: name, writable: true, enumerable: false, configurable: true }); return error; }\n"
-"function invalidCharacter(message) { return named(new ErrorConstructor(message), 'InvalidCharacterError'); }\n"
+"function required(name, count, length = 1) { if (count < length) throw new TypeErrorConstructor(`${name}: ${length} argument${length > 1 ? 's' : ''} required, but only ${count} present`); }\n"
+"function usv(value) { return apply(toWellFormed, `${value}`, []); }\n"
+"function webIDL(constructor, tag) {\n"
+"  const prototype = constructor.prototype;\n"
+"  for (const key of ownKeys(prototype)) if (typeof key === 'string' && key !== 'constructor') { const d = getOwnPropertyDescriptor(prototype, key); d.enumerable = true; defineProperty(prototype, key, d); }\n"
+"  defineProperty(prototype, tagSymbol, { value: tag, configurable: true });\n"
+"  define(global, constructor.name, constructor);\n"
+"}\n"
+"// DOMException (WebIDL): name, message and code are getters of the prototype\n"
+"const codes = { IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4, InvalidCharacterError: 5, NoModificationAllowedError: 7, NotFoundError: 8, NotSupportedError: 9, InUseAttributeError: 10, InvalidStateError: 11, SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15, TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20, URLMismatchError: 21, QuotaExceededError: 22, TimeoutError: 23, InvalidNodeTypeError: 24, DataCloneError: 25 };\n"
+"class DOMException extends ErrorConstructor {\n"
+"  #name; #message;\n"
+"  constructor(message = '', options = 'Error') {\n"
+"    super();\n"
+"    this.#message = `${message}`;\n"
+"    if (options !== null && typeof options === 'object') {\n"
+"      const name = options.name;\n"
+"      this.#name = name === undefined ? 'Error' : `${name}`;\n"
+"      if ('cause' in options) define(this, 'cause', options.cause);\n"
+"    }\n"
+"    else this.#name = `${options}`;\n"
+"  }\n"
+"  get name() { return this.#name; }\n"
+"  get message() { return this.#message; }\n"
+"  get code() { const name = this.#name; return hasOwn(codes, name) ? codes[name] : 0; }\n"
+"}\n"
+"webIDL(DOMException, 'DOMException');\n"
+"const legacy = ['INDEX_SIZE_ERR', 'DOMSTRING_SIZE_ERR', 'HIERARCHY_REQUEST_ERR', 'WRONG_DOCUMENT_ERR', 'INVALID_CHARACTER_ERR', 'NO_DATA_ALLOWED_ERR', 'NO_MODIFICATION_ALLOWED_ERR', 'NOT_FOUND_ERR', 'NOT_SUPPORTED_ERR', 'INUSE_ATTRIBUTE_ERR', 'INVALID_STATE_ERR', 'SYNTAX_ERR', 'INVALID_MODIFICATION_ERR', 'NAMESPACE_ERR', 'INVALID_ACCESS_ERR', 'VALIDATION_ERR', 'TYPE_MISMATCH_ERR', 'SECURITY_ERR', 'NETWORK_ERR', 'ABORT_ERR', 'URL_MISMATCH_ERR', 'QUOTA_EXCEEDED_ERR', 'TIMEOUT_ERR', 'INVALID_NODE_TYPE_ERR', 'DATA_CLONE_ERR'];\n"
+"for (let i = 0; i < legacy.length; i++) for (const target of [DOMException, DOMException.prototype]) defineProperty(target, legacy[i], { value: i + 1, enumerable: true });\n"
+"function invalidCharacter(message) { return new DOMException(message, 'InvalidCharacterError'); }\n"
 "define(global, 'btoa', function btoa(data) {\n"
 "  required('btoa', arguments.length);\n"
 "  const string = StringConstructor(data), length = string.length, bytes = new Bytes(length);\n"
@@ -677,8 +723,9 @@ static const char xs_wasm_web_prelude[] =
 "  required('structuredClone', arguments.length);\n"
 "  try { return clone(value); }\n"
 "  catch (cause) {\n"
+"    if (cause instanceof RangeErrorConstructor) throw cause; // nested too deeply (configs/patches/0014)\n"
 "    const detail = apply(replace, StringConstructor(cause && cause.message), [/^marshall */, '']);\n"
-"    throw named(new TypeErrorConstructor(`structuredClone: cannot clone ${detail}`), 'DataCloneError');\n"
+"    throw new DOMException(`structuredClone: cannot clone ${detail}`, 'DataCloneError');\n"
 "  }\n"
 "});\n"
 "const performance = {};\n"
@@ -686,6 +733,254 @@ static const char xs_wasm_web_prelude[] =
 "define(performance, 'now', function now() { return clock() - origin; });\n"
 "defineProperty(performance, 'timeOrigin', { get: function timeOrigin() { clock(); return origin; }, enumerable: true, configurable: true });\n"
 "define(global, 'performance', performance);\n"
+"// URLSearchParams: application/x-www-form-urlencoded, on TextEncoder/TextDecoder\n"
+"const formEscapes = { '%20': '+', '!': '%21', \"'\": '%27', '(': '%28', ')': '%29', '~': '%7E' };\n"
+"function formEncode(string) { return apply(replace, encodeComponent(string), [/%20|[!'()~]/g, (c) => formEscapes[c]]); }\n"
+"function hexDigit(c) { return (c >= 48 && c <= 57) ? c - 48 : (c >= 65 && c <= 70) ? c - 55 : (c >= 97 && c <= 102) ? c - 87 : -1; }\n"
+"function formDecode(string) {\n"
+"  string = apply(replace, string, [/\\+/g, ' ']);\n"
+"  if (apply(indexOf, string, ['%']) < 0) return string;\n"
+"  const bytes = apply(encode, encoder, [string]), length = bytes.length, result = new Bytes(length);\n"
+"  let j = 0;\n"
+"  for (let i = 0; i < length; i++) {\n"
+"    let c = bytes[i];\n"
+"    if (c === 37 && i + 2 < length) {\n"
+"      const high = hexDigit(bytes[i + 1]), low = hexDigit(bytes[i + 2]);\n"
+"      if (high >= 0 && low >= 0) { c = high * 16 + low; i += 2; }\n"
+"    }\n"
+"    result[j++] = c;\n"
+"  }\n"
+"  return apply(decode, decoder, [apply(subarray, result, [0, j])]);\n"
+"}\n"
+"function parseQuery(query) {\n"
+"  const list = [], sequences = apply(split, query, ['&']);\n"
+"  for (let i = 0; i < sequences.length; i++) {\n"
+"    const sequence = sequences[i];\n"
+"    if (sequence === '') continue;\n"
+"    const equal = apply(indexOf, sequence, ['=']);\n"
+"    list[list.length] = equal < 0 ? [formDecode(sequence), ''] : [formDecode(apply(slice, sequence, [0, equal])), formDecode(apply(slice, sequence, [equal + 1]))];\n"
+"  }\n"
+"  return list;\n"
+"}\n"
+"function serializeQuery(list) {\n"
+"  let result = '';\n"
+"  for (let i = 0; i < list.length; i++) result += `${i ? '&' : ''}${formEncode(list[i][0])}=${formEncode(list[i][1])}`;\n"
+"  return result;\n"
+"}\n"
+"let listOf, setList, attach, setQuery;\n"
+"class URLSearchParams {\n"
+"  #list = [];\n"
+"  #url = null;\n"
+"  static {\n"
+"    listOf = (params) => params.#list;\n"
+"    setList = (params, list) => { params.#list = list; };\n"
+"    attach = (params, url) => { params.#url = url; };\n"
+"  }\n"
+"  constructor(init = '') {\n"
+"    if (init !== null && (typeof init === 'object' || typeof init === 'function')) {\n"
+"      const list = this.#list;\n"
+"      if (init[iteratorSymbol] !== undefined) {\n"
+"        const items = arrayFrom(init);\n"
+"        for (let i = 0; i < items.length; i++) {\n"
+"          const item = items[i];\n"
+"          if (item === null || (typeof item !== 'object' && typeof item !== 'function')) throw new TypeErrorConstructor('URLSearchParams: each pair must be an iterable');\n"
+"          const pair = arrayFrom(item);\n"
+"          if (pair.length !== 2) throw new TypeErrorConstructor('URLSearchParams: each pair must have 2 items');\n"
+"          list[list.length] = [usv(pair[0]), usv(pair[1])];\n"
+"        }\n"
+"      }\n"
+"      else {\n"
+"        const keys = ownKeys(init);\n"
+"        for (let i = 0; i < keys.length; i++) {\n"
+"          const key = keys[i], descriptor = getOwnPropertyDescriptor(init, key);\n"
+"          if (descriptor !== undefined && descriptor.enumerable) list[list.length] = [usv(key), usv(init[key])];\n"
+"        }\n"
+"      }\n"
+"    }\n"
+"    else {\n"
+"      let string = usv(init);\n"
+"      if (string[0] === '?') string = apply(slice, string, [1]);\n"
+"      this.#list = parseQuery(string);\n"
+"    }\n"
+"  }\n"
+"  #update() {\n"
+"    if (this.#url !== null) { const query = serializeQuery(this.#list); setQuery(this.#url, query === '' ? null : query); }\n"
+"  }\n"
+"  get size() { return this.#list.length; }\n"
+"  append(name, value) {\n"
+"    required('URLSearchParams.append', arguments.length, 2);\n"
+"    const list = this.#list;\n"
+"    list[list.length] = [usv(name), usv(value)];\n"
+"    this.#update();\n"
+"  }\n"
+"  delete(name, value = undefined) {\n"
+"    required('URLSearchParams.delete', arguments.length);\n"
+"    name = usv(name);\n"
+"    if (value !== undefined) value = usv(value);\n"
+"    const list = this.#list, kept = [];\n"
+"    for (let i = 0; i < list.length; i++) if (list[i][0] !== name || (value !== undefined && list[i][1] !== value)) kept[kept.length] = list[i];\n"
+"    this.#list = kept;\n"
+"    this.#update();\n"
+"  }\n"
+"  get(name) {\n"
+"    required('URLSearchParams.get', arguments.length);\n"
+"    name = usv(name);\n"
+"    const list = this.#list;\n"
+"    for (let i = 0; i < list.length; i++) if (list[i][0] === name) return list[i][1];\n"
+"    return null;\n"
+"  }\n"
+"  getAll(name) {\n"
+"    required('URLSearchParams.getAll', arguments.length);\n"
+"    name = usv(name);\n"
+"    const list = this.#list, values = [];\n"
+"    for (let i = 0; i < list.length; i++) if (list[i][0] === name) values[values.length] = list[i][1];\n"
+"    return values;\n"
+"  }\n"
+"  has(name, value = undefined) {\n"
+"    required('URLSearchParams.has', arguments.length);\n"
+"    name = usv(name);\n"
+"    if (value !== undefined) value = usv(value);\n"
+"    const list = this.#list;\n"
+"    for (let i = 0; i < list.length; i++) if (list[i][0] === name && (value === undefined || list[i][1] === value)) return true;\n"
+"    return false;\n"
+"  }\n"
+"  set(name, value) {\n"
+"    required('URLSearchParams.set', arguments.length, 2);\n"
+"    name = usv(name); value = usv(value);\n"
+"    const list = this.#list, kept = [];\n"
+"    let found = false;\n"
+"    for (let i = 0; i < list.length; i++) {\n"
+"      if (list[i][0] !== name) kept[kept.length] = list[i];\n"
+"      else if (!found) { found = true; kept[kept.length] = [name, value]; }\n"
+"    }\n"
+"    if (!found) kept[kept.length] = [name, value];\n"
+"    this.#list = kept;\n"
+"    this.#update();\n"
+"  }\n"
+"  sort() {\n"
+"    apply(sort, this.#list, [(a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0]);\n"
+"    this.#update();\n"
+"  }\n"
+"  entries() { return new ParamsIterator(this, 2); }\n"
+"  forEach(callback, thisArg = undefined) {\n"
+"    required('URLSearchParams.forEach', arguments.length);\n"
+"    if (typeof callback !== 'function') throw new TypeErrorConstructor('URLSearchParams.forEach: the callback is not a function');\n"
+"    for (let i = 0; i < this.#list.length; i++) { const pair = this.#list[i]; apply(callback, thisArg, [pair[1], pair[0], this]); }\n"
+"  }\n"
+"  keys() { return new ParamsIterator(this, 0); }\n"
+"  values() { return new ParamsIterator(this, 1); }\n"
+"  toString() { return serializeQuery(this.#list); }\n"
+"}\n"
+"class ParamsIterator {\n"
+"  #params; #kind; #index = 0;\n"
+"  constructor(params, kind) { listOf(params); this.#params = params; this.#kind = kind; }\n"
+"  next() {\n"
+"    const list = listOf(this.#params), index = this.#index;\n"
+"    if (index >= list.length) return { value: undefined, done: true };\n"
+"    this.#index = index + 1;\n"
+"    const pair = list[index], kind = this.#kind;\n"
+"    return { value: kind === 2 ? [pair[0], pair[1]] : pair[kind], done: false };\n"
+"  }\n"
+"}\n"
+"const IteratorPrototype = getPrototypeOf(getPrototypeOf([][iteratorSymbol]()));\n"
+"setPrototypeOf(ParamsIterator.prototype, IteratorPrototype);\n"
+"delete ParamsIterator.prototype.constructor;\n"
+"defineProperty(ParamsIterator.prototype, tagSymbol, { value: 'URLSearchParams Iterator', configurable: true });\n"
+"defineProperty(ParamsIterator.prototype, 'next', { enumerable: true });\n"
+"define(URLSearchParams.prototype, iteratorSymbol, URLSearchParams.prototype.entries);\n"
+"webIDL(URLSearchParams, 'URLSearchParams');\n"
+"// URL: Moddable's parser and serializer (modules/data/url/url.c) keep a\n"
+"// URL's parts in an array without prototype: path segments, scheme,\n"
+"// username, password, host (null: none), port, path (an opaque path), query\n"
+"// and fragment (null: none). The setters use its state overrides.\n"
+"const SCHEME = 1, USERNAME = 2, PASSWORD = 3, HOST = 4, HOSTNAME = 5, PORT = 6, PATH = 7, QUERY = 8, FRAGMENT = 9, ORIGIN = 10;\n"
+"const tabOrNewline = /[\\t\\n\\r]/g, specialSchemes = { ftp: 21, file: 0, http: 80, https: 443, ws: 80, wss: 443 };\n"
+"function parse(input, base) {\n"
+"  try { return base === undefined ? parseURL(input) : parseURL(input, base); }\n"
+"  catch (error) {\n"
+"    throw new TypeErrorConstructor(error instanceof SyntaxErrorConstructor ? 'Invalid URL: a host with non-ASCII characters needs IDNA, which xs-wasm does not have' : 'Invalid URL');\n"
+"  }\n"
+"}\n"
+"function tryParse(url, base) {\n"
+"  try { return parse(usv(url), base === undefined ? undefined : parse(usv(base))); }\n"
+"  catch { return null; }\n"
+"}\n"
+"function override(parts, value, state) {\n"
+"  try { parseURL(apply(replace, usv(value), [tabOrNewline, '']), parts, state); }\n"
+"  catch { /* as the standard's setters: a value that does not parse changes nothing further */ }\n"
+"}\n"
+"class URL {\n"
+"  #parts; #params;\n"
+"  static {\n"
+"    setQuery = (url, query) => { url.#parts.query = query; };\n"
+"  }\n"
+"  constructor(url, base = undefined) {\n"
+"    required('URL', arguments.length);\n"
+"    url = usv(url);\n"
+"    this.#parts = base === undefined ? parse(url) : parse(url, parse(usv(base)));\n"
+"    const params = this.#params = new URLSearchParams(this.#parts.query ?? '');\n"
+"    attach(params, this);\n"
+"  }\n"
+"  static canParse(url, base = undefined) { required('URL.canParse', arguments.length); return tryParse(url, base) !== null; }\n"
+"  static parse(url, base = undefined) {\n"
+"    required('URL.parse', arguments.length);\n"
+"    const parts = tryParse(url, base);\n"
+"    if (parts === null) return null;\n"
+"    const result = new URL('a:');\n"
+"    result.#parts = parts;\n"
+"    setList(result.#params, parseQuery(parts.query ?? ''));\n"
+"    return result;\n"
+"  }\n"
+"  toString() { return serializeURL(this.#parts); }\n"
+"  #queryChanged() { setList(this.#params, parseQuery(this.#parts.query ?? '')); }\n"
+"  get href() { return serializeURL(this.#parts); }\n"
+"  set href(value) { this.#parts = parse(usv(value)); this.#queryChanged(); }\n"
+"  get origin() {\n"
+"    const parts = this.#parts, scheme = parts.scheme;\n"
+"    if (scheme === 'blob') {\n"
+"      const inner = tryParse(serializeURL(parts, PATH));\n"
+"      return (inner !== null && (inner.scheme === 'http' || inner.scheme === 'https')) ? serializeURL(inner, ORIGIN) : 'null';\n"
+"    }\n"
+"    return scheme === 'file' ? 'null' : serializeURL(parts, ORIGIN);\n"
+"  }\n"
+"  get protocol() { return serializeURL(this.#parts, SCHEME); }\n"
+"  set protocol(value) { override(this.#parts, `${usv(value)}:`, SCHEME); }\n"
+"  get username() { return serializeURL(this.#parts, USERNAME); }\n"
+"  set username(value) { override(this.#parts, value, USERNAME); }\n"
+"  get password() { return serializeURL(this.#parts, PASSWORD); }\n"
+"  set password(value) { override(this.#parts, value, PASSWORD); }\n"
+"  get host() { return serializeURL(this.#parts, HOST); }\n"
+"  set host(value) { override(this.#parts, value, HOST); }\n"
+"  get hostname() { return serializeURL(this.#parts, HOSTNAME); }\n"
+"  set hostname(value) { override(this.#parts, value, HOSTNAME); }\n"
+"  get port() { return serializeURL(this.#parts, PORT); }\n"
+"  set port(value) {\n"
+"    const parts = this.#parts;\n"
+"    value = usv(value);\n"
+"    if (value === '') { if (parts.host !== null && parts.host !== '' && parts.scheme !== 'file') parts.port = ''; }\n"
+"    else override(parts, value, PORT);\n"
+"  }\n"
+"  get pathname() { return serializeURL(this.#parts, PATH); }\n"
+"  set pathname(value) {\n"
+"    const parts = this.#parts;\n"
+"    // url.c gives a non-special URL with a host an empty segment (\"foo://h/\"); the standard, no path (\"foo://h\")\n"
+"    if (!hasOwn(specialSchemes, parts.scheme) && parts.host !== null && !hasOwn(parts, 'path') && apply(replace, usv(value), [tabOrNewline, '']) === '') parts.length = 0;\n"
+"    else override(parts, value, PATH);\n"
+"  }\n"
+"  get search() { return serializeURL(this.#parts, QUERY); }\n"
+"  set search(value) {\n"
+"    const parts = this.#parts;\n"
+"    value = usv(value);\n"
+"    if (value === '') parts.query = null;\n"
+"    else override(parts, value, QUERY);\n"
+"    this.#queryChanged();\n"
+"  }\n"
+"  get searchParams() { return this.#params; }\n"
+"  get hash() { return serializeURL(this.#parts, FRAGMENT); }\n"
+"  set hash(value) { override(this.#parts, value, FRAGMENT); }\n"
+"  toJSON() { return serializeURL(this.#parts); }\n"
+"}\n"
+"webIDL(URL, 'URL');\n"
 "})";
 
 /* TextDecoder, TextEncoder (Moddable's C), then the prelude's globals. */
@@ -695,11 +990,13 @@ static void xs_wasm_build_web_globals(xsMachine* the)
 	modInstallTextEncoder(the);
 	xsBeginHost(the);
 	{
-		xsVars(3);
+		xsVars(5);
 		xsVar(0) = xsString((xsStringValue)xs_wasm_web_prelude);
 		xs_wasm_eval_slot(the, &xsVar(0), &xsVar(1));
 		xs_wasm_new_host_function(the, (void (*)(void*))xs_wasm_structured_clone, 1, &xsVar(2));
-		xsCallFunction2(xsVar(1), xsUndefined, xsVar(2), xsGlobal);
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_parseURL, 3, &xsVar(3));
+		xs_wasm_new_host_function(the, (void (*)(void*))fx_serializeURL, 2, &xsVar(4));
+		xsCallFunction4(xsVar(1), xsUndefined, xsVar(2), xsVar(3), xsVar(4), xsGlobal);
 	}
 	xsEndHost(the);
 }

@@ -82,7 +82,8 @@ extern "C" {
    the host_interrupt import, XS_WASM_INTERRUPTED and
    xs_wasm_heap_statistics; modules: xs_wasm_import, the host_resolve and
    host_load imports (the host's module loader; host_reply also copies
-   their replies). */
+   their replies); the URL parser's callbacks (URL.parse, URL.serialize)
+   in the snapshot signature, for the URL and URLSearchParams globals. */
 #define XS_WASM_ABI_VERSION 5
 #define XS_WASM_SNAPSHOT_FORMAT 1
 #define XS_WASM_SNAPSHOT_HEADER_SIZE 32

@@ -53,8 +53,8 @@ for (const variant of emscriptenVariants().filter((v) => v.release)) {
     it('webGlobals: false gives a bare machine', async () => {
       for (const lockdown of [false, true]) {
         const s = await create({ webGlobals: false, lockdown });
-        const types = s.evaluate("['TextEncoder', 'TextDecoder', 'atob', 'btoa', 'structuredClone', 'queueMicrotask', 'performance', 'harden', 'console'].map((n) => typeof globalThis[n])");
-        assert.deepEqual(types, ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'function', 'object']);
+        const types = s.evaluate("['TextEncoder', 'TextDecoder', 'atob', 'btoa', 'structuredClone', 'queueMicrotask', 'performance', 'DOMException', 'URL', 'URLSearchParams', 'harden', 'console'].map((n) => typeof globalThis[n])");
+        assert.deepEqual(types, ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'function', 'object']);
         assert.equal(s.evaluate('Object.isFrozen(Array.prototype)'), lockdown);
       }
     });

@@ -134,8 +134,10 @@ export interface SandboxOptions {
   lockdown?: boolean;
   /**
    * Define the web-standard globals (default true): TextEncoder,
-   * TextDecoder (UTF-8; fatal, ignoreBOM, stream), atob, btoa,
-   * structuredClone (XS's marshalling), queueMicrotask and
+   * TextDecoder (UTF-8; fatal, ignoreBOM, stream), URL (WHATWG; no IDNA:
+   * a host with non-ASCII characters throws a TypeError), URLSearchParams,
+   * DOMException, atob, btoa, structuredClone (XS's marshalling; atob,
+   * btoa and structuredClone throw DOMExceptions), queueMicrotask and
    * performance.now() (on the machine's clock: 0 unless realClock). false:
    * a bare machine. Ignored by `Sandbox.restore`.
    */

@@ -88,8 +88,12 @@
 //!
 //! Unless [`Options::web_globals`] is off, a machine also has `TextEncoder`
 //! and `TextDecoder` (Moddable's C implementations; UTF-8 only, with
-//! `fatal`, `ignoreBOM` and `stream`), `atob` and `btoa`, `structuredClone`
-//! (XS's marshalling), `queueMicrotask` and `performance.now()` (on the
+//! `fatal`, `ignoreBOM` and `stream`; invalid UTF-8 becomes one U+FFFD per
+//! maximal subpart, as in Node), `URL` (Moddable's WHATWG parser in C; no
+//! IDNA: a host with non-ASCII characters is refused) and `URLSearchParams`,
+//! `DOMException`, `atob` and `btoa`, `structuredClone` (XS's marshalling;
+//! these three throw `DOMException`s named `InvalidCharacterError` and
+//! `DataCloneError`), `queueMicrotask` and `performance.now()` (on the
 //! machine's clock: always 0 unless [`Options::real_clock`]).
 //!
 //! ```
@@ -103,6 +107,9 @@
 //! assert_eq!(bytes, json!([195, 169]));
 //! assert_eq!(machine.eval("new TextDecoder().decode(new Uint8Array([0xF0, 0x9F, 0x98, 0x80])).length")?, json!(2));
 //! assert_eq!(machine.eval("[btoa('xs'), atob('eHM=')]")?, json!(["eHM=", "xs"]));
+//! let url = machine.eval("const u = new URL('../b?x=1#top', 'https://example.com/a/c'); u.searchParams.append('y', 'é'); [u.href, u.origin]")?;
+//! assert_eq!(url, json!(["https://example.com/b?x=1&y=%C3%A9#top", "https://example.com"]));
+//! assert_eq!(machine.eval("try { atob('*') } catch (e) { [e instanceof DOMException, e.name, e.code] }")?, json!([true, "InvalidCharacterError", 5]));
 //! let order = machine.eval("const order = []; queueMicrotask(() => order.push('micro')); order.push('sync'); Promise.resolve().then(() => order)")?;
 //! assert_eq!(order, json!(["sync", "micro"]));
 //! let mut bare = Machine::new(&runtime, Options { web_globals: false, ..Options::default() })?;

@@ -74,7 +74,8 @@ pub struct Options {
     pub lockdown: bool,
     /// Define the web-standard globals in a new machine (default `true`):
     /// `TextEncoder`, `TextDecoder` (UTF-8; `fatal`, `ignoreBOM`, `stream`),
-    /// `atob`, `btoa`, `structuredClone` (XS's marshalling),
+    /// `URL`, `URLSearchParams`, `DOMException`, `atob`, `btoa`,
+    /// `structuredClone` (XS's marshalling),
     /// `queueMicrotask` and `performance.now()` (on the machine's clock:
     /// always 0 unless [`Options::real_clock`]). `false` gives a bare
     /// machine: the language, `console`, `sendMessage` and the Hardened

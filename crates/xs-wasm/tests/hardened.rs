@@ -10,6 +10,10 @@ use xs_wasm::{Error, Machine, Options, Runtime};
 
 const HARDENED: &str = include_str!("fixtures/hardened.js");
 const WEB_GLOBALS: &str = include_str!("fixtures/web-globals.js");
+/// URL, URLSearchParams, DOMException and TextDecoder's invalid UTF-8; its
+/// expected values are Node's (the JS package's tests/web-standard.test.mjs
+/// checks that Node still gives them).
+const WEB_STANDARD: &str = include_str!("fixtures/web-standard.js");
 
 fn expected(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
@@ -130,12 +134,76 @@ fn the_web_standard_globals_behave_as_in_the_js_package() {
 }
 
 #[test]
+fn url_dom_exception_and_text_decoder_give_the_values_node_gives() {
+    for (name, runtime) in runtimes() {
+        let mut m = Machine::new(&runtime, Options::default()).unwrap();
+        assert_eq!(m.eval(WEB_STANDARD).unwrap(), expected(include_str!("fixtures/web-standard.expected.json")), "{name}");
+        let mut m = Machine::new(&runtime, locked()).unwrap();
+        assert_eq!(m.eval(WEB_STANDARD).unwrap(), expected(include_str!("fixtures/web-standard.expected.json")), "{name} locked");
+    }
+}
+
+#[test]
+fn a_guest_that_replaces_intrinsics_cannot_reach_the_url_parser_s_parts() {
+    // url.c's parts have no prototype and its path segments are not pushed
+    // with Array.prototype.push (configs/patches/0012); a decodeURIComponent
+    // that returns no string makes the host invalid.
+    let mut m = Machine::new(&preinitialized(), Options::default()).unwrap();
+    let v = m
+        .eval(
+            "Array.prototype.push = function () { this.scheme = 42; this.host = {}; return 0; };
+             Object.defineProperty(Array.prototype, 'path', { get() { return 7; }, configurable: true });
+             Object.defineProperty(Array.prototype, 'query', { set(v) { globalThis.leak = this; }, configurable: true });
+             globalThis.decodeURIComponent = () => 1;
+             const u = new URL('http://h/a/b/../c?x=1#f');
+             u.pathname = '/p/q';
+             u.searchParams.append('y', '2');
+             let invalid;
+             try { new URL('http://%41b/'); } catch (e) { invalid = e.name; }
+             [u.href, u.host, new URL('foo:bar').host, invalid, typeof globalThis.leak]",
+        )
+        .unwrap();
+    assert_eq!(v, json!(["http://h/p/q?x=1&y=2#f", "h", "", "TypeError", "undefined"]));
+    assert_eq!(m.eval("1 + 1").unwrap(), json!(2));
+}
+
+#[test]
+fn urls_and_decoders_survive_a_snapshot() {
+    let mut m = Machine::new(&preinitialized(), Options::default()).unwrap();
+    m.eval("globalThis.u = new URL('http://h/p?a=1'); globalThis.d = new TextDecoder(); d.decode(new Uint8Array([0xE2, 0x82]), { stream: true });").unwrap();
+    let snapshot = m.snapshot().unwrap();
+    let mut t = Machine::restore(&preinitialized(), &snapshot, Options::default()).unwrap();
+    let v = t.eval("u.searchParams.append('b', '2 3'); [u.href, new URL('../x', u).href, d.decode(new Uint8Array([0xAC])), new DOMException('m', 'AbortError').code]").unwrap();
+    assert_eq!(v, json!(["http://h/p?a=1&b=2+3", "http://h/x", "\u{20ac}", 20]));
+}
+
+/// structuredClone of a value nested deeper than XS's marshalling may
+/// recurse (configs/patches/0014) is a RangeError, not a dead machine.
+const DEEP_CLONE: &str = "const r = [];
+    let a = {}; for (let i = 0; i < 100000; i++) a = { a };
+    let b = []; for (let i = 0; i < 2500; i++) b = [b];
+    for (const v of [a, b]) { try { structuredClone(v); r.push('cloned'); } catch (e) { r.push(e instanceof RangeError ? 'RangeError' : e.name); } }
+    let c = {}; for (let i = 0; i < 900; i++) c = { c };
+    let d = structuredClone(c), n = 0; while (d.c) { d = d.c; n++; }
+    r.push(n, structuredClone({ x: [1] }).x[0]);
+    r";
+
+#[test]
+fn structured_clone_of_a_value_nested_too_deeply_is_a_range_error() {
+    for (name, runtime) in runtimes() {
+        let mut m = Machine::new(&runtime, Options::default()).unwrap();
+        assert_eq!(m.eval(DEEP_CLONE).unwrap(), json!(["RangeError", "RangeError", 900, 1]), "{name}");
+        assert_eq!(m.eval("1 + 1").unwrap(), json!(2), "{name}");
+    }
+}
+
+#[test]
 fn a_bare_machine_has_no_web_globals() {
     for (name, runtime) in runtimes() {
         for lockdown in [false, true] {
             let mut m = Machine::new(&runtime, Options { web_globals: false, lockdown, ..Options::default() }).unwrap();
-            let types = m.eval("['TextEncoder', 'TextDecoder', 'atob', 'btoa', 'structuredClone', 'queueMicrotask', 'performance', 'harden', 'console'].map((n) => typeof globalThis[n])").unwrap();
-            assert_eq!(types, json!(["undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "function", "object"]), "{name}");
+            let types = m.eval("['TextEncoder', 'TextDecoder', 'atob', 'btoa', 'structuredClone', 'queueMicrotask', 'performance', 'DOMException', 'URL', 'URLSearchParams', 'harden', 'console'].map((n) => typeof globalThis[n])").unwrap();
+            assert_eq!(types, json!(["undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "function", "object"]), "{name}");
             assert_eq!(m.eval("Object.isFrozen(Array.prototype)").unwrap(), json!(lockdown), "{name}");
         }
     }

@@ -89,8 +89,9 @@ struct Cli {
     /// snapshot restores as it was written).
     #[arg(long, global = true)]
     lockdown: bool,
-    /// Leave out the web-standard globals (TextEncoder, TextDecoder, atob,
-    /// btoa, structuredClone, queueMicrotask, performance): a bare machine.
+    /// Leave out the web-standard globals (TextEncoder, TextDecoder, URL,
+    /// URLSearchParams, DOMException, atob, btoa, structuredClone,
+    /// queueMicrotask, performance): a bare machine.
     /// Ignored with --snapshot-in.
     #[arg(long, global = true)]
     no_web_globals: bool,

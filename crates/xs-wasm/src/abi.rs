@@ -37,10 +37,10 @@ pub const XS_WASM_BAD_ARGUMENT: i32 = 7;
 pub const XS_WASM_ABORTED: i32 = 8;
 /// `XS_WASM_RESULT_TOO_LARGE`: the call completed, but its result (JSON) did not fit in the memory limit next to the heap (or in memory): the payload is {"size": &lt;bytes of the UTF-8 result&gt;}; the machine stays usable
 pub const XS_WASM_RESULT_TOO_LARGE: i32 = 9;
-/// `XS_WASM_INTERRUPTED`: host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead
-pub const XS_WASM_INTERRUPTED: i32 = 11;
 /// `XS_WASM_PENDING`: xs_wasm_eval_async, xs_wasm_send_value, xs_wasm_awaited: the completion is a promise still pending (it is now the machine's awaited promise); run the loop and ask xs_wasm_awaited; empty payload
 pub const XS_WASM_PENDING: i32 = 10;
+/// `XS_WASM_INTERRUPTED`: host_interrupt asked to stop the call (a deadline, an interrupt); machine is dead
+pub const XS_WASM_INTERRUPTED: i32 = 11;
 
 // xs_wasm_creation.flags
 /// `XS_WASM_CREATE_TEST262_HOST`

@@ -11,9 +11,10 @@ use xs_wasm::{Creation, Error, Machine, ModuleCache, Options, Runtime, RuntimeOp
 
 /// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
 ///
-/// Prints the completion value of the script as JSON on stdout (a promise:
-/// its value once settled; bytes as an array of numbers), after running the
-/// script's timers and host calls until none is left. Guest
+/// Prints the completion value of the script as JSON on stdout (with `run`,
+/// a promise is awaited and bytes are an array of numbers; with `eval`, the
+/// value at once, as `Machine::eval` gives it), after running the script's
+/// timers and host calls until none is left. Guest
 /// console output goes to stderr.
 ///
 /// Exit status: 0 success; 1 the script threw (prints `Name: message` and
@@ -171,12 +172,14 @@ fn host_file(text: &str) -> Result<(String, PathBuf), String> {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a script file.
+    /// Run a script file through the event loop: a promise completion is
+    /// awaited (timers fire, host calls settle), and its value printed.
     Run {
         /// The script (sloppy-mode global code).
         file: PathBuf,
     },
-    /// Evaluate the code given on the command line.
+    /// Evaluate the code given on the command line (its completion printed
+    /// at once, as JSON; then its timers and host calls run until idle).
     Eval {
         /// The code.
         code: String,
@@ -283,9 +286,15 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
             async move { std::fs::read(&path).map(xs_wasm::JsValue::from).map_err(|e| format!("{}: {e}", path.display())) }
         });
     }
-    // The script's completion (a promise settles first), then its event
-    // loop until idle: timers and host calls left over fire before the exit.
-    let value = machine.eval_and_run(&source)?.to_json();
+    // `run`: the script's completion through the event loop (a pending
+    // promise is awaited); `eval`: the completion as JSON at once, as
+    // Machine::eval gives it (the same history as the JS package's
+    // evaluate(), so the same snapshot bytes). Then both run the loop until
+    // idle: timers and host calls left over fire before the exit.
+    let value = match &cli.command {
+        Command::Run { .. } => machine.eval_and_run(&source)?.to_json(),
+        _ => machine.eval(&source)?,
+    };
     machine.run_until_idle()?;
     if let Some(path) = &cli.snapshot_out {
         let bytes = machine.snapshot()?;

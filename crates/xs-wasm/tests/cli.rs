@@ -102,9 +102,17 @@ fn run_fires_the_scripts_timers_before_it_exits() {
     let (code, out, err) = xs_wasm(&["eval", "setTimeout(() => console.log('fired at', Date.now()), 50); 'set'"]);
     assert_eq!((code, out.as_str()), (0, "\"set\""), "{err}");
     assert!(err.contains("fired at 50"), "{err}");
-    // a promise completion: its value once the timer settled it
-    let (code, out, err) = xs_wasm(&["eval", "new Promise((resolve) => setTimeout(() => resolve(Date.now()), 30))"]);
+    // `run`: a promise completion's value once the timer settled it
+    let dir = std::env::temp_dir().join(format!("xs-wasm-cli-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("later.js");
+    std::fs::write(&script, "new Promise((resolve) => setTimeout(() => resolve(Date.now()), 30))").unwrap();
+    let (code, out, err) = xs_wasm(&["run", script.to_str().unwrap()]);
     assert_eq!((code, out.as_str()), (0, "30"), "{err}");
+    // `eval`: the value at once (a pending promise is an empty object, as Machine::eval gives it)
+    let (code, out, err) = xs_wasm(&["eval", "new Promise((resolve) => setTimeout(() => resolve(Date.now()), 30))"]);
+    assert_eq!((code, out.as_str()), (0, "{}"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
     let (code, _, err) = xs_wasm(&["eval", "setTimeout(() => { throw new RangeError('late') }, 1)"]);
     assert_eq!(code, 1);
     assert!(err.contains("RangeError: late"), "{err}");

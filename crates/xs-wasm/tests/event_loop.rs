@@ -281,7 +281,7 @@ fn real_clock_timers_fire_on_wall_time() {
 fn figures() {
     use std::time::Instant;
     let mut m = machine();
-    m.set_message_handler(|v| Ok(v));
+    m.set_message_handler(Ok);
     m.register_function("echo", |mut args| Ok(args.pop().unwrap_or(JsValue::Undefined)));
     m.register_async_function("echoAsync", |mut args| async move { Ok(args.pop().unwrap_or(JsValue::Undefined)) });
     let n = 20_000;
@@ -310,4 +310,18 @@ fn figures() {
     }
     let binary_ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(rounds);
     println!("1 MiB round trip, ms: JSON array of numbers (send) {json_ms:.2}, ArrayBuffer (send_value) {binary_ms:.2}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn runs_under_tokio_with_host_futures_on_tokio_timers() {
+    let mut m = machine();
+    m.register_async_function("sleepy", |args| async move {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        Ok(args[0].clone())
+    });
+    let value = m.eval_async("(async () => { const a = await host.sleepy(1); await new Promise((r) => setTimeout(r, 1000)); return [a, await host.sleepy('b'), Date.now()] })()").await.unwrap();
+    assert_eq!(value, JsValue::Array(vec![JsValue::Number(1.0), JsValue::from("b"), JsValue::Number(1000.0)]));
+    m.eval("host.sleepy(3).then((v) => globalThis.late = v)").unwrap();
+    m.run().await.unwrap();
+    assert_eq!(m.eval("late").unwrap(), json!(3));
 }

@@ -11,9 +11,10 @@ use xs_wasm::{Creation, Error, FsLoader, Machine, ModuleCache, Options, Runtime,
 
 /// Run JavaScript in a sandboxed XS machine (Moddable XS on WebAssembly).
 ///
-/// Prints the completion value of the script as JSON on stdout (a promise:
-/// its value once settled; bytes as an array of numbers), after running the
-/// script's timers and host calls until none is left. Guest
+/// Prints the completion value of the script as JSON on stdout (with `run`,
+/// a promise is awaited and bytes are an array of numbers; with `eval`, the
+/// value at once, as `Machine::eval` gives it), after running the script's
+/// timers and host calls until none is left. Guest
 /// console output goes to stderr.
 ///
 /// Exit status: 0 success; 1 the script threw (prints `Name: message` and
@@ -178,7 +179,9 @@ fn host_file(text: &str) -> Result<(String, PathBuf), String> {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a script file, or a module (a `.mjs` file, or any file with
-    /// --module-mode): prints the module's namespace (its exports) as JSON.
+    /// --module-mode). A script runs through the event loop: a promise
+    /// completion is awaited (timers fire, host calls settle), and its value
+    /// printed; a module prints its namespace (its exports) as JSON.
     ///
     /// Imports (static, `import()` from scripts and modules, JSON modules
     /// with `with { type: "json" }`) load files under --root (default: the
@@ -201,7 +204,8 @@ enum Command {
         #[arg(long = "map", value_name = "NAME=SPECIFIER")]
         maps: Vec<String>,
     },
-    /// Evaluate the code given on the command line.
+    /// Evaluate the code given on the command line (its completion printed
+    /// at once, as JSON; then its timers and host calls run until idle).
     Eval {
         /// The code.
         code: String,
@@ -346,16 +350,17 @@ fn run(cli: &Cli) -> Result<serde_json::Value, Error> {
             async move { std::fs::read(&path).map(xs_wasm::JsValue::from).map_err(|e| format!("{}: {e}", path.display())) }
         });
     }
-    // The script's completion (a promise settles first) or the module's
-    // namespace, then the event loop until idle: timers and host calls left
-    // over fire before the exit.
+    // `run`: a script's completion through the event loop (a pending
+    // promise is awaited), or a module's namespace; `eval`: the completion
+    // as JSON at once, as Machine::eval gives it (the same history as the JS
+    // package's evaluate(), so the same snapshot bytes). Then both run the
+    // loop until idle: timers and host calls left over fire before the exit.
     let value = match job {
-        Job::Script(source, loader) => {
-            if let Some(loader) = loader {
-                machine.set_module_loader(loader);
-            }
+        Job::Script(source, Some(loader)) => {
+            machine.set_module_loader(loader);
             machine.eval_and_run(&source)?.to_json()
         }
+        Job::Script(source, None) => machine.eval(&source)?,
         Job::Module(id, loader) => {
             machine.set_module_loader(loader);
             machine.import(&id)?

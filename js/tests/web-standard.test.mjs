@@ -54,7 +54,7 @@ for (const variant of emscriptenVariants().filter((v) => v.release)) {
       const s = await create();
       const value = s.evaluate(`const r = [];
         let a = {}; for (let i = 0; i < 100000; i++) a = { a };
-        let b = []; for (let i = 0; i < 2500; i++) b = [b];
+        let b = []; for (let i = 0; i < 1500; i++) b = [b];
         for (const v of [a, b]) { try { structuredClone(v); r.push('cloned'); } catch (e) { r.push(e instanceof RangeError ? 'RangeError' : e.name); } }
         let c = {}; for (let i = 0; i < 900; i++) c = { c };
         let d = structuredClone(c), n = 0; while (d.c) { d = d.c; n++; }

@@ -181,7 +181,7 @@ fn urls_and_decoders_survive_a_snapshot() {
 /// recurse (configs/patches/0014) is a RangeError, not a dead machine.
 const DEEP_CLONE: &str = "const r = [];
     let a = {}; for (let i = 0; i < 100000; i++) a = { a };
-    let b = []; for (let i = 0; i < 2500; i++) b = [b];
+    let b = []; for (let i = 0; i < 1500; i++) b = [b];
     for (const v of [a, b]) { try { structuredClone(v); r.push('cloned'); } catch (e) { r.push(e instanceof RangeError ? 'RangeError' : e.name); } }
     let c = {}; for (let i = 0; i < 900; i++) c = { c };
     let d = structuredClone(c), n = 0; while (d.c) { d = d.c; n++; }

@@ -134,7 +134,7 @@ typedef struct {
 	int32_t symbol_modulo;           /* default 127 */
 	int32_t parser_buffer_size;      /* default 1 MiB */
 	int32_t parser_table_modulo;     /* default 1993 */
-	uint32_t memory_limit;           /* bytes of XS chunks + slots; 0 = no limit */
+	uint32_t memory_limit;           /* bytes of XS chunks + heap slots (the JS stack of stack_count slots is not counted); 0 = no limit */
 	uint32_t flags;                  /* XS_WASM_CREATE_* bits; 0 = none */
 } xs_wasm_creation;
 
@@ -269,7 +269,7 @@ const char* xs_wasm_last_error(void);
    the default creation (no memory limit, no flags) and keeps it, unless one
    is kept already.
    xs_wasm_take(memory_limit) hands the kept machine out once, with
-   `memory_limit` (bytes of XS chunks + slots, 0 = none) applied from then on;
+   `memory_limit` (bytes of XS chunks + heap slots, 0 = none) applied from then on;
    NULL when there is none (a plain module, or taken already), or when its
    heap does not fit in `memory_limit` (it stays kept: create a machine
    within the limit instead, as xs_wasm_create and xs_wasm_restore must fit). */

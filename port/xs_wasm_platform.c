@@ -230,23 +230,36 @@ void fxFreeChunks(txMachine* the, void* chunks)
 	}
 }
 
+/* The JS stack is the first block of slots fxAllocate asks for (before it,
+   the->stackBottom is NULL), then come the heap's. The memory limit is a
+   budget for the guest heap (chunks and heap slots: what a script can make
+   grow); the stack is a fixed block of the creation's stack_count slots
+   (default 131072, 2 MiB on wasm32), so it is not charged to the budget:
+   charged, it did not fit a limit under about 2.5 MiB, and XS, which did
+   not check (configs/patches/0015), put the stack at linear-memory address
+   0, over emscripten's static data and shadow stack: restoring with a 1 MiB
+   limit and then writing a snapshot trapped in fxWriteStack. Its bytes
+   come out of the linear memory's headroom over the limit (16 MiB in both
+   loaders); a stack that does not fit there fails like any allocation. */
 txSlot* fxAllocateSlots(txMachine* the, txSize count)
 {
 	size_t size;
+	size_t charged;
 	txWasmBlockHeader* header;
 	if (count < 0)
 		return C_NULL;
 	size = (size_t)count * sizeof(txSlot);
-	if (!fxAdjustSpace(the, size))
+	charged = the->stackBottom ? size : 0;
+	if (!fxAdjustSpace(the, charged))
 		return C_NULL;
 	/* keep slots 16-byte aligned: the header is 8 bytes on wasm32, pad it */
 	header = c_malloc(sizeof(txWasmBlockHeader) + 8 + size);
 	if (!header) {
-		the->allocatedSpace -= size;
+		the->allocatedSpace -= charged;
 		return C_NULL;
 	}
-	header->size = size;
-	if (the->stackBottom) /* the JS stack comes first, then the heap */
+	header->size = charged; /* what fxFreeSlots gives back to the budget */
+	if (the->stackBottom)
 		fxScaleGrowth(the, 0, (size_t)count);
 	return (txSlot*)(((char*)(header + 1)) + 8);
 }

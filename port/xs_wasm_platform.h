@@ -69,7 +69,8 @@
 /* Per-machine platform state; see port/xs_wasm_platform.c.
    abortStatus: the XS_*_EXIT code that stopped the machine, 0 while it runs.
    promiseJobs: set by fxQueuePromiseJobs, cleared when the queue is drained.
-   allocationLimit/allocatedSpace: byte budget for XS chunks and slots (0 = none).
+   allocationLimit/allocatedSpace: byte budget for XS chunks and heap slots (0 = none);
+   the JS stack is not charged to it (see fxAllocateSlots).
    meterLimit: meter ticks allowed for the current host call (0 = unlimited).
    host: the xs_wasm_machine that owns this XS machine. */
 #define mxMachinePlatform \

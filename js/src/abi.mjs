@@ -92,7 +92,7 @@ export const CREATION_FIELDS = Object.freeze([
   Object.freeze({ key: 'parserTableModulo', offset: 40, signed: true }),
 ]);
 
-/** Byte offset of xs_wasm_creation.memory_limit (bytes of XS chunks + slots; 0 = no limit). */
+/** Byte offset of xs_wasm_creation.memory_limit (bytes of XS chunks + heap slots (the JS stack of stack_count slots is not counted); 0 = no limit). */
 export const CREATION_MEMORY_LIMIT_OFFSET = 44;
 
 /** Byte offset of xs_wasm_creation.flags (XS_WASM_CREATE_* bits; 0 = none). */

@@ -656,6 +656,53 @@ r`;
       assert.throws(() => new Sandbox(), TypeError);
     });
 
+    // configs/patches/0015 and port/xs_wasm_platform.c: under a limit smaller
+    // than the JS stack (2 MiB), XS ran with its stack at address 0, over the
+    // module's static data and shadow stack; writing a snapshot of such a
+    // heap then trapped ("memory access out of bounds").
+    it('restores under a 1 MiB limit a heap with a Map, a DataView and spliced arrays, and snapshots it again', async () => {
+      const script = `var m = new Map([[1, 'one'], ['k', { v: 2 }]]); m.set(3, [3]);
+var d = new DataView(new ArrayBuffer(16)); d.setFloat64(0, 1.5); d.setInt32(8, -7);
+var a = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]; var removed = a.splice(2, 3, 'x');
+var b = []; for (let i = 0; i < 100; i++) b.push(i); b.splice(10, 50); 0`;
+      const check = `[m.size, m.get(1), m.get('k').v, m.get(3)[0], d.getFloat64(0), d.getInt32(8), a.join(), removed.join(), b.length, b[9], b[10]]`;
+      const expected = [3, 'one', 2, 3, 1.5, -7, '0,1,x,5,6,7,8,9', '2,3,4', 50, 9, 60];
+      const original = await create();
+      original.evaluate(script);
+      assert.deepEqual(original.evaluate(check), expected);
+      const bytes = original.snapshot();
+      original.dispose();
+
+      const small = await restore(bytes, { memoryLimit: api.MIN_MEMORY_LIMIT });
+      const again = small.snapshot();
+      assert.deepEqual(again, bytes, 'restored under the limit, the machine writes the same bytes');
+      assert.deepEqual(small.evaluate(check), expected);
+      // the machine goes on under its limit: more of the same, another snapshot
+      assert.deepEqual(small.evaluate('var m2 = new Map(m); m2.set(4, 4); var a2 = a.slice(); a2.splice(0, 2); [m2.size, a2.join()]'), [4, 'x,5,6,7,8,9']);
+      const later = small.snapshot();
+      small.dispose();
+
+      for (const memoryLimit of [api.MIN_MEMORY_LIMIT, undefined]) {
+        const back = await restore(again, { memoryLimit });
+        assert.deepEqual(back.evaluate(check), expected);
+        back.dispose();
+        const next = await restore(later, { memoryLimit });
+        assert.deepEqual(next.snapshot(), later);
+        assert.deepEqual(next.evaluate(`[${check}, m2.size, a2.join()]`), [expected, 4, 'x,5,6,7,8,9']);
+        next.dispose();
+      }
+
+      // created under the limit: the same heap, the same bytes as a restore of them
+      const fresh = await create({ memoryLimit: api.MIN_MEMORY_LIMIT });
+      fresh.evaluate(script);
+      const freshBytes = fresh.snapshot();
+      fresh.dispose();
+      const freshBack = await restore(freshBytes, { memoryLimit: api.MIN_MEMORY_LIMIT });
+      assert.deepEqual(freshBack.snapshot(), freshBytes);
+      assert.deepEqual(freshBack.evaluate(check), expected);
+      freshBack.dispose();
+    });
+
     it('honours creation parameters (a small JS stack gives an earlier RangeError)', async () => {
       const s = await create({ creation: { stackCount: 512, initialHeapCount: 4096 }, memoryLimit: Infinity });
       assert.equal(s.memoryLimit, 0);

@@ -82,8 +82,9 @@ export interface SandboxOptions {
   /**
    * Maximum memory of the guest's heap, in bytes (default 256 MiB; 0 or
    * Infinity: none; otherwise at least MIN_MEMORY_LIMIT, 1 MiB, else
-   * create and restore throw RangeError): XS's chunks and slots, counted by XS (xs_wasm_creation's
-   * memory_limit). Reaching it throws MemoryLimitError and stops the sandbox.
+   * create and restore throw RangeError): XS's chunks and heap slots, counted by XS (xs_wasm_creation's
+   * memory_limit); not the JS stack (creation.stackCount slots, 2 MiB by
+   * default), which comes out of the 16 MiB headroom below. Reaching it throws MemoryLimitError and stops the sandbox.
    * The sandbox's WebAssembly memory also holds the engine's static data, C
    * stack and I/O buffers; it may grow to this limit + 16 MiB
    * (MEMORY_HEADROOM, as in the Rust crate), never more: an allocation of

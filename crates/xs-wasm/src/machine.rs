@@ -33,9 +33,10 @@ pub struct Options {
     /// it is stopped.
     pub meter_interval: u32,
     /// Memory the machine may use, in bytes (default 256 MiB, at least
-    /// [`Options::MIN_MEMORY_LIMIT`]): XS's heap budget, plus a fixed 16 MiB
-    /// headroom for the module's static data, C stack and buffers on the
-    /// wasm linear memory. Exceeding it fails with [`Error::OutOfMemory`] and
+    /// [`Options::MIN_MEMORY_LIMIT`]): XS's heap budget (chunks and heap
+    /// slots), plus a fixed 16 MiB headroom for the module's static data, C
+    /// stack, buffers and XS's JS stack ([`Creation::stack_count`] slots, not
+    /// charged to the budget) on the wasm linear memory. Exceeding it fails with [`Error::OutOfMemory`] and
     /// stops the machine.
     pub memory_limit: usize,
     /// XS creation parameters. On restore only the memory limit applies: heap

@@ -64,6 +64,50 @@ fn memory_limits_follow_one_rule_in_new_and_restore() {
     assert_eq!(Machine::restore(&runtime(), &snapshot, options).unwrap().eval("1 + 1").unwrap(), json!(2));
 }
 
+/// configs/patches/0015 and port/xs_wasm_platform.c: under a limit smaller
+/// than the JS stack (2 MiB), XS ran with its stack at linear-memory address
+/// 0, over the module's static data and shadow stack (the emscripten builds
+/// trapped writing the snapshot of such a heap). The same check as the JS
+/// package's suite.
+#[test]
+fn a_heap_restored_under_the_smallest_limit_snapshots_the_same_bytes() {
+    let script = "var m = new Map([[1, 'one'], ['k', { v: 2 }]]); m.set(3, [3]);
+var d = new DataView(new ArrayBuffer(16)); d.setFloat64(0, 1.5); d.setInt32(8, -7);
+var a = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]; var removed = a.splice(2, 3, 'x');
+var b = []; for (let i = 0; i < 100; i++) b.push(i); b.splice(10, 50); 0";
+    let check = "[m.size, m.get(1), m.get('k').v, m.get(3)[0], d.getFloat64(0), d.getInt32(8), a.join(), removed.join(), b.length, b[9], b[10]]";
+    let expected = json!([3, "one", 2, 3, 1.5, -7, "0,1,x,5,6,7,8,9", "2,3,4", 50, 9, 60]);
+    let small = Options { memory_limit: Options::MIN_MEMORY_LIMIT, ..Options::default() };
+    let mut original = machine();
+    original.eval(script).unwrap();
+    assert_eq!(original.eval(check).unwrap(), expected);
+    let bytes = original.snapshot().unwrap();
+
+    let mut restored = Machine::restore(&runtime(), &bytes, small.clone()).unwrap();
+    let again = restored.snapshot().unwrap();
+    assert!(again == bytes, "restored under the limit, the machine writes the same bytes");
+    assert_eq!(restored.eval(check).unwrap(), expected);
+    // the machine goes on under its limit: more of the same, another snapshot
+    let more = "var m2 = new Map(m); m2.set(4, 4); var a2 = a.slice(); a2.splice(0, 2); [m2.size, a2.join()]";
+    assert_eq!(restored.eval(more).unwrap(), json!([4, "x,5,6,7,8,9"]));
+    let later = restored.snapshot().unwrap();
+
+    for options in [small.clone(), Options::default()] {
+        assert_eq!(Machine::restore(&runtime(), &again, options.clone()).unwrap().eval(check).unwrap(), expected);
+        let mut next = Machine::restore(&runtime(), &later, options).unwrap();
+        assert!(next.snapshot().unwrap() == later);
+        assert_eq!(next.eval(&format!("[{check}, m2.size, a2.join()]")).unwrap(), json!([expected, 4, "x,5,6,7,8,9"]));
+    }
+
+    // created under the limit: the same heap, the same bytes as a restore of them
+    let mut fresh = Machine::new(&runtime(), small.clone()).unwrap();
+    fresh.eval(script).unwrap();
+    let fresh_bytes = fresh.snapshot().unwrap();
+    let mut back = Machine::restore(&runtime(), &fresh_bytes, small).unwrap();
+    assert!(back.snapshot().unwrap() == fresh_bytes);
+    assert_eq!(back.eval(check).unwrap(), expected);
+}
+
 // ------------------------------------------------------ (c) deadlines
 
 #[test]

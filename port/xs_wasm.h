@@ -232,7 +232,7 @@ int32_t xs_wasm_machine_status(xs_wasm_machine* machine);
    {"memoryLimit", "memoryUsed", "chunkBytes", "chunkBytesUsed",
    "chunkBytesPeak", "slots", "slotsUsed", "slotsPeak", "keys", "keysUsed",
    "stackSlots"}, all non-negative integers: memoryLimit and memoryUsed in
-   bytes (what the memory limit counts: chunks, slots and the JS stack;
+   bytes (what the memory limit counts: chunks and heap slots;
    limit 0 = none), chunkBytes* in bytes of XS's chunk space (held, in use,
    highest use), slots* in slots of 16 bytes (held, in use, highest use),
    keys* in property keys (the key table's room and keys defined),

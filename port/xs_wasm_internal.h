@@ -34,7 +34,7 @@ size_t xs_wasm_memory_left(void* machine);
    slots (16 bytes each) or keys */
 typedef struct {
 	size_t memory_limit;     /* allocationLimit: bytes, 0 = none */
-	size_t memory_used;      /* allocatedSpace: bytes of chunks, slots and the JS stack */
+	size_t memory_used;      /* allocatedSpace: bytes of chunks and heap slots (the memory limit's count) */
 	size_t chunk_bytes;      /* maximumChunksSize: chunk space XS holds */
 	size_t chunk_bytes_used; /* currentChunksSize: in use (live after a collection) */
 	size_t chunk_bytes_peak; /* peakChunksSize */

@@ -219,7 +219,7 @@ export interface SandboxOptions {
 export interface HeapStatistics {
   /** The memory limit, bytes (0: none). */
   memoryLimit: number;
-  /** Bytes the memory limit counts now: XS's chunks and slots and the JS stack. */
+  /** Bytes the memory limit counts now: XS's chunks and heap slots. */
   memoryUsed: number;
   /** Bytes of chunk space XS holds (strings, bytecode, buffers, tables). */
   chunkBytes: number;

@@ -186,8 +186,8 @@ fn check_meter(limit: Option<u32>, interval: u32) -> Result<()> {
 pub struct HeapStatistics {
     /// The memory limit in force, bytes (0: none; [`Options::memory_limit`]).
     pub memory_limit: u64,
-    /// Bytes the memory limit counts now: XS's chunk and slot blocks and
-    /// the JS stack.
+    /// Bytes the memory limit counts now: XS's chunk and heap-slot blocks
+    /// (the JS stack is not counted).
     pub memory_used: u64,
     /// Bytes of chunk space XS holds (strings, bytecode, buffers, tables).
     pub chunk_bytes: u64,

@@ -19,7 +19,7 @@ fn consistent(s: &HeapStatistics) {
     assert!(s.chunk_bytes_used <= s.chunk_bytes && s.chunk_bytes_used <= s.chunk_bytes_peak, "{s:?}");
     assert!(s.slots_used <= s.slots && s.slots_used <= s.slots_peak, "{s:?}");
     assert!(s.keys_used <= s.keys, "{s:?}");
-    // The limit counts the chunk and slot blocks and the JS stack.
+    // The limit counts the chunk and slot blocks.
     assert!(s.memory_used >= s.chunk_bytes + s.slots * 16, "{s:?}");
     assert!(s.memory_limit == 0 || s.memory_used <= s.memory_limit, "{s:?}");
     assert!(s.linear_memory >= s.memory_used, "{s:?}");

@@ -1366,6 +1366,25 @@ static const char* xs_wasm_status_message(int32_t status)
 	}
 }
 
+/* The end of a metered call (eval, send, the event loop's steps): a fatal
+   abort stops the machine with its status (XS_WASM_INTERRUPTED when
+   host_interrupt made the meter callback stop it) and its meter count is
+   kept; returns the call's status. */
+static int32_t xs_wasm_end_call(xs_wasm_machine* machine, int32_t status)
+{
+	xsMachine* the = machine->the;
+	if (xs_wasm_abort_status(the)) {
+		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
+		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
+		if ((status == XS_WASM_METER_LIMIT) && machine->interrupted)
+			status = XS_WASM_INTERRUPTED;
+		machine->status = status;
+		xs_wasm_set_message(machine, xs_wasm_status_message(status));
+	}
+	machine->in_call = 0;
+	return status;
+}
+
 static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text, size_t length)
 {
 	xsMachine* the;
@@ -1449,16 +1468,7 @@ static int32_t xs_wasm_call(xs_wasm_machine* machine, int kind, const char* text
 		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
 	}
 	xsEndMetering(the);
-	if (xs_wasm_abort_status(the)) {
-		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
-		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
-		if ((status == XS_WASM_METER_LIMIT) && machine->interrupted)
-			status = XS_WASM_INTERRUPTED;
-		machine->status = status;
-		xs_wasm_set_message(machine, xs_wasm_status_message(status));
-	}
-	machine->in_call = 0;
-	return status;
+	return xs_wasm_end_call(machine, status);
 }
 
 XS_WASM_EXPORT(xs_wasm_eval) int32_t xs_wasm_eval(xs_wasm_machine* machine, const char* source, size_t length)
@@ -2165,6 +2175,7 @@ static int32_t xs_wasm_loop_call(xs_wasm_machine* machine, const xs_wasm_loop_st
 	}
 	the = machine->the;
 	machine->in_call = 1;
+	machine->interrupted = 0;
 	machine->meter_used = 0;
 	machine->result_length = 0;
 	xsBeginMetering(the, xs_wasm_meter_callback, machine->meter_interval);
@@ -2261,14 +2272,7 @@ static int32_t xs_wasm_loop_call(xs_wasm_machine* machine, const xs_wasm_loop_st
 		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
 	}
 	xsEndMetering(the);
-	if (xs_wasm_abort_status(the)) {
-		machine->meter_used = xs_wasm_ticks_of(xs_wasm_meter_index(the));
-		status = xs_wasm_status_of_abort(xs_wasm_abort_status(the));
-		machine->status = status;
-		xs_wasm_set_message(machine, xs_wasm_status_message(status));
-	}
-	machine->in_call = 0;
-	return status;
+	return xs_wasm_end_call(machine, status);
 }
 
 XS_WASM_EXPORT(xs_wasm_eval_async) int32_t xs_wasm_eval_async(xs_wasm_machine* machine, const char* source, size_t length)

@@ -51,6 +51,12 @@ describe('deadlineMs: a wall-clock deadline per call, checked at the meter check
     assert.throws(() => s.evaluate('1'), (e) => e instanceof SandboxStoppedError && !(e instanceof DeadlineError));
   });
 
+  it('ends an endless timer callback in an event-loop run with DeadlineError', async () => {
+    const s = await Sandbox.create({ ...quiet, deadlineMs: 200 });
+    await assert.rejects(s.run('new Promise((resolve) => setTimeout(() => { for (;;) {} }, 10))'), DeadlineError);
+    assert.ok(s.stopped);
+  });
+
   it('counts each call from its own start: many short calls pass a deadline shorter than their sum', async () => {
     const s = await Sandbox.create({ ...quiet, deadlineMs: 300 });
     s.evaluate('globalThis.spin = (ms) => { let n = 0; for (let i = 0; i < ms * 2000; i++) n += i; return n; }');

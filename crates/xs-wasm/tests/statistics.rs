@@ -115,3 +115,13 @@ fn an_interrupt_from_another_thread_ends_a_metered_loop_at_a_meter_check() {
     assert!(m.meter() > 0, "meter {}", m.meter());
     assert!(matches!(m.eval("1"), Err(Error::Dead { .. })));
 }
+
+#[test]
+fn a_deadline_ends_an_event_loop_run_too() {
+    let mut m = Machine::new(&runtime(), Options { deadline: Some(Duration::from_millis(200)), ..Options::default() }).unwrap();
+    match m.eval_and_run("new Promise((resolve) => setTimeout(() => { for (;;) {} }, 10))") {
+        Err(Error::Deadline { deadline }) => assert_eq!(deadline, Duration::from_millis(200)),
+        other => panic!("expected Error::Deadline, got {other:?}"),
+    }
+    assert!(m.is_stopped());
+}

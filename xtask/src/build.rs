@@ -667,9 +667,12 @@ mod tests {
 /// orders some blocks of `xs_wasm_lock_down` by heap addresses, and about 1
 /// compile in 8 gave other bytes (3 of 24 compiles here; the emcc-oz module
 /// then differed from the committed one). With fixed addresses, 24 of 24
-/// compiles gave the same bytes. Where the call is refused (Docker's default
-/// seccomp profile refuses this persona) the build says so and goes on; the
-/// output may then differ now and then, which `cargo xtask verify` catches.
+/// compiles in one directory gave the same bytes; a checkout at another path
+/// (other arguments, so other heap addresses) can still get the other
+/// layout, so this narrows the problem but does not close it (see the
+/// README). Where the call is refused (Docker's default seccomp profile
+/// refuses this persona) the build says so and goes on; the output may then
+/// differ now and then, which `cargo xtask verify` catches.
 pub struct FixedAddresses {
     #[cfg(target_os = "linux")]
     previous: Option<libc::c_ulong>,

@@ -662,17 +662,14 @@ mod tests {
 /// Address-space layout randomization off for every tool the build starts
 /// (Linux's `personality(ADDR_NO_RANDOMIZE)`, inherited by the threads and
 /// processes started after it; the previous personality comes back on
-/// drop). Debian's emscripten (clang 14) does not compile
-/// `port/xs_wasm.c` at -Oz to the same bytes every time: its wasm backend
-/// orders some blocks of `xs_wasm_lock_down` by heap addresses, and about 1
-/// compile in 8 gave other bytes (3 of 24 compiles here; the emcc-oz module
-/// then differed from the committed one). With fixed addresses, 24 of 24
-/// compiles in one directory gave the same bytes; a checkout at another path
-/// (other arguments, so other heap addresses) can still get the other
-/// layout, so this narrows the problem but does not close it (see the
-/// README). Where the call is refused (Docker's default seccomp profile
-/// refuses this persona) the build says so and goes on; the output may then
-/// differ now and then, which `cargo xtask verify` catches.
+/// drop). A second guard: Debian's emscripten (clang 14) compiled
+/// `port/xs_wasm.c` at -Oz to other bytes about 1 compile in 6 (its wasm
+/// backend ordered some blocks of functions that call setjmp by heap
+/// address), which the -Oz variants now avoid by compiling the port at -Os
+/// (`port_cflags` in configs/variants.toml); fixed addresses keep any other
+/// such choice the same between runs in one directory. Where the call is
+/// refused (Docker's default seccomp profile refuses this persona) the build
+/// says so and goes on; `cargo xtask verify` compares rebuilt bytes.
 pub struct FixedAddresses {
     #[cfg(target_os = "linux")]
     previous: Option<libc::c_ulong>,

@@ -495,6 +495,10 @@ pub struct Variant {
     /// Extra compile flags.
     #[serde(default)]
     pub cflags: Vec<String>,
+    /// Extra compile flags for the port's own sources only (`[common]
+    /// port_sources`), after every other flag: a later `-O` overrides `opt`.
+    #[serde(default)]
+    pub port_cflags: Vec<String>,
     /// Extra link flags.
     #[serde(default)]
     pub ldflags: Vec<String>,

@@ -83,7 +83,9 @@ pub(crate) fn plan(configs: &Configs, variant: &Variant, cc: &CCompiler, map_pat
             (js, outputs, wasm_opt_flags(variant, &tcflags.emscripten.wasm_opt_features))
         }
     };
-    let flags = FlagsRecord { cflags, cflags_xs: s(&common.xs_cflags), cflags_port: s(&common.port_cflags), asmflags, ldflags, libs, wasm_opt };
+    let mut cflags_port = s(&common.port_cflags);
+    cflags_port.extend(s(&variant.port_cflags));
+    let flags = FlagsRecord { cflags, cflags_xs: s(&common.xs_cflags), cflags_port, asmflags, ldflags, libs, wasm_opt };
     Plan { flags, sources, link_outputs, link_main }
 }
 

@@ -142,6 +142,7 @@ export class WorkerSandbox {
   #channel = null;
   /** run/sendValue calls sent and not answered yet */
   #loopCalls = 0;
+  #realClock = false;
   /** @type {Record<string, Function> | undefined} */
   #hostFunctions;
 
@@ -258,6 +259,7 @@ export class WorkerSandbox {
     else if (moduleLoader !== undefined) throw new TypeError(`moduleLoader ${NEEDS_SHARED}`);
     else if (hostFunctions !== undefined) throw new TypeError(`option hostFunctions ${NEEDS_SHARED}`);
     sandbox.hostFunctions = hostFunctions;
+    sandbox.#realClock = data.realClock === true;
     sandbox.#worker = spawn();
     sandbox.#worker.onMessage((message) => sandbox.#received(message));
     sandbox.#worker.onError((error) => sandbox.#kill(new EngineError(`the sandbox's worker failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })));
@@ -657,9 +659,9 @@ export class WorkerSandbox {
     return this.#stopped ? 0 : (this.#state.pendingCalls ?? 0);
   }
 
-  /** The worker's sandbox clock (ms) as of the last call (see Sandbox.clock). */
+  /** The sandbox's clock (ms): the virtual clock as of the last call (0 until a timer fires; kept in snapshots), or the wall clock with realClock. */
   get clock() {
-    return this.#state.clock ?? 0;
+    return this.#realClock ? Date.now() : (this.#state.clock ?? 0);
   }
 
   /** Meter ticks used by the last evaluate/sendMessage call, or by the last run. */

@@ -6,6 +6,7 @@
 // the calling thread's promises.
 
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { DeadlineError, Sandbox, SandboxBusyError, SandboxError, SnapshotError, StalledError, WorkerSandbox } from '../src/node.mjs';
 
@@ -225,6 +226,32 @@ describe('WorkerSandbox host functions', () => {
       ws.hostFunctions = {};
     }, (e) => e instanceof TypeError && /needs SharedArrayBuffer/.test(e.message));
     assert.match(await ws.evaluate('try { host.f() } catch (e) { e.message }'), /host functions in a WorkerSandbox need SharedArrayBuffer/);
+    ws.dispose();
+  });
+});
+
+describe('WorkerSandbox host functions: the event-loop example', () => {
+  it('gives the result, meter count and snapshot bytes of a Sandbox', async () => {
+    const fixtures = new URL('../../crates/xs-wasm/tests/fixtures/', import.meta.url);
+    const example = fs.readFileSync(new URL('async-example.js', fixtures), 'utf8');
+    const functions = (greetingDelay, numbersDelay) => ({
+      greeting: () => later(new Uint8Array(fs.readFileSync(new URL('async-greeting.txt', fixtures))), greetingDelay),
+      numbers: () => later(new Uint8Array(fs.readFileSync(new URL('async-numbers.bin', fixtures))), numbersDelay),
+    });
+    const s = await Sandbox.create({ ...quiet, hostFunctions: functions(1, 5) });
+    const expected = await s.run(example);
+    const meter = s.meter;
+    await s.run();
+    const snapshot = s.snapshot();
+    s.dispose();
+    const ws = await WorkerSandbox.create({ ...quiet, hostFunctions: functions(5, 1) });
+    const value = await ws.run(example);
+    assert.ok(value instanceof Uint8Array);
+    assert.equal(new TextDecoder().decode(value), 'hello from the host; sum 15; tick 10, tick 20; at 25');
+    assert.deepEqual(value, expected);
+    assert.equal(ws.meter, meter);
+    await ws.run();
+    assert.deepEqual(await ws.snapshot(), snapshot);
     ws.dispose();
   });
 });

@@ -133,6 +133,7 @@ describe('WorkerSandbox host functions', () => {
   });
 
   it('looks names up at call time: functions set or added after create', async () => {
+    await assert.rejects(WorkerSandbox.create({ hostFunctions: { f: 1 } }), (e) => e instanceof TypeError && e.message === 'option hostFunctions: f must be a function');
     const ws = await WorkerSandbox.create(quiet);
     assert.equal(ws.hostFunctions, undefined);
     assert.equal(await ws.evaluate('try { host.late() } catch (e) { e.message }'), 'no host function named "late"');

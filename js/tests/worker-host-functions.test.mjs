@@ -143,6 +143,9 @@ describe('WorkerSandbox host functions', () => {
     assert.equal(await ws.run('host.added(1)'), 2);
     delete ws.hostFunctions.late;
     assert.equal(await ws.evaluate('try { host.late() } catch (e) { e.message }'), 'no host function named "late"');
+    const restored = await WorkerSandbox.restore(await ws.snapshot(), { ...quiet, hostFunctions: { late: () => 'restored' } });
+    assert.equal(await restored.evaluate('host.late()'), 'restored');
+    restored.dispose();
     ws.dispose();
   });
 

@@ -8,7 +8,10 @@
 // The worker runs worker-serve.mjs with the entry point of this platform
 // (platform.spawnWorker). The guest's synchronous sendMessage reaches
 // receiveMessage on this thread through a SharedArrayBuffer channel (the
-// worker waits with Atomics.wait).
+// worker waits with Atomics.wait); so do the module loader and the guest's
+// host.NAME(...args) (hostFunctions). A host function that returns a
+// promise replies "pending" at once; its settlement follows as a message,
+// which the worker's event loop (run, sendValue) waits for.
 
 import {
   ArtifactError,
@@ -26,18 +29,23 @@ import {
   SnapshotAuthError,
   SnapshotError,
   StackOverflowError,
+  StalledError,
   XsWasmError,
 } from './errors.mjs';
 import { deadlineOf, normalizeOptions } from './options.mjs';
 import { currentPlatform } from './runtime.mjs';
 import { defaultLog, hostErrorText } from './sandbox.mjs';
-import { REPLY_CHUNK, REPLY_DONE, REPLY_MORE } from './worker-serve.mjs';
+import { decodeValue, encodeValue } from './values.mjs';
+import { HOST_ERROR, HOST_PENDING, HOST_VALUE, REPLY_CHUNK, REPLY_DONE, REPLY_MORE } from './worker-serve.mjs';
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const TOKEN = Symbol('WorkerSandbox.create');
 /** Options a worker cannot receive: functions, or what goes with them. */
 const LOCAL_ONLY = ['factory', 'wasmBinary', 'wasmSha256'];
+const NEEDS_SHARED = 'in a WorkerSandbox needs SharedArrayBuffer (in browsers, a cross-origin isolated page)';
+/** Calls of the event loop: while one is in progress, other calls go to the worker at once (see #call). */
+const LOOP_OPS = new Set(['run', 'sendValue']);
 
 /**
  * The error a worker described, as this thread's class.
@@ -65,6 +73,13 @@ function revive(e) {
       return new ResultTooLargeError(e.size, e.limit);
     case 'InterruptedError':
       return new InterruptedError(e.method);
+    case 'StalledError':
+      return new StalledError(e.message);
+    case 'SandboxBusyError': {
+      const error = new SandboxBusyError('');
+      error.message = e.message;
+      return error;
+    }
     case 'IntegrityError':
       return new IntegrityError(e.file, e.expected, e.actual);
     case 'ArtifactError':
@@ -115,7 +130,7 @@ export class WorkerSandbox {
   #deadlineMs = 0;
   /** @type {Promise<unknown>} calls run one after another */
   #queue = Promise.resolve();
-  /** @type {Map<number, { method: string, resolve: (value: any) => void, reject: (error: unknown) => void, timer: any }>} */
+  /** @type {Map<number, { method: string, resolve: (value: any) => void, reject: (error: unknown) => void, timer: any, loop: boolean }>} */
   #pending = new Map();
   #nextId = 1;
   /** @type {Record<string, any>} the worker's sandbox after the last call */
@@ -125,6 +140,35 @@ export class WorkerSandbox {
   #inHook = false;
   /** @type {{ control: Int32Array, data: Uint8Array } | null} */
   #channel = null;
+  /** run/sendValue calls sent and not answered yet */
+  #loopCalls = 0;
+  #realClock = false;
+  /** @type {Record<string, Function> | undefined} */
+  #hostFunctions;
+
+  /**
+   * Host functions the guest calls as `host.NAME(...args)`, run on this
+   * thread (as Sandbox.hostFunctions, with this WorkerSandbox as `this`):
+   * the worker waits for a synchronous one; a promise gives the guest a
+   * promise, settled by the worker's event loop (run, sendValue) when this
+   * one settles. Names are looked up at call time. Needs SharedArrayBuffer
+   * (setting it without throws a TypeError).
+   * @type {Record<string, Function> | undefined}
+   */
+  get hostFunctions() {
+    return this.#hostFunctions;
+  }
+
+  set hostFunctions(functions) {
+    if (functions !== undefined && !this.#channel) throw new TypeError(`hostFunctions ${NEEDS_SHARED}`);
+    this.#hostFunctions = functions;
+  }
+
+  /** As Sandbox.maxPendingCalls: the most host calls pending at once in the guest (default 1000). */
+  maxPendingCalls = 1000;
+
+  /** As Sandbox.hostCallTimeout: how long (ms) a run waits for pending host calls with no progress (default 60000; Infinity: forever). The deadline bounds the whole call anyway. */
+  hostCallTimeout = 60_000;
 
   /**
    * Handles the guest's sendMessage(msg), on this thread; as
@@ -193,7 +237,6 @@ export class WorkerSandbox {
     for (const key of LOCAL_ONLY) {
       if (rest[key] !== undefined) throw new TypeError(`option ${key} is not available in a WorkerSandbox (the worker loads the package's own builds)`);
     }
-    if (rest.hostFunctions !== undefined) throw new TypeError('option hostFunctions is not available in a WorkerSandbox (yet): use a Sandbox');
     normalizeOptions(rest); // the same validation as Sandbox.create, here
     const platform = currentPlatform();
     if (worker !== undefined && platform.name === 'node') throw new TypeError('option worker is for browsers: in Node the package starts its own worker thread');
@@ -201,7 +244,7 @@ export class WorkerSandbox {
     if (!spawn) {
       throw new ArtifactError(`WorkerSandbox needs option worker here (${platform.name}): a function returning a new module Web Worker whose script calls serveWorkerSandbox() from 'xs-wasm'`);
     }
-    const { receiveMessage, onLog, moduleLoader, ...data } = rest;
+    const { receiveMessage, onLog, moduleLoader, hostFunctions, ...data } = rest;
     if (data.artifacts instanceof URL) data.artifacts = data.artifacts.href;
     // The worker's own deadline (termination) bounds every call; the
     // sandbox inside it has none of its own.
@@ -212,8 +255,11 @@ export class WorkerSandbox {
     sandbox.moduleLoader = moduleLoader;
     const shared = typeof SharedArrayBuffer === 'function' && (typeof crossOriginIsolated === 'undefined' || crossOriginIsolated) ? { control: new SharedArrayBuffer(16), data: new SharedArrayBuffer(REPLY_CHUNK) } : null;
     if (shared) sandbox.#channel = { control: new Int32Array(shared.control), data: new Uint8Array(shared.data) };
-    else if (receiveMessage !== undefined) throw new TypeError('receiveMessage in a WorkerSandbox needs SharedArrayBuffer (in browsers, a cross-origin isolated page)');
-    else if (moduleLoader !== undefined) throw new TypeError('moduleLoader in a WorkerSandbox needs SharedArrayBuffer (in browsers, a cross-origin isolated page)');
+    else if (receiveMessage !== undefined) throw new TypeError(`receiveMessage ${NEEDS_SHARED}`);
+    else if (moduleLoader !== undefined) throw new TypeError(`moduleLoader ${NEEDS_SHARED}`);
+    else if (hostFunctions !== undefined) throw new TypeError(`option hostFunctions ${NEEDS_SHARED}`);
+    sandbox.hostFunctions = hostFunctions;
+    sandbox.#realClock = data.realClock === true;
     sandbox.#worker = spawn();
     sandbox.#worker.onMessage((message) => sandbox.#received(message));
     sandbox.#worker.onError((error) => sandbox.#kill(new EngineError(`the sandbox's worker failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })));
@@ -245,9 +291,14 @@ export class WorkerSandbox {
       this.#moduleHook(message.call, message.args);
       return;
     }
+    if (message.op === 'host') {
+      this.#hostCall(message.call, message.name, message.args);
+      return;
+    }
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
+    if (pending.loop) this.#loopCalls--;
     clearTimeout(pending.timer);
     if (!this.#pending.size) this.#worker?.unref?.();
     if (message.state) this.#state = message.state;
@@ -320,6 +371,71 @@ export class WorkerSandbox {
   }
 
   /**
+   * The guest called host.NAME(...args): look NAME up in hostFunctions now
+   * and run it here, as Sandbox does. Its value goes back encoded, its
+   * error as the text the guest's Error gets (the in-thread Sandbox's
+   * messages); a promise replies HOST_PENDING, and its settlement is posted
+   * to the worker later ({ op: 'settle' }).
+   * @param {number} call the worker's id of the call
+   * @param {string} name
+   * @param {Uint8Array} argBytes the arguments, encoded
+   */
+  #hostCall(call, name, argBytes) {
+    let bytes = EMPTY;
+    let status = HOST_VALUE;
+    this.#inHook = true;
+    try {
+      const functions = this.#hostFunctions;
+      const f = functions && Object.prototype.hasOwnProperty.call(functions, name) ? functions[name] : undefined;
+      if (typeof f !== 'function') throw new Error(`no host function named ${JSON.stringify(name)}`);
+      const args = decodeValue(argBytes);
+      const result = f.apply(this, args);
+      if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof result.then === 'function') {
+        status = HOST_PENDING;
+        Promise.resolve(result).then(
+          (value) => this.#settleHostCall(call, true, value),
+          (error) => this.#settleHostCall(call, false, error),
+        );
+      } else {
+        try {
+          bytes = encodeValue(result);
+        } catch (error) {
+          throw new Error(`the host function ${JSON.stringify(name)} returned a value that cannot be sent to the guest: ${hostErrorText(error)}`);
+        }
+      }
+    } catch (error) {
+      status = HOST_ERROR;
+      bytes = encoder.encode(hostErrorText(error));
+    } finally {
+      this.#inHook = false;
+    }
+    return this.#reply(bytes, status);
+  }
+
+  /**
+   * A host function's promise settled: send the outcome to the worker (the
+   * encoded value, or the text the guest's rejection gets: the in-thread
+   * Sandbox's messages).
+   * @param {number} call
+   * @param {boolean} ok
+   * @param {unknown} outcome
+   */
+  #settleHostCall(call, ok, outcome) {
+    const worker = this.#worker;
+    if (!worker) return; // the sandbox is gone
+    let value;
+    if (ok) {
+      try {
+        value = encodeValue(outcome);
+      } catch (error) {
+        ok = false;
+        value = `the host call's value cannot be sent to the guest: ${hostErrorText(error)}`;
+      }
+    } else value = hostErrorText(outcome);
+    worker.post({ op: 'settle', call, ok, value });
+  }
+
+  /**
    * Write a hook's reply into the shared channel (in chunks) for the
    * waiting worker.
    * @param {Uint8Array} bytes
@@ -359,16 +475,31 @@ export class WorkerSandbox {
    */
   #call(method, op, args, transfer) {
     if (this.#inHook) return Promise.reject(new SandboxBusyError(method));
+    const loop = LOOP_OPS.has(op);
     const run = () => {
       if (this.#stopped) throw new SandboxStoppedError(this.#stopped.reason, { cause: this.#stopped });
       return new Promise((resolve, reject) => {
         const id = this.#nextId++;
         const timer = this.#deadlineMs ? setTimeout(() => this.#kill(new DeadlineError(method, this.#deadlineMs)), this.#deadlineMs) : undefined;
-        this.#pending.set(id, { method, resolve, reject, timer });
+        this.#pending.set(id, { method, resolve, reject, timer, loop });
+        if (loop) this.#loopCalls++;
         this.#worker?.ref?.();
-        /** @type {NonNullable<typeof this.worker>} */ (this.#worker).post({ id, op, args }, transfer);
+        const settings = { maxPendingCalls: this.maxPendingCalls, hostCallTimeout: this.hostCallTimeout };
+        /** @type {NonNullable<typeof this.worker>} */ (this.#worker).post({ id, op, args, settings }, transfer);
       });
     };
+    // While a run is in progress, a call goes to the worker at once, as a
+    // Sandbox's methods work while its run waits: the worker's sandbox
+    // takes it when the run's loop waits (or after the run). Queued behind
+    // the run, a call from a host function the run waits for would wait
+    // for the run, which waits for it.
+    if (this.#loopCalls > 0) {
+      try {
+        return run();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => {});
     return result;
@@ -384,6 +515,7 @@ export class WorkerSandbox {
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       this.#pending.delete(id);
+      if (pending.loop) this.#loopCalls--;
       pending.reject(error);
     }
   }
@@ -441,6 +573,58 @@ export class WorkerSandbox {
     return this.#call('import', 'import', { specifier });
   }
 
+  /**
+   * Sandbox.run in the worker: evaluate `source` and run the event loop
+   * until its promise settles (or, without `source`, until the guest is
+   * idle); resolves to the value as a real value (values.mjs). The
+   * worker's loop waits for this thread's host functions; the deadline
+   * bounds the whole run.
+   * @param {string} [source]
+   * @returns {Promise<any>}
+   */
+  async run(source) {
+    if (source !== undefined && typeof source !== 'string') throw new TypeError(`run(source): source must be a string, got ${typeof source}`);
+    const { encoded } = await this.#call('run', 'run', { source });
+    return decodeValue(encoded);
+  }
+
+  /**
+   * Sandbox.sendValue in the worker: the guest's receiveMessage(message)
+   * with a copy of `message` as the real value; resolves to its value (a
+   * promise awaited as in run(source)).
+   * @param {any} message
+   * @returns {Promise<any>}
+   */
+  async sendValue(message) {
+    let bytes;
+    try {
+      bytes = encodeValue(message);
+    } catch (error) {
+      throw new TypeError(`sendValue: ${hostErrorText(error)}`);
+    }
+    const { encoded } = await this.#call('sendValue', 'sendValue', { message: bytes }, [bytes.buffer]);
+    return decodeValue(encoded);
+  }
+
+  /**
+   * Sandbox.cancelHostCalls in the worker: reject every pending host call
+   * in the guest; resolves to how many there were. This thread's promises
+   * are left to finish, ignored.
+   * @returns {Promise<number>}
+   */
+  cancelHostCalls() {
+    return this.#call('cancelHostCalls', 'cancelHostCalls', {});
+  }
+
+  /**
+   * Sandbox.nextTimer in the worker: the due time (ms, on `clock`) of the
+   * guest's earliest timer, or null.
+   * @returns {Promise<number | null>}
+   */
+  nextTimer() {
+    return this.#call('nextTimer', 'nextTimer', {});
+  }
+
   /** @returns {Promise<Uint8Array>} Sandbox.snapshot in the worker */
   snapshot() {
     return this.#call('snapshot', 'snapshot', {});
@@ -470,7 +654,17 @@ export class WorkerSandbox {
     return this.#deadlineMs;
   }
 
-  /** Meter ticks used by the last evaluate/sendMessage call. */
+  /** Host calls started and not yet settled in the guest, as of the last call. */
+  get pendingCalls() {
+    return this.#stopped ? 0 : (this.#state.pendingCalls ?? 0);
+  }
+
+  /** The sandbox's clock (ms): the virtual clock as of the last call (0 until a timer fires; kept in snapshots), or the wall clock with realClock. */
+  get clock() {
+    return this.#realClock ? Date.now() : (this.#state.clock ?? 0);
+  }
+
+  /** Meter ticks used by the last evaluate/sendMessage call, or by the last run. */
   get meter() {
     return this.#state.meter ?? 0;
   }

@@ -84,9 +84,10 @@ describe('browser (headless Chromium)', { skip }, () => {
     assert.deepEqual(site.served.filter((f) => f.endsWith('.wasm')), [`/dist/${outcome.results[1].checks[0].detail.replace(/"/g, '')}/xs-wasm.wasm`], 'only the separate-wasm check fetches a .wasm');
   });
 
-  it('runs a WorkerSandbox in a Web Worker of the page: hooks on the page, a deadline that terminates the worker', () => {
+  it('runs a WorkerSandbox in a Web Worker of the page: hooks and host functions on the page, a deadline that terminates the worker', () => {
     assert.deepEqual(outcome.results[3].checks.map((c) => [c.name, c.ok, c.ok ? '' : c.detail]), [
       ['WorkerSandbox in a Web Worker: evaluate, and receiveMessage on the page', true, ''],
+      ['WorkerSandbox: host functions on the page, sync and async (settled by run)', true, ''],
       ['WorkerSandbox: for (;;) {} ends at the deadline with DeadlineError, the sandbox is dead', true, ''],
     ]);
   });

@@ -417,6 +417,16 @@ export interface WorkerSandboxOptions extends Omit<SandboxOptions, 'factory' | '
   /** Receives the guest's console output on the calling thread (default: the host's console). */
   onLog?: (this: WorkerSandbox, level: LogLevel, text: string) => void;
   /**
+   * Host functions the guest calls as `host.NAME(...args)`, run on the
+   * calling thread with the WorkerSandbox as `this` (as
+   * SandboxOptions.hostFunctions, the same values and errors in the
+   * guest): the worker waits for a synchronous one; a promise gives the
+   * guest a promise that the worker's run() settles when it settles.
+   * Needs SharedArrayBuffer (always in Node; in browsers a cross-origin
+   * isolated page): without it, a TypeError.
+   */
+  hostFunctions?: Record<string, (this: WorkerSandbox, ...args: any[]) => unknown>;
+  /**
    * Browsers (required there; refused in Node, where the package starts its
    * own worker thread): returns a new module Web Worker whose script calls
    * `serveWorkerSandbox()`, e.g.
@@ -458,6 +468,22 @@ export declare class WorkerSandbox {
   setMeterLimit(limit: number, interval?: number): Promise<void>;
   /** Sandbox.heapStatistics in the worker. */
   heapStatistics(options?: { collect?: boolean }): Promise<HeapStatistics>;
+  /**
+   * Sandbox.run in the worker: evaluate `source` and run the event loop
+   * until its promise settles (without `source`: until the guest is idle);
+   * resolves to the value as a real value. The worker's loop waits for the
+   * calling thread's host functions; the deadline bounds the whole run.
+   * While a run is in progress, other calls go to the worker at once (as a
+   * Sandbox's methods work while its run waits) instead of after it.
+   * @throws SandboxError | StalledError as Sandbox.run, and DeadlineError
+   */
+  run(source?: string): Promise<any>;
+  /** Sandbox.sendValue in the worker (a binary message; real values both ways). */
+  sendValue(message: unknown): Promise<any>;
+  /** Sandbox.cancelHostCalls in the worker: reject every pending host call in the guest; resolves to how many. */
+  cancelHostCalls(): Promise<number>;
+  /** Sandbox.nextTimer in the worker: the due time (ms, on `clock`) of the guest's earliest timer, or null. */
+  nextTimer(): Promise<number | null>;
   /** Terminate the worker now (idempotent); a call in progress fails with SandboxStoppedError. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -466,9 +492,23 @@ export declare class WorkerSandbox {
   /** The worker's module loader, run on this thread (synchronous; the worker waits). */
   moduleLoader: ModuleLoader | undefined;
   onLog: ((this: WorkerSandbox, level: LogLevel, text: string) => void) | undefined;
+  /**
+   * Host functions (see WorkerSandboxOptions.hostFunctions), looked up at
+   * call time. Setting it on a WorkerSandbox without SharedArrayBuffer
+   * throws TypeError.
+   */
+  hostFunctions: Record<string, (this: WorkerSandbox, ...args: any[]) => unknown> | undefined;
+  /** As Sandbox.maxPendingCalls (default 1000), sent with each call. */
+  maxPendingCalls: number;
+  /** As Sandbox.hostCallTimeout (default 60000; Infinity: forever), sent with each call. The deadline bounds a run anyway. */
+  hostCallTimeout: number;
+  /** Host calls started and not yet settled in the guest, as of the last call. */
+  readonly pendingCalls: number;
+  /** The clock (ms): virtual as of the last call, or the wall clock with realClock. */
+  readonly clock: number;
   /** The deadline of each call, milliseconds (0: none). */
   readonly deadlineMs: number;
-  /** Meter ticks used by the last evaluate/sendMessage call. */
+  /** Meter ticks used by the last evaluate/sendMessage call, or by the last run. */
   readonly meter: number;
   /** The meter limit in force, ticks (0: none). */
   readonly meterLimit: number;

@@ -86,6 +86,23 @@ async function workerSandbox() {
     if (value !== 42) throw new Error(`got ${value}`);
     return value;
   });
+  await check('WorkerSandbox: host functions on the page, sync and async (settled by run)', async () => {
+    const ws = await xs.WorkerSandbox.create({
+      worker,
+      deadlineMs: 30000,
+      hostFunctions: {
+        bytes: (n) => new Uint8Array(n).fill(3),
+        later: (x) => new Promise((resolve) => setTimeout(() => resolve(new Map([['x', x * 2]])), 5)),
+        fail: async () => {
+          throw new Error('no such file');
+        },
+      },
+    });
+    const value = await ws.run("(async () => [host.bytes(100000).length, (await host.later(21)).get('x'), await host.fail().catch((e) => e.message)])()");
+    ws.dispose();
+    if (JSON.stringify(value) !== '[100000,42,"no such file"]') throw new Error(`got ${JSON.stringify(value)}`);
+    return value;
+  });
   await check('WorkerSandbox: for (;;) {} ends at the deadline with DeadlineError, the sandbox is dead', async () => {
     const ws = await xs.WorkerSandbox.create({ worker, deadlineMs: 500 });
     const error = await ws.evaluate('for (;;) {}').then(() => null, (e) => e);

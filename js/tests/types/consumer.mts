@@ -44,9 +44,27 @@ export async function main(): Promise<number> {
     disposable.evaluate('1');
   }
   s.dispose();
-  const ws = await WorkerSandbox.create({ deadlineMs: 1000, meterLimit: 1_000_000, receiveMessage: (m) => m });
+  const ws = await WorkerSandbox.create({
+    deadlineMs: 1000,
+    meterLimit: 1_000_000,
+    receiveMessage: (m) => m,
+    hostFunctions: {
+      now: () => new Date(0),
+      async read(this: WorkerSandbox, name: string) {
+        return new TextEncoder().encode(name + this.build);
+      },
+    },
+  });
   try {
     const result: unknown = await ws.evaluate('1 + 1');
+    ws.hostFunctions = { ...ws.hostFunctions, later: async () => 1 };
+    ws.hostCallTimeout = Infinity;
+    ws.maxPendingCalls = 10;
+    const ran: any = await ws.run('host.later()');
+    const sent: any = await ws.sendValue(new Map([[1, 2n]]));
+    const cancelled: number = await ws.cancelHostCalls();
+    const next: number | null = await ws.nextTimer();
+    console.log(ran, sent, cancelled, next, ws.pendingCalls, ws.clock);
     const imported: unknown = await ws.import('./main.mjs');
     ws.moduleLoader = loader;
     console.log(result, ws.deadlineMs, await ws.snapshot());

@@ -47,7 +47,8 @@ describe('CommonJS entry', () => {
   });
 
   it('runs a WorkerSandbox (its worker runs the ES module worker script) with a deadline', async () => {
-    const ws = await xs.WorkerSandbox.create({ deadlineMs: 300, build: 'emcc-os-single-cjs' });
+    // The deadline bounds create too (160-520 ms under a loaded machine).
+    const ws = await xs.WorkerSandbox.create({ deadlineMs: 3000, build: 'emcc-os-single-cjs' });
     assert.equal(await ws.evaluate('6 * 7'), 42);
     assert.equal(ws.build, 'emcc-os-single-cjs');
     const error = await ws.evaluate('for (;;) {}').catch((e) => e);

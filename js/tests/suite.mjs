@@ -539,6 +539,55 @@ r`;
       s.dispose();
     });
 
+    it('keeps values nested 100,000 deep through any kind of reference across collections (configs/patches/0016)', async () => {
+      // XS marked array items, Map and Set entries, closures, getters,
+      // private fields... by C recursion: from about 5,000 levels the next
+      // collection ran out of V8's stack and stopped the sandbox.
+      // (building the chains collects many times; churn() makes sure of one more
+      // while the chain is held and one after it is dropped)
+      const s = await create();
+      s.evaluate('function churn() { for (let i = 0, junk = []; i < 300000; i++) junk.push({ i }) }');
+      const depth = variant.slow ? 20000 : 100000;
+      for (const [name, step] of [
+        ['array', 'a = [a]'],
+        ['map', 'a = new Map([[a, a]])'],
+        ['set', 'a = new Set([a])'],
+        ['closure', 'a = ((g) => () => g)(a)'],
+        ['getter', '{ const p = a; a = { get x() { return p } } }'],
+        ['private field', 'a = new C(a)'],
+        ['promise', 'a = Promise.resolve([a])'],
+      ]) {
+        const source = `{ class C { #x; constructor(v) { this.#x = v } } let a = {};
+          for (let i = 0; i < ${depth}; i++) ${step}; globalThis.kept = a; churn(); kept = null; churn(); 'ok' }`;
+        assert.equal(s.evaluate(source), 'ok', name);
+        assert.equal(s.evaluate('1 + 1'), 2, `${name}: the sandbox goes on`);
+      }
+      // the chain is intact after a collection
+      assert.deepEqual(s.evaluate(`var l = []; for (let i = 0; i < ${depth}; i++) l = [l, i]; churn(); var n = 0; for (let x = l; x.length; x = x[0]) n++; n`), depth);
+      s.dispose();
+    });
+
+    it('compiles long patterns, refuses patterns nested past 1,000 levels with a SyntaxError and deep flat with a RangeError (configs/patches/0018, 0019)', async () => {
+      // Before the patches these ran out of V8's stack while compiling (or
+      // flattening) and stopped the sandbox.
+      const s = await create();
+      assert.equal(s.evaluate("new RegExp('a'.repeat(100000)).test('b' + 'a'.repeat(100000))"), true);
+      assert.equal(s.evaluate("new RegExp('^(?:' + Array.from({ length: 50000 }, (_, i) => 'w' + i).join('|') + ')$').exec('w49999')[0]"), 'w49999');
+      assert.equal(s.evaluate("new RegExp('(a)'.repeat(30000)).exec('a'.repeat(30000)).length"), 30001);
+      assert.equal(s.evaluate("new RegExp('('.repeat(1000) + 'a' + ')'.repeat(1000)).exec('a').length"), 1001);
+      for (const [source, name] of [
+        ["new RegExp('('.repeat(1001) + 'a' + ')'.repeat(1001))", 'SyntaxError'],
+        ["new RegExp('(?:'.repeat(100000) + 'a' + ')'.repeat(100000))", 'SyntaxError'],
+        ["new RegExp('['.repeat(20000) + 'a' + ']'.repeat(20000), 'v')", 'SyntaxError'],
+        ['var a = []; for (let i = 0; i < 100000; i++) a = [a]; a.flat(Infinity)', 'RangeError'],
+      ]) {
+        const error = throwsError(() => s.evaluate(source), api.SandboxError);
+        assert.equal(error.guestName, name, source);
+        assert.equal(s.evaluate('1 + 1'), 2, 'the sandbox goes on');
+      }
+      s.dispose();
+    });
+
     it('snapshots and restores: state, closures and messages survive; bytes are deterministic', async () => {
       const script = 'var state = { n: 40, list: [1, 2] }; var counter = (() => { let c = 0; return () => ++c })(); counter(); globalThis.receiveMessage = (m) => (state.n += m.add, sendMessage(state.n))';
       const a = await create({ receiveMessage: (n) => n * 2 });

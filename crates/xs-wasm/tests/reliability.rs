@@ -572,3 +572,43 @@ fn deep_nesting_is_a_range_error_and_the_machine_goes_on() {
     assert_eq!(m.eval(&nested("(", ")", 400)).unwrap(), serde_json::json!(1));
     assert_eq!(m.eval(&vec!["1"; 2_000].join("+")).unwrap(), serde_json::json!(2000));
 }
+
+/// Regular expressions compile without recursion along sequences and
+/// alternatives, and nest up to 1,000 levels (configs/patches/0018,
+/// `mxRegExpDepthLimit`): past it the pattern is a SyntaxError. Before the
+/// patch a 100,000-character literal, 30,000 groups in a row, 50,000
+/// alternatives or 6,000 nested groups ran out of the wasm stack while
+/// compiling, which killed the machine. `flat` of arrays nested deeper than
+/// 1,000 levels is a RangeError (configs/patches/0019).
+#[test]
+fn long_and_deep_regular_expressions_compile_or_are_syntax_errors() {
+    let mut m = machine();
+    for (source, expected) in [
+        ("new RegExp('a'.repeat(100000)).test('b' + 'a'.repeat(100000))", serde_json::json!(true)),
+        ("new RegExp('(a)'.repeat(30000)).exec('a'.repeat(30000)).length", serde_json::json!(30001)),
+        ("new RegExp('^(?:' + Array.from({ length: 50000 }, (_, i) => 'w' + i).join('|') + ')$').exec('w49999')[0]", serde_json::json!("w49999")),
+        ("var r = new RegExp('(?<=' + 'ab'.repeat(50000) + ')c', 'y'); r.lastIndex = 100000; r.test('ab'.repeat(50000) + 'c')", serde_json::json!(true)),
+        ("new RegExp('(?<=' + 'a|'.repeat(50000) + 'b)c').test('bc')", serde_json::json!(true)),
+        ("/(?<n>a)|(?<n>b)|(?<n>c)/.exec('c').groups.n", serde_json::json!("c")),
+        ("new RegExp('('.repeat(1000) + 'a' + ')'.repeat(1000)).exec('a').length", serde_json::json!(1001)),
+        ("new RegExp('(?:'.repeat(1000) + 'a' + ')*'.repeat(1000)).test('aaa')", serde_json::json!(true)),
+        ("new RegExp('['.repeat(1000) + 'a' + ']'.repeat(1000), 'v').test('a')", serde_json::json!(true)),
+        ("[[[[1]]]].flat(Infinity)", serde_json::json!([1])),
+        ("var deep = [7]; for (let i = 0; i < 999; i++) deep = [deep]; deep.flat(Infinity)", serde_json::json!([7])),
+    ] {
+        assert_eq!(m.eval(source).unwrap(), expected, "{source}");
+    }
+    for (source, name) in [
+        ("new RegExp('('.repeat(1001) + 'a' + ')'.repeat(1001))", "SyntaxError"),
+        ("new RegExp('('.repeat(100000) + 'a' + ')'.repeat(100000))", "SyntaxError"),
+        ("new RegExp('(?='.repeat(20000) + 'a' + ')'.repeat(20000))", "SyntaxError"),
+        ("new RegExp('['.repeat(20000) + 'a' + ']'.repeat(20000), 'v')", "SyntaxError"),
+        ("var a = []; for (let i = 0; i < 100000; i++) a = [a]; a.flat(Infinity)", "RangeError"),
+    ] {
+        match m.eval(source) {
+            Err(Error::Js { name: got, .. }) => assert_eq!(got, name, "{}...", &source[..40]),
+            other => panic!("{}...: {other:?}", &source[..40]),
+        }
+        assert_eq!(m.eval("1 + 1").unwrap(), serde_json::json!(2), "the machine goes on");
+    }
+}

@@ -5,7 +5,8 @@
 //! (`Runtime::new()`, the kept machine is taken), a machine XS creates
 //! (`Runtime::from_artifacts_dir`: with web globals, without them, locked
 //! down) and a restore of a fresh machine's snapshot; then the size of that
-//! snapshot and the heap statistics of a fresh machine. Without
+//! snapshot and the heap statistics of a fresh machine (and of one taken
+//! from the pre-initialized module). Without
 //! ARTIFACTS_DIR VARIANT only the embedded module is measured.
 
 use std::time::Instant;
@@ -27,6 +28,7 @@ fn main() -> Result<(), xs_wasm::Error> {
     let embedded = Runtime::new()?;
     let ms = per_machine(count, || Machine::new(&embedded, Options::default()))?;
     println!("embedded pre-initialized module: {ms:.3} ms per machine (create + drop, {count} machines)");
+    println!("embedded pre-initialized machine heap: {:?}", Machine::new(&embedded, Options::default())?.heap_statistics(false)?);
     if let [_, dir, variant] = &args[..] {
         let runtime = Runtime::from_artifacts_dir(std::path::Path::new(dir), variant)?;
         let cases: [(&str, Options); 3] = [

@@ -54,6 +54,16 @@ int xs_wasm_promise_state(void* machine, void* value, void* result);
    returning txSlot*: calling it through xs.h is a wasm signature mismatch. */
 void xs_wasm_new_host_function(void* machine, void (*callback)(void*), int length, void* result);
 
+/* The preludes (port/preludes/web.js and loop.js) compiled once, at build time: run the
+   bytecode `code` (its `symbols`, as XS's parser made them) as
+   xs_wasm_eval_slot runs a script, the completion in *result; no parsing.
+   The buffers are copied (XS remaps the symbols in place). */
+void xs_wasm_run_code(void* machine, const unsigned char* code, size_t code_size, const unsigned char* symbols, size_t symbols_size, void* result);
+/* Compile `source` (a NUL-terminated CESU-8 text) as xs_wasm_eval_slot
+   does: the malloc'ed bytecode and symbols, or 0 (a syntax error or no
+   memory). For the generator of port/xs_wasm_preludes.h only. */
+int xs_wasm_compile_text(void* machine, const char* source, unsigned char** code, size_t* code_size, unsigned char** symbols, size_t* symbols_size);
+
 /* whether lockdown() ran in the machine (XS marks its program) */
 int xs_wasm_is_locked_down(void* machine);
 /* structuredClone's core (XS marshalling; the guest-visible wrapper is in

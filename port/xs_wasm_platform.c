@@ -401,6 +401,108 @@ void xs_wasm_eval_slot(void* machine, void* source, void* result)
 	mxPop();
 }
 
+/* The parser numbers each function of a script from the machine's profile
+   counter (XS_CODE_PROFILE, the ID of the function's home slot, for XS's
+   profiler) as it writes the code. Compiled at build time, they are
+   numbered from 0 (xs_wasm_compile_text): here they get the numbers
+   parsing the text in this machine would have given them, and the counter
+   moves on as it would have (so the machine, and its snapshot, are the
+   same as when the text was parsed). The walk is fxRemapIDs'. */
+static void xs_wasm_rebase_profile_ids(txMachine* the, txByte* code, txSize size)
+{
+	const txS1* sizes = gxCodeSizes;
+	txByte* p = code;
+	txByte* q = code + size;
+	txID count = 0;
+	while (p < q) {
+		txU1 opcode = *((txU1*)p);
+		txS1 offset = sizes[opcode];
+		if (opcode == XS_CODE_PROFILE) {
+			txByte* at = p + 1;
+			txID id;
+			mxDecodeID(at, id);
+			id = (txID)(id + the->profileID);
+			at = p + 1;
+			mxEncodeID(at, id);
+			count++;
+		}
+		if (0 < offset)
+			p += offset;
+		else if (0 == offset)
+			p += 1 + sizeof(txID);
+		else if (-1 == offset) {
+			txU1 index = *((txU1*)(p + 1));
+			p += 2 + index;
+		}
+		else if (-2 == offset) {
+			txU2 index;
+			p++;
+			mxDecode2(p, index);
+			p += index;
+		}
+		else {
+			txS4 index;
+			p++;
+			mxDecode4(p, index);
+			p += index;
+		}
+	}
+	the->profileID = (txID)(the->profileID + count);
+}
+
+void xs_wasm_run_code(void* machine, const unsigned char* code, size_t code_size, const unsigned char* symbols, size_t symbols_size, void* result)
+{
+	txMachine* the = machine;
+	txSlot* module = mxProgram.value.reference;
+	txSlot* realm = mxModuleInstanceInternal(module)->value.module.realm;
+	txScript* script = c_calloc(1, sizeof(txScript));
+	if (script) {
+		script->codeBuffer = c_malloc(code_size);
+		script->symbolsBuffer = c_malloc(symbols_size);
+	}
+	if (!script || !script->codeBuffer || !script->symbolsBuffer) {
+		fxDeleteScript(script);
+		fxAbort(the, XS_NOT_ENOUGH_MEMORY_EXIT);
+		return;
+	}
+	c_memcpy(script->codeBuffer, code, code_size);
+	script->codeSize = (txSize)code_size;
+	xs_wasm_rebase_profile_ids(the, script->codeBuffer, script->codeSize);
+	c_memcpy(script->symbolsBuffer, symbols, symbols_size);
+	script->symbolsSize = (txSize)symbols_size;
+	/* fxRunScript deletes the script (its buffers included) */
+	fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, module);
+	mxPullSlot((txSlot*)result);
+}
+
+int xs_wasm_compile_text(void* machine, const char* source, unsigned char** code, size_t* code_size, unsigned char** symbols, size_t* symbols_size)
+{
+	txMachine* the = machine;
+	txStringCStream stream;
+	txScript* script;
+	stream.buffer = (char*)source;
+	stream.offset = 0;
+	stream.size = (txSize)c_strlen(source);
+	txID profile = the->profileID;
+	/* the flags of xs_wasm_eval_slot; functions numbered from 0 for
+	   xs_wasm_rebase_profile_ids */
+	the->profileID = 0;
+	script = fxParseScript(the, &stream, fxStringCGetter, mxProgramFlag | mxDebugFlag);
+	the->profileID = profile;
+	if (!script || !script->codeBuffer || !script->symbolsBuffer || script->hostsBuffer) {
+		fxDeleteScript(script);
+		return 0;
+	}
+	*code = (unsigned char*)script->codeBuffer;
+	*code_size = (size_t)script->codeSize;
+	*symbols = (unsigned char*)script->symbolsBuffer;
+	*symbols_size = (size_t)script->symbolsSize;
+	script->codeBuffer = C_NULL;
+	script->symbolsBuffer = C_NULL;
+	fxDeleteScript(script);
+	return 1;
+}
+
 void xs_wasm_set_machine_host(void* machine, void* host)
 {
 	((txMachine*)machine)->host = host;

@@ -14,6 +14,9 @@ const HARDENED = fixture('hardened.js');
 const HARDENED_EXPECTED = JSON.parse(fixture('hardened.expected.json'));
 const WEB_GLOBALS = fixture('web-globals.js');
 const WEB_GLOBALS_EXPECTED = JSON.parse(fixture('web-globals.expected.json'));
+// every descriptor of the globals the preludes and the port define (see the fixture)
+const GLOBALS_SHAPE = fixture('globals-shape.js');
+const GLOBALS_SHAPE_EXPECTED = JSON.parse(fixture('globals-shape.expected.json'));
 
 for (const variant of emscriptenVariants().filter((v) => v.release)) {
   const create = (options = {}) => Sandbox.create({ onLog() {}, ...variant.options, ...options });
@@ -48,6 +51,14 @@ for (const variant of emscriptenVariants().filter((v) => v.release)) {
     it('the web-standard globals behave as in the Rust crate, locked down or not', async () => {
       assert.deepEqual(await (await create()).evaluate(WEB_GLOBALS), WEB_GLOBALS_EXPECTED);
       assert.deepEqual(await (await create({ lockdown: true })).evaluate(WEB_GLOBALS), WEB_GLOBALS_EXPECTED);
+    });
+
+    it('the globals keep their shape: created, bare, locked down or restored', async () => {
+      for (const [kind, options] of [['default', {}], ['bare', { webGlobals: false }], ['lockdown', { lockdown: true }]]) {
+        assert.deepEqual((await create(options)).evaluate(GLOBALS_SHAPE), GLOBALS_SHAPE_EXPECTED[kind], kind);
+        const restored = await Sandbox.restore((await create(options)).snapshot(), { onLog() {}, ...variant.options });
+        assert.deepEqual(restored.evaluate(GLOBALS_SHAPE), GLOBALS_SHAPE_EXPECTED[kind], `${kind} restored`);
+      }
     });
 
     it('webGlobals: false gives a bare machine', async () => {

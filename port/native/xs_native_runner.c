@@ -32,6 +32,8 @@
  *                  each line "<level> <text>\n"
  * A request with count 0 ends the runner. A crash ends the process: the
  * driver counts the test as failed and starts another runner.
+ * `xs_native_runner --compile FILE...` compiles the preludes for the build
+ * instead (compile_files).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -356,7 +358,52 @@ static int serve(void)
 	return 1;
 }
 
-int main(void)
+/* --compile FILE...: each file (a prelude, port/preludes/web.js or loop.js) compiled
+   to XS bytecode, written to stdout as u32 code size, code, u32 symbols
+   size, symbols (xtask/src/preludes.rs makes port/xs_wasm_preludes.h). */
+int xs_wasm_compile_prelude(const char* source, unsigned char** code, size_t* code_size, unsigned char** symbols, size_t* symbols_size);
+
+static void put_u32(uint32_t n)
+{
+	unsigned char b[4] = { n & 0xFF, (n >> 8) & 0xFF, (n >> 16) & 0xFF, (n >> 24) & 0xFF };
+	fwrite(b, 1, 4, stdout);
+}
+
+static int compile_files(int argc, char** argv)
+{
+	for (int i = 0; i < argc; i++) {
+		FILE* file = fopen(argv[i], "rb");
+		char* source;
+		long size;
+		unsigned char *code, *symbols;
+		size_t code_size, symbols_size;
+		if (!file || fseek(file, 0, SEEK_END) || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET)) {
+			fprintf(stderr, "cannot read %s\n", argv[i]);
+			return 1;
+		}
+		source = malloc((size_t)size + 1);
+		if (!source || fread(source, 1, (size_t)size, file) != (size_t)size) {
+			fprintf(stderr, "cannot read %s\n", argv[i]);
+			return 1;
+		}
+		fclose(file);
+		source[size] = 0;
+		if (!xs_wasm_compile_prelude(source, &code, &code_size, &symbols, &symbols_size)) {
+			fprintf(stderr, "cannot compile %s\n", argv[i]);
+			return 1;
+		}
+		put_u32((uint32_t)code_size);
+		fwrite(code, 1, code_size, stdout);
+		put_u32((uint32_t)symbols_size);
+		fwrite(symbols, 1, symbols_size, stdout);
+		free(code);
+		free(symbols);
+		free(source);
+	}
+	return fflush(stdout) != 0;
+}
+
+int main(int argc, char** argv)
 {
 	/* XS's C-stack limit: the main thread's stack, less a margin for the
 	   RangeError to be built and for the runner's own frames. */
@@ -366,6 +413,8 @@ int main(void)
 	if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < size)
 		size = (size_t)limit.rlim_cur;
 	xs_wasm_native_cstack_limit = &here - size + (512u << 10);
+	if (argc > 1 && !strcmp(argv[1], "--compile"))
+		return compile_files(argc - 2, argv + 2);
 	while (serve())
 		;
 	return 0;

@@ -139,6 +139,8 @@ pub fn build_with(ws: &Workspace, options: &BuildOptions, overrides: &VerifyOver
     let selected = configs.variants.select(options.variants.as_deref())?;
     let fetched = fetch::fetch(ws, &configs.moddable.source(), progress)?;
     let smoke_files = fetch::smoke_bundle(ws, &configs.variants.smoke, progress)?;
+    // before the port's hash is taken: the header is one of the port's files
+    crate::preludes::ensure(ws, &configs, &fetched.tree_sha256, progress)?;
 
     let tools = toolchain::for_variants(repo, &configs.toolchains, &selected, progress)?;
     progress.step(format!("toolchains: {}", tools.labels()));

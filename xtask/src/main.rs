@@ -23,6 +23,7 @@ mod manifest;
 mod measure;
 mod native;
 mod optimize;
+mod preludes;
 mod plan;
 mod progress;
 mod size;

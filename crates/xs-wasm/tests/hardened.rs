@@ -10,6 +10,11 @@ use xs_wasm::{Error, Machine, Options, Runtime};
 
 const HARDENED: &str = include_str!("fixtures/hardened.js");
 const WEB_GLOBALS: &str = include_str!("fixtures/web-globals.js");
+/// Every descriptor of the globals the preludes and the port define (names,
+/// lengths, toString, flags); the expected values were taken when the
+/// preludes were still parsed at each creation (before their bytecode was
+/// compiled at build time), so they pin what guests could see of that change.
+const GLOBALS_SHAPE: &str = include_str!("fixtures/globals-shape.js");
 /// URL, URLSearchParams, DOMException and TextDecoder's invalid UTF-8; its
 /// expected values are Node's (the JS package's tests/web-standard.test.mjs
 /// checks that Node still gives them).
@@ -130,6 +135,21 @@ fn the_web_standard_globals_behave_as_in_the_js_package() {
         // locked down too
         let mut m = Machine::new(&runtime, locked()).unwrap();
         assert_eq!(m.eval(WEB_GLOBALS).unwrap(), expected(include_str!("fixtures/web-globals.expected.json")), "{name} locked");
+    }
+}
+
+#[test]
+fn the_globals_keep_their_shape_created_bare_locked_or_restored() {
+    let shapes = expected(include_str!("fixtures/globals-shape.expected.json"));
+    for (name, runtime) in runtimes() {
+        let bare = Options { web_globals: false, ..Options::default() };
+        for (kind, options) in [("default", Options::default()), ("bare", bare), ("lockdown", locked())] {
+            let mut m = Machine::new(&runtime, options.clone()).unwrap();
+            assert_eq!(m.eval(GLOBALS_SHAPE).unwrap(), shapes[kind], "{name} {kind}");
+            let snapshot = Machine::new(&runtime, options).unwrap().snapshot().unwrap();
+            let mut restored = Machine::restore(&runtime, &snapshot, Options::default()).unwrap();
+            assert_eq!(restored.eval(GLOBALS_SHAPE).unwrap(), shapes[kind], "{name} {kind} restored");
+        }
     }
 }
 

@@ -321,25 +321,15 @@ export class WorkerSandbox {
    * @param {unknown} message
    */
   #hook(message) {
-    let bytes = EMPTY;
-    let ok = 1;
-    this.#inHook = true;
-    try {
+    return this.#syncHook(() => {
       const handler = this.receiveMessage;
       if (typeof handler !== 'function') throw new Error('the host has no receiveMessage hook (set options.receiveMessage or sandbox.receiveMessage)');
       const value = handler.call(this, message);
       if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
         throw new Error("the host's receiveMessage returned a promise: sandbox calls are synchronous, return the value itself");
       }
-      const json = JSON.stringify(value);
-      if (json !== undefined) bytes = encoder.encode(json);
-    } catch (error) {
-      ok = 0;
-      bytes = encoder.encode(hostErrorText(error));
-    } finally {
-      this.#inHook = false;
-    }
-    return this.#reply(bytes, ok);
+      return value;
+    });
   }
 
   /**
@@ -351,15 +341,27 @@ export class WorkerSandbox {
    * @param {any[]} args
    */
   #moduleHook(call, args) {
-    let bytes = EMPTY;
-    let ok = 1;
-    this.#inHook = true;
-    try {
+    return this.#syncHook(() => {
       const loader = this.moduleLoader;
       if (!loader) throw new Error('no module loader: the host did not set one (options.moduleLoader or sandbox.moduleLoader)');
       const value = call === 'resolve' ? loader.resolve(args[0], args[1]) : loader.load(args[0]);
       if (value !== null && typeof value === 'object' && typeof value.then === 'function') throw new Error(`the module loader's ${call} returned a promise (the loader must be synchronous)`);
-      const json = JSON.stringify(value);
+      return value;
+    });
+  }
+
+  /**
+   * Run a synchronous hook for the waiting worker (while it runs, a call of
+   * this sandbox is SandboxBusyError) and reply with its value as JSON, or
+   * with the text of what it threw.
+   * @param {() => unknown} run
+   */
+  #syncHook(run) {
+    let bytes = EMPTY;
+    let ok = 1;
+    this.#inHook = true;
+    try {
+      const json = JSON.stringify(run());
       if (json !== undefined) bytes = encoder.encode(json);
     } catch (error) {
       ok = 0;
